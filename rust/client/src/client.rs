@@ -1,0 +1,303 @@
+//! The client handle and the one request pipeline every call goes through:
+//! auth header, send, limit tracking, error mapping, retries.
+
+use crate::auth::{AuthProvider, StaticTokenProvider};
+use crate::config::Config;
+use crate::error::{ApiError, Attempts, Error, Result, TransportFailure};
+use crate::limits::{ApiUsage, LimitsTracker};
+use crate::resilience::{parse_retry_after, Idempotency, Outcome, RetryEvent, RetryHook};
+use crate::sobjects::SObjects;
+use crate::transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport};
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, Method};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::Arc;
+use url::Url;
+
+/// A Salesforce client. Cheap to clone: clones share connections, tokens and usage tracking.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    transport: Arc<dyn HttpTransport>,
+    auth: Arc<dyn AuthProvider>,
+    limits: LimitsTracker,
+    retry_hook: Option<RetryHook>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("instance_url", &self.inner.config.instance_url.as_str())
+            .field("api_version", &self.inner.config.api_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Assembles a [`Client`] from a config and, optionally, other parts.
+pub struct ClientBuilder {
+    config: Config,
+    transport: Option<Arc<dyn HttpTransport>>,
+    auth: Option<Arc<dyn AuthProvider>>,
+    retry_hook: Option<RetryHook>,
+}
+
+impl ClientBuilder {
+    /// Sends through `transport` instead of the network (a recorder, a replayer, a fake).
+    pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Takes tokens from `auth` instead of the config's credentials.
+    pub fn auth(mut self, auth: Arc<dyn AuthProvider>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Calls `hook` before every retry with the cause and the wait.
+    pub fn on_retry(mut self, hook: RetryHook) -> Self {
+        self.retry_hook = Some(hook);
+        self
+    }
+
+    pub fn build(self) -> Result<Client> {
+        let transport: Arc<dyn HttpTransport> = match self.transport {
+            Some(t) => t,
+            None => Arc::new(ReqwestTransport::new(&self.config)?),
+        };
+        let auth: Arc<dyn AuthProvider> = match (self.auth, &self.config.access_token) {
+            (Some(a), _) => a,
+            (None, Some(token)) => Arc::new(StaticTokenProvider::new(token.clone())?),
+            (None, None) => {
+                return Err(Error::config(
+                    "access_token",
+                    "no credentials: set SF_ACCESS_TOKEN or call access_token()",
+                ))
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config: self.config,
+                transport,
+                auth,
+                limits: LimitsTracker::default(),
+                retry_hook: self.retry_hook,
+            }),
+        })
+    }
+}
+
+/// One REST call before auth and retries are applied.
+pub(crate) struct RestCall {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<Bytes>,
+    pub idempotency: Idempotency,
+    /// Statuses outside 2xx that the caller reads itself (e.g. 300 for upserts).
+    pub accept_status: &'static [u16],
+}
+
+impl Client {
+    /// A client from a validated config, sending over the network.
+    pub fn new(config: Config) -> Result<Self> {
+        Self::builder(config).build()
+    }
+
+    /// A client configured from the `SF_*` environment variables.
+    pub fn from_env() -> Result<Self> {
+        Self::new(Config::from_env()?)
+    }
+
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder {
+            config,
+            transport: None,
+            auth: None,
+            retry_hook: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Create, read, update, upsert, delete and describe records.
+    pub fn sobjects(&self) -> SObjects<'_> {
+        SObjects::new(self)
+    }
+
+    /// API usage from the latest response's `Sforce-Limit-Info`, if any response carried it.
+    pub fn api_usage(&self) -> Option<ApiUsage> {
+        self.inner.limits.usage()
+    }
+
+    /// The org's limits (`GET /limits`): limit name to `{"Max": n, "Remaining": n, ...}`.
+    pub async fn limits(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let url = self.data_url(&["limits"])?;
+        self.get_json(url).await
+    }
+
+    /// The API versions the instance offers (`GET /services/data/`).
+    pub async fn versions(&self) -> Result<Vec<serde_json::Value>> {
+        let url = self
+            .inner
+            .config
+            .instance_url
+            .join("/services/data/")
+            .map_err(|e| Error::invalid_argument("url", e.to_string()))?;
+        self.get_json(url).await
+    }
+
+    /// `{instance}/services/data/vNN.N/` followed by `segments`, each percent-encoded.
+    pub(crate) fn data_url(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.inner.config.data_url("")?;
+        url.path_segments_mut()
+            .map_err(|_| Error::invalid_argument("url", "instance URL cannot take a path"))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
+        let response = self
+            .execute(RestCall {
+                method: Method::GET,
+                url,
+                body: None,
+                idempotency: Idempotency::Idempotent,
+                accept_status: &[],
+            })
+            .await?;
+        decode_json(&response)
+    }
+
+    /// Sends a call with auth, retries and limit tracking; returns 2xx answers (and any status
+    /// in `accept_status`), or the mapped error.
+    pub(crate) async fn execute(&self, call: RestCall) -> Result<HttpResponse> {
+        let inner = &*self.inner;
+        let policy = &inner.config.retry;
+        let mut attempts = Attempts::default();
+        let mut replayed_after_401 = false;
+        loop {
+            attempts.count += 1;
+            let token = inner.auth.token().await?;
+            let request = HttpRequest {
+                method: call.method.clone(),
+                url: call.url.clone(),
+                headers: request_headers(token.expose_secret(), call.body.is_some())?,
+                body: call.body.clone().unwrap_or_default(),
+            };
+            let (outcome_cause, retry_after, failure) = match inner.transport.send(request).await {
+                Err(sent) => {
+                    let cause =
+                        policy.retry_cause(call.idempotency, &Outcome::Transport(sent.kind));
+                    let failure = Error::Transport(TransportFailure {
+                        kind: sent.kind,
+                        message: sent.message,
+                        attempts: Attempts::default(),
+                    });
+                    (cause, None, failure)
+                }
+                Ok(response) => {
+                    if inner.config.track_limits {
+                        if let Some(info) = response.headers.get("sforce-limit-info") {
+                            if let Ok(text) = info.to_str() {
+                                inner.limits.observe(text);
+                            }
+                        }
+                    }
+                    let status = response.status.as_u16();
+                    if response.status.is_success() || call.accept_status.contains(&status) {
+                        return Ok(response);
+                    }
+                    let api = ApiError::from_response(status, &response.body, Attempts::default());
+                    if status == 401 && !replayed_after_401 && inner.auth.invalidate(&token).await?
+                    {
+                        replayed_after_401 = true;
+                        attempts.retried_causes.push(api.error_code);
+                        continue;
+                    }
+                    let known_code =
+                        (api.error_code != "UNKNOWN_ERROR").then_some(api.error_code.as_str());
+                    let cause = policy.retry_cause(
+                        call.idempotency,
+                        &Outcome::Status {
+                            status,
+                            error_code: known_code,
+                        },
+                    );
+                    let retry_after = response
+                        .headers
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    (cause, retry_after, Error::Api(api))
+                }
+            };
+            let delay = match outcome_cause {
+                Some(_) if attempts.count < policy.max_attempts => {
+                    policy.delay(attempts.count, retry_after)
+                }
+                _ => None,
+            };
+            let (Some(cause), Some(delay)) = (outcome_cause, delay) else {
+                return Err(with_attempts(failure, attempts));
+            };
+            if let Some(hook) = &inner.retry_hook {
+                hook(&RetryEvent {
+                    method: call.method.to_string(),
+                    url: call.url.to_string(),
+                    attempt: attempts.count,
+                    cause: cause.clone(),
+                    delay,
+                });
+            }
+            attempts.retried_causes.push(cause);
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
+    match &mut error {
+        Error::Api(e) => e.attempts = attempts,
+        Error::Transport(e) => e.attempts = attempts,
+        Error::OAuth(e) => e.attempts = attempts,
+        Error::MultipleMatches { attempts: a, .. } => *a = attempts,
+        Error::Config { .. } | Error::InvalidArgument { .. } | Error::UnexpectedResponse { .. } => {
+        }
+    }
+    error
+}
+
+fn request_headers(token: &str, has_body: bool) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::with_capacity(3);
+    let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        Error::config(
+            "access_token",
+            "contains characters not allowed in a header",
+        )
+    })?;
+    auth.set_sensitive(true);
+    headers.insert(AUTHORIZATION, auth);
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    if has_body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    Ok(headers)
+}
+
+/// Decodes a JSON answer; a body that does not fit `T` is an unexpected response.
+pub(crate) fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Result<T> {
+    serde_json::from_slice(&response.body).map_err(|e| Error::UnexpectedResponse {
+        status: response.status.as_u16(),
+        message: format!("cannot decode the JSON body: {e}"),
+    })
+}

@@ -1,0 +1,364 @@
+//! The one error type of the client, and the table that maps Salesforce error codes to kinds.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// What went wrong, in a form callers can branch on. Every failure of the client is an [`Error`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is missing or invalid; nothing was sent.
+    #[error("invalid setting {setting}: {message}")]
+    Config { setting: String, message: String },
+
+    /// An argument cannot be sent as given (a bad id, an object name that is not an identifier,
+    /// a record that is not a JSON object); nothing was sent.
+    #[error("invalid argument {argument}: {message}")]
+    InvalidArgument { argument: String, message: String },
+
+    /// Salesforce answered with an error body (`[{message, errorCode, fields}]`).
+    #[error("{0}")]
+    Api(ApiError),
+
+    /// The OAuth token endpoint refused (`{error, error_description}`).
+    #[error("{0}")]
+    OAuth(OAuthError),
+
+    /// An upsert matched more than one record (HTTP 300); nothing was written.
+    #[error("external id matched {} records; nothing was written", matches.len())]
+    MultipleMatches {
+        matches: Vec<String>,
+        attempts: Attempts,
+    },
+
+    /// The request did not complete: connection refused, reset, TLS failure or timeout.
+    #[error("{0}")]
+    Transport(TransportFailure),
+
+    /// Salesforce answered something this client cannot read.
+    #[error("unexpected response (HTTP {status}): {message}")]
+    UnexpectedResponse { status: u16, message: String },
+}
+
+impl Error {
+    pub(crate) fn config(setting: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Config {
+            setting: setting.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid_argument(
+        argument: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::InvalidArgument {
+            argument: argument.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The attempts made before this error was returned, where a request was sent.
+    pub fn attempts(&self) -> Option<&Attempts> {
+        match self {
+            Error::Api(e) => Some(&e.attempts),
+            Error::OAuth(e) => Some(&e.attempts),
+            Error::MultipleMatches { attempts, .. } => Some(attempts),
+            Error::Transport(e) => Some(&e.attempts),
+            Error::Config { .. }
+            | Error::InvalidArgument { .. }
+            | Error::UnexpectedResponse { .. } => None,
+        }
+    }
+
+    /// The Salesforce error code, where Salesforce gave one.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => Some(&e.error_code),
+            Error::OAuth(e) => Some(&e.error),
+            _ => None,
+        }
+    }
+}
+
+/// How many times a request was sent and why each earlier try failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Requests sent (or tried) in all, the last included.
+    pub count: u32,
+    /// Why each retried try failed, oldest first.
+    pub retried_causes: Vec<String>,
+}
+
+/// One entry of a Salesforce error body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ApiErrorItem {
+    #[serde(default)]
+    pub message: String,
+    #[serde(rename = "errorCode", alias = "statusCode", default)]
+    pub error_code: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// An error answer from the REST API.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: u16,
+    pub kind: ErrorKind,
+    /// The first entry's code, verbatim (also for codes this client does not know).
+    pub error_code: String,
+    pub message: String,
+    pub fields: Vec<String>,
+    /// Every entry of the body; Salesforce may report several.
+    pub errors: Vec<ApiErrorItem>,
+    pub attempts: Attempts,
+}
+
+impl ApiError {
+    /// Builds the error from a response status and body. A body that is not Salesforce's error
+    /// shape is kept as the message under the code `UNKNOWN_ERROR`.
+    pub fn from_response(status: u16, body: &[u8], attempts: Attempts) -> Self {
+        let errors: Vec<ApiErrorItem> = serde_json::from_slice::<Vec<ApiErrorItem>>(body)
+            .or_else(|_| serde_json::from_slice::<ApiErrorItem>(body).map(|one| vec![one]))
+            .unwrap_or_default();
+        let first = errors.first().cloned().unwrap_or_else(|| ApiErrorItem {
+            message: String::from_utf8_lossy(body).chars().take(500).collect(),
+            error_code: String::new(),
+            fields: Vec::new(),
+        });
+        let error_code = if first.error_code.is_empty() {
+            "UNKNOWN_ERROR".to_owned()
+        } else {
+            first.error_code.clone()
+        };
+        Self {
+            status,
+            kind: ErrorKind::classify(&error_code, status),
+            error_code,
+            message: first.message,
+            fields: first.fields,
+            errors,
+            attempts,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (HTTP {}): {}",
+            self.error_code, self.status, self.message
+        )?;
+        if !self.fields.is_empty() {
+            write!(f, " [fields: {}]", self.fields.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// An error answer from the OAuth endpoints.
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    pub status: u16,
+    pub error: String,
+    pub error_description: String,
+    pub attempts: Attempts,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (HTTP {}): {}",
+            self.error, self.status, self.error_description
+        )
+    }
+}
+
+/// A request that did not complete.
+#[derive(Debug, Clone)]
+pub struct TransportFailure {
+    pub kind: TransportErrorKind,
+    pub message: String,
+    pub attempts: Attempts,
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} after {} attempt(s): {}",
+            self.kind, self.attempts.count, self.message
+        )
+    }
+}
+
+/// How a request failed to complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportErrorKind {
+    /// No connection was made, so the request provably never left.
+    Connect,
+    /// The connect or request timeout ran out.
+    Timeout,
+    /// The connection broke after the request may have been sent.
+    Io,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "connection failed",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Io => "connection error",
+        })
+    }
+}
+
+/// What an API error means, independent of its exact code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The session or token is invalid or expired (401).
+    InvalidSession,
+    /// The org's API request limit is exhausted (403 REQUEST_LIMIT_EXCEEDED).
+    RequestLimit,
+    /// The request was refused for another reason (403).
+    Forbidden,
+    NotFound,
+    EntityDeleted,
+    InvalidField,
+    InvalidType,
+    MalformedId,
+    MalformedQuery,
+    InvalidQueryLocator,
+    DuplicateValue,
+    /// A validation of the record's values failed (required fields, lengths, formats, rules).
+    Validation,
+    /// Another transaction holds the row lock; worth retrying.
+    RowLock,
+    /// A composite subrequest was not run because an earlier one failed.
+    ProcessingHalted,
+    MethodNotAllowed,
+    /// The server failed or is unavailable (5xx).
+    Server,
+    /// A code this client has no kind for; the code is kept verbatim on the error.
+    Other,
+}
+
+impl ErrorKind {
+    /// Maps an errorCode (and, for unknown codes, the status) to a kind.
+    pub fn classify(error_code: &str, status: u16) -> Self {
+        match error_code {
+            "INVALID_SESSION_ID" | "INVALID_AUTH_HEADER" => ErrorKind::InvalidSession,
+            "REQUEST_LIMIT_EXCEEDED" => ErrorKind::RequestLimit,
+            "API_DISABLED_FOR_ORG"
+            | "API_CURRENTLY_DISABLED"
+            | "INSUFFICIENT_ACCESS"
+            | "INSUFFICIENT_ACCESS_OR_READONLY" => ErrorKind::Forbidden,
+            "NOT_FOUND" => ErrorKind::NotFound,
+            "ENTITY_IS_DELETED" => ErrorKind::EntityDeleted,
+            "INVALID_FIELD" => ErrorKind::InvalidField,
+            "INVALID_TYPE" => ErrorKind::InvalidType,
+            "MALFORMED_ID" | "INVALID_ID_FIELD" => ErrorKind::MalformedId,
+            "MALFORMED_QUERY" => ErrorKind::MalformedQuery,
+            "INVALID_QUERY_LOCATOR" => ErrorKind::InvalidQueryLocator,
+            "DUPLICATE_VALUE" => ErrorKind::DuplicateValue,
+            "REQUIRED_FIELD_MISSING"
+            | "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+            | "FIELD_INTEGRITY_EXCEPTION"
+            | "INVALID_CROSS_REFERENCE_KEY"
+            | "INVALID_FIELD_FOR_INSERT_UPDATE"
+            | "STRING_TOO_LONG"
+            | "INVALID_EMAIL_ADDRESS"
+            | "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+            | "JSON_PARSER_ERROR"
+            | "NUMBER_OUTSIDE_VALID_RANGE"
+            | "INVALID_TYPE_ON_FIELD_IN_RECORD" => ErrorKind::Validation,
+            "UNABLE_TO_LOCK_ROW" => ErrorKind::RowLock,
+            "PROCESSING_HALTED" | "BATCH_PROCESSING_HALTED" => ErrorKind::ProcessingHalted,
+            "METHOD_NOT_ALLOWED" => ErrorKind::MethodNotAllowed,
+            "SERVER_UNAVAILABLE" => ErrorKind::Server,
+            _ => match status {
+                401 => ErrorKind::InvalidSession,
+                403 => ErrorKind::Forbidden,
+                404 => ErrorKind::NotFound,
+                405 => ErrorKind::MethodNotAllowed,
+                500..=599 => ErrorKind::Server,
+                _ => ErrorKind::Other,
+            },
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_code_has_a_kind() {
+        let table = [
+            ("INVALID_SESSION_ID", 401, ErrorKind::InvalidSession),
+            ("REQUEST_LIMIT_EXCEEDED", 403, ErrorKind::RequestLimit),
+            ("API_DISABLED_FOR_ORG", 403, ErrorKind::Forbidden),
+            ("API_CURRENTLY_DISABLED", 403, ErrorKind::Forbidden),
+            ("MALFORMED_QUERY", 400, ErrorKind::MalformedQuery),
+            ("INVALID_FIELD", 400, ErrorKind::InvalidField),
+            ("INVALID_TYPE", 400, ErrorKind::InvalidType),
+            ("NOT_FOUND", 404, ErrorKind::NotFound),
+            ("ENTITY_IS_DELETED", 404, ErrorKind::EntityDeleted),
+            ("MALFORMED_ID", 400, ErrorKind::MalformedId),
+            ("DUPLICATE_VALUE", 400, ErrorKind::DuplicateValue),
+            ("REQUIRED_FIELD_MISSING", 400, ErrorKind::Validation),
+            (
+                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                400,
+                ErrorKind::Validation,
+            ),
+            ("FIELD_INTEGRITY_EXCEPTION", 400, ErrorKind::Validation),
+            ("UNABLE_TO_LOCK_ROW", 400, ErrorKind::RowLock),
+            ("INVALID_CROSS_REFERENCE_KEY", 400, ErrorKind::Validation),
+            (
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                400,
+                ErrorKind::Validation,
+            ),
+            ("STRING_TOO_LONG", 400, ErrorKind::Validation),
+            ("INVALID_EMAIL_ADDRESS", 400, ErrorKind::Validation),
+            (
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                400,
+                ErrorKind::Validation,
+            ),
+            ("JSON_PARSER_ERROR", 400, ErrorKind::Validation),
+            ("INVALID_QUERY_LOCATOR", 400, ErrorKind::InvalidQueryLocator),
+            ("METHOD_NOT_ALLOWED", 405, ErrorKind::MethodNotAllowed),
+            ("PROCESSING_HALTED", 400, ErrorKind::ProcessingHalted),
+            ("SERVER_UNAVAILABLE", 503, ErrorKind::Server),
+        ];
+        for (code, status, kind) in table {
+            assert_eq!(ErrorKind::classify(code, status), kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_are_kept_verbatim_and_classified_by_status() {
+        let body = br#"[{"message":"Brand new","errorCode":"SOMETHING_NEW","fields":["A"]}]"#;
+        let e = ApiError::from_response(418, body, Attempts::default());
+        assert_eq!(e.error_code, "SOMETHING_NEW");
+        assert_eq!(e.kind, ErrorKind::Other);
+        assert_eq!(e.fields, vec!["A".to_owned()]);
+        let e = ApiError::from_response(502, b"<html>bad gateway</html>", Attempts::default());
+        assert_eq!(e.error_code, "UNKNOWN_ERROR");
+        assert_eq!(e.kind, ErrorKind::Server);
+        assert!(e.message.contains("bad gateway"));
+    }
+
+    #[test]
+    fn collection_style_status_code_is_read_too() {
+        let body = br#"[{"statusCode":"MALFORMED_ID","message":"bad","fields":["Id"]}]"#;
+        let e = ApiError::from_response(400, body, Attempts::default());
+        assert_eq!(e.kind, ErrorKind::MalformedId);
+    }
+}

@@ -1,0 +1,39 @@
+//! An async Salesforce API client.
+//!
+//! ```no_run
+//! # async fn run() -> salesforce_api::Result<()> {
+//! use salesforce_api::{Client, Config};
+//! let config = Config::builder()
+//!     .instance_url("https://acme.my.salesforce.com")
+//!     .access_token("00D...!...")
+//!     .build()?;
+//! let client = Client::new(config)?;
+//! let saved = client.sobjects().create("Account", &serde_json::json!({"Name": "Acme"})).await?;
+//! let record = client.sobjects().get("Account", &saved.id, None).await?;
+//! # let _ = record; Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod limits;
+pub mod resilience;
+pub mod sobjects;
+pub mod transport;
+
+pub use auth::{AuthProvider, StaticTokenProvider};
+pub use client::{Client, ClientBuilder};
+pub use config::{Config, ConfigBuilder};
+pub use error::{
+    ApiError, ApiErrorItem, Attempts, Error, ErrorKind, OAuthError, Result, TransportErrorKind,
+    TransportFailure,
+};
+pub use limits::{ApiUsage, AppUsage};
+pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
+pub use salesforce_wire::RecordId;
+pub use sobjects::{
+    DescribeGlobal, FieldDescribe, PicklistValue, Record, SObjectDescribe, SObjectSummary,
+    SaveResult, UpsertResult,
+};
+pub use transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, SendError};

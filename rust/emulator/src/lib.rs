@@ -1,0 +1,22 @@
+//! A local Salesforce org for tests and benchmarks: REST sObjects, describe and limits over real
+//! HTTP/1.1 and HTTP/2 sockets, with TLS on request, API usage accounting and fault injection.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), salesforce_emulator::EmulatorError> {
+//! let org = salesforce_emulator::Emulator::builder().tls(true).start().await?;
+//! println!("{} {}", org.instance_url(), org.access_token());
+//! org.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod failure;
+pub mod org;
+mod rest;
+pub mod schema;
+mod server;
+pub mod store;
+mod tls;
+
+pub use failure::ApiFailure;
+pub use org::Fault;
+pub use server::{Emulator, EmulatorBuilder, EmulatorError};

@@ -1,0 +1,173 @@
+//! The org: its ids, users, sessions, records, API usage, request counters and injected faults.
+
+use crate::store::Store;
+use rand::{Rng, SeedableRng};
+use salesforce_wire::RecordId;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// A fault to answer instead of handling a request, a given number of times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// Only requests with this method (any when None).
+    pub method: Option<String>,
+    /// Only requests whose path contains this text.
+    pub path_contains: String,
+    pub status: u16,
+    pub error_code: String,
+    pub message: String,
+    /// How many matching requests get the fault.
+    pub times: u32,
+    pub retry_after: Option<u64>,
+    /// Wait this long before answering (latency injection).
+    pub delay: Option<Duration>,
+}
+
+/// Settings of an org.
+#[derive(Debug, Clone)]
+pub struct OrgSettings {
+    pub api_limit: u64,
+    pub seed: u64,
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self {
+            api_limit: 100_000,
+            seed: 0x5a1e_5f0c,
+        }
+    }
+}
+
+pub struct Org {
+    pub org_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub api_limit: u64,
+    api_used: AtomicU64,
+    store: Mutex<Store>,
+    sessions: Mutex<HashMap<String, String>>,
+    counters: Mutex<BTreeMap<String, u64>>,
+    faults: Mutex<Vec<Fault>>,
+    rng: Mutex<rand::rngs::StdRng>,
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it: the emulator keeps
+/// answering rather than failing every later request.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Org {
+    pub fn new(settings: &OrgSettings) -> Result<Self, String> {
+        let pod = "5e";
+        let org_id = RecordId::mint("00D", pod, 1)
+            .map_err(|e| e.to_string())?
+            .to_string();
+        let user_id = RecordId::mint("005", pod, 1)
+            .map_err(|e| e.to_string())?
+            .to_string();
+        let org = Self {
+            org_id,
+            username: "admin@emulator.example.com".to_owned(),
+            store: Mutex::new(Store::new(pod, &user_id)),
+            user_id,
+            api_limit: settings.api_limit,
+            api_used: AtomicU64::new(0),
+            sessions: Mutex::new(HashMap::new()),
+            counters: Mutex::new(BTreeMap::new()),
+            faults: Mutex::new(Vec::new()),
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(settings.seed)),
+        };
+        Ok(org)
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    /// Issues a session for the org's user; tokens look like Salesforce's (`00D...!...`).
+    pub fn issue_session(&self) -> String {
+        let secret: String = {
+            let mut rng = lock(&self.rng);
+            (0..96)
+                .map(|_| {
+                    const CHARS: &[u8] =
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+                    char::from(CHARS[rng.gen_range(0..CHARS.len())])
+                })
+                .collect()
+        };
+        let token = format!("{}!{secret}", &self.org_id[..15]);
+        lock(&self.sessions).insert(token.clone(), self.user_id.clone());
+        token
+    }
+
+    /// The user of a valid session, or None.
+    pub fn session_user(&self, token: &str) -> Option<String> {
+        lock(&self.sessions).get(token).cloned()
+    }
+
+    /// Every issued session stops working.
+    pub fn expire_sessions(&self) {
+        lock(&self.sessions).clear();
+    }
+
+    /// Counts one API call; false when the daily limit is already used up.
+    pub fn take_api_call(&self) -> bool {
+        self.api_used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                (used < self.api_limit).then_some(used + 1)
+            })
+            .is_ok()
+    }
+
+    pub fn api_used(&self) -> u64 {
+        self.api_used.load(Ordering::SeqCst)
+    }
+
+    pub fn count(&self, route: &str) {
+        *lock(&self.counters).entry(route.to_owned()).or_insert(0) += 1;
+    }
+
+    pub fn inject_fault(&self, fault: Fault) {
+        lock(&self.faults).push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    /// The first fault matching this request, consuming one of its times.
+    pub fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let index = faults.iter().position(|f| {
+            f.times > 0
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && path.contains(&f.path_contains)
+        })?;
+        let fault = faults.get_mut(index)?;
+        fault.times -= 1;
+        let hit = fault.clone();
+        if fault.times == 0 {
+            faults.remove(index);
+        }
+        Some(hit)
+    }
+
+    /// Counters for tests: requests per route, API usage.
+    pub fn stats(&self) -> Value {
+        let requests = lock(&self.counters).clone();
+        let total: u64 = requests.values().sum();
+        json!({
+            "requests": requests,
+            "total_requests": total,
+            "api_usage": {"used": self.api_used(), "max": self.api_limit},
+        })
+    }
+}

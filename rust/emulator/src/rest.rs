@@ -1,0 +1,413 @@
+//! `/services/data`: versions, resources, sObjects, describe, limits. One dispatcher reads the
+//! path segments, so trailing slashes and any `vNN.N` work as they do on Salesforce.
+
+use crate::failure::ApiFailure;
+use crate::org::Org;
+use crate::store::{format_datetime, UpsertOutcome};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The oldest and newest versions offered; 21.0 to 30.0 are retired.
+const OLDEST_VERSION: u32 = 31;
+const NEWEST_VERSION: u32 = 67;
+
+pub async fn versions() -> Json<Value> {
+    let list: Vec<Value> = (OLDEST_VERSION..=NEWEST_VERSION)
+        .map(|v| {
+            let season = ["Winter", "Spring", "Summer"][((v - 20) % 3) as usize];
+            let year = 11 + (v - 20) / 3;
+            json!({"label": format!("{season} '{year:02}"), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")})
+        })
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// Everything under `/services/data/{version}/`.
+pub async fn data_api(
+    State(org): State<Arc<Org>>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Split the raw path before decoding, so an encoded '/' in an external id stays in its segment.
+    let rest = uri
+        .path()
+        .strip_prefix("/services/data")
+        .unwrap_or_default();
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let mut response =
+        match handle(&org, &method, &segments, query.as_deref(), &headers, &body).await {
+            Ok(r) => r,
+            Err(failure) => failure.into_response(),
+        };
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("api-usage={}/{}", org.api_used(), org.api_limit))
+    {
+        response.headers_mut().insert("Sforce-Limit-Info", value);
+    }
+    response
+}
+
+async fn handle(
+    org: &Org,
+    method: &Method,
+    segments: &[String],
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiFailure> {
+    let Some((version_segment, path)) = segments.split_first() else {
+        return Err(ApiFailure::not_found());
+    };
+    let version = parse_version(version_segment).ok_or_else(ApiFailure::not_found)?;
+    authenticate(org, headers)?;
+    let route = route_name(method, path);
+    org.count(&route);
+    if let Some(fault) = org.take_fault(method.as_str(), &format!("/{}", segments.join("/"))) {
+        if let Some(delay) = fault.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if fault.status != 200 {
+            let status =
+                StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response =
+                ApiFailure::new(status, &fault.error_code, fault.message).into_response();
+            if let Some(secs) = fault.retry_after {
+                response
+                    .headers_mut()
+                    .insert("Retry-After", HeaderValue::from(secs));
+            }
+            return Ok(response);
+        }
+    }
+    if !org.take_api_call() {
+        return Err(ApiFailure::new(
+            StatusCode::FORBIDDEN,
+            "REQUEST_LIMIT_EXCEEDED",
+            "TotalRequests Limit exceeded.",
+        ));
+    }
+    let now = format_datetime(chrono::Utc::now());
+    let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+    match (method.clone(), parts.as_slice()) {
+        (Method::GET, []) => Ok(Json(resources(&version)).into_response()),
+        (Method::GET, ["limits"]) => Ok(Json(limits(org)).into_response()),
+        (Method::GET, ["sobjects"]) => {
+            let store = org.store();
+            let sobjects: Vec<Value> = store.objects().map(|o| o.summary(&version)).collect();
+            Ok(
+                Json(json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}))
+                    .into_response(),
+            )
+        }
+        (Method::GET, ["sobjects", object]) => {
+            let store = org.store();
+            let o = store.object(object)?;
+            Ok(
+                Json(json!({"objectDescribe": o.meta.summary(&version), "recentItems": []}))
+                    .into_response(),
+            )
+        }
+        (Method::POST, ["sobjects", object]) => {
+            let record = parse_body(body)?;
+            let id = org.store().create(object, &record, &now)?;
+            let name = org.store().object(object)?.meta.name.clone();
+            let mut response = (
+                StatusCode::CREATED,
+                Json(json!({"id": id, "success": true, "errors": []})),
+            )
+                .into_response();
+            set_location(&mut response, &version, &name, &id);
+            Ok(response)
+        }
+        (Method::GET, ["sobjects", object, "describe"]) => {
+            let store = org.store();
+            Ok(Json(store.object(object)?.meta.describe(&version)).into_response())
+        }
+        (Method::GET, ["sobjects", object, id]) => {
+            let fields = fields_param(query);
+            let record = org
+                .store()
+                .render(object, id, fields.as_deref(), &version)?;
+            Ok(Json(record).into_response())
+        }
+        (Method::PATCH, ["sobjects", object, id]) => {
+            let record = parse_body(body)?;
+            org.store().update(object, id, &record, &now)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (Method::DELETE, ["sobjects", object, id]) => {
+            org.store().delete(object, id, &now)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (Method::GET, ["sobjects", object, field, value]) => {
+            let id = external_match(org, object, field, value)?;
+            let fields = fields_param(query);
+            Ok(Json(
+                org.store()
+                    .render(object, &id, fields.as_deref(), &version)?,
+            )
+            .into_response())
+        }
+        (Method::DELETE, ["sobjects", object, field, value]) => {
+            let id = external_match(org, object, field, value)?;
+            org.store().delete(object, &id, &now)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (Method::PATCH, ["sobjects", object, field, value]) => {
+            let record = parse_body(body)?;
+            let outcome = org.store().upsert(object, field, value, &record, &now)?;
+            let name = org.store().object(object)?.meta.name.clone();
+            upsert_response(outcome, &version, &name)
+        }
+        (_, ["sobjects", _, ..]) | (_, ["sobjects"]) | (_, ["limits"]) | (_, []) => {
+            Err(method_not_allowed(method, allowed_methods(&parts)))
+        }
+        _ => Err(ApiFailure::not_found()),
+    }
+}
+
+fn upsert_response(
+    outcome: UpsertOutcome,
+    version: &str,
+    object: &str,
+) -> Result<Response, ApiFailure> {
+    Ok(match outcome {
+        UpsertOutcome::Created(id) => {
+            let mut r = (
+                StatusCode::CREATED,
+                Json(json!({"id": id, "success": true, "errors": [], "created": true})),
+            )
+                .into_response();
+            set_location(&mut r, version, object, &id);
+            r
+        }
+        UpsertOutcome::Updated(id) if version_number(version) < 46 => {
+            let _ = id;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        UpsertOutcome::Updated(id) => {
+            Json(json!({"id": id, "success": true, "errors": [], "created": false})).into_response()
+        }
+        UpsertOutcome::MultipleMatches(ids) => {
+            let urls: Vec<String> = ids
+                .iter()
+                .map(|id| format!("/services/data/v{version}/sobjects/{object}/{id}"))
+                .collect();
+            (StatusCode::MULTIPLE_CHOICES, Json(urls)).into_response()
+        }
+    })
+}
+
+fn external_match(org: &Org, object: &str, field: &str, value: &str) -> Result<String, ApiFailure> {
+    let store = org.store();
+    let o = store.object(object)?;
+    let f = o
+        .meta
+        .field(field)
+        .filter(|f| f.external_id || f.name == "Id")
+        .ok_or_else(|| {
+            ApiFailure::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            )
+        })?;
+    let key = crate::store::coerce(f, &Value::String(value.to_owned()))?;
+    let key_text = key
+        .as_str()
+        .map(str::to_lowercase)
+        .unwrap_or_else(|| key.to_string());
+    let ids: Vec<String> = o
+        .records
+        .iter()
+        .filter(|(_, r)| !r.deleted)
+        .filter(|(_, r)| {
+            r.fields.get(&f.name).is_some_and(|v| {
+                v.as_str()
+                    .map(str::to_lowercase)
+                    .unwrap_or_else(|| v.to_string())
+                    == key_text
+            })
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ApiFailure::not_found()),
+        _ => Err(ApiFailure::new(
+            StatusCode::MULTIPLE_CHOICES,
+            "MULTIPLE_CHOICES",
+            "more than one record matches",
+        )),
+    }
+}
+
+fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
+    let header = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("OAuth "))
+        .map(str::trim)
+        .ok_or_else(ApiFailure::invalid_session)?;
+    org.session_user(token)
+        .ok_or_else(ApiFailure::invalid_session)
+}
+
+/// `v62.0` -> `62.0`.
+fn parse_version(segment: &str) -> Option<String> {
+    let v = segment.strip_prefix('v')?;
+    let (major, minor) = v.split_once('.')?;
+    let ok = !major.is_empty()
+        && major.len() <= 3
+        && major.bytes().all(|b| b.is_ascii_digit())
+        && !minor.is_empty()
+        && minor.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| v.to_owned())
+}
+
+fn version_number(version: &str) -> u32 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A stable name per route for the request counters, e.g. `GET sobjects/{object}/{id}`.
+fn route_name(method: &Method, path: &[String]) -> String {
+    let template = match path
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => "".to_owned(),
+        ["sobjects"] => "sobjects".to_owned(),
+        ["sobjects", _] => "sobjects/{object}".to_owned(),
+        ["sobjects", _, "describe"] => "sobjects/{object}/describe".to_owned(),
+        ["sobjects", _, _] => "sobjects/{object}/{id}".to_owned(),
+        ["sobjects", _, _, _] => "sobjects/{object}/{field}/{value}".to_owned(),
+        [first, ..] => (*first).to_owned(),
+    };
+    format!("{method} {template}")
+}
+
+fn allowed_methods(parts: &[&str]) -> &'static str {
+    match parts {
+        ["sobjects", _] => "GET,HEAD,POST",
+        ["sobjects", _, "describe"] => "GET,HEAD",
+        ["sobjects", _, _] => "GET,PATCH,DELETE,HEAD",
+        ["sobjects", _, _, _] => "GET,PATCH,DELETE,HEAD",
+        _ => "GET,HEAD",
+    }
+}
+
+fn method_not_allowed(method: &Method, allowed: &str) -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+    )
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiFailure> {
+    serde_json::from_slice::<Value>(body).map_err(|e| {
+        ApiFailure::json_parser(format!("Unexpected character in the request body: {e}"))
+    })
+}
+
+fn fields_param(query: Option<&str>) -> Option<Vec<String>> {
+    let query = query?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "fields")
+        .map(|(_, v)| {
+            v.split(',')
+                .map(|f| f.trim().to_owned())
+                .filter(|f| !f.is_empty())
+                .collect()
+        })
+}
+
+fn set_location(response: &mut Response, version: &str, object: &str, id: &str) {
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("/services/data/v{version}/sobjects/{object}/{id}"))
+    {
+        response.headers_mut().insert("Location", v);
+    }
+}
+
+fn resources(version: &str) -> Value {
+    let base = format!("/services/data/v{version}");
+    let mut map = serde_json::Map::new();
+    for name in [
+        "sobjects",
+        "query",
+        "queryAll",
+        "composite",
+        "limits",
+        "jobs",
+        "search",
+        "tooling",
+        "recent",
+    ] {
+        map.insert(name.to_owned(), Value::String(format!("{base}/{name}")));
+    }
+    Value::Object(map)
+}
+
+fn limits(org: &Org) -> Value {
+    let max = org.api_limit;
+    let remaining = max.saturating_sub(org.api_used());
+    json!({
+        "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+        "DailyApiRequests": {"Max": max, "Remaining": remaining},
+        "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+        "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+        "DailyDeliveredPlatformEvents": {"Max": 10000, "Remaining": 10000},
+        "DataStorageMB": {"Max": 1024, "Remaining": 1024},
+        "FileStorageMB": {"Max": 1024, "Remaining": 1024},
+        "HourlyPublishedPlatformEvents": {"Max": 50000, "Remaining": 50000},
+        "SingleEmail": {"Max": 5000, "Remaining": 5000},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_route_names_are_templates() {
+        assert_eq!(parse_version("v62.0").as_deref(), Some("62.0"));
+        assert_eq!(parse_version("62.0"), None);
+        assert_eq!(parse_version("vX"), None);
+        let path: Vec<String> = ["sobjects", "Account", "001"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(
+            route_name(&Method::GET, &path),
+            "GET sobjects/{object}/{id}"
+        );
+    }
+}

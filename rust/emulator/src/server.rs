@@ -1,0 +1,235 @@
+//! Binds the emulator to 127.0.0.1, serves HTTP/1.1 and HTTP/2 (over TLS when asked), and stops.
+
+use crate::org::{Fault, Org, OrgSettings};
+use crate::{rest, tls};
+use axum::routing::{any, get};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the emulator could not start or take an order.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot start the emulator: {0}")]
+    Start(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Settings of an emulator run; `Emulator::builder().start()` runs it.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorBuilder {
+    tls: bool,
+    port: u16,
+    settings: OrgSettings,
+}
+
+impl EmulatorBuilder {
+    /// Serve HTTPS with a certificate made at start (see [`Emulator::ca_cert_pem`]).
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
+    /// A fixed port; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The daily API request limit.
+    pub fn api_limit(mut self, limit: u64) -> Self {
+        self.settings.api_limit = limit;
+        self
+    }
+
+    /// The seed of everything random in the org (tokens, fault choices).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.settings.seed = seed;
+        self
+    }
+
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        let org = Arc::new(Org::new(&self.settings).map_err(EmulatorError::Start)?);
+        let default_token = org.issue_session();
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .map_err(|e| {
+                EmulatorError::Start(format!("cannot bind 127.0.0.1:{}: {e}", self.port))
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| EmulatorError::Start(e.to_string()))?;
+        let material = if self.tls {
+            Some(tls::generate().map_err(EmulatorError::Start)?)
+        } else {
+            None
+        };
+        let ca_cert_pem = material.as_ref().map(|m| m.ca_pem.clone());
+        let acceptor = material.map(|m| m.acceptor);
+        let router = router(org.clone());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, router, acceptor, stop_rx));
+        let scheme = if self.tls { "https" } else { "http" };
+        Ok(Emulator {
+            base_url: format!("{scheme}://127.0.0.1:{}", addr.port()),
+            addr,
+            ca_cert_pem,
+            org,
+            default_token,
+            stop: stop_tx,
+            task: Some(task),
+        })
+    }
+}
+
+fn router(org: Arc<Org>) -> Router {
+    Router::new()
+        .route("/services/data", get(rest::versions))
+        .route("/services/data/", get(rest::versions))
+        .route("/services/data/{*rest}", any(rest::data_api))
+        .with_state(org)
+}
+
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => break,
+        };
+        let Ok((tcp, _peer)) = accepted else { continue };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let acceptor = acceptor.clone();
+        connections.spawn(async move {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            match acceptor {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+    connections.abort_all();
+}
+
+/// A running local org. Dropping it stops the server.
+pub struct Emulator {
+    base_url: String,
+    addr: SocketAddr,
+    ca_cert_pem: Option<String>,
+    org: Arc<Org>,
+    default_token: String,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT` or `https://...`: the instance URL clients use.
+    pub fn instance_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Where the OAuth endpoints are served: the same server.
+    pub fn login_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The PEM of the CA that signed the server certificate; None without TLS.
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.ca_cert_pem.as_deref()
+    }
+
+    pub fn org_id(&self) -> &str {
+        &self.org.org_id
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.org.user_id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.org.username
+    }
+
+    /// A valid access token of the org's user, issued at start.
+    pub fn access_token(&self) -> &str {
+        &self.default_token
+    }
+
+    /// Issues another session token.
+    pub fn issue_session(&self) -> String {
+        self.org.issue_session()
+    }
+
+    /// Every issued token stops working (the next request answers 401 INVALID_SESSION_ID).
+    pub fn expire_sessions(&self) {
+        self.org.expire_sessions();
+    }
+
+    /// Defines a custom object; see [`crate::schema::custom_object`] for the definition's form.
+    pub fn define_object(&self, name: &str, fields: &Value) -> Result<(), EmulatorError> {
+        self.org
+            .store()
+            .define_object(name, fields)
+            .map_err(EmulatorError::Invalid)
+    }
+
+    pub fn inject_fault(&self, fault: Fault) {
+        self.org.inject_fault(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.org.clear_faults();
+    }
+
+    /// Counters: requests per route, total requests, API usage.
+    pub fn stats(&self) -> Value {
+        self.org.stats()
+    }
+
+    /// Stops accepting and closes open connections.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

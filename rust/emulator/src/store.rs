@@ -1,0 +1,820 @@
+//! Records in memory, with Salesforce's validation: unknown fields, types, required fields,
+//! unique and external id values, deleted rows.
+
+use crate::failure::ApiFailure;
+use crate::schema::{self, FieldMeta, FieldType, ObjectMeta};
+use axum::http::StatusCode;
+use salesforce_wire::RecordId;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// A stored record: canonical field names to values.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub fields: Map<String, Value>,
+    pub deleted: bool,
+}
+
+/// One object's metadata and rows.
+#[derive(Debug)]
+pub struct ObjectStore {
+    pub meta: ObjectMeta,
+    /// Ids are minted in increasing order, so this map iterates in insertion order.
+    pub records: BTreeMap<String, StoredRecord>,
+    /// For unique and external id fields: field name to lower-cased value to ids.
+    index: HashMap<String, HashMap<String, Vec<String>>>,
+}
+
+impl ObjectStore {
+    fn new(meta: ObjectMeta) -> Self {
+        let index = meta
+            .fields
+            .iter()
+            .filter(|f| f.unique || f.external_id)
+            .map(|f| (f.name.clone(), HashMap::new()))
+            .collect();
+        Self {
+            meta,
+            records: BTreeMap::new(),
+            index,
+        }
+    }
+
+    fn index_insert(&mut self, id: &str, fields: &Map<String, Value>) {
+        for (field, values) in &mut self.index {
+            if let Some(key) = fields.get(field).and_then(index_key) {
+                values.entry(key).or_default().push(id.to_owned());
+            }
+        }
+    }
+
+    fn index_remove(&mut self, id: &str, fields: &Map<String, Value>) {
+        for (field, values) in &mut self.index {
+            if let Some(key) = fields.get(field).and_then(index_key) {
+                if let Some(ids) = values.get_mut(&key) {
+                    ids.retain(|i| i != id);
+                    if ids.is_empty() {
+                        values.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn matches(&self, field: &str, value: &Value) -> Vec<String> {
+        let key = index_key(value);
+        match (self.index.get(field), key) {
+            (Some(values), Some(key)) => values.get(&key).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Unique values compare case-insensitively, as Salesforce's unique text fields do.
+fn index_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.to_lowercase()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// What an upsert did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created(String),
+    Updated(String),
+    MultipleMatches(Vec<String>),
+}
+
+/// Every object and record of the org.
+#[derive(Debug)]
+pub struct Store {
+    objects: HashMap<String, ObjectStore>,
+    by_prefix: HashMap<String, String>,
+    next_serial: u64,
+    next_custom_prefix: u32,
+    pod: String,
+    pub user_id: String,
+}
+
+impl Store {
+    pub fn new(pod: &str, user_id: &str) -> Self {
+        let mut store = Self {
+            objects: HashMap::new(),
+            by_prefix: HashMap::new(),
+            next_serial: 1,
+            next_custom_prefix: 0,
+            pod: pod.to_owned(),
+            user_id: user_id.to_owned(),
+        };
+        for meta in schema::standard_objects() {
+            store.add_object(meta);
+        }
+        store
+    }
+
+    fn add_object(&mut self, meta: ObjectMeta) {
+        self.by_prefix
+            .insert(meta.key_prefix.clone(), meta.name.clone());
+        self.objects
+            .insert(meta.name.to_ascii_lowercase(), ObjectStore::new(meta));
+    }
+
+    /// Defines a custom object at run time; its key prefix is the next free `a0N`.
+    pub fn define_object(&mut self, name: &str, definition: &Value) -> Result<(), String> {
+        if self.objects.contains_key(&name.to_ascii_lowercase()) {
+            return Err(format!("object {name} already exists"));
+        }
+        let prefix = loop {
+            let candidate = format!("a{:02}", self.next_custom_prefix);
+            self.next_custom_prefix += 1;
+            if !self.by_prefix.contains_key(&candidate) {
+                break candidate;
+            }
+        };
+        let meta = schema::custom_object(name, &prefix, definition)?;
+        for f in &meta.fields {
+            if let Some(target) = f.reference_to.first() {
+                if target != "User" && !self.objects.contains_key(&target.to_ascii_lowercase()) {
+                    return Err(format!("field {}: no object {target} to refer to", f.name));
+                }
+            }
+        }
+        self.add_object(meta);
+        Ok(())
+    }
+
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectMeta> {
+        let mut metas: Vec<&ObjectMeta> = self.objects.values().map(|o| &o.meta).collect();
+        metas.sort_by(|a, b| a.name.cmp(&b.name));
+        metas.into_iter()
+    }
+
+    pub fn object(&self, name: &str) -> Result<&ObjectStore, ApiFailure> {
+        self.objects
+            .get(&name.to_ascii_lowercase())
+            .ok_or_else(|| unsupported_type(name))
+    }
+
+    fn object_mut(&mut self, name: &str) -> Result<&mut ObjectStore, ApiFailure> {
+        self.objects
+            .get_mut(&name.to_ascii_lowercase())
+            .ok_or_else(|| unsupported_type(name))
+    }
+
+    fn mint_id(&mut self, key_prefix: &str) -> Result<String, ApiFailure> {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        RecordId::mint(key_prefix, &self.pod, serial)
+            .map(|id| id.to_string())
+            .map_err(|e| {
+                ApiFailure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN_EXCEPTION",
+                    e.to_string(),
+                )
+            })
+    }
+
+    /// Resolves a record id of `object`: malformed ids are MALFORMED_ID, ids of another object
+    /// or of no record are NOT_FOUND, deleted rows ENTITY_IS_DELETED.
+    pub fn live_record(
+        &self,
+        object: &str,
+        raw_id: &str,
+    ) -> Result<(&ObjectStore, String), ApiFailure> {
+        let store = self.object(object)?;
+        let id = RecordId::parse(raw_id)
+            .map_err(|_| ApiFailure::malformed_id(&store.meta.label, raw_id))?;
+        if id.key_prefix() != store.meta.key_prefix {
+            return Err(ApiFailure::not_found());
+        }
+        let id = id.to_string();
+        match store.records.get(&id) {
+            None => Err(ApiFailure::not_found()),
+            Some(r) if r.deleted => Err(ApiFailure::entity_deleted()),
+            Some(_) => Ok((store, id)),
+        }
+    }
+
+    /// A record as GET answers it: `attributes` first, then all fields or the asked ones.
+    pub fn render(
+        &self,
+        object: &str,
+        id: &str,
+        fields: Option<&[String]>,
+        version: &str,
+    ) -> Result<Value, ApiFailure> {
+        let (store, id) = self.live_record(object, id)?;
+        let record = store.records.get(&id).ok_or_else(ApiFailure::not_found)?;
+        let mut out = Map::new();
+        out.insert(
+            "attributes".into(),
+            attributes(&store.meta.name, &id, version),
+        );
+        match fields {
+            None => {
+                for f in &store.meta.fields {
+                    out.insert(
+                        f.name.clone(),
+                        record.fields.get(&f.name).cloned().unwrap_or(Value::Null),
+                    );
+                }
+            }
+            Some(names) => {
+                for name in names {
+                    let f = store
+                        .meta
+                        .field(name)
+                        .ok_or_else(|| no_such_column(name, &store.meta.name))?;
+                    out.insert(
+                        f.name.clone(),
+                        record.fields.get(&f.name).cloned().unwrap_or(Value::Null),
+                    );
+                }
+                out.insert("Id".into(), Value::String(id.clone()));
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub fn create(&mut self, object: &str, body: &Value, now: &str) -> Result<String, ApiFailure> {
+        let (name, key_prefix) = {
+            let store = self.object(object)?;
+            (store.meta.name.clone(), store.meta.key_prefix.clone())
+        };
+        let mut values = self.validate(&name, body, Write::Create)?;
+        let store = self.object(&name)?;
+        for f in &store.meta.fields {
+            if !values.contains_key(&f.name) {
+                if let Some(default) = &f.default_value {
+                    values.insert(f.name.clone(), default.clone());
+                }
+            }
+        }
+        let missing: Vec<String> = store
+            .meta
+            .fields
+            .iter()
+            .filter(|f| f.required_on_create() && values.get(&f.name).is_none_or(Value::is_null))
+            .map(|f| f.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(required_missing(missing));
+        }
+        self.check_unique(&name, &values, None)?;
+        let id = self.mint_id(&key_prefix)?;
+        let user = Value::String(self.user_id.clone());
+        let stamp = Value::String(now.to_owned());
+        values.insert("Id".into(), Value::String(id.clone()));
+        values.entry("OwnerId").or_insert_with(|| user.clone());
+        values.insert("IsDeleted".into(), Value::Bool(false));
+        for f in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+            values.insert(f.into(), stamp.clone());
+        }
+        values.insert("CreatedById".into(), user.clone());
+        values.insert("LastModifiedById".into(), user);
+        let store = self.object_mut(&name)?;
+        store.index_insert(&id, &values);
+        store.records.insert(
+            id.clone(),
+            StoredRecord {
+                fields: values,
+                deleted: false,
+            },
+        );
+        Ok(id)
+    }
+
+    pub fn update(
+        &mut self,
+        object: &str,
+        raw_id: &str,
+        body: &Value,
+        now: &str,
+    ) -> Result<(), ApiFailure> {
+        let (name, id) = {
+            let (store, id) = self.live_record(object, raw_id)?;
+            (store.meta.name.clone(), id)
+        };
+        let changes = self.validate(&name, body, Write::Update)?;
+        let store = self.object(&name)?;
+        let nulled_required: Vec<String> = changes
+            .iter()
+            .filter(|(k, v)| v.is_null() && store.meta.field(k).is_some_and(|f| !f.nillable))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !nulled_required.is_empty() {
+            return Err(required_missing(nulled_required));
+        }
+        self.check_unique(&name, &changes, Some(&id))?;
+        let user = self.user_id.clone();
+        let store = self.object_mut(&name)?;
+        let Some(mut record) = store.records.remove(&id) else {
+            return Err(ApiFailure::not_found());
+        };
+        store.index_remove(&id, &record.fields);
+        for (k, v) in changes {
+            record.fields.insert(k, v);
+        }
+        record
+            .fields
+            .insert("LastModifiedDate".into(), Value::String(now.to_owned()));
+        record
+            .fields
+            .insert("SystemModstamp".into(), Value::String(now.to_owned()));
+        record
+            .fields
+            .insert("LastModifiedById".into(), Value::String(user));
+        store.index_insert(&id, &record.fields);
+        store.records.insert(id, record);
+        Ok(())
+    }
+
+    pub fn upsert(
+        &mut self,
+        object: &str,
+        field: &str,
+        raw_value: &str,
+        body: &Value,
+        now: &str,
+    ) -> Result<UpsertOutcome, ApiFailure> {
+        let store = self.object(object)?;
+        let name = store.meta.name.clone();
+        let ext = store
+            .meta
+            .field(field)
+            .filter(|f| f.external_id)
+            .cloned()
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    StatusCode::NOT_FOUND,
+                    "NOT_FOUND",
+                    format!(
+                        "Provided external ID field does not exist or is not accessible: {field}"
+                    ),
+                )
+            })?;
+        let key = coerce(&ext, &Value::String(raw_value.to_owned()))?;
+        let live: Vec<String> = store
+            .matches(&ext.name, &key)
+            .into_iter()
+            .filter(|id| store.records.get(id).is_some_and(|r| !r.deleted))
+            .collect();
+        match live.as_slice() {
+            [] => {
+                let mut with_key = match body {
+                    Value::Object(map) => map.clone(),
+                    _ => {
+                        return Err(ApiFailure::json_parser(
+                            "The request body must be a JSON object",
+                        ))
+                    }
+                };
+                with_key.insert(ext.name.clone(), key);
+                self.create(&name, &Value::Object(with_key), now)
+                    .map(UpsertOutcome::Created)
+            }
+            [one] => {
+                let id = one.clone();
+                self.update(&name, &id, body, now)?;
+                Ok(UpsertOutcome::Updated(id))
+            }
+            many => Ok(UpsertOutcome::MultipleMatches(many.to_vec())),
+        }
+    }
+
+    pub fn delete(&mut self, object: &str, raw_id: &str, now: &str) -> Result<(), ApiFailure> {
+        let (name, id) = {
+            let (store, id) = self.live_record(object, raw_id)?;
+            (store.meta.name.clone(), id)
+        };
+        let store = self.object_mut(&name)?;
+        let Some(mut record) = store.records.remove(&id) else {
+            return Err(ApiFailure::not_found());
+        };
+        store.index_remove(&id, &record.fields);
+        record.deleted = true;
+        record.fields.insert("IsDeleted".into(), Value::Bool(true));
+        record
+            .fields
+            .insert("SystemModstamp".into(), Value::String(now.to_owned()));
+        store.records.insert(id, record);
+        Ok(())
+    }
+
+    /// Checks a body against the object's fields and returns canonical names to coerced values.
+    fn validate(
+        &self,
+        object: &str,
+        body: &Value,
+        mode: Write,
+    ) -> Result<Map<String, Value>, ApiFailure> {
+        let Value::Object(input) = body else {
+            return Err(ApiFailure::json_parser(
+                "The request body must be a JSON object of field values",
+            ));
+        };
+        let store = self.object(object)?;
+        let mut out = Map::new();
+        for (name, value) in input {
+            if name == "attributes" {
+                continue;
+            }
+            let field = store
+                .meta
+                .field(name)
+                .ok_or_else(|| no_such_column(name, &store.meta.name))?;
+            let writable = match mode {
+                Write::Create => field.createable,
+                Write::Update => field.updateable,
+            };
+            if !writable {
+                return Err(ApiFailure::bad_request(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    format!("Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", field.name),
+                )
+                .with_fields(vec![field.name.clone()]));
+            }
+            let coerced = coerce(field, value)?;
+            if field.field_type == FieldType::Reference {
+                if let Value::String(target) = &coerced {
+                    self.check_reference(field, target)?;
+                }
+            }
+            out.insert(field.name.clone(), coerced);
+        }
+        Ok(out)
+    }
+
+    fn check_reference(&self, field: &FieldMeta, target: &str) -> Result<(), ApiFailure> {
+        let Some(object) = field.reference_to.first() else {
+            return Ok(());
+        };
+        if object == "User" {
+            return if target == self.user_id {
+                Ok(())
+            } else {
+                Err(ApiFailure::bad_request(
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    format!("{}: id value of incorrect type: {target}", field.label),
+                )
+                .with_fields(vec![field.name.clone()]))
+            };
+        }
+        match self.live_record(object, target) {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.code == "MALFORMED_ID"
+                    || e.code == "NOT_FOUND" && !target_has_prefix(self, object, target) =>
+            {
+                Err(ApiFailure::bad_request(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    format!("{} ID: id value of incorrect type: {target}", field.label),
+                )
+                .with_fields(vec![field.name.clone()]))
+            }
+            Err(_) => Err(ApiFailure::bad_request(
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+            )
+            .with_fields(vec![field.name.clone()])),
+        }
+    }
+
+    fn check_unique(
+        &self,
+        object: &str,
+        values: &Map<String, Value>,
+        own_id: Option<&str>,
+    ) -> Result<(), ApiFailure> {
+        let store = self.object(object)?;
+        for f in store.meta.fields.iter().filter(|f| f.unique) {
+            let Some(value) = values.get(&f.name) else {
+                continue;
+            };
+            if let Some(other) = store
+                .matches(&f.name, value)
+                .into_iter()
+                .find(|id| Some(id.as_str()) != own_id)
+            {
+                return Err(ApiFailure::bad_request(
+                    "DUPLICATE_VALUE",
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {other}",
+                        f.name
+                    ),
+                )
+                .with_fields(vec![f.name.clone()]));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn target_has_prefix(store: &Store, object: &str, target: &str) -> bool {
+    store
+        .object(object)
+        .is_ok_and(|o| target.len() >= 3 && target.get(..3) == Some(o.meta.key_prefix.as_str()))
+}
+
+#[derive(Clone, Copy)]
+enum Write {
+    Create,
+    Update,
+}
+
+pub fn attributes(object: &str, id: &str, version: &str) -> Value {
+    serde_json::json!({"type": object, "url": format!("/services/data/v{version}/sobjects/{object}/{id}")})
+}
+
+fn unsupported_type(name: &str) -> ApiFailure {
+    ApiFailure::bad_request(
+        "INVALID_TYPE",
+        format!("sObject type '{name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."),
+    )
+}
+
+fn no_such_column(field: &str, object: &str) -> ApiFailure {
+    ApiFailure::bad_request(
+        "INVALID_FIELD",
+        format!("No such column '{field}' on sobject of type {object}"),
+    )
+    .with_fields(vec![field.to_owned()])
+}
+
+fn required_missing(fields: Vec<String>) -> ApiFailure {
+    ApiFailure::bad_request(
+        "REQUIRED_FIELD_MISSING",
+        format!("Required fields are missing: [{}]", fields.join(", ")),
+    )
+    .with_fields(fields)
+}
+
+fn cannot_deserialize(field: &FieldMeta, value: &Value) -> ApiFailure {
+    let kind = match value {
+        Value::String(_) => "VALUE_STRING",
+        Value::Number(_) => "VALUE_NUMBER",
+        Value::Bool(true) => "VALUE_TRUE",
+        Value::Bool(false) => "VALUE_FALSE",
+        Value::Array(_) => "START_ARRAY",
+        Value::Object(_) => "START_OBJECT",
+        Value::Null => "VALUE_NULL",
+    };
+    let shown = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    ApiFailure::json_parser(format!(
+        "Cannot deserialize instance of {} from {kind} value {shown} or request may be missing a required field",
+        field.field_type.name()
+    ))
+}
+
+/// Checks and normalizes one value for a field of the given type.
+pub fn coerce(field: &FieldMeta, value: &Value) -> Result<Value, ApiFailure> {
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    let bad = || cannot_deserialize(field, value);
+    let as_text = || match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match field.field_type {
+        t if t.is_text() => {
+            let s = as_text().ok_or_else(bad)?;
+            if s.chars().count() > field.length as usize && field.length > 0 {
+                return Err(ApiFailure::bad_request(
+                    "STRING_TOO_LONG",
+                    format!(
+                        "{}: data value too large: {s} (max length={})",
+                        field.label, field.length
+                    ),
+                )
+                .with_fields(vec![field.name.clone()]));
+            }
+            if field.field_type == FieldType::Email && !looks_like_email(&s) {
+                return Err(ApiFailure::bad_request(
+                    "INVALID_EMAIL_ADDRESS",
+                    format!("{}: invalid email address: {s}", field.label),
+                )
+                .with_fields(vec![field.name.clone()]));
+            }
+            Ok(Value::String(s))
+        }
+        FieldType::Boolean => match value {
+            Value::Bool(b) => Ok(Value::Bool(*b)),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+            _ => Err(bad()),
+        },
+        FieldType::Int => {
+            let n = number_of(value).ok_or_else(bad)?;
+            if n.fract() != 0.0 || n.abs() > 2_147_483_647.0 {
+                return Err(bad());
+            }
+            Ok(Value::from(n as i64))
+        }
+        FieldType::Double | FieldType::Currency | FieldType::Percent => {
+            let n = number_of(value).ok_or_else(bad)?;
+            serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .ok_or_else(bad)
+        }
+        FieldType::Date => {
+            let s = value.as_str().ok_or_else(bad)?;
+            let date_part = s.get(..10).ok_or_else(bad)?;
+            chrono::NaiveDate::parse_from_str(date_part, "%Y-%m-%d").map_err(|_| bad())?;
+            Ok(Value::String(date_part.to_owned()))
+        }
+        FieldType::DateTime => {
+            let s = value.as_str().ok_or_else(bad)?;
+            let parsed = chrono::DateTime::parse_from_rfc3339(s)
+                .or_else(|_| chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
+                .map_err(|_| bad())?;
+            Ok(Value::String(format_datetime(
+                parsed.with_timezone(&chrono::Utc),
+            )))
+        }
+        FieldType::Id | FieldType::Reference => {
+            let s = value.as_str().ok_or_else(bad)?;
+            let id = RecordId::parse(s).map_err(|_| ApiFailure::malformed_id(&field.label, s))?;
+            Ok(Value::String(id.to_string()))
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(' ')
+        }
+        None => false,
+    }
+}
+
+/// Salesforce's datetime form: `2012-07-12T17:49:01.000+0000`.
+pub fn format_datetime(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: &str = "2026-01-01T00:00:00.000+0000";
+
+    fn store() -> Store {
+        Store::new("5e", "005000000000001AAA")
+    }
+
+    #[test]
+    fn create_validates_then_stores() {
+        let mut s = store();
+        let e = s.create("Account", &json!({}), NOW).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.fields.clone()),
+            ("REQUIRED_FIELD_MISSING", vec!["Name".to_owned()])
+        );
+        assert_eq!(
+            s.create("Account", &json!({"Name": "A", "Nope": 1}), NOW)
+                .unwrap_err()
+                .code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            s.create(
+                "Account",
+                &json!({"Name": "A", "NumberOfEmployees": "many"}),
+                NOW
+            )
+            .unwrap_err()
+            .code,
+            "JSON_PARSER_ERROR"
+        );
+        assert_eq!(
+            s.create(
+                "Account",
+                &json!({"Name": "A", "Id": "001000000000001AAA"}),
+                NOW
+            )
+            .unwrap_err()
+            .code,
+            "INVALID_FIELD_FOR_INSERT_UPDATE"
+        );
+        assert_eq!(
+            s.create("Contact", &json!({"LastName": "A", "Email": "nope"}), NOW)
+                .unwrap_err()
+                .code,
+            "INVALID_EMAIL_ADDRESS"
+        );
+        assert_eq!(
+            s.create("Widget__c", &json!({}), NOW).unwrap_err().code,
+            "INVALID_TYPE"
+        );
+        let id = s
+            .create(
+                "account",
+                &json!({"name": "Acme", "NumberOfEmployees": 12}),
+                NOW,
+            )
+            .unwrap();
+        let rendered = s.render("Account", &id, None, "62.0").unwrap();
+        assert_eq!(rendered["Name"], "Acme");
+        assert_eq!(rendered["NumberOfEmployees"], 12);
+        assert_eq!(rendered["IsDeleted"], false);
+        assert_eq!(rendered["attributes"]["type"], "Account");
+    }
+
+    #[test]
+    fn unique_values_and_upserts() {
+        let mut s = store();
+        s.define_object("Invoice__c", &json!({"Number__c": {"type": "string", "external_id": true, "unique": true}, "Code__c": {"type": "string", "external_id": true}})).unwrap();
+        let first = s
+            .upsert(
+                "Invoice__c",
+                "Number__c",
+                "N-1",
+                &json!({"Name": "one"}),
+                NOW,
+            )
+            .unwrap();
+        let UpsertOutcome::Created(id) = first else {
+            panic!("expected a create")
+        };
+        assert_eq!(
+            s.upsert(
+                "Invoice__c",
+                "Number__c",
+                "n-1",
+                &json!({"Name": "uno"}),
+                NOW
+            )
+            .unwrap(),
+            UpsertOutcome::Updated(id.clone())
+        );
+        let dup = s
+            .create("Invoice__c", &json!({"Name": "x", "Number__c": "N-1"}), NOW)
+            .unwrap_err();
+        assert_eq!(dup.code, "DUPLICATE_VALUE");
+        s.create("Invoice__c", &json!({"Name": "a", "Code__c": "C"}), NOW)
+            .unwrap();
+        s.create("Invoice__c", &json!({"Name": "b", "Code__c": "C"}), NOW)
+            .unwrap();
+        assert!(
+            matches!(s.upsert("Invoice__c", "Code__c", "C", &json!({}), NOW).unwrap(), UpsertOutcome::MultipleMatches(ids) if ids.len() == 2)
+        );
+        assert_eq!(
+            s.upsert("Invoice__c", "Name", "x", &json!({}), NOW)
+                .unwrap_err()
+                .code,
+            "NOT_FOUND"
+        );
+    }
+
+    #[test]
+    fn deleted_rows_answer_entity_is_deleted() {
+        let mut s = store();
+        let id = s.create("Account", &json!({"Name": "A"}), NOW).unwrap();
+        s.delete("Account", &id, NOW).unwrap();
+        assert_eq!(
+            s.render("Account", &id, None, "62.0").unwrap_err().code,
+            "ENTITY_IS_DELETED"
+        );
+        assert_eq!(
+            s.delete("Account", &id, NOW).unwrap_err().code,
+            "ENTITY_IS_DELETED"
+        );
+        assert_eq!(
+            s.render("Account", "nonsense", None, "62.0")
+                .unwrap_err()
+                .code,
+            "MALFORMED_ID"
+        );
+        let contact_id = s.create("Contact", &json!({"LastName": "B"}), NOW).unwrap();
+        assert_eq!(
+            s.render("Account", &contact_id, None, "62.0")
+                .unwrap_err()
+                .code,
+            "NOT_FOUND"
+        );
+    }
+}
