@@ -1,1 +1,30 @@
+//! `salesforce_api._core`: PyO3 bindings of the salesforce-api client and emulator. Conversion
+//! and GIL handling only; the Salesforce logic lives in `salesforce_api` (rust/client).
 
+use pyo3::prelude::*;
+
+mod client;
+mod convert;
+mod emulator;
+mod errors;
+mod pending;
+mod results;
+mod runtime;
+mod sobjects;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::Engine>()?;
+    m.add_class::<sobjects::SObjectsCore>()?;
+    m.add_class::<pending::Pending>()?;
+    m.add_class::<results::SaveResult>()?;
+    m.add_class::<results::UpsertResult>()?;
+    m.add_class::<results::ApiUsage>()?;
+    m.add_class::<results::FieldDescribe>()?;
+    m.add_class::<results::SObjectDescribe>()?;
+    m.add_class::<results::SObjectSummary>()?;
+    m.add_class::<results::DescribeGlobal>()?;
+    m.add_class::<emulator::EmulatorServer>()?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+"""``sfapi``: the command line.
+
+``sfapi demo`` runs a CRUD round trip on an embedded local org; ``sfapi emulator`` serves a local
+org until stopped; ``sfapi limits`` prints an org's limits (configured from ``SF_*`` variables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from . import __version__
+from .client import Salesforce
+from .errors import NotFoundError, SalesforceError
+from .testing import Emulator
+
+__all__ = ["main"]
+
+
+def _step(text: str) -> None:
+    print(f"-> {text}", flush=True)
+
+
+def demo(tls: bool) -> int:
+    """Start an embedded org and run create, read, update, upsert, delete against it."""
+    with Emulator(tls=tls) as org:
+        print(f"local org {org.org_id} at {org.instance_url}", flush=True)
+        org.define_object(
+            "Invoice__c",
+            {"Invoice_Number__c": {"type": "string", "external_id": True, "unique": True}, "Amount__c": "currency"},
+        )
+        sf = org.client()
+        saved = sf.sobjects.create("Account", {"Name": "Acme Corporation", "Industry": "Technology"})
+        _step(f"created Account {saved.id}")
+        record = sf.sobjects.get("Account", saved.id, fields=["Name", "Industry"])
+        _step(f"read back: Name={record['Name']!r} Industry={record['Industry']!r}")
+        sf.sobjects.update("Account", saved.id, {"Industry": "Energy", "NumberOfEmployees": 250})
+        record = sf.sobjects.get("Account", saved.id, fields=["Industry", "NumberOfEmployees"])
+        _step(f"updated: Industry={record['Industry']!r} NumberOfEmployees={record['NumberOfEmployees']}")
+        first = sf.sobjects.upsert("Invoice__c", "Invoice_Number__c", "INV-0001", {"Name": "First", "Amount__c": 120.5})
+        _step(f"upsert INV-0001: created={first.created} id={first.id}")
+        again = sf.sobjects.upsert("Invoice__c", "Invoice_Number__c", "INV-0001", {"Amount__c": 99.0})
+        _step(f"upsert INV-0001 again: created={again.created} (same id: {again.id == first.id})")
+        sf.sobjects.delete("Account", saved.id)
+        _step(f"deleted Account {saved.id}")
+        try:
+            sf.sobjects.get("Account", saved.id)
+        except NotFoundError as e:
+            _step(f"reading it now raises {type(e).__name__}: {e.error_code}")
+        usage = sf.limits.usage
+        if usage is not None:
+            _step(f"API usage: {usage.used}/{usage.max} ({usage.percent:.3f}%)")
+    print("demo finished: every step succeeded", flush=True)
+    return 0
+
+
+def emulator(tls: bool, port: int, api_limit: int) -> int:
+    """Serve a local org until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Emulator(tls=tls, port=port, api_limit=api_limit) as org:
+        print(f"SF_INSTANCE_URL={org.instance_url}")
+        print(f"SF_LOGIN_URL={org.login_url}")
+        print(f"SF_ACCESS_TOKEN={org.access_token()}")
+        print(f"org id: {org.org_id}  user: {org.username}")
+        if org.ca_cert_path:
+            print(f"CA certificate: {org.ca_cert_path}")
+        print("serving; press Ctrl-C to stop", flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def limits() -> int:
+    sf = Salesforce.from_env()
+    print(json.dumps(sf.limits.get(), indent=2, sort_keys=True))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sfapi", description="Salesforce API client and local org emulator")
+    parser.add_argument("--version", action="version", version=f"sfapi {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_demo = commands.add_parser("demo", help="run a CRUD round trip on an embedded local org")
+    p_demo.add_argument("--tls", action="store_true", help="serve the embedded org over HTTPS")
+    p_emu = commands.add_parser("emulator", help="serve a local org until stopped")
+    p_emu.add_argument("--tls", action="store_true", help="serve over HTTPS with a generated CA")
+    p_emu.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    p_emu.add_argument("--api-limit", type=int, default=100_000, help="daily API request limit")
+    commands.add_parser("limits", help="print the org's limits (configured from SF_* variables)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return demo(args.tls)
+        if args.command == "emulator":
+            return emulator(args.tls, args.port, args.api_limit)
+        return limits()
+    except SalesforceError as e:
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

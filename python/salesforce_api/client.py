@@ -1,0 +1,103 @@
+"""The clients: :class:`Salesforce` (blocking) and :class:`AsyncSalesforce` (asyncio).
+
+Both wrap the same Rust engine; they differ only in how they wait. The blocking client releases
+the GIL while it waits and never starts an event loop, so it works in Jupyter and in threads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._core import Engine
+from .config import ClientBuilder
+from .limits import AsyncLimits, Limits
+from .sobjects import AsyncSObjects, SObjects
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncSalesforce", "Salesforce"]
+
+
+class _ClientBase:
+    _engine: Engine
+
+    @property
+    def instance_url(self) -> str:
+        return self._engine.instance_url
+
+    @property
+    def api_version(self) -> str:
+        return self._engine.api_version
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(instance_url={self.instance_url!r}, api_version={self.api_version!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Releases nothing yet: connections are pooled and closed when the client is dropped."""
+
+
+class Salesforce(_ClientBase):
+    """A blocking Salesforce client.
+
+    >>> sf = Salesforce.builder().instance_url(url).access_token(token).build()
+    >>> sf.sobjects.create("Account", {"Name": "Acme"})
+    """
+
+    sobjects: SObjects
+    limits: Limits
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.sobjects = SObjects(engine.sobjects())
+        self.limits = Limits(engine)
+
+    @classmethod
+    def builder(cls) -> ClientBuilder[Salesforce]:
+        """Start configuring a client; finish with ``.build()``."""
+        return ClientBuilder(cls)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Salesforce:
+        """Configure from ``SF_*`` environment variables (SF_INSTANCE_URL, SF_ACCESS_TOKEN,
+        SF_API_VERSION, SF_TIMEOUT_SECONDS, ...); keyword arguments override them."""
+        return cls(Engine(overrides, from_env=True))
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The API versions the instance offers."""
+        return self._engine.versions().wait()
+
+
+class AsyncSalesforce(_ClientBase):
+    """The asyncio twin of :class:`Salesforce`: the same services, awaited."""
+
+    sobjects: AsyncSObjects
+    limits: AsyncLimits
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.sobjects = AsyncSObjects(engine.sobjects())
+        self.limits = AsyncLimits(engine)
+
+    @classmethod
+    def builder(cls) -> ClientBuilder[AsyncSalesforce]:
+        return ClientBuilder(cls)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AsyncSalesforce:
+        return cls(Engine(overrides, from_env=True))
+
+    async def versions(self) -> list[dict[str, Any]]:
+        return await self._engine.versions()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,205 @@
+"""Exceptions raised by salesforce_api.
+
+Every exception is a :class:`SalesforceError` and carries what Salesforce said:
+``error_code`` (for example ``"INVALID_FIELD"``), ``status`` (the HTTP status), ``fields`` (the
+fields at fault), ``message``, and ``errors`` (every entry of the error body). ``attempts`` and
+``retried_causes`` tell how often the request was sent and why earlier tries failed.
+
+Where the meaning matches a builtin, the exception is also that builtin: a
+:class:`ConfigError` is a ``ValueError``, a :class:`RequestTimeoutError` a ``TimeoutError``, a
+:class:`ConnectError` a ``ConnectionError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "ConnectError",
+    "DuplicateValueError",
+    "EntityDeletedError",
+    "ForbiddenError",
+    "InvalidArgumentError",
+    "InvalidFieldError",
+    "InvalidQueryLocatorError",
+    "InvalidSessionError",
+    "InvalidTypeError",
+    "MalformedIdError",
+    "MalformedQueryError",
+    "MethodNotAllowedError",
+    "MultipleMatchesError",
+    "NotFoundError",
+    "ProcessingHaltedError",
+    "RequestLimitError",
+    "RequestTimeoutError",
+    "RowLockError",
+    "SalesforceError",
+    "ServerError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "ValidationError",
+]
+
+
+class SalesforceError(Exception):
+    """Base of every error raised by this package."""
+
+    message: str
+    error_code: str | None
+    status: int | None
+    fields: list[str]
+    errors: list[dict[str, Any]]
+    attempts: int
+    retried_causes: list[str]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: str | None = None,
+        status: int | None = None,
+        fields: Sequence[str] = (),
+        errors: Sequence[Mapping[str, Any]] = (),
+        attempts: int = 1,
+        retried_causes: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+        self.status = status
+        self.fields = list(fields)
+        self.errors = [dict(e) for e in errors]
+        self.attempts = attempts
+        self.retried_causes = list(retried_causes)
+
+    def __str__(self) -> str:
+        head = " ".join(
+            part
+            for part in (self.error_code or "", f"(HTTP {self.status})" if self.status else "")
+            if part
+        )
+        text = f"{head}: {self.message}" if head else self.message
+        if self.fields:
+            text += f" [fields: {', '.join(self.fields)}]"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, error_code={self.error_code!r}, status={self.status!r})"
+
+
+class ConfigError(SalesforceError, ValueError):
+    """A setting is missing or invalid; nothing was sent. ``setting`` names it."""
+
+    def __init__(self, message: str, *, setting: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.setting = setting
+
+
+class InvalidArgumentError(SalesforceError, ValueError):
+    """An argument cannot be sent as given (a malformed id, a name that is not an API name);
+    nothing was sent. ``argument`` names it."""
+
+    def __init__(self, message: str, *, argument: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.argument = argument
+
+
+class AuthError(SalesforceError):
+    """Authentication failed: the token endpoint refused, or the session is not valid.
+    ``error_description`` holds the OAuth description where there is one."""
+
+    def __init__(self, message: str, *, error_description: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.error_description = error_description
+
+
+class InvalidSessionError(AuthError):
+    """The access token expired or was revoked (401 INVALID_SESSION_ID)."""
+
+
+class ForbiddenError(SalesforceError):
+    """The request was refused (403), e.g. the API is disabled for the org or the user."""
+
+
+class RequestLimitError(ForbiddenError):
+    """The org's API request limit is used up (403 REQUEST_LIMIT_EXCEEDED)."""
+
+
+class NotFoundError(SalesforceError):
+    """The record or resource does not exist (404 NOT_FOUND)."""
+
+
+class EntityDeletedError(NotFoundError):
+    """The record is in the recycle bin (404 ENTITY_IS_DELETED)."""
+
+
+class InvalidFieldError(SalesforceError):
+    """A field does not exist or cannot be used here (INVALID_FIELD)."""
+
+
+class InvalidTypeError(SalesforceError):
+    """The object type does not exist or is not supported (INVALID_TYPE)."""
+
+
+class MalformedIdError(SalesforceError, ValueError):
+    """Salesforce could not read a record id (MALFORMED_ID)."""
+
+
+class MalformedQueryError(SalesforceError, ValueError):
+    """The SOQL query is not valid (MALFORMED_QUERY)."""
+
+
+class InvalidQueryLocatorError(SalesforceError):
+    """A query cursor is unknown or expired (INVALID_QUERY_LOCATOR)."""
+
+
+class DuplicateValueError(SalesforceError):
+    """A unique field's value is already used by another record (DUPLICATE_VALUE)."""
+
+
+class ValidationError(SalesforceError):
+    """A record's values failed validation: required fields, lengths, formats, types or rules."""
+
+
+class RowLockError(SalesforceError):
+    """Another transaction held the record's lock (UNABLE_TO_LOCK_ROW); retried before raising."""
+
+
+class ProcessingHaltedError(SalesforceError):
+    """A composite subrequest was not run because an earlier one failed."""
+
+
+class MethodNotAllowedError(SalesforceError):
+    """The resource does not take this HTTP method (405)."""
+
+
+class ServerError(SalesforceError):
+    """Salesforce failed or is unavailable (5xx); retried before raising where that is safe."""
+
+
+class MultipleMatchesError(SalesforceError):
+    """An upsert's external id matched several records (HTTP 300); nothing was written.
+    ``matches`` lists the matching records' URLs."""
+
+    def __init__(self, message: str, *, matches: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.matches = list(matches)
+
+
+class UnexpectedResponseError(SalesforceError):
+    """Salesforce answered something this client cannot read."""
+
+
+class TransportError(SalesforceError):
+    """The request did not complete (connection reset, TLS failure); retried where safe."""
+
+
+class ConnectError(TransportError, ConnectionError):
+    """No connection could be made; the request never left."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """The connect or request timeout ran out."""

@@ -1,0 +1,39 @@
+"""API limits: the org's ``/limits`` and the usage reported on every response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._core import ApiUsage, Engine
+
+__all__ = ["AsyncLimits", "Limits"]
+
+
+class _UsageMixin:
+    _engine: Engine
+
+    @property
+    def usage(self) -> ApiUsage | None:
+        """Daily API usage from the latest response's ``Sforce-Limit-Info``; None before any."""
+        return self._engine.api_usage()
+
+
+class Limits(_UsageMixin):
+    """Reached as ``sf.limits``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self) -> dict[str, Any]:
+        """``GET /limits``: limit name to ``{"Max": n, "Remaining": n}``."""
+        return self._engine.limits().wait()
+
+
+class AsyncLimits(_UsageMixin):
+    """Reached as ``sf.limits`` on ``AsyncSalesforce``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def get(self) -> dict[str, Any]:
+        return await self._engine.limits()

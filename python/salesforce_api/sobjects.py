@@ -1,0 +1,93 @@
+"""sObject records: create, get, update, upsert, delete, describe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._core import DescribeGlobal, SaveResult, SObjectDescribe, SObjectsCore, UpsertResult
+
+__all__ = ["AsyncSObjects", "SObjects"]
+
+Record = Mapping[str, Any]
+
+
+def _fields(fields: Sequence[str] | None) -> list[str] | None:
+    if isinstance(fields, str):
+        raise TypeError("fields must be a sequence of field names, not one string")
+    return None if fields is None else list(fields)
+
+
+class SObjects:
+    """Records of any object, by id or by external id. Reached as ``sf.sobjects``."""
+
+    def __init__(self, core: SObjectsCore) -> None:
+        self._core = core
+
+    def create(self, object: str, record: Record) -> SaveResult:
+        """Create a record; returns its id. Raises ValidationError, InvalidFieldError, ..."""
+        return self._core.create(object, record).wait()
+
+    def get(self, object: str, id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """Read a record; with ``fields``, only those fields (plus ``Id`` and ``attributes``)."""
+        return self._core.get(object, id, _fields(fields)).wait()
+
+    def get_by_external_id(
+        self, object: str, field: str, value: str, fields: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Read the record whose external id ``field`` equals ``value``."""
+        return self._core.get_by_external_id(object, field, value, _fields(fields)).wait()
+
+    def update(self, object: str, id: str, record: Record) -> None:
+        """Update the given fields; ``None`` clears a field."""
+        self._core.update(object, id, record).wait()
+
+    def upsert(self, object: str, field: str, value: str, record: Record) -> UpsertResult:
+        """Insert or update by external id; ``result.created`` tells which.
+        Raises MultipleMatchesError when several records match (nothing is written)."""
+        return self._core.upsert(object, field, value, record).wait()
+
+    def delete(self, object: str, id: str) -> None:
+        """Delete a record; raises EntityDeletedError when it is already deleted."""
+        self._core.delete(object, id).wait()
+
+    def describe(self, object: str) -> SObjectDescribe:
+        """The object's fields and properties."""
+        return self._core.describe(object).wait()
+
+    def describe_global(self) -> DescribeGlobal:
+        """Every object of the org."""
+        return self._core.describe_global().wait()
+
+
+class AsyncSObjects:
+    """The async twin of :class:`SObjects`. Reached as ``sf.sobjects`` on ``AsyncSalesforce``."""
+
+    def __init__(self, core: SObjectsCore) -> None:
+        self._core = core
+
+    async def create(self, object: str, record: Record) -> SaveResult:
+        return await self._core.create(object, record)
+
+    async def get(self, object: str, id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        return await self._core.get(object, id, _fields(fields))
+
+    async def get_by_external_id(
+        self, object: str, field: str, value: str, fields: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        return await self._core.get_by_external_id(object, field, value, _fields(fields))
+
+    async def update(self, object: str, id: str, record: Record) -> None:
+        await self._core.update(object, id, record)
+
+    async def upsert(self, object: str, field: str, value: str, record: Record) -> UpsertResult:
+        return await self._core.upsert(object, field, value, record)
+
+    async def delete(self, object: str, id: str) -> None:
+        await self._core.delete(object, id)
+
+    async def describe(self, object: str) -> SObjectDescribe:
+        return await self._core.describe(object)
+
+    async def describe_global(self) -> DescribeGlobal:
+        return await self._core.describe_global()

@@ -1,0 +1,165 @@
+"""A local Salesforce org for tests: :class:`Emulator`.
+
+>>> from salesforce_api.testing import Emulator
+>>> with Emulator() as org:
+...     sf = org.client()
+...     sf.sobjects.create("Account", {"Name": "Acme"})
+
+The org listens on 127.0.0.1 on a random port, over real HTTP/1.1 and HTTP/2 (HTTPS with
+``tls=True``, trusted through ``ca_cert_path``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._core import EmulatorServer
+from .client import AsyncSalesforce, Salesforce
+from .config import ClientBuilder
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["Emulator"]
+
+
+class Emulator:
+    """A local org. Use it as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, *, tls: bool = False, api_limit: int = 100_000, seed: int = 0, port: int = 0) -> None:
+        self._options = {"tls": tls, "api_limit": api_limit, "seed": seed, "port": port}
+        self._server: EmulatorServer | None = None
+        self._ca_file: str | None = None
+
+    def start(self) -> Self:
+        if self._server is None:
+            self._server = EmulatorServer.start(**self._options)
+            pem = self._server.ca_cert_pem
+            if pem is not None:
+                fd, path = tempfile.mkstemp(prefix="sf-emulator-ca-", suffix=".pem")
+                with os.fdopen(fd, "w") as f:
+                    f.write(pem)
+                self._ca_file = path
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._ca_file is not None:
+            os.unlink(self._ca_file)
+            self._ca_file = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = self._server.instance_url if self._server else "stopped"
+        return f"Emulator({state})"
+
+    @property
+    def _running(self) -> EmulatorServer:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; use it in a with block or call start()")
+        return self._server
+
+    @property
+    def instance_url(self) -> str:
+        return self._running.instance_url
+
+    @property
+    def login_url(self) -> str:
+        return self._running.login_url
+
+    @property
+    def org_id(self) -> str:
+        return self._running.org_id
+
+    @property
+    def user_id(self) -> str:
+        return self._running.user_id
+
+    @property
+    def username(self) -> str:
+        return self._running.username
+
+    @property
+    def ca_cert_path(self) -> str | None:
+        """A PEM file with the CA that signed the server certificate; None without TLS."""
+        self._running  # noqa: B018 - raises when stopped
+        return self._ca_file
+
+    def access_token(self) -> str:
+        """A valid access token of the org's user."""
+        return self._running.access_token()
+
+    def issue_session(self) -> str:
+        """A new access token."""
+        return self._running.issue_session()
+
+    def expire_sessions(self) -> None:
+        """Every issued token stops working; the next request answers 401 INVALID_SESSION_ID."""
+        self._running.expire_sessions()
+
+    def _configure(self, builder: ClientBuilder[Any]) -> None:
+        builder.instance_url(self.instance_url).login_url(self.login_url).access_token(self.access_token())
+        if self._ca_file is not None:
+            builder.ca_cert_file(self._ca_file)
+
+    def client(self) -> Salesforce:
+        """A blocking client of this org, already authenticated."""
+        builder = Salesforce.builder()
+        self._configure(builder)
+        return builder.build()
+
+    def async_client(self) -> AsyncSalesforce:
+        """An async client of this org, already authenticated."""
+        builder = AsyncSalesforce.builder()
+        self._configure(builder)
+        return builder.build()
+
+    def define_object(self, name: str, fields: Mapping[str, Any]) -> None:
+        """Define a custom object. ``fields`` maps ``Name__c`` field names to a type name
+        (``"string"``, ``"currency"``, ``"date"``, ...) or to a spec such as
+        ``{"type": "string", "external_id": True, "unique": True, "required": True,
+        "length": 80, "reference_to": "Account", "default": ...}``."""
+        self._running.define_object(name, fields)
+
+    def inject_fault(
+        self,
+        path_contains: str,
+        *,
+        status: int = 503,
+        error_code: str = "SERVER_UNAVAILABLE",
+        message: str = "Server unavailable (injected fault)",
+        times: int = 1,
+        method: str | None = None,
+        retry_after: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests whose path contains ``path_contains`` with an error
+        (or, with status 200, only delay them by ``delay`` seconds)."""
+        self._running.inject_fault(
+            path_contains,
+            status=status,
+            error_code=error_code,
+            message=message,
+            times=times,
+            method=method,
+            retry_after=retry_after,
+            delay=delay,
+        )
+
+    def clear_faults(self) -> None:
+        self._running.clear_faults()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: ``requests`` per route (e.g. ``"POST sobjects/{object}"``),
+        ``total_requests``, and ``api_usage`` (``used``, ``max``)."""
+        return self._running.stats()

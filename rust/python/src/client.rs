@@ -1,0 +1,221 @@
+//! The engine handle: one Rust client shared by the sync and async Python clients.
+
+use crate::convert::Json;
+use crate::errors::to_pyerr;
+use crate::pending::Pending;
+use crate::results::ApiUsage;
+use crate::sobjects::SObjectsCore;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use salesforce_api as sf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn config_error(setting: &str, message: impl Into<String>) -> PyErr {
+    to_pyerr(sf::Error::Config {
+        setting: setting.to_owned(),
+        message: message.into(),
+    })
+}
+
+fn text(setting: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    value
+        .extract::<String>()
+        .map_err(|_| config_error(setting, "expected a string"))
+}
+
+fn seconds(setting: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let secs: f64 = value
+        .extract()
+        .map_err(|_| config_error(setting, "expected a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(config_error(
+            setting,
+            format!("must be a positive number of seconds, got {secs}"),
+        ))
+    }
+}
+
+/// Applies one Python setting to the builder; unknown names are an error, not ignored.
+fn apply(
+    builder: sf::ConfigBuilder,
+    retry: &mut sf::RetryPolicy,
+    key: &str,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<sf::ConfigBuilder> {
+    Ok(match key {
+        "instance_url" => builder.instance_url(text(key, value)?),
+        "login_url" => builder.login_url(text(key, value)?),
+        "api_version" => builder.api_version(text(key, value)?),
+        "timeout" => builder.timeout(seconds(key, value)?),
+        "connect_timeout" => builder.connect_timeout(seconds(key, value)?),
+        "track_limits" => builder.track_limits(
+            value
+                .extract()
+                .map_err(|_| config_error(key, "expected a bool"))?,
+        ),
+        "access_token" => builder.access_token(text(key, value)?),
+        "client_id" => builder.client_id(text(key, value)?),
+        "client_secret" => builder.client_secret(text(key, value)?),
+        "username" => builder.username(text(key, value)?),
+        "private_key" => builder.private_key_pem(text(key, value)?),
+        "private_key_file" => builder.private_key_file(text(key, value)?),
+        "refresh_token" => builder.refresh_token(text(key, value)?),
+        "ca_cert_file" => builder.ca_cert_file(text(key, value)?),
+        "ca_cert_pem" => builder.ca_cert_pem(text(key, value)?.into_bytes()),
+        "max_attempts" => {
+            retry.max_attempts = value
+                .extract()
+                .map_err(|_| config_error(key, "expected a whole number"))?;
+            builder
+        }
+        "backoff_base" => {
+            retry.base_delay = seconds(key, value)?;
+            builder
+        }
+        "backoff_max" => {
+            retry.max_delay = seconds(key, value)?;
+            builder
+        }
+        other => return Err(config_error(other, "unknown setting")),
+    })
+}
+
+fn retry_hook(callback: PyObject) -> sf::RetryHook {
+    Arc::new(move |event: &sf::RetryEvent| {
+        Python::with_gil(|py| {
+            let call = || -> PyResult<()> {
+                let info = PyDict::new(py);
+                info.set_item("method", &event.method)?;
+                info.set_item("url", &event.url)?;
+                info.set_item("attempt", event.attempt)?;
+                info.set_item("cause", &event.cause)?;
+                info.set_item("delay", event.delay.as_secs_f64())?;
+                callback.call1(py, (info,))?;
+                Ok(())
+            };
+            // A failing hook must not fail the request; Python reports it as unraisable.
+            if let Err(e) = call() {
+                e.write_unraisable(py, None);
+            }
+        });
+    })
+}
+
+/// One configured client. The Python facade wraps it; users never build it directly.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct Engine {
+    client: sf::Client,
+}
+
+#[pymethods]
+impl Engine {
+    /// `settings` maps setting names to values (see `ClientBuilder`); with `from_env`, the
+    /// `SF_*` variables are read first and `settings` override them.
+    #[new]
+    #[pyo3(signature = (settings, *, from_env = false, on_retry = None))]
+    fn new(
+        settings: &Bound<'_, PyDict>,
+        from_env: bool,
+        on_retry: Option<PyObject>,
+    ) -> PyResult<Self> {
+        let mut builder = if from_env {
+            sf::ConfigBuilder::from_lookup(|name| std::env::var(name).ok()).map_err(to_pyerr)?
+        } else {
+            sf::Config::builder()
+        };
+        let mut retry = sf::RetryPolicy::default();
+        for (key, value) in settings.iter() {
+            if value.is_none() {
+                continue;
+            }
+            let key: String = key.extract()?;
+            builder = apply(builder, &mut retry, &key, &value)?;
+        }
+        let config = builder.retry_policy(retry).build().map_err(to_pyerr)?;
+        let mut client = sf::Client::builder(config);
+        if let Some(callback) = on_retry {
+            client = client.on_retry(retry_hook(callback));
+        }
+        Ok(Self {
+            client: client.build().map_err(to_pyerr)?,
+        })
+    }
+
+    #[getter]
+    fn instance_url(&self) -> String {
+        self.client
+            .config()
+            .instance_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    #[getter]
+    fn api_version(&self) -> String {
+        self.client.config().api_version.clone()
+    }
+
+    /// The sObject service.
+    fn sobjects(&self) -> SObjectsCore {
+        SObjectsCore::new(self.client.clone())
+    }
+
+    /// Usage from the latest `Sforce-Limit-Info` header; None before the first response.
+    fn api_usage(&self, py: Python<'_>) -> PyResult<Option<ApiUsage>> {
+        self.client
+            .api_usage()
+            .map(|u| ApiUsage::from_usage(py, &u))
+            .transpose()
+    }
+
+    /// `GET /limits`.
+    fn limits(&self) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move {
+            client
+                .limits()
+                .await
+                .map(|m| Json(serde_json::Value::Object(m)))
+        })
+    }
+
+    /// `GET /services/data/`.
+    fn versions(&self) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move {
+            client
+                .versions()
+                .await
+                .map(|v| Json(serde_json::Value::Array(v)))
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Engine(instance_url={:?}, api_version={:?})",
+            self.instance_url(),
+            self.api_version()
+        )
+    }
+}
+
+/// Lists as Python lists of str; used by services taking field lists.
+pub fn string_list(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<String>>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) if v.is_instance_of::<pyo3::types::PyString>() => {
+            Err(pyo3::exceptions::PyTypeError::new_err(
+                "fields must be a list of field names, not one string",
+            ))
+        }
+        Some(v) => {
+            let list: Vec<String> = v.extract()?;
+            Ok(Some(list))
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! JSON values to Python objects and back, built once at the edge.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
+use serde_json::{Map, Number, Value};
+
+/// A JSON value handed to Python as dicts, lists, str, int, float, bool and None.
+pub struct Json(pub Value);
+
+impl<'py> IntoPyObject<'py> for Json {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        to_python(py, &self.0)
+    }
+}
+
+pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_bound_py_any(py)?,
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_bound_py_any(py)?
+            } else if let Some(u) = n.as_u64() {
+                u.into_bound_py_any(py)?
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_bound_py_any(py)?
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => map_to_dict(py, map)?.into_any(),
+    })
+}
+
+pub fn map_to_dict<'py>(py: Python<'py>, map: &Map<String, Value>) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in map {
+        dict.set_item(k, to_python(py, v)?)?;
+    }
+    Ok(dict)
+}
+
+/// Python values to JSON: dict (str keys), list, tuple, str, int, float, bool, None,
+/// datetime (ISO 8601; naive ones are taken as UTC), date, and Decimal.
+pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.downcast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = obj.downcast::<PyInt>() {
+        if let Ok(v) = i.extract::<i64>() {
+            return Ok(Value::from(v));
+        }
+        if let Ok(v) = i.extract::<u64>() {
+            return Ok(Value::from(v));
+        }
+        return Err(PyValueError::new_err(
+            "integer too large for a Salesforce number",
+        ));
+    }
+    if let Ok(f) = obj.downcast::<PyFloat>() {
+        return Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| PyValueError::new_err("NaN and infinity cannot be sent to Salesforce"));
+    }
+    if let Ok(s) = obj.downcast::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_owned()));
+    }
+    if let Ok(d) = obj.downcast::<PyDict>() {
+        let mut map = Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = k
+                .downcast::<PyString>()
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "record keys must be str, got {}",
+                        k.get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })?
+                .to_str()?
+                .to_owned();
+            map.insert(key, from_python(&v)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    if let Ok(l) = obj.downcast::<PyList>() {
+        return l
+            .iter()
+            .map(|v| from_python(&v))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
+    }
+    if let Ok(t) = obj.downcast::<PyTuple>() {
+        return t
+            .iter()
+            .map(|v| from_python(&v))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
+    }
+    if obj.downcast::<PyDateTime>().is_ok() {
+        let aware = if obj.getattr("tzinfo")?.is_none() {
+            let utc = obj
+                .py()
+                .import("datetime")?
+                .getattr("timezone")?
+                .getattr("utc")?;
+            let kwargs = PyDict::new(obj.py());
+            kwargs.set_item("tzinfo", utc)?;
+            obj.call_method("replace", (), Some(&kwargs))?
+        } else {
+            obj.clone()
+        };
+        let text: String = aware
+            .call_method1("isoformat", ("T", "milliseconds"))?
+            .extract()?;
+        return Ok(Value::String(text));
+    }
+    if obj.downcast::<PyDate>().is_ok() {
+        return Ok(Value::String(obj.call_method0("isoformat")?.extract()?));
+    }
+    let type_name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    if type_name == "Decimal" {
+        let text: String = obj.str()?.extract()?;
+        let n: Number = serde_json::from_str(&text)
+            .map_err(|_| PyValueError::new_err(format!("Decimal {text} is not a finite number")))?;
+        return Ok(Value::Number(n));
+    }
+    Err(PyTypeError::new_err(format!("cannot send a {type_name} to Salesforce; use str, int, float, bool, None, date, datetime, Decimal, list or dict")))
+}

@@ -1,0 +1,154 @@
+//! The embedded local org, started on the shared runtime.
+
+use crate::convert::{from_python, to_python};
+use crate::runtime::block_on;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use salesforce_emulator::{Emulator, Fault};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct EmulatorServer {
+    server: Mutex<Option<Emulator>>,
+    #[pyo3(get)]
+    instance_url: String,
+    #[pyo3(get)]
+    login_url: String,
+    #[pyo3(get)]
+    org_id: String,
+    #[pyo3(get)]
+    user_id: String,
+    #[pyo3(get)]
+    username: String,
+    #[pyo3(get)]
+    ca_cert_pem: Option<String>,
+}
+
+impl EmulatorServer {
+    fn with<T>(&self, f: impl FnOnce(&Emulator) -> T) -> PyResult<T> {
+        let guard = self
+            .server
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("emulator state poisoned"))?;
+        guard
+            .as_ref()
+            .map(f)
+            .ok_or_else(|| PyRuntimeError::new_err("the emulator was stopped"))
+    }
+}
+
+#[pymethods]
+impl EmulatorServer {
+    #[staticmethod]
+    #[pyo3(signature = (*, tls = false, api_limit = 100_000, seed = 0, port = 0))]
+    fn start(py: Python<'_>, tls: bool, api_limit: u64, seed: u64, port: u16) -> PyResult<Self> {
+        let started = block_on(py, async move {
+            Emulator::builder()
+                .tls(tls)
+                .api_limit(api_limit)
+                .seed(seed)
+                .port(port)
+                .start()
+                .await
+        })?;
+        let server = started.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(Self {
+            instance_url: server.instance_url().to_owned(),
+            login_url: server.login_url().to_owned(),
+            org_id: server.org_id().to_owned(),
+            user_id: server.user_id().to_owned(),
+            username: server.username().to_owned(),
+            ca_cert_pem: server.ca_cert_pem().map(str::to_owned),
+            server: Mutex::new(Some(server)),
+        })
+    }
+
+    /// The access token issued at start.
+    fn access_token(&self) -> PyResult<String> {
+        self.with(|s| s.access_token().to_owned())
+    }
+
+    fn issue_session(&self) -> PyResult<String> {
+        self.with(Emulator::issue_session)
+    }
+
+    fn expire_sessions(&self) -> PyResult<()> {
+        self.with(Emulator::expire_sessions)
+    }
+
+    fn define_object(&self, name: &str, fields: &Bound<'_, PyAny>) -> PyResult<()> {
+        let definition = from_python(fields)?;
+        self.with(|s| s.define_object(name, &definition))?
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    #[pyo3(signature = (path_contains, *, status = 503, error_code = "SERVER_UNAVAILABLE".to_owned(), message = "Server unavailable (injected fault)".to_owned(), times = 1, method = None, retry_after = None, delay = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn inject_fault(
+        &self,
+        path_contains: String,
+        status: u16,
+        error_code: String,
+        message: String,
+        times: u32,
+        method: Option<String>,
+        retry_after: Option<u64>,
+        delay: Option<f64>,
+    ) -> PyResult<()> {
+        let delay = match delay {
+            Some(d) if d.is_finite() && d >= 0.0 => Some(Duration::from_secs_f64(d)),
+            Some(d) => {
+                return Err(PyValueError::new_err(format!(
+                    "delay must be a non-negative number, got {d}"
+                )))
+            }
+            None => None,
+        };
+        let fault = Fault {
+            method,
+            path_contains,
+            status,
+            error_code,
+            message,
+            times,
+            retry_after,
+            delay,
+        };
+        self.with(|s| s.inject_fault(fault))
+    }
+
+    fn clear_faults(&self) -> PyResult<()> {
+        self.with(Emulator::clear_faults)
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let stats = self.with(Emulator::stats)?;
+        to_python(py, &stats)
+    }
+
+    /// Stops serving; idempotent.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        let server = self
+            .server
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("emulator state poisoned"))?
+            .take();
+        if let Some(server) = server {
+            block_on(py, server.shutdown())?;
+        }
+        Ok(())
+    }
+
+    #[getter]
+    fn running(&self) -> bool {
+        self.server.lock().map(|s| s.is_some()).unwrap_or(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "EmulatorServer(instance_url={:?}, org_id={:?})",
+            self.instance_url, self.org_id
+        )
+    }
+}

@@ -1,0 +1,100 @@
+//! The one conversion of client errors to Python exceptions. The classes live in
+//! `salesforce_api/errors.py`; the match below is exhaustive, so a new kind cannot be missed.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use salesforce_api::{Error, ErrorKind, TransportErrorKind};
+
+/// Converts a client error to the matching `salesforce_api.errors` exception.
+pub fn to_pyerr(err: Error) -> PyErr {
+    Python::with_gil(|py| build(py, err).unwrap_or_else(|failed| failed))
+}
+
+fn class_for_kind(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidSession => "InvalidSessionError",
+        ErrorKind::RequestLimit => "RequestLimitError",
+        ErrorKind::Forbidden => "ForbiddenError",
+        ErrorKind::NotFound => "NotFoundError",
+        ErrorKind::EntityDeleted => "EntityDeletedError",
+        ErrorKind::InvalidField => "InvalidFieldError",
+        ErrorKind::InvalidType => "InvalidTypeError",
+        ErrorKind::MalformedId => "MalformedIdError",
+        ErrorKind::MalformedQuery => "MalformedQueryError",
+        ErrorKind::InvalidQueryLocator => "InvalidQueryLocatorError",
+        ErrorKind::DuplicateValue => "DuplicateValueError",
+        ErrorKind::Validation => "ValidationError",
+        ErrorKind::RowLock => "RowLockError",
+        ErrorKind::ProcessingHalted => "ProcessingHaltedError",
+        ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
+        ErrorKind::Server => "ServerError",
+        ErrorKind::Other => "SalesforceError",
+    }
+}
+
+fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
+    let module = py.import("salesforce_api.errors")?;
+    let kwargs = PyDict::new(py);
+    if let Some(attempts) = err.attempts() {
+        kwargs.set_item("attempts", attempts.count)?;
+        kwargs.set_item("retried_causes", PyList::new(py, &attempts.retried_causes)?)?;
+    }
+    let message = err.to_string();
+    let class = match err {
+        Error::Config { setting, .. } => {
+            kwargs.set_item("setting", setting)?;
+            "ConfigError"
+        }
+        Error::InvalidArgument { argument, .. } => {
+            kwargs.set_item("argument", argument)?;
+            "InvalidArgumentError"
+        }
+        Error::Api(api) => {
+            kwargs.set_item("error_code", &api.error_code)?;
+            kwargs.set_item("status", api.status)?;
+            kwargs.set_item("fields", PyList::new(py, &api.fields)?)?;
+            let errors = PyList::empty(py);
+            for item in &api.errors {
+                let entry = PyDict::new(py);
+                entry.set_item("errorCode", &item.error_code)?;
+                entry.set_item("message", &item.message)?;
+                entry.set_item("fields", PyList::new(py, &item.fields)?)?;
+                errors.append(entry)?;
+            }
+            kwargs.set_item("errors", errors)?;
+            return instantiate(&module, class_for_kind(api.kind), &api.message, &kwargs);
+        }
+        Error::OAuth(oauth) => {
+            kwargs.set_item("error_code", &oauth.error)?;
+            kwargs.set_item("status", oauth.status)?;
+            kwargs.set_item("error_description", &oauth.error_description)?;
+            "AuthError"
+        }
+        Error::MultipleMatches { matches, .. } => {
+            kwargs.set_item("status", 300)?;
+            kwargs.set_item("error_code", "MULTIPLE_CHOICES")?;
+            kwargs.set_item("matches", PyList::new(py, &matches)?)?;
+            "MultipleMatchesError"
+        }
+        Error::Transport(failure) => match failure.kind {
+            TransportErrorKind::Timeout => "RequestTimeoutError",
+            TransportErrorKind::Connect => "ConnectError",
+            TransportErrorKind::Io => "TransportError",
+        },
+        Error::UnexpectedResponse { status, .. } => {
+            kwargs.set_item("status", status)?;
+            "UnexpectedResponseError"
+        }
+    };
+    instantiate(&module, class, &message, &kwargs)
+}
+
+fn instantiate(
+    module: &Bound<'_, PyModule>,
+    class: &str,
+    message: &str,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<PyErr> {
+    let instance = module.getattr(class)?.call((message,), Some(kwargs))?;
+    Ok(PyErr::from_value(instance))
+}

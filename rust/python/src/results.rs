@@ -1,0 +1,340 @@
+//! Typed results handed to Python: frozen classes with read-only attributes.
+
+use crate::convert::map_to_dict;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use salesforce_api as sf;
+
+fn errors_list(py: Python<'_>, errors: &[sf::ApiErrorItem]) -> PyResult<Py<PyList>> {
+    let list = PyList::empty(py);
+    for e in errors {
+        let d = PyDict::new(py);
+        d.set_item("errorCode", &e.error_code)?;
+        d.set_item("message", &e.message)?;
+        d.set_item("fields", &e.fields)?;
+        list.append(d)?;
+    }
+    Ok(list.unbind())
+}
+
+/// The answer to a create: the new record's id.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct SaveResult {
+    pub id: String,
+    pub success: bool,
+    pub errors: Py<PyList>,
+}
+
+#[pymethods]
+impl SaveResult {
+    fn __repr__(&self) -> String {
+        format!(
+            "SaveResult(id={:?}, success={})",
+            self.id,
+            if self.success { "True" } else { "False" }
+        )
+    }
+}
+
+/// Builds Python results from Rust ones; used where a call's output is a typed result.
+pub struct SaveOut(pub sf::SaveResult);
+
+impl<'py> IntoPyObject<'py> for SaveOut {
+    type Target = SaveResult;
+    type Output = Bound<'py, SaveResult>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let r = self.0;
+        Bound::new(
+            py,
+            SaveResult {
+                id: r.id,
+                success: r.success,
+                errors: errors_list(py, &r.errors)?,
+            },
+        )
+    }
+}
+
+/// The answer to an upsert: the record's id and whether it was created.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct UpsertResult {
+    pub id: Option<String>,
+    pub created: bool,
+    pub success: bool,
+    pub errors: Py<PyList>,
+}
+
+#[pymethods]
+impl UpsertResult {
+    fn __repr__(&self) -> String {
+        let created = if self.created { "True" } else { "False" };
+        match &self.id {
+            Some(id) => format!("UpsertResult(id={id:?}, created={created})"),
+            None => format!("UpsertResult(id=None, created={created})"),
+        }
+    }
+}
+
+pub struct UpsertOut(pub sf::UpsertResult);
+
+impl<'py> IntoPyObject<'py> for UpsertOut {
+    type Target = UpsertResult;
+    type Output = Bound<'py, UpsertResult>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let r = self.0;
+        Bound::new(
+            py,
+            UpsertResult {
+                id: r.id,
+                created: r.created,
+                success: r.success,
+                errors: errors_list(py, &r.errors)?,
+            },
+        )
+    }
+}
+
+/// Daily API usage from the latest `Sforce-Limit-Info` header.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct ApiUsage {
+    pub used: u64,
+    pub max: u64,
+    /// Per connected app: app name to (used, max).
+    pub per_app: Py<PyDict>,
+}
+
+#[pymethods]
+impl ApiUsage {
+    /// Used as a percentage of the maximum.
+    #[getter]
+    fn percent(&self) -> f64 {
+        if self.max == 0 {
+            0.0
+        } else {
+            self.used as f64 * 100.0 / self.max as f64
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ApiUsage(used={}, max={}, percent={:.2})",
+            self.used,
+            self.max,
+            self.percent()
+        )
+    }
+}
+
+impl ApiUsage {
+    pub fn from_usage(py: Python<'_>, u: &sf::ApiUsage) -> PyResult<Self> {
+        let per_app = PyDict::new(py);
+        for app in &u.per_app {
+            per_app.set_item(&app.app, (app.used, app.max))?;
+        }
+        Ok(Self {
+            used: u.used,
+            max: u.max,
+            per_app: per_app.unbind(),
+        })
+    }
+}
+
+/// One field of an object's describe.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct FieldDescribe {
+    pub name: String,
+    pub label: String,
+    #[pyo3(name = "type")]
+    pub field_type: String,
+    pub length: u64,
+    pub nillable: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    pub unique: bool,
+    pub external_id: bool,
+    pub custom: bool,
+    pub defaulted_on_create: bool,
+    pub reference_to: Vec<String>,
+    pub relationship_name: Option<String>,
+    pub picklist_values: Vec<String>,
+}
+
+#[pymethods]
+impl FieldDescribe {
+    fn __repr__(&self) -> String {
+        format!(
+            "FieldDescribe(name={:?}, type={:?})",
+            self.name, self.field_type
+        )
+    }
+}
+
+impl From<&sf::FieldDescribe> for FieldDescribe {
+    fn from(f: &sf::FieldDescribe) -> Self {
+        Self {
+            name: f.name.clone(),
+            label: f.label.clone(),
+            field_type: f.field_type.clone(),
+            length: f.length,
+            nillable: f.nillable,
+            createable: f.createable,
+            updateable: f.updateable,
+            unique: f.unique,
+            external_id: f.external_id,
+            custom: f.custom,
+            defaulted_on_create: f.defaulted_on_create,
+            reference_to: f.reference_to.clone(),
+            relationship_name: f.relationship_name.clone(),
+            picklist_values: f
+                .picklist_values
+                .iter()
+                .filter(|p| p.active)
+                .map(|p| p.value.clone())
+                .collect(),
+        }
+    }
+}
+
+/// An object's describe: its properties and fields; `raw` holds the whole answer.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct SObjectDescribe {
+    pub name: String,
+    pub label: String,
+    pub label_plural: String,
+    pub key_prefix: Option<String>,
+    pub custom: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    pub deletable: bool,
+    pub queryable: bool,
+    pub fields: Vec<Py<FieldDescribe>>,
+    pub raw: Py<PyDict>,
+}
+
+#[pymethods]
+impl SObjectDescribe {
+    /// The field called `name` (case-insensitive), or None.
+    fn field(&self, py: Python<'_>, name: &str) -> Option<Py<FieldDescribe>> {
+        self.fields
+            .iter()
+            .find(|f| f.get().name.eq_ignore_ascii_case(name))
+            .map(|f| f.clone_ref(py))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "SObjectDescribe(name={:?}, fields={})",
+            self.name,
+            self.fields.len()
+        )
+    }
+}
+
+pub struct DescribeOut(pub sf::SObjectDescribe);
+
+impl<'py> IntoPyObject<'py> for DescribeOut {
+    type Target = SObjectDescribe;
+    type Output = Bound<'py, SObjectDescribe>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let d = self.0;
+        let fields = d
+            .fields
+            .iter()
+            .map(|f| Py::new(py, FieldDescribe::from(f)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Bound::new(
+            py,
+            SObjectDescribe {
+                name: d.name,
+                label: d.label,
+                label_plural: d.label_plural,
+                key_prefix: d.key_prefix,
+                custom: d.custom,
+                createable: d.createable,
+                updateable: d.updateable,
+                deletable: d.deletable,
+                queryable: d.queryable,
+                fields,
+                raw: map_to_dict(py, &d.raw)?.unbind(),
+            },
+        )
+    }
+}
+
+/// One object in describe global.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct SObjectSummary {
+    pub name: String,
+    pub label: String,
+    pub label_plural: String,
+    pub key_prefix: Option<String>,
+    pub custom: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    pub deletable: bool,
+    pub queryable: bool,
+}
+
+#[pymethods]
+impl SObjectSummary {
+    fn __repr__(&self) -> String {
+        format!("SObjectSummary(name={:?})", self.name)
+    }
+}
+
+/// Every object of the org.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct DescribeGlobal {
+    pub encoding: String,
+    pub max_batch_size: u32,
+    pub sobjects: Vec<Py<SObjectSummary>>,
+}
+
+#[pymethods]
+impl DescribeGlobal {
+    fn __repr__(&self) -> String {
+        format!("DescribeGlobal(sobjects={})", self.sobjects.len())
+    }
+}
+
+pub struct DescribeGlobalOut(pub sf::DescribeGlobal);
+
+impl<'py> IntoPyObject<'py> for DescribeGlobalOut {
+    type Target = DescribeGlobal;
+    type Output = Bound<'py, DescribeGlobal>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let g = self.0;
+        let sobjects = g
+            .sobjects
+            .into_iter()
+            .map(|s| {
+                Py::new(
+                    py,
+                    SObjectSummary {
+                        name: s.name,
+                        label: s.label,
+                        label_plural: s.label_plural,
+                        key_prefix: s.key_prefix,
+                        custom: s.custom,
+                        createable: s.createable,
+                        updateable: s.updateable,
+                        deletable: s.deletable,
+                        queryable: s.queryable,
+                    },
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Bound::new(
+            py,
+            DescribeGlobal {
+                encoding: g.encoding,
+                max_batch_size: g.max_batch_size,
+                sobjects,
+            },
+        )
+    }
+}

@@ -1,0 +1,80 @@
+//! The tokio runtime behind every client: created on first use, on named threads, and refused
+//! in a forked child (whose copy of the parent's runtime has no threads).
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+
+struct Shared {
+    runtime: Runtime,
+    pid: u32,
+}
+
+static RUNTIME: OnceLock<Result<Shared, String>> = OnceLock::new();
+
+/// The shared runtime, built on first use.
+pub fn runtime() -> PyResult<&'static Runtime> {
+    let shared = RUNTIME.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("salesforce-api-worker")
+            .build()
+            .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
+        Ok(Shared {
+            runtime,
+            pid: std::process::id(),
+        })
+    });
+    let shared = shared
+        .as_ref()
+        .map_err(|e| PyRuntimeError::new_err(e.clone()))?;
+    if shared.pid != std::process::id() {
+        return Err(PyRuntimeError::new_err(
+            "salesforce_api was used before this process forked; its runtime does not survive fork(). \
+             Create clients in the child only (or use the 'spawn' start method).",
+        ));
+    }
+    // pyo3-async-runtimes must drive awaitables on the same runtime; a second call is a no-op.
+    let _ = pyo3_async_runtimes::tokio::init_with_runtime(&shared.runtime);
+    Ok(&shared.runtime)
+}
+
+/// Runs `future` to completion on the runtime with the GIL released, waking every 100 ms to let
+/// Python deliver signals (Ctrl-C cancels the call and drops the request).
+pub fn block_on<F>(py: Python<'_>, future: F) -> PyResult<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(PyRuntimeError::new_err(
+            "a blocking salesforce_api call was made from a runtime thread (e.g. inside a callback); \
+             use the async client there",
+        ));
+    }
+    let rt = runtime()?;
+    let mut task = rt.spawn(future);
+    loop {
+        // The timer must be made inside the runtime's context, hence the async block.
+        let waited = py.allow_threads(|| {
+            rt.block_on(async { tokio::time::timeout(Duration::from_millis(100), &mut task).await })
+        });
+        match waited {
+            Ok(Ok(output)) => return Ok(output),
+            Ok(Err(join_error)) => {
+                return Err(PyRuntimeError::new_err(format!(
+                    "the request task failed: {join_error}"
+                )));
+            }
+            Err(_still_running) => {
+                if let Err(interrupt) = py.check_signals() {
+                    task.abort();
+                    return Err(interrupt);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! sObject calls: arguments converted here, the work done by `salesforce_api::SObjects`.
+
+use crate::client::string_list;
+use crate::convert::{from_python, Json};
+use crate::pending::Pending;
+use crate::results::{DescribeGlobalOut, DescribeOut, SaveOut, UpsertOut};
+use pyo3::prelude::*;
+use salesforce_api as sf;
+use serde_json::Value;
+
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct SObjectsCore {
+    client: sf::Client,
+}
+
+impl SObjectsCore {
+    pub fn new(client: sf::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[pymethods]
+impl SObjectsCore {
+    fn create(&self, object: String, record: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let record = from_python(record)?;
+        let c = self.client.clone();
+        Ok(Pending::new(async move {
+            c.sobjects().create(&object, &record).await.map(SaveOut)
+        }))
+    }
+
+    #[pyo3(signature = (object, id, fields = None))]
+    fn get(
+        &self,
+        object: String,
+        id: String,
+        fields: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Pending> {
+        let fields = string_list(fields)?;
+        let c = self.client.clone();
+        Ok(Pending::new(async move {
+            c.sobjects()
+                .get(&object, &id, fields.as_deref())
+                .await
+                .map(|r| Json(Value::Object(r)))
+        }))
+    }
+
+    #[pyo3(signature = (object, field, value, fields = None))]
+    fn get_by_external_id(
+        &self,
+        object: String,
+        field: String,
+        value: String,
+        fields: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Pending> {
+        let fields = string_list(fields)?;
+        let c = self.client.clone();
+        Ok(Pending::new(async move {
+            c.sobjects()
+                .get_by_external_id(&object, &field, &value, fields.as_deref())
+                .await
+                .map(|r| Json(Value::Object(r)))
+        }))
+    }
+
+    fn update(&self, object: String, id: String, record: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let record = from_python(record)?;
+        let c = self.client.clone();
+        Ok(Pending::new(async move {
+            c.sobjects().update(&object, &id, &record).await
+        }))
+    }
+
+    fn upsert(
+        &self,
+        object: String,
+        field: String,
+        value: String,
+        record: &Bound<'_, PyAny>,
+    ) -> PyResult<Pending> {
+        let record = from_python(record)?;
+        let c = self.client.clone();
+        Ok(Pending::new(async move {
+            c.sobjects()
+                .upsert(&object, &field, &value, &record)
+                .await
+                .map(UpsertOut)
+        }))
+    }
+
+    fn delete(&self, object: String, id: String) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move { c.sobjects().delete(&object, &id).await })
+    }
+
+    fn describe(&self, object: String) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move { c.sobjects().describe(&object).await.map(DescribeOut) })
+    }
+
+    fn describe_global(&self) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move { c.sobjects().describe_global().await.map(DescribeGlobalOut) })
+    }
+}
