@@ -139,6 +139,7 @@ async fn handle(
             let store = org.store();
             Ok(Json(store.object(object)?.meta.describe(&version)).into_response())
         }
+        (_, ["sobjects", _, "describe"]) => Err(method_not_allowed(method, "GET,HEAD")),
         (Method::GET, ["sobjects", object, id]) => {
             let fields = fields_param(query);
             let record = org
