@@ -1,0 +1,101 @@
+"""Settings: validation that names the setting, the environment, and no secret in any repr."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesforce_api import AsyncSalesforce, ConfigError, Salesforce
+from salesforce_api.testing import Emulator
+
+TOKEN = "00D5e0000000001!SECRETtokenVALUE.for_tests"
+
+
+@pytest.mark.parametrize(
+    ("configure", "setting"),
+    [
+        (lambda b: b.access_token(TOKEN), "instance_url"),
+        (lambda b: b.instance_url("http://acme.my.salesforce.com").access_token(TOKEN), "instance_url"),
+        (lambda b: b.instance_url("ftp://acme.my.salesforce.com").access_token(TOKEN), "instance_url"),
+        (lambda b: b.instance_url("https://acme.my.salesforce.com/path").access_token(TOKEN), "instance_url"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").api_version("62").access_token(TOKEN), "api_version"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").api_version("v6x.0").access_token(TOKEN),
+         "api_version"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").timeout(0).access_token(TOKEN), "timeout"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").timeout(-5).access_token(TOKEN), "timeout"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").login_url("http://login.example.com")
+         .access_token(TOKEN), "login_url"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com"), "access_token"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN)
+         .ca_cert_file("/nonexistent/ca.pem"), "ca_cert_file"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN).ca_cert_pem("not a pem"),
+         "ca_cert"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN).retries(0), "retry.max_attempts"),
+    ],
+)
+def test_invalid_settings_name_the_setting(configure: object, setting: str) -> None:
+    builder = Salesforce.builder()
+    with pytest.raises(ConfigError) as caught:
+        configure(builder).build()  # type: ignore[operator]
+    assert caught.value.setting == setting
+    assert isinstance(caught.value, ValueError)
+    assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
+
+
+def test_loopback_http_is_allowed() -> None:
+    for url in ("http://127.0.0.1:1", "http://localhost:8080", "http://[::1]:9"):
+        sf = Salesforce.builder().instance_url(url).access_token(TOKEN).build()
+        assert sf.instance_url == url
+
+
+def test_from_env(monkeypatch: pytest.MonkeyPatch, sf_emulator: Emulator) -> None:
+    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_API_VERSION", "60.0")
+    monkeypatch.setenv("SF_TIMEOUT_SECONDS", "5")
+    sf = Salesforce.from_env()
+    assert sf.api_version == "60.0"
+    saved = sf.sobjects.create("Account", {"Name": "from env"})
+    assert sf.sobjects.get("Account", saved.id)["attributes"]["url"].startswith("/services/data/v60.0/")
+    assert AsyncSalesforce.from_env(api_version="61.0").api_version == "61.0"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "setting"),
+    [
+        ("SF_TIMEOUT_SECONDS", "soon", "SF_TIMEOUT_SECONDS"),
+        ("SF_TIMEOUT_SECONDS", "0", "SF_TIMEOUT_SECONDS"),
+        ("SF_TRACK_LIMITS", "maybe", "SF_TRACK_LIMITS"),
+        ("SF_INSTANCE_URL", "http://acme.my.salesforce.com", "instance_url"),
+        ("SF_PRIVATE_KEY_FILE", "/nonexistent/key.pem", "private_key_file"),
+    ],
+)
+def test_from_env_errors_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, setting: str
+) -> None:
+    monkeypatch.setenv("SF_INSTANCE_URL", "https://acme.my.salesforce.com")
+    monkeypatch.setenv("SF_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        Salesforce.from_env()
+    assert caught.value.setting == setting
+
+
+def test_missing_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SF_INSTANCE_URL", "SF_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="SF_INSTANCE_URL"):
+        Salesforce.from_env()
+
+
+def test_unknown_override_is_an_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Salesforce.from_env(instance_urll="https://x.my.salesforce.com")
+    assert caught.value.setting == "instance_urll"
+
+
+def test_no_secret_in_reprs(sf_emulator: Emulator) -> None:
+    token = sf_emulator.access_token()
+    builder = Salesforce.builder().instance_url(sf_emulator.instance_url).access_token(token)
+    sf = builder.build()
+    for text in (repr(builder), repr(sf), str(sf), repr(sf._engine), repr(sf_emulator), repr(sf.limits.usage)):
+        assert token not in text
