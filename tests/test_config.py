@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from salesforce_api import AsyncSalesforce, ConfigError, Salesforce
 from salesforce_api.testing import Emulator
 
@@ -17,19 +16,43 @@ TOKEN = "00D5e0000000001!SECRETtokenVALUE.for_tests"
         (lambda b: b.instance_url("http://acme.my.salesforce.com").access_token(TOKEN), "instance_url"),
         (lambda b: b.instance_url("ftp://acme.my.salesforce.com").access_token(TOKEN), "instance_url"),
         (lambda b: b.instance_url("https://acme.my.salesforce.com/path").access_token(TOKEN), "instance_url"),
-        (lambda b: b.instance_url("https://x.my.salesforce.com").api_version("62").access_token(TOKEN), "api_version"),
-        (lambda b: b.instance_url("https://x.my.salesforce.com").api_version("v6x.0").access_token(TOKEN),
-         "api_version"),
+        (
+            lambda b: b.instance_url("https://x.my.salesforce.com").api_version("62").access_token(TOKEN),
+            "api_version",
+        ),
+        (
+            lambda b: b.instance_url("https://x.my.salesforce.com").api_version("v6x.0").access_token(TOKEN),
+            "api_version",
+        ),
         (lambda b: b.instance_url("https://x.my.salesforce.com").timeout(0).access_token(TOKEN), "timeout"),
         (lambda b: b.instance_url("https://x.my.salesforce.com").timeout(-5).access_token(TOKEN), "timeout"),
-        (lambda b: b.instance_url("https://x.my.salesforce.com").login_url("http://login.example.com")
-         .access_token(TOKEN), "login_url"),
+        (
+            lambda b: (
+                b.instance_url("https://x.my.salesforce.com")
+                .login_url("http://login.example.com")
+                .access_token(TOKEN)
+            ),
+            "login_url",
+        ),
         (lambda b: b.instance_url("https://x.my.salesforce.com"), "access_token"),
-        (lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN)
-         .ca_cert_file("/nonexistent/ca.pem"), "ca_cert_file"),
-        (lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN).ca_cert_pem("not a pem"),
-         "ca_cert"),
-        (lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN).retries(0), "retry.max_attempts"),
+        (
+            lambda b: (
+                b.instance_url("https://x.my.salesforce.com")
+                .access_token(TOKEN)
+                .ca_cert_file("/nonexistent/ca.pem")
+            ),
+            "ca_cert_file",
+        ),
+        (
+            lambda b: (
+                b.instance_url("https://x.my.salesforce.com").access_token(TOKEN).ca_cert_pem("not a pem")
+            ),
+            "ca_cert",
+        ),
+        (
+            lambda b: b.instance_url("https://x.my.salesforce.com").access_token(TOKEN).retries(0),
+            "retry.max_attempts",
+        ),
     ],
 )
 def test_invalid_settings_name_the_setting(configure: object, setting: str) -> None:
@@ -97,5 +120,12 @@ def test_no_secret_in_reprs(sf_emulator: Emulator) -> None:
     token = sf_emulator.access_token()
     builder = Salesforce.builder().instance_url(sf_emulator.instance_url).access_token(token)
     sf = builder.build()
-    for text in (repr(builder), repr(sf), str(sf), repr(sf._engine), repr(sf_emulator), repr(sf.limits.usage)):
+    for text in (
+        repr(builder),
+        repr(sf),
+        str(sf),
+        repr(sf._engine),
+        repr(sf_emulator),
+        repr(sf.limits.usage),
+    ):
         assert token not in text

@@ -8,7 +8,6 @@ import urllib.request
 from typing import Any
 
 import pytest
-
 from salesforce_api import (
     DuplicateValueError,
     EntityDeletedError,
@@ -34,15 +33,36 @@ from salesforce_api.testing import Emulator
         ("Account", {"Name": "A", "Nope__c": 1}, InvalidFieldError, "INVALID_FIELD", ["Nope__c"]),
         ("Account", {"Name": "A", "NumberOfEmployees": "many"}, ValidationError, "JSON_PARSER_ERROR", []),
         ("Account", {"Name": "x" * 256}, ValidationError, "STRING_TOO_LONG", ["Name"]),
-        ("Contact", {"LastName": "L", "Email": "not-an-email"}, ValidationError, "INVALID_EMAIL_ADDRESS", ["Email"]),
-        ("Account", {"Name": "A", "CreatedDate": "2020-01-01T00:00:00Z"}, ValidationError,
-         "INVALID_FIELD_FOR_INSERT_UPDATE", ["CreatedDate"]),
-        ("Contact", {"LastName": "L", "AccountId": "not-an-id"}, MalformedIdError, "MALFORMED_ID", ["AccountId"]),
+        (
+            "Contact",
+            {"LastName": "L", "Email": "not-an-email"},
+            ValidationError,
+            "INVALID_EMAIL_ADDRESS",
+            ["Email"],
+        ),
+        (
+            "Account",
+            {"Name": "A", "CreatedDate": "2020-01-01T00:00:00Z"},
+            ValidationError,
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ["CreatedDate"],
+        ),
+        (
+            "Contact",
+            {"LastName": "L", "AccountId": "not-an-id"},
+            MalformedIdError,
+            "MALFORMED_ID",
+            ["AccountId"],
+        ),
         ("Widget__c", {"Name": "A"}, InvalidTypeError, "INVALID_TYPE", []),
     ],
 )
 def test_create_errors(
-    org: Emulator, object_name: str, record: dict[str, Any], error: type[SalesforceError], code: str,
+    org: Emulator,
+    object_name: str,
+    record: dict[str, Any],
+    error: type[SalesforceError],
+    code: str,
     fields: list[str],
 ) -> None:
     sf = org.client()
@@ -140,7 +160,12 @@ def test_method_not_allowed_from_the_emulator(org: Emulator) -> None:
         urllib.request.urlopen(request)
     assert caught.value.code == 405
     body = json.loads(caught.value.read())
-    assert body == [{"errorCode": "METHOD_NOT_ALLOWED", "message": "HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD"}]
+    assert body == [
+        {
+            "errorCode": "METHOD_NOT_ALLOWED",
+            "message": "HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

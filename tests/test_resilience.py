@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from salesforce_api import (
     AsyncSalesforce,
     ConnectError,
@@ -44,7 +43,9 @@ def test_idempotent_get_is_retried_and_the_hook_sees_each_cause(org: Emulator) -
 def test_row_lock_on_update_is_retried(org: Emulator) -> None:
     sf = quick_client(org)
     saved = sf.sobjects.create("Account", {"Name": "A"})
-    org.inject_fault("/sobjects/Account/", method="PATCH", status=400, error_code="UNABLE_TO_LOCK_ROW", times=1)
+    org.inject_fault(
+        "/sobjects/Account/", method="PATCH", status=400, error_code="UNABLE_TO_LOCK_ROW", times=1
+    )
     sf.sobjects.update("Account", saved.id, {"Name": "B"})
     assert sf.sobjects.get("Account", saved.id)["Name"] == "B"
 
@@ -104,7 +105,9 @@ async def test_cancelling_an_await_leaves_the_client_usable(org: Emulator, async
 
 
 async def test_many_concurrent_awaits(async_sf: AsyncSalesforce, org: Emulator) -> None:
-    results = await asyncio.gather(*(async_sf.sobjects.create("Account", {"Name": f"A{i}"}) for i in range(200)))
+    results = await asyncio.gather(
+        *(async_sf.sobjects.create("Account", {"Name": f"A{i}"}) for i in range(200))
+    )
     assert len({r.id for r in results}) == 200
     assert org.stats()["requests"]["POST sobjects/{object}"] == 200
 

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from salesforce_api import (
     AsyncSalesforce,
     EntityDeletedError,
@@ -30,7 +29,10 @@ def test_sync_lifecycle_over_tls(tls_emulator: Emulator) -> None:
     assert got["Name"] == "Acme"
     assert got["NumberOfEmployees"] == 12
     assert got["Id"] == saved.id
-    assert got["attributes"] == {"type": "Account", "url": f"/services/data/v62.0/sobjects/Account/{saved.id}"}
+    assert got["attributes"] == {
+        "type": "Account",
+        "url": f"/services/data/v62.0/sobjects/Account/{saved.id}",
+    }
     assert "Industry" not in got
 
     sf.sobjects.update("Account", saved.id, {"Industry": "Technology", "NumberOfEmployees": None})
@@ -39,7 +41,9 @@ def test_sync_lifecycle_over_tls(tls_emulator: Emulator) -> None:
     assert full["NumberOfEmployees"] is None
     assert full["IsDeleted"] is False
 
-    inserted = sf.sobjects.upsert("Invoice__c", "Invoice_Number__c", "INV-1", {"Name": "one", "Amount__c": 10})
+    inserted = sf.sobjects.upsert(
+        "Invoice__c", "Invoice_Number__c", "INV-1", {"Name": "one", "Amount__c": 10}
+    )
     assert isinstance(inserted, UpsertResult)
     assert inserted.created is True
     updated = sf.sobjects.upsert("Invoice__c", "Invoice_Number__c", "INV-1", {"Amount__c": 25.5})

@@ -4,6 +4,20 @@ from typing import Any, Generic, TypeVar, final
 
 _T_co = TypeVar("_T_co", covariant=True)
 
+__all__ = [
+    "ApiUsage",
+    "DescribeGlobal",
+    "EmulatorServer",
+    "Engine",
+    "FieldDescribe",
+    "Pending",
+    "SObjectDescribe",
+    "SObjectSummary",
+    "SObjectsCore",
+    "SaveResult",
+    "UpsertResult",
+    "__version__",
+]
 __version__: str
 
 @final
@@ -137,7 +151,9 @@ class SObjectsCore:
         self, object: str, field: str, value: str, fields: list[str] | None = None
     ) -> Pending[dict[str, Any]]: ...
     def update(self, object: str, id: str, record: Mapping[str, Any]) -> Pending[None]: ...
-    def upsert(self, object: str, field: str, value: str, record: Mapping[str, Any]) -> Pending[UpsertResult]: ...
+    def upsert(
+        self, object: str, field: str, value: str, record: Mapping[str, Any]
+    ) -> Pending[UpsertResult]: ...
     def delete(self, object: str, id: str) -> Pending[None]: ...
     def describe(self, object: str) -> Pending[SObjectDescribe]: ...
     def describe_global(self) -> Pending[DescribeGlobal]: ...
@@ -163,7 +179,9 @@ class Engine:
 @final
 class EmulatorServer:
     @staticmethod
-    def start(*, tls: bool = False, api_limit: int = 100000, seed: int = 0, port: int = 0) -> EmulatorServer: ...
+    def start(
+        *, tls: bool = False, api_limit: int = 100000, seed: int = 0, port: int = 0
+    ) -> EmulatorServer: ...
     @property
     def instance_url(self) -> str: ...
     @property
@@ -187,8 +205,8 @@ class EmulatorServer:
         path_contains: str,
         *,
         status: int = 503,
-        error_code: str = "SERVER_UNAVAILABLE",
-        message: str = "Server unavailable (injected fault)",
+        error_code: str | None = None,
+        message: str | None = None,
         times: int = 1,
         method: str | None = None,
         retry_after: int | None = None,

@@ -31,7 +31,10 @@ def demo(tls: bool) -> int:
         print(f"local org {org.org_id} at {org.instance_url}", flush=True)
         org.define_object(
             "Invoice__c",
-            {"Invoice_Number__c": {"type": "string", "external_id": True, "unique": True}, "Amount__c": "currency"},
+            {
+                "Invoice_Number__c": {"type": "string", "external_id": True, "unique": True},
+                "Amount__c": "currency",
+            },
         )
         sf = org.client()
         saved = sf.sobjects.create("Account", {"Name": "Acme Corporation", "Industry": "Technology"})
@@ -41,7 +44,9 @@ def demo(tls: bool) -> int:
         sf.sobjects.update("Account", saved.id, {"Industry": "Energy", "NumberOfEmployees": 250})
         record = sf.sobjects.get("Account", saved.id, fields=["Industry", "NumberOfEmployees"])
         _step(f"updated: Industry={record['Industry']!r} NumberOfEmployees={record['NumberOfEmployees']}")
-        first = sf.sobjects.upsert("Invoice__c", "Invoice_Number__c", "INV-0001", {"Name": "First", "Amount__c": 120.5})
+        first = sf.sobjects.upsert(
+            "Invoice__c", "Invoice_Number__c", "INV-0001", {"Name": "First", "Amount__c": 120.5}
+        )
         _step(f"upsert INV-0001: created={first.created} id={first.id}")
         again = sf.sobjects.upsert("Invoice__c", "Invoice_Number__c", "INV-0001", {"Amount__c": 99.0})
         _step(f"upsert INV-0001 again: created={again.created} (same id: {again.id == first.id})")

@@ -73,7 +73,9 @@ class ClientBuilder(Generic[ClientT]):
         """Read ``Sforce-Limit-Info`` from every response into ``client.limits.usage``."""
         return self._set("track_limits", enabled)
 
-    def retries(self, max_attempts: int = 4, *, backoff_base: float = 0.25, backoff_max: float = 20.0) -> Self:
+    def retries(
+        self, max_attempts: int = 4, *, backoff_base: float = 0.25, backoff_max: float = 20.0
+    ) -> Self:
         """Tries in all (1 disables retries) and the full-jitter backoff window in seconds."""
         self._settings.update(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         return self

@@ -77,9 +77,7 @@ class SalesforceError(Exception):
 
     def __str__(self) -> str:
         head = " ".join(
-            part
-            for part in (self.error_code or "", f"(HTTP {self.status})" if self.status else "")
-            if part
+            part for part in (self.error_code or "", f"(HTTP {self.status})" if self.status else "") if part
         )
         text = f"{head}: {self.message}" if head else self.message
         if self.fields:
@@ -87,7 +85,9 @@ class SalesforceError(Exception):
         return text
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, error_code={self.error_code!r}, status={self.status!r})"
+        return (
+            f"{type(self).__name__}({self.message!r}, error_code={self.error_code!r}, status={self.status!r})"
+        )
 
 
 class ConfigError(SalesforceError, ValueError):

@@ -30,13 +30,18 @@ class Emulator:
     """A local org. Use it as a context manager, or call :meth:`start` and :meth:`stop`."""
 
     def __init__(self, *, tls: bool = False, api_limit: int = 100_000, seed: int = 0, port: int = 0) -> None:
-        self._options = {"tls": tls, "api_limit": api_limit, "seed": seed, "port": port}
+        self._tls = tls
+        self._api_limit = api_limit
+        self._seed = seed
+        self._port = port
         self._server: EmulatorServer | None = None
         self._ca_file: str | None = None
 
     def start(self) -> Self:
         if self._server is None:
-            self._server = EmulatorServer.start(**self._options)
+            self._server = EmulatorServer.start(
+                tls=self._tls, api_limit=self._api_limit, seed=self._seed, port=self._port
+            )
             pem = self._server.ca_cert_pem
             if pem is not None:
                 fd, path = tempfile.mkstemp(prefix="sf-emulator-ca-", suffix=".pem")

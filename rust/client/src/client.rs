@@ -238,7 +238,7 @@ impl Client {
                         .get(RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    (cause, retry_after, Error::Api(api))
+                    (cause, retry_after, Error::Api(Box::new(api)))
                 }
             };
             let delay = match outcome_cause {

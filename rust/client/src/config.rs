@@ -88,17 +88,19 @@ impl ConfigBuilder {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let mut b = ConfigBuilder::default();
-        b.instance_url = get("SF_INSTANCE_URL");
-        b.login_url = get("SF_LOGIN_URL");
-        b.api_version = get("SF_API_VERSION");
-        b.client_id = get("SF_CLIENT_ID");
-        b.client_secret = get("SF_CLIENT_SECRET").map(SecretString::from);
-        b.username = get("SF_USERNAME");
-        b.private_key = get("SF_PRIVATE_KEY").map(SecretString::from);
-        b.private_key_file = get("SF_PRIVATE_KEY_FILE");
-        b.refresh_token = get("SF_REFRESH_TOKEN").map(SecretString::from);
-        b.access_token = get("SF_ACCESS_TOKEN").map(SecretString::from);
+        let mut b = ConfigBuilder {
+            instance_url: get("SF_INSTANCE_URL"),
+            login_url: get("SF_LOGIN_URL"),
+            api_version: get("SF_API_VERSION"),
+            client_id: get("SF_CLIENT_ID"),
+            client_secret: get("SF_CLIENT_SECRET").map(SecretString::from),
+            username: get("SF_USERNAME"),
+            private_key: get("SF_PRIVATE_KEY").map(SecretString::from),
+            private_key_file: get("SF_PRIVATE_KEY_FILE"),
+            refresh_token: get("SF_REFRESH_TOKEN").map(SecretString::from),
+            access_token: get("SF_ACCESS_TOKEN").map(SecretString::from),
+            ..ConfigBuilder::default()
+        };
         if let Some(raw) = get("SF_TIMEOUT_SECONDS") {
             let secs = raw.parse::<f64>().map_err(|_| {
                 Error::config(

@@ -17,11 +17,11 @@ pub enum Error {
 
     /// Salesforce answered with an error body (`[{message, errorCode, fields}]`).
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
 
     /// The OAuth token endpoint refused (`{error, error_description}`).
     #[error("{0}")]
-    OAuth(OAuthError),
+    OAuth(Box<OAuthError>),
 
     /// An upsert matched more than one record (HTTP 300); nothing was written.
     #[error("external id matched {} records; nothing was written", matches.len())]

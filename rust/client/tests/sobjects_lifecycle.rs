@@ -1,4 +1,5 @@
 //! The sObject lifecycle through the Rust API against the emulator, over real sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use salesforce_api::{Client, Config, Error, ErrorKind, RetryPolicy};
 use salesforce_emulator::{Emulator, Fault};

@@ -642,8 +642,9 @@ pub fn coerce(field: &FieldMeta, value: &Value) -> Result<Value, ApiFailure> {
         }
         FieldType::Id | FieldType::Reference => {
             let s = value.as_str().ok_or_else(bad)?;
-            let id = RecordId::parse(s)
-                .map_err(|_| ApiFailure::malformed_id(&field.label, s).with_fields(vec![field.name.clone()]))?;
+            let id = RecordId::parse(s).map_err(|_| {
+                ApiFailure::malformed_id(&field.label, s).with_fields(vec![field.name.clone()])
+            })?;
             Ok(Value::String(id.to_string()))
         }
         _ => Err(bad()),

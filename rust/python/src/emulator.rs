@@ -83,14 +83,14 @@ impl EmulatorServer {
             .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
-    #[pyo3(signature = (path_contains, *, status = 503, error_code = "SERVER_UNAVAILABLE".to_owned(), message = "Server unavailable (injected fault)".to_owned(), times = 1, method = None, retry_after = None, delay = None))]
+    #[pyo3(signature = (path_contains, *, status = 503, error_code = None, message = None, times = 1, method = None, retry_after = None, delay = None))]
     #[allow(clippy::too_many_arguments)]
     fn inject_fault(
         &self,
         path_contains: String,
         status: u16,
-        error_code: String,
-        message: String,
+        error_code: Option<String>,
+        message: Option<String>,
         times: u32,
         method: Option<String>,
         retry_after: Option<u64>,
@@ -109,8 +109,8 @@ impl EmulatorServer {
             method,
             path_contains,
             status,
-            error_code,
-            message,
+            error_code: error_code.unwrap_or_else(|| "SERVER_UNAVAILABLE".to_owned()),
+            message: message.unwrap_or_else(|| "Server unavailable (injected fault)".to_owned()),
             times,
             retry_after,
             delay,

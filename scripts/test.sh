@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the dev tools into .venv, builds the extension, and runs every check and test:
+# formatting, lints, type checks, the Rust tests and the Python tests. .ci/run runs this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+python -m pip install --quiet --upgrade "pip>=25.1"
+python -m pip install --quiet --group dev
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+step "Rust tests"
+# The extension crate is tested through Python; it cannot link a test binary without libpython.
+cargo test --workspace --exclude salesforce-api-python --locked
+step "build and install the package"
+maturin develop --locked
+step "ruff"
+ruff check python tests benches
+ruff format --check python tests benches
+step "mypy --strict"
+mypy python/salesforce_api
+step "stubtest"
+python -m mypy.stubtest salesforce_api._core
+step "pytest"
+python -m pytest
