@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from salesforce_api import AsyncSalesforce
 from salesforce_api.testing import Emulator
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from salesforce_api import AsyncSalesforce, ConfigError, Salesforce
 from salesforce_api.testing import Emulator
 

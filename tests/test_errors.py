@@ -8,6 +8,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+
 from salesforce_api import (
     DuplicateValueError,
     EntityDeletedError,

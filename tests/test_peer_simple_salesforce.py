@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from salesforce_api.testing import Emulator
 from simple_salesforce import Salesforce as SimpleSalesforce
 from simple_salesforce.exceptions import SalesforceResourceNotFound
+
+from salesforce_api.testing import Emulator
 
 
 def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:
