@@ -1,8 +1,12 @@
 //! The client handle and the one request pipeline every call goes through:
 //! auth header, send, limit tracking, error mapping, retries.
 
-use crate::auth::{AuthProvider, StaticTokenProvider};
+use crate::auth::{
+    AccessToken, AuthProvider, ClientCredentialsFlow, JwtBearerFlow, OAuthClient, RefreshTokenFlow,
+    RotationHook, StaticTokenProvider, TokenManager, TokenSource,
+};
 use crate::config::Config;
+use crate::config::Credentials;
 use crate::error::{ApiError, Attempts, Error, Result, TransportFailure};
 use crate::limits::{ApiUsage, LimitsTracker};
 use crate::resilience::{parse_retry_after, Idempotency, Outcome, RetryEvent, RetryHook};
@@ -45,10 +49,24 @@ pub struct ClientBuilder {
     config: Config,
     transport: Option<Arc<dyn HttpTransport>>,
     auth: Option<Arc<dyn AuthProvider>>,
+    token_source: Option<Arc<dyn TokenSource>>,
     retry_hook: Option<RetryHook>,
+    rotation_hook: Option<RotationHook>,
 }
 
 impl ClientBuilder {
+    /// Takes tokens from `source` (a custom flow), cached and renewed by the token manager.
+    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.token_source = Some(source);
+        self
+    }
+
+    /// Calls `hook` with the new refresh token whenever the server rotates it.
+    pub fn on_refresh_token(mut self, hook: RotationHook) -> Self {
+        self.rotation_hook = Some(hook);
+        self
+    }
+
     /// Sends through `transport` instead of the network (a recorder, a replayer, a fake).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
@@ -67,20 +85,68 @@ impl ClientBuilder {
         self
     }
 
+    fn oauth_manager(
+        &self,
+        transport: &Arc<dyn HttpTransport>,
+        source: Arc<dyn TokenSource>,
+    ) -> TokenManager {
+        let oauth = OAuthClient::new(
+            transport.clone(),
+            self.config.retry.clone(),
+            self.config.login_url.clone(),
+        );
+        TokenManager::new(source, oauth, self.config.token_lifetime)
+    }
+
+    fn provider_for_credentials(
+        &self,
+        transport: &Arc<dyn HttpTransport>,
+    ) -> Result<Arc<dyn AuthProvider>> {
+        let source: Arc<dyn TokenSource> = match self.config.credentials()? {
+            Credentials::AccessToken(token) => {
+                return Ok(Arc::new(StaticTokenProvider::new(token)?))
+            }
+            Credentials::JwtBearer {
+                client_id,
+                username,
+                private_key,
+            } => Arc::new(JwtBearerFlow::new(
+                client_id,
+                username,
+                &private_key,
+                &self.config.login_url,
+            )?),
+            Credentials::RefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => Arc::new(RefreshTokenFlow::new(
+                client_id,
+                client_secret,
+                refresh_token,
+                self.rotation_hook.clone(),
+            )),
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => Arc::new(ClientCredentialsFlow::new(
+                client_id,
+                client_secret,
+                self.config.instance_url.clone(),
+            )),
+        };
+        Ok(Arc::new(self.oauth_manager(transport, source)))
+    }
+
     pub fn build(self) -> Result<Client> {
-        let transport: Arc<dyn HttpTransport> = match self.transport {
+        let transport: Arc<dyn HttpTransport> = match self.transport.clone() {
             Some(t) => t,
             None => Arc::new(ReqwestTransport::new(&self.config)?),
         };
-        let auth: Arc<dyn AuthProvider> = match (self.auth, &self.config.access_token) {
-            (Some(a), _) => a,
-            (None, Some(token)) => Arc::new(StaticTokenProvider::new(token.clone())?),
-            (None, None) => {
-                return Err(Error::config(
-                    "access_token",
-                    "no credentials: set SF_ACCESS_TOKEN or call access_token()",
-                ))
-            }
+        let auth: Arc<dyn AuthProvider> = match (self.auth.clone(), self.token_source.clone()) {
+            (Some(auth), _) => auth,
+            (None, Some(source)) => Arc::new(self.oauth_manager(&transport, source)),
+            (None, None) => self.provider_for_credentials(&transport)?,
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -120,7 +186,9 @@ impl Client {
             config,
             transport: None,
             auth: None,
+            token_source: None,
             retry_hook: None,
+            rotation_hook: None,
         }
     }
 
@@ -131,6 +199,17 @@ impl Client {
     /// Create, read, update, upsert, delete and describe records.
     pub fn sobjects(&self) -> SObjects<'_> {
         SObjects::new(self)
+    }
+
+    /// The current access token, obtaining one first where needed.
+    pub async fn access_token(&self) -> Result<Arc<AccessToken>> {
+        self.inner.auth.token().await
+    }
+
+    /// Revokes the current token at the server (logs out); the next call obtains a new one
+    /// where the flow can.
+    pub async fn revoke(&self) -> Result<()> {
+        self.inner.auth.revoke().await
     }
 
     /// API usage from the latest response's `Sforce-Limit-Info`, if any response carried it.
@@ -190,8 +269,8 @@ impl Client {
             let token = inner.auth.token().await?;
             let request = HttpRequest {
                 method: call.method.clone(),
-                url: call.url.clone(),
-                headers: request_headers(token.expose_secret(), call.body.is_some())?,
+                url: rebase(&call.url, token.instance_url.as_ref())?,
+                headers: request_headers(token.token.expose_secret(), call.body.is_some())?,
                 body: call.body.clone().unwrap_or_default(),
             };
             let (outcome_cause, retry_after, failure) = match inner.transport.send(request).await {
@@ -265,14 +344,30 @@ impl Client {
     }
 }
 
+/// Points a URL built on the configured instance at the instance the token was issued for.
+fn rebase(url: &Url, instance: Option<&Url>) -> Result<Url> {
+    let Some(instance) = instance else {
+        return Ok(url.clone());
+    };
+    if instance.origin() == url.origin() {
+        return Ok(url.clone());
+    }
+    let mut rebased = instance.clone();
+    rebased.set_path(url.path());
+    rebased.set_query(url.query());
+    Ok(rebased)
+}
+
 fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
     match &mut error {
         Error::Api(e) => e.attempts = attempts,
         Error::Transport(e) => e.attempts = attempts,
         Error::OAuth(e) => e.attempts = attempts,
         Error::MultipleMatches { attempts: a, .. } => *a = attempts,
-        Error::Config { .. } | Error::InvalidArgument { .. } | Error::UnexpectedResponse { .. } => {
-        }
+        Error::Config { .. }
+        | Error::InvalidArgument { .. }
+        | Error::UnexpectedResponse { .. }
+        | Error::AuthProvider(_) => {}
     }
     error
 }

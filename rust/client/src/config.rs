@@ -17,7 +17,10 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Validated settings of a client. Secrets are held in `SecretString` and never printed.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The org's URL; until a token response names it, the login URL stands in.
     pub instance_url: Url,
+    /// Whether the instance URL was given (rather than left to the token response).
+    pub instance_url_given: bool,
     pub login_url: Url,
     pub api_version: String,
     pub timeout: Duration,
@@ -32,9 +35,120 @@ pub struct Config {
     /// Extra PEM-encoded CA certificates trusted beside the system roots.
     pub ca_certs_pem: Vec<Vec<u8>>,
     pub retry: RetryPolicy,
+    /// The OAuth flow asked for, if any; otherwise it is inferred from the credentials given.
+    pub flow: Option<Flow>,
+    /// How long an access token lives, when known; tokens are renewed ahead of it.
+    pub token_lifetime: Option<Duration>,
+}
+
+/// The ways to obtain an access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    AccessToken,
+    JwtBearer,
+    RefreshToken,
+    ClientCredentials,
+}
+
+/// The credentials of one flow, resolved from a config.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    AccessToken(SecretString),
+    JwtBearer {
+        client_id: String,
+        username: String,
+        private_key: SecretString,
+    },
+    RefreshToken {
+        client_id: String,
+        client_secret: Option<SecretString>,
+        refresh_token: SecretString,
+    },
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+    },
 }
 
 impl Config {
+    /// Picks the flow: the one asked for, else an access token, a private key (JWT bearer),
+    /// a refresh token, or a client secret (client credentials), in that order. The error names
+    /// the settings a flow still needs.
+    pub fn credentials(&self) -> Result<Credentials> {
+        let flow = match self.flow {
+            Some(flow) => flow,
+            None if self.access_token.is_some() => Flow::AccessToken,
+            None if self.private_key.is_some() => Flow::JwtBearer,
+            None if self.refresh_token.is_some() => Flow::RefreshToken,
+            None if self.client_secret.is_some() => Flow::ClientCredentials,
+            None if self.username.is_some() => {
+                return Err(Error::config(
+                    "private_key",
+                    "the JWT bearer flow needs SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE",
+                ))
+            }
+            None => {
+                return Err(Error::config(
+                    "credentials",
+                    "none given: set SF_ACCESS_TOKEN; or SF_CLIENT_ID, SF_USERNAME and SF_PRIVATE_KEY(_FILE) \
+                     for the JWT bearer flow; or SF_CLIENT_ID and SF_REFRESH_TOKEN; or SF_CLIENT_ID and \
+                     SF_CLIENT_SECRET for client credentials",
+                ))
+            }
+        };
+        let need = |value: &Option<String>, setting: &str, env: &str| {
+            value
+                .clone()
+                .ok_or_else(|| Error::config(setting, format!("{flow:?} flow needs {env}")))
+        };
+        let need_secret = |value: &Option<SecretString>, setting: &str, env: &str| {
+            value
+                .clone()
+                .ok_or_else(|| Error::config(setting, format!("{flow:?} flow needs {env}")))
+        };
+        Ok(match flow {
+            Flow::AccessToken => Credentials::AccessToken(need_secret(
+                &self.access_token,
+                "access_token",
+                "SF_ACCESS_TOKEN",
+            )?),
+            Flow::JwtBearer => Credentials::JwtBearer {
+                client_id: need(&self.client_id, "client_id", "SF_CLIENT_ID")?,
+                username: need(&self.username, "username", "SF_USERNAME")?,
+                private_key: need_secret(
+                    &self.private_key,
+                    "private_key",
+                    "SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE",
+                )?,
+            },
+            Flow::RefreshToken => Credentials::RefreshToken {
+                client_id: need(&self.client_id, "client_id", "SF_CLIENT_ID")?,
+                client_secret: self.client_secret.clone(),
+                refresh_token: need_secret(
+                    &self.refresh_token,
+                    "refresh_token",
+                    "SF_REFRESH_TOKEN",
+                )?,
+            },
+            Flow::ClientCredentials => {
+                if !self.instance_url_given {
+                    return Err(Error::config(
+                        "instance_url",
+                        "the client credentials flow needs the org's My Domain URL (SF_INSTANCE_URL)",
+                    ));
+                }
+                Credentials::ClientCredentials {
+                    client_id: need(&self.client_id, "client_id", "SF_CLIENT_ID")?,
+                    client_secret: need_secret(
+                        &self.client_secret,
+                        "client_secret",
+                        "SF_CLIENT_SECRET",
+                    )?,
+                }
+            }
+        })
+    }
+
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -73,6 +187,8 @@ pub struct ConfigBuilder {
     ca_certs_pem: Vec<Vec<u8>>,
     ca_cert_files: Vec<String>,
     retry: Option<RetryPolicy>,
+    flow: Option<Flow>,
+    token_lifetime: Option<Duration>,
     // A setting read from the environment that did not parse; reported by build().
     env_error: Option<Error>,
 }
@@ -195,6 +311,55 @@ impl ConfigBuilder {
         self.ca_cert_files.push(path.into());
         self
     }
+    /// Asks for one OAuth flow instead of inferring it from the credentials given.
+    pub fn flow(mut self, flow: Flow) -> Self {
+        self.flow = Some(flow);
+        self
+    }
+    /// The JWT bearer flow: a connected app's client id, the user to act as, and the PEM private
+    /// key (PKCS#1 or PKCS#8) whose certificate the app holds.
+    pub fn jwt_bearer(
+        self,
+        client_id: impl Into<String>,
+        username: impl Into<String>,
+        private_key_pem: impl Into<String>,
+    ) -> Self {
+        self.client_id(client_id)
+            .username(username)
+            .private_key_pem(private_key_pem)
+            .flow(Flow::JwtBearer)
+    }
+    /// The refresh token flow (the client secret only where the app requires it).
+    pub fn refresh_token_flow(
+        self,
+        client_id: impl Into<String>,
+        refresh_token: impl Into<String>,
+        client_secret: Option<String>,
+    ) -> Self {
+        let b = self
+            .client_id(client_id)
+            .refresh_token(refresh_token)
+            .flow(Flow::RefreshToken);
+        match client_secret {
+            Some(secret) => b.client_secret(secret),
+            None => b,
+        }
+    }
+    /// The client credentials flow, against the org's My Domain URL.
+    pub fn client_credentials(
+        self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.client_id(client_id)
+            .client_secret(client_secret)
+            .flow(Flow::ClientCredentials)
+    }
+    /// How long access tokens live, when the org's session timeout is known.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
+    }
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
         self
@@ -205,17 +370,27 @@ impl ConfigBuilder {
         if let Some(e) = self.env_error {
             return Err(e);
         }
-        let raw_instance = self.instance_url.ok_or_else(|| {
-            Error::config(
-                "instance_url",
-                "missing: set SF_INSTANCE_URL or call instance_url()",
-            )
-        })?;
-        let instance_url = parse_base_url("instance_url", &raw_instance)?;
         let login_url = parse_base_url(
             "login_url",
             self.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL),
         )?;
+        // JWT bearer and refresh token answers name the instance, so it may be left out there.
+        let flow_names_instance = matches!(self.flow, Some(Flow::JwtBearer | Flow::RefreshToken))
+            || (self.flow.is_none()
+                && self.access_token.is_none()
+                && (self.private_key.is_some()
+                    || self.private_key_file.is_some()
+                    || self.refresh_token.is_some()));
+        let (instance_url, instance_url_given) = match &self.instance_url {
+            Some(raw) => (parse_base_url("instance_url", raw)?, true),
+            None if flow_names_instance => (login_url.clone(), false),
+            None => {
+                return Err(Error::config(
+                    "instance_url",
+                    "missing: set SF_INSTANCE_URL or call instance_url()",
+                ))
+            }
+        };
         let api_version = normalize_api_version(self.api_version.as_deref())?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -258,6 +433,7 @@ impl ConfigBuilder {
         retry.validate()?;
         Ok(Config {
             instance_url,
+            instance_url_given,
             login_url,
             api_version,
             timeout,
@@ -271,6 +447,8 @@ impl ConfigBuilder {
             refresh_token: self.refresh_token,
             ca_certs_pem,
             retry,
+            flow: self.flow,
+            token_lifetime: self.token_lifetime,
         })
     }
 }

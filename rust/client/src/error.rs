@@ -34,6 +34,10 @@ pub enum Error {
     #[error("{0}")]
     Transport(TransportFailure),
 
+    /// A user-supplied auth provider failed to produce a token.
+    #[error("the auth provider failed: {0}")]
+    AuthProvider(String),
+
     /// Salesforce answered something this client cannot read.
     #[error("unexpected response (HTTP {status}): {message}")]
     UnexpectedResponse { status: u16, message: String },
@@ -66,7 +70,8 @@ impl Error {
             Error::Transport(e) => Some(&e.attempts),
             Error::Config { .. }
             | Error::InvalidArgument { .. }
-            | Error::UnexpectedResponse { .. } => None,
+            | Error::UnexpectedResponse { .. }
+            | Error::AuthProvider(_) => None,
         }
     }
 

@@ -22,9 +22,12 @@ pub mod resilience;
 pub mod sobjects;
 pub mod transport;
 
-pub use auth::{AuthProvider, StaticTokenProvider};
+pub use auth::{
+    AccessToken, AuthProvider, OAuthClient, RotationHook, StaticTokenProvider, TokenManager,
+    TokenResponse, TokenSource,
+};
 pub use client::{Client, ClientBuilder};
-pub use config::{Config, ConfigBuilder};
+pub use config::{Config, ConfigBuilder, Credentials, Flow};
 pub use error::{
     ApiError, ApiErrorItem, Attempts, Error, ErrorKind, OAuthError, Result, TransportErrorKind,
     TransportFailure,

@@ -10,6 +10,8 @@
 //! ```
 
 mod failure;
+mod identity;
+mod oauth;
 pub mod org;
 mod rest;
 pub mod schema;
@@ -19,4 +21,4 @@ mod tls;
 
 pub use failure::ApiFailure;
 pub use org::Fault;
-pub use server::{Emulator, EmulatorBuilder, EmulatorError};
+pub use server::{ConnectedAppSpec, Emulator, EmulatorBuilder, EmulatorError};

@@ -1,10 +1,10 @@
 //! The org: its ids, users, sessions, records, API usage, request counters and injected faults.
 
+use crate::identity::Identity;
 use crate::store::Store;
-use rand::{Rng, SeedableRng};
 use salesforce_wire::RecordId;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -31,6 +31,10 @@ pub struct Fault {
 pub struct OrgSettings {
     pub api_limit: u64,
     pub seed: u64,
+    /// How long access tokens work; None for as long as the org runs.
+    pub token_lifetime: Option<Duration>,
+    /// Whether the org is served over HTTPS (for the URLs it hands out).
+    pub tls: bool,
 }
 
 impl Default for OrgSettings {
@@ -38,6 +42,8 @@ impl Default for OrgSettings {
         Self {
             api_limit: 100_000,
             seed: 0x5a1e_5f0c,
+            token_lifetime: None,
+            tls: false,
         }
     }
 }
@@ -48,11 +54,12 @@ pub struct Org {
     pub username: String,
     pub api_limit: u64,
     api_used: AtomicU64,
+    pub pod: String,
+    tls: bool,
     store: Mutex<Store>,
-    sessions: Mutex<HashMap<String, String>>,
+    pub identity: Identity,
     counters: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<Fault>>,
-    rng: Mutex<rand::rngs::StdRng>,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the emulator keeps
@@ -67,53 +74,50 @@ impl Org {
         let org_id = RecordId::mint("00D", pod, 1)
             .map_err(|e| e.to_string())?
             .to_string();
-        let user_id = RecordId::mint("005", pod, 1)
-            .map_err(|e| e.to_string())?
-            .to_string();
+        let identity = Identity::new(&org_id, settings.seed);
+        identity.set_token_lifetime(settings.token_lifetime);
+        let admin = identity.create_user("admin@emulator.example.com", pod)?;
         let org = Self {
             org_id,
-            username: "admin@emulator.example.com".to_owned(),
-            store: Mutex::new(Store::new(pod, &user_id)),
-            user_id,
+            username: admin.username,
+            store: Mutex::new(Store::new(pod, &admin.id)),
+            user_id: admin.id,
+            pod: pod.to_owned(),
+            tls: settings.tls,
             api_limit: settings.api_limit,
             api_used: AtomicU64::new(0),
-            sessions: Mutex::new(HashMap::new()),
+            identity,
             counters: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(Vec::new()),
-            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(settings.seed)),
         };
         Ok(org)
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
     }
 
-    /// Issues a session for the org's user; tokens look like Salesforce's (`00D...!...`).
+    /// Issues a session for the org's admin user.
     pub fn issue_session(&self) -> String {
-        let secret: String = {
-            let mut rng = lock(&self.rng);
-            (0..96)
-                .map(|_| {
-                    const CHARS: &[u8] =
-                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
-                    char::from(CHARS[rng.gen_range(0..CHARS.len())])
-                })
-                .collect()
-        };
-        let token = format!("{}!{secret}", &self.org_id[..15]);
-        lock(&self.sessions).insert(token.clone(), self.user_id.clone());
-        token
+        self.identity.issue_session(&self.user_id, None)
     }
 
     /// The user of a valid session, or None.
     pub fn session_user(&self, token: &str) -> Option<String> {
-        lock(&self.sessions).get(token).cloned()
+        self.identity.session_user(token)
     }
 
     /// Every issued session stops working.
     pub fn expire_sessions(&self) {
-        lock(&self.sessions).clear();
+        self.identity.expire_sessions();
     }
 
     /// Counts one API call; false when the daily limit is already used up.
@@ -168,6 +172,7 @@ impl Org {
             "requests": requests,
             "total_requests": total,
             "api_usage": {"used": self.api_used(), "max": self.api_limit},
+            "token_grants": self.identity.grants(),
         })
     }
 }

@@ -1,8 +1,9 @@
 //! Binds the emulator to 127.0.0.1, serves HTTP/1.1 and HTTP/2 (over TLS when asked), and stops.
 
+use crate::identity::ConnectedApp;
 use crate::org::{Fault, Org, OrgSettings};
-use crate::{rest, tls};
-use axum::routing::{any, get};
+use crate::{oauth, rest, tls};
+use axum::routing::{any, get, post};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -10,6 +11,7 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -50,6 +52,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long access tokens work before the org answers 401 INVALID_SESSION_ID.
+    pub fn token_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.settings.token_lifetime = lifetime;
+        self
+    }
+
     /// The seed of everything random in the org (tokens, fault choices).
     pub fn seed(mut self, seed: u64) -> Self {
         self.settings.seed = seed;
@@ -58,7 +66,9 @@ impl EmulatorBuilder {
 
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
-        let org = Arc::new(Org::new(&self.settings).map_err(EmulatorError::Start)?);
+        let mut settings = self.settings.clone();
+        settings.tls = self.tls;
+        let org = Arc::new(Org::new(&settings).map_err(EmulatorError::Start)?);
         let default_token = org.issue_session();
         let listener = TcpListener::bind(("127.0.0.1", self.port))
             .await
@@ -96,6 +106,13 @@ fn router(org: Arc<Org>) -> Router {
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/data/{*rest}", any(rest::data_api))
+        .route("/services/oauth2/token", post(oauth::token))
+        .route(
+            "/services/oauth2/revoke",
+            post(oauth::revoke).get(oauth::revoke),
+        )
+        .route("/services/oauth2/userinfo", get(oauth::userinfo))
+        .route("/id/{org_id}/{user_id}", get(oauth::identity))
         .with_state(org)
 }
 
@@ -134,6 +151,16 @@ async fn serve(
         while connections.try_join_next().is_some() {}
     }
     connections.abort_all();
+}
+
+/// What [`Emulator::create_connected_app`] needs.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectedAppSpec {
+    pub client_id: String,
+    pub certificate_pem: Option<String>,
+    pub client_secret: Option<String>,
+    pub rotate_refresh_tokens: bool,
+    pub run_as: Option<String>,
 }
 
 /// A running local org. Dropping it stops the server.
@@ -204,6 +231,76 @@ impl Emulator {
             .store()
             .define_object(name, fields)
             .map_err(EmulatorError::Invalid)
+    }
+
+    /// Creates a user who can be named in JWT assertions; returns the user id.
+    pub fn create_user(&self, username: &str) -> Result<String, EmulatorError> {
+        self.org
+            .identity
+            .create_user(username, &self.org.pod)
+            .map(|u| u.id)
+            .map_err(EmulatorError::Invalid)
+    }
+
+    /// Creates a connected app. `certificate_pem` (an X.509 certificate) verifies JWT
+    /// assertions; `client_secret` enables client credentials; `run_as` is the username
+    /// client-credentials tokens act as (the admin by default).
+    pub fn create_connected_app(&self, app: ConnectedAppSpec) -> Result<(), EmulatorError> {
+        let certificate = match &app.certificate_pem {
+            Some(pem) => Some(
+                jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
+                    EmulatorError::Invalid(format!(
+                        "certificate_pem is not an RSA certificate: {e}"
+                    ))
+                })?,
+            ),
+            None => None,
+        };
+        let run_as = match &app.run_as {
+            Some(name) => {
+                self.org
+                    .identity
+                    .user_by_name(name)
+                    .ok_or_else(|| EmulatorError::Invalid(format!("no user {name}")))?
+                    .id
+            }
+            None => self.org.user_id.clone(),
+        };
+        self.org
+            .identity
+            .create_app(ConnectedApp {
+                client_id: app.client_id,
+                client_secret: app.client_secret,
+                certificate,
+                rotate_refresh_tokens: app.rotate_refresh_tokens,
+                run_as,
+            })
+            .map_err(EmulatorError::Invalid)
+    }
+
+    /// Issues a refresh token for a user of an app, which also approves the app for the user
+    /// (so JWT bearer assertions for that user are accepted).
+    pub fn issue_refresh_token(
+        &self,
+        client_id: &str,
+        username: &str,
+    ) -> Result<String, EmulatorError> {
+        if self.org.identity.app(client_id).is_none() {
+            return Err(EmulatorError::Invalid(format!(
+                "no connected app {client_id}"
+            )));
+        }
+        let user = self
+            .org
+            .identity
+            .user_by_name(username)
+            .ok_or_else(|| EmulatorError::Invalid(format!("no user {username}")))?;
+        Ok(self.org.identity.issue_refresh_token(client_id, &user.id))
+    }
+
+    /// Changes how long newly issued access tokens work.
+    pub fn set_token_lifetime(&self, lifetime: Option<Duration>) {
+        self.org.identity.set_token_lifetime(lifetime);
     }
 
     pub fn inject_fault(&self, fault: Fault) {

@@ -1,0 +1,270 @@
+//! Where access tokens come from: a provider trait, a static token, and a token manager that
+//! caches, renews ahead of expiry, and renews single-flight when the server rejects a token.
+
+mod flows;
+
+pub use flows::{
+    ClientCredentialsFlow, JwtBearerFlow, OAuthClient, RefreshTokenFlow, RotationHook,
+    TokenResponse, TokenSource,
+};
+
+use crate::config::parse_base_url;
+use crate::error::{Error, Result};
+use futures::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// An access token and what came with it. Its `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub token: SecretString,
+    /// The org's URL, when the token endpoint named it.
+    pub instance_url: Option<Url>,
+    /// The identity URL (`.../id/{orgId}/{userId}`).
+    pub id_url: Option<String>,
+    pub org_id: Option<String>,
+    pub user_id: Option<String>,
+    /// Milliseconds since the epoch, when the endpoint said.
+    pub issued_at: Option<i64>,
+    pub scope: Option<String>,
+    pub token_type: String,
+    /// Bumped with every token the manager obtains; tells a stale rejection from a fresh one.
+    pub generation: u64,
+    expires_at: Option<Instant>,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[REDACTED]")
+            .field("instance_url", &self.instance_url.as_ref().map(Url::as_str))
+            .field("org_id", &self.org_id)
+            .field("user_id", &self.user_id)
+            .field("issued_at", &self.issued_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessToken {
+    /// A bare token, as a static provider holds it.
+    pub fn bare(token: SecretString) -> Self {
+        Self {
+            token,
+            instance_url: None,
+            id_url: None,
+            org_id: None,
+            user_id: None,
+            issued_at: None,
+            scope: None,
+            token_type: "Bearer".to_owned(),
+            generation: 0,
+            expires_at: None,
+        }
+    }
+
+    /// Builds a token from an endpoint's answer; the instance URL must be HTTPS (or loopback).
+    pub fn from_response(
+        response: TokenResponse,
+        lifetime: Option<Duration>,
+        generation: u64,
+    ) -> Result<Self> {
+        let instance_url = match response.instance_url.as_deref() {
+            Some(raw) => Some(parse_base_url(
+                "instance_url (from the token response)",
+                raw.trim_end_matches('/'),
+            )?),
+            None => None,
+        };
+        // The identity URL ends in /id/{orgId}/{userId}.
+        let (org_id, user_id) = match response
+            .id
+            .as_deref()
+            .map(|id| id.rsplit('/').take(2).collect::<Vec<_>>())
+        {
+            Some(parts) if parts.len() == 2 => (
+                parts.get(1).map(|s| (*s).to_owned()),
+                parts.first().map(|s| (*s).to_owned()),
+            ),
+            _ => (None, None),
+        };
+        let lifetime = response.expires_in.map(Duration::from_secs).or(lifetime);
+        Ok(Self {
+            token: response.access_token,
+            instance_url,
+            id_url: response.id,
+            org_id,
+            user_id,
+            issued_at: response.issued_at.and_then(|s| s.parse().ok()),
+            scope: response.scope,
+            token_type: response.token_type.unwrap_or_else(|| "Bearer".to_owned()),
+            generation,
+            expires_at: lifetime.map(|l| Instant::now() + l),
+        })
+    }
+
+    /// Still usable: no known expiry, or more than a tenth of the lifetime (at most a minute)
+    /// before it.
+    fn is_fresh(&self, lifetime: Option<Duration>) -> bool {
+        match (self.expires_at, lifetime) {
+            (Some(at), Some(life)) => {
+                Instant::now() + (life / 10).min(Duration::from_secs(60)) < at
+            }
+            (Some(at), None) => Instant::now() + Duration::from_secs(60) < at,
+            (None, _) => true,
+        }
+    }
+}
+
+/// Supplies the bearer token for each request, and learns when the server rejected one.
+pub trait AuthProvider: Send + Sync + 'static {
+    /// The token to send now.
+    fn token(&self) -> BoxFuture<'_, Result<Arc<AccessToken>>>;
+
+    /// The server answered 401 INVALID_SESSION_ID to `rejected`. Returns true when a new token
+    /// is now available, so the request is worth sending once more.
+    fn invalidate<'a>(&'a self, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>>;
+
+    /// Revokes the current token at the server, where the provider can.
+    fn revoke(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A token obtained elsewhere (a session id, `sf org display`, a test fixture). It cannot be
+/// renewed: a rejection is final.
+#[derive(Debug)]
+pub struct StaticTokenProvider {
+    token: Arc<AccessToken>,
+}
+
+impl StaticTokenProvider {
+    pub fn new(token: SecretString) -> Result<Self> {
+        check_token_text(token.expose_secret())?;
+        Ok(Self {
+            token: Arc::new(AccessToken::bare(token)),
+        })
+    }
+}
+
+fn check_token_text(text: &str) -> Result<()> {
+    if text.trim().is_empty() || text.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::config(
+            "access_token",
+            "must be a non-empty token without spaces",
+        ));
+    }
+    Ok(())
+}
+
+impl AuthProvider for StaticTokenProvider {
+    fn token(&self) -> BoxFuture<'_, Result<Arc<AccessToken>>> {
+        Box::pin(async move { Ok(self.token.clone()) })
+    }
+
+    fn invalidate<'a>(&'a self, _rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async { Ok(false) })
+    }
+}
+
+/// Caches the token of a [`TokenSource`]; renews it ahead of a known expiry, and when the server
+/// rejects it. Renewals are single-flight: however many requests find the token stale or
+/// rejected at once, one token request is made and all of them use its answer.
+pub struct TokenManager {
+    source: Arc<dyn TokenSource>,
+    oauth: OAuthClient,
+    lifetime: Option<Duration>,
+    current: RwLock<Option<Arc<AccessToken>>>,
+    renewing: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+}
+
+impl fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("flow", &self.source.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenManager {
+    pub fn new(
+        source: Arc<dyn TokenSource>,
+        oauth: OAuthClient,
+        lifetime: Option<Duration>,
+    ) -> Self {
+        Self {
+            source,
+            oauth,
+            lifetime,
+            current: RwLock::new(None),
+            renewing: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn cached(&self) -> Option<Arc<AccessToken>> {
+        self.current.read().ok().and_then(|c| c.clone())
+    }
+
+    fn fresh(&self) -> Option<Arc<AccessToken>> {
+        self.cached().filter(|t| t.is_fresh(self.lifetime))
+    }
+
+    /// Obtains a new token from the source; the caller holds `renewing`.
+    async fn renew(&self) -> Result<Arc<AccessToken>> {
+        let response = self.source.fetch(&self.oauth).await?;
+        check_token_text(response.access_token.expose_secret())?;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let token = Arc::new(AccessToken::from_response(
+            response,
+            self.lifetime,
+            generation,
+        )?);
+        if let Ok(mut current) = self.current.write() {
+            *current = Some(token.clone());
+        }
+        Ok(token)
+    }
+}
+
+impl AuthProvider for TokenManager {
+    fn token(&self) -> BoxFuture<'_, Result<Arc<AccessToken>>> {
+        Box::pin(async move {
+            if let Some(token) = self.fresh() {
+                return Ok(token);
+            }
+            let _renewing = self.renewing.lock().await;
+            // Another task may have renewed while this one waited.
+            if let Some(token) = self.fresh() {
+                return Ok(token);
+            }
+            self.renew().await
+        })
+    }
+
+    fn invalidate<'a>(&'a self, rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let _renewing = self.renewing.lock().await;
+            match self.cached() {
+                // Someone already replaced the rejected token: use theirs.
+                Some(current) if current.generation != rejected.generation => Ok(true),
+                _ => self.renew().await.map(|_| true),
+            }
+        })
+    }
+
+    fn revoke(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let _renewing = self.renewing.lock().await;
+            let taken = self.current.write().ok().and_then(|mut c| c.take());
+            match taken {
+                Some(token) => self.oauth.revoke(&token).await,
+                None => Ok(()),
+            }
+        })
+    }
+}
