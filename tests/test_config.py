@@ -35,7 +35,7 @@ TOKEN = "00D5e0000000001!SECRETtokenVALUE.for_tests"
             ),
             "login_url",
         ),
-        (lambda b: b.instance_url("https://x.my.salesforce.com"), "access_token"),
+        (lambda b: b.instance_url("https://x.my.salesforce.com"), "credentials"),
         (
             lambda b: (
                 b.instance_url("https://x.my.salesforce.com")

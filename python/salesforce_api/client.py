@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
+from .auth import AsyncAuth, Auth
 from .config import ClientBuilder
 from .limits import AsyncLimits, Limits
 from .sobjects import AsyncSObjects, SObjects
@@ -52,11 +53,13 @@ class Salesforce(_ClientBase):
 
     sobjects: SObjects
     limits: Limits
+    auth: Auth
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.sobjects = SObjects(engine.sobjects())
         self.limits = Limits(engine)
+        self.auth = Auth(engine)
 
     @classmethod
     def builder(cls) -> ClientBuilder[Salesforce]:
@@ -65,8 +68,13 @@ class Salesforce(_ClientBase):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Salesforce:
-        """Configure from ``SF_*`` environment variables (SF_INSTANCE_URL, SF_ACCESS_TOKEN,
-        SF_API_VERSION, SF_TIMEOUT_SECONDS, ...); keyword arguments override them."""
+        """Configure from ``SF_*`` environment variables; keyword arguments override them.
+
+        The flow is picked from what is set: SF_ACCESS_TOKEN (a token); SF_CLIENT_ID,
+        SF_USERNAME and SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE (JWT bearer); SF_CLIENT_ID and
+        SF_REFRESH_TOKEN (refresh token); SF_CLIENT_ID and SF_CLIENT_SECRET (client
+        credentials). Also read: SF_INSTANCE_URL, SF_LOGIN_URL, SF_API_VERSION,
+        SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS. A ConfigError names what is missing."""
         return cls(Engine(overrides, from_env=True))
 
     def versions(self) -> list[dict[str, Any]]:
@@ -79,11 +87,13 @@ class AsyncSalesforce(_ClientBase):
 
     sobjects: AsyncSObjects
     limits: AsyncLimits
+    auth: AsyncAuth
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.sobjects = AsyncSObjects(engine.sobjects())
         self.limits = AsyncLimits(engine)
+        self.auth = AsyncAuth(engine)
 
     @classmethod
     def builder(cls) -> ClientBuilder[AsyncSalesforce]:

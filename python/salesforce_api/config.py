@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._core import Engine
@@ -61,6 +61,62 @@ class ClientBuilder(Generic[ClientT]):
         """Use an access token (session id) obtained elsewhere."""
         return self._set("access_token", token)
 
+    def jwt_bearer(
+        self,
+        client_id: str,
+        username: str,
+        private_key: str | None = None,
+        *,
+        private_key_file: str | os.PathLike[str] | None = None,
+    ) -> Self:
+        """The JWT bearer flow: the connected app's client id, the user to act as, and its RSA
+        private key as PEM text (PKCS#1 or PKCS#8) or a PEM file. The org's URL is taken from
+        the token answer unless ``instance_url`` is set."""
+        if (private_key is None) == (private_key_file is None):
+            raise TypeError("give exactly one of private_key and private_key_file")
+        self._settings.update(flow="jwt_bearer", client_id=client_id, username=username)
+        if private_key is not None:
+            self._settings["private_key"] = private_key
+        else:
+            self._settings["private_key_file"] = os.fspath(private_key_file)  # type: ignore[arg-type]
+        return self
+
+    def refresh_token(
+        self,
+        client_id: str,
+        refresh_token: str,
+        client_secret: str | None = None,
+        *,
+        on_refresh_token: Callable[[str], object] | None = None,
+    ) -> Self:
+        """The refresh token flow. When the org rotates refresh tokens, the new one is kept and
+        passed to ``on_refresh_token`` so it can be stored."""
+        self._settings.update(
+            flow="refresh_token",
+            client_id=client_id,
+            refresh_token=refresh_token,
+            client_secret=client_secret,
+            on_refresh_token=on_refresh_token,
+        )
+        return self
+
+    def client_credentials(self, client_id: str, client_secret: str) -> Self:
+        """The client credentials flow, against the org's My Domain URL (``instance_url``)."""
+        self._settings.update(flow="client_credentials", client_id=client_id, client_secret=client_secret)
+        return self
+
+    def auth_provider(
+        self, provider: Callable[[], str | Mapping[str, str] | Awaitable[str | Mapping[str, str]]]
+    ) -> Self:
+        """Get tokens from ``provider``: a callable (sync or async) returning a token, or a
+        mapping with ``access_token`` and optionally ``instance_url``. It is called when a token
+        is needed and again, once, when the org rejects the current one."""
+        return self._set("auth_provider", provider)
+
+    def token_lifetime(self, seconds: float) -> Self:
+        """The org's session timeout, if known: tokens are renewed shortly before it."""
+        return self._set("token_lifetime", seconds)
+
     def ca_cert_file(self, path: str | os.PathLike[str]) -> Self:
         """Trust the CA certificate(s) in this PEM file beside the system roots."""
         return self._set("ca_cert_file", os.fspath(path))
@@ -108,4 +164,8 @@ _PUBLIC_SETTINGS = {
     "max_attempts",
     "backoff_base",
     "backoff_max",
+    "flow",
+    "client_id",
+    "username",
+    "token_lifetime",
 }

@@ -23,7 +23,9 @@ __all__ = [
     "EntityDeletedError",
     "ForbiddenError",
     "InvalidArgumentError",
+    "InvalidClientError",
     "InvalidFieldError",
+    "InvalidGrantError",
     "InvalidQueryLocatorError",
     "InvalidSessionError",
     "InvalidTypeError",
@@ -109,11 +111,26 @@ class InvalidArgumentError(SalesforceError, ValueError):
 
 class AuthError(SalesforceError):
     """Authentication failed: the token endpoint refused, or the session is not valid.
-    ``error_description`` holds the OAuth description where there is one."""
+    ``error`` is the OAuth error code (also in ``error_code``) and ``error_description`` its
+    description, where the token endpoint gave them."""
 
     def __init__(self, message: str, *, error_description: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.error_description = error_description
+
+    @property
+    def error(self) -> str | None:
+        return self.error_code
+
+
+class InvalidGrantError(AuthError):
+    """The token endpoint refused the grant (``invalid_grant``): a bad or expired assertion, a
+    wrong audience, an unapproved user, a revoked or expired refresh token."""
+
+
+class InvalidClientError(AuthError):
+    """The connected app is unknown or its secret is wrong (``invalid_client_id``,
+    ``invalid_client``)."""
 
 
 class InvalidSessionError(AuthError):

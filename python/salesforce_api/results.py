@@ -11,6 +11,7 @@ from ._core import (
     SaveResult,
     SObjectDescribe,
     SObjectSummary,
+    TokenInfo,
     UpsertResult,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "SObjectDescribe",
     "SObjectSummary",
     "SaveResult",
+    "TokenInfo",
     "UpsertResult",
 ]
 

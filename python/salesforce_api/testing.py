@@ -29,7 +29,16 @@ __all__ = ["Emulator"]
 class Emulator:
     """A local org. Use it as a context manager, or call :meth:`start` and :meth:`stop`."""
 
-    def __init__(self, *, tls: bool = False, api_limit: int = 100_000, seed: int = 0, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        tls: bool = False,
+        api_limit: int = 100_000,
+        seed: int = 0,
+        port: int = 0,
+        token_lifetime: float | None = None,
+    ) -> None:
+        self._token_lifetime = token_lifetime
         self._tls = tls
         self._api_limit = api_limit
         self._seed = seed
@@ -40,7 +49,11 @@ class Emulator:
     def start(self) -> Self:
         if self._server is None:
             self._server = EmulatorServer.start(
-                tls=self._tls, api_limit=self._api_limit, seed=self._seed, port=self._port
+                tls=self._tls,
+                api_limit=self._api_limit,
+                seed=self._seed,
+                port=self._port,
+                token_lifetime=self._token_lifetime,
             )
             pem = self._server.ca_cert_pem
             if pem is not None:
@@ -112,6 +125,39 @@ class Emulator:
         """Every issued token stops working; the next request answers 401 INVALID_SESSION_ID."""
         self._running.expire_sessions()
 
+    def create_user(self, username: str) -> str:
+        """Create a user (a username looks like an email address); returns its id."""
+        return self._running.create_user(username)
+
+    def create_connected_app(
+        self,
+        client_id: str,
+        certificate_pem: str | None = None,
+        client_secret: str | None = None,
+        rotate_refresh_tokens: bool = False,
+        *,
+        run_as: str | None = None,
+    ) -> None:
+        """Create a connected app. ``certificate_pem`` (an X.509 certificate, or an RSA public
+        key) verifies JWT assertions; ``client_secret`` is checked by the refresh token and client
+        credentials flows; ``run_as`` is the username client-credentials tokens act as."""
+        self._running.create_connected_app(
+            client_id,
+            certificate_pem=certificate_pem,
+            client_secret=client_secret,
+            rotate_refresh_tokens=rotate_refresh_tokens,
+            run_as=run_as,
+        )
+
+    def issue_refresh_token(self, client_id: str, username: str) -> str:
+        """Issue a refresh token for a user of an app; this also approves the app for the user,
+        so the JWT bearer flow works for them."""
+        return self._running.issue_refresh_token(client_id, username)
+
+    def set_token_lifetime(self, seconds: float | None) -> None:
+        """How long tokens issued from now on work (None: as long as the org runs)."""
+        self._running.set_token_lifetime(seconds)
+
     def _configure(self, builder: ClientBuilder[Any]) -> None:
         builder.instance_url(self.instance_url).login_url(self.login_url).access_token(self.access_token())
         if self._ca_file is not None:
@@ -166,5 +212,6 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         """Counters: ``requests`` per route (e.g. ``"POST sobjects/{object}"``),
-        ``total_requests``, and ``api_usage`` (``used``, ``max``)."""
+        ``total_requests``, ``api_usage`` (``used``, ``max``), and ``token_grants`` by grant type
+        (``jwt_bearer``, ``refresh_token``, ``client_credentials``)."""
         return self._running.stats()

@@ -104,7 +104,14 @@ impl ClientBuilder {
     ) -> Result<Arc<dyn AuthProvider>> {
         let source: Arc<dyn TokenSource> = match self.config.credentials()? {
             Credentials::AccessToken(token) => {
-                return Ok(Arc::new(StaticTokenProvider::new(token)?))
+                let oauth = OAuthClient::new(
+                    transport.clone(),
+                    self.config.retry.clone(),
+                    self.config.login_url.clone(),
+                );
+                let provider = StaticTokenProvider::new(token)?
+                    .revocable(oauth, self.config.instance_url.clone());
+                return Ok(Arc::new(provider));
             }
             Credentials::JwtBearer {
                 client_id,

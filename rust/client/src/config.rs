@@ -380,6 +380,7 @@ impl ConfigBuilder {
                 && self.access_token.is_none()
                 && (self.private_key.is_some()
                     || self.private_key_file.is_some()
+                    || self.username.is_some()
                     || self.refresh_token.is_some()));
         let (instance_url, instance_url_given) = match &self.instance_url {
             Some(raw) => (parse_base_url("instance_url", raw)?, true),

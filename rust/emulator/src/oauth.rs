@@ -47,13 +47,10 @@ impl IntoResponse for OAuthFailure {
     }
 }
 
-/// The base URL the emulator is reached at, from the Host header (it serves login and instance).
-fn base_url(org: &Org, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("{}://{host}", org.scheme())
+/// The emulator's URL: it serves the login host and the instance alike. JWT audiences must name
+/// it, as they must name login.salesforce.com on Salesforce.
+fn base_url(org: &Org, _headers: &HeaderMap) -> String {
+    org.base_url()
 }
 
 fn form(body: &Bytes) -> HashMap<String, String> {

@@ -33,8 +33,6 @@ pub struct OrgSettings {
     pub seed: u64,
     /// How long access tokens work; None for as long as the org runs.
     pub token_lifetime: Option<Duration>,
-    /// Whether the org is served over HTTPS (for the URLs it hands out).
-    pub tls: bool,
 }
 
 impl Default for OrgSettings {
@@ -43,7 +41,6 @@ impl Default for OrgSettings {
             api_limit: 100_000,
             seed: 0x5a1e_5f0c,
             token_lifetime: None,
-            tls: false,
         }
     }
 }
@@ -55,7 +52,7 @@ pub struct Org {
     pub api_limit: u64,
     api_used: AtomicU64,
     pub pod: String,
-    tls: bool,
+    base_url: std::sync::OnceLock<String>,
     store: Mutex<Store>,
     pub identity: Identity,
     counters: Mutex<BTreeMap<String, u64>>,
@@ -83,7 +80,7 @@ impl Org {
             store: Mutex::new(Store::new(pod, &admin.id)),
             user_id: admin.id,
             pod: pod.to_owned(),
-            tls: settings.tls,
+            base_url: std::sync::OnceLock::new(),
             api_limit: settings.api_limit,
             api_used: AtomicU64::new(0),
             identity,
@@ -93,12 +90,13 @@ impl Org {
         Ok(org)
     }
 
-    pub fn scheme(&self) -> &'static str {
-        if self.tls {
-            "https"
-        } else {
-            "http"
-        }
+    /// `http(s)://127.0.0.1:PORT`, known once the server is bound.
+    pub fn base_url(&self) -> String {
+        self.base_url.get().cloned().unwrap_or_default()
+    }
+
+    pub fn set_base_url(&self, url: String) {
+        let _ = self.base_url.set(url);
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {

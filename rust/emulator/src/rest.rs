@@ -75,9 +75,9 @@ async fn handle(
         return Err(ApiFailure::not_found());
     };
     let version = parse_version(version_segment).ok_or_else(ApiFailure::not_found)?;
-    authenticate(org, headers)?;
     let route = route_name(method, path);
     org.count(&route);
+    authenticate(org, headers)?;
     if let Some(fault) = org.take_fault(method.as_str(), &format!("/{}", segments.join("/"))) {
         if let Some(delay) = fault.delay {
             tokio::time::sleep(delay).await;

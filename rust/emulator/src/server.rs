@@ -66,9 +66,7 @@ impl EmulatorBuilder {
 
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
-        let mut settings = self.settings.clone();
-        settings.tls = self.tls;
-        let org = Arc::new(Org::new(&settings).map_err(EmulatorError::Start)?);
+        let org = Arc::new(Org::new(&self.settings).map_err(EmulatorError::Start)?);
         let default_token = org.issue_session();
         let listener = TcpListener::bind(("127.0.0.1", self.port))
             .await
@@ -89,8 +87,10 @@ impl EmulatorBuilder {
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, router, acceptor, stop_rx));
         let scheme = if self.tls { "https" } else { "http" };
+        let base_url = format!("{scheme}://127.0.0.1:{}", addr.port());
+        org.set_base_url(base_url.clone());
         Ok(Emulator {
-            base_url: format!("{scheme}://127.0.0.1:{}", addr.port()),
+            base_url,
             addr,
             ca_cert_pem,
             org,

@@ -1,5 +1,6 @@
 //! The engine handle: one Rust client shared by the sync and async Python clients.
 
+use crate::auth::{token_info, PyTokenSource};
 use crate::convert::Json;
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
@@ -65,6 +66,17 @@ fn apply(
         "refresh_token" => builder.refresh_token(text(key, value)?),
         "ca_cert_file" => builder.ca_cert_file(text(key, value)?),
         "ca_cert_pem" => builder.ca_cert_pem(text(key, value)?.into_bytes()),
+        "flow" => {
+            let name = text(key, value)?;
+            builder.flow(match name.as_str() {
+                "access_token" => sf::Flow::AccessToken,
+                "jwt_bearer" => sf::Flow::JwtBearer,
+                "refresh_token" => sf::Flow::RefreshToken,
+                "client_credentials" => sf::Flow::ClientCredentials,
+                other => return Err(config_error(key, format!("unknown flow {other:?}"))),
+            })
+        }
+        "token_lifetime" => builder.token_lifetime(seconds(key, value)?),
         "max_attempts" => {
             retry.max_attempts = value
                 .extract()
@@ -104,6 +116,16 @@ fn retry_hook(callback: PyObject) -> sf::RetryHook {
     })
 }
 
+fn rotation_hook(callback: PyObject) -> sf::RotationHook {
+    Arc::new(move |token: &str| {
+        Python::with_gil(|py| {
+            if let Err(e) = callback.call1(py, (token,)) {
+                e.write_unraisable(py, None);
+            }
+        });
+    })
+}
+
 /// One configured client. The Python facade wraps it; users never build it directly.
 #[pyclass(module = "salesforce_api._core", frozen)]
 pub struct Engine {
@@ -127,17 +149,29 @@ impl Engine {
             sf::Config::builder()
         };
         let mut retry = sf::RetryPolicy::default();
+        let mut provider = None;
+        let mut on_refresh_token = None;
         for (key, value) in settings.iter() {
             if value.is_none() {
                 continue;
             }
             let key: String = key.extract()?;
-            builder = apply(builder, &mut retry, &key, &value)?;
+            match key.as_str() {
+                "auth_provider" => provider = Some(value.unbind()),
+                "on_refresh_token" => on_refresh_token = Some(value.unbind()),
+                _ => builder = apply(builder, &mut retry, &key, &value)?,
+            }
         }
         let config = builder.retry_policy(retry).build().map_err(to_pyerr)?;
         let mut client = sf::Client::builder(config);
         if let Some(callback) = on_retry {
             client = client.on_retry(retry_hook(callback));
+        }
+        if let Some(callback) = provider {
+            client = client.token_source(Arc::new(PyTokenSource::new(callback)));
+        }
+        if let Some(callback) = on_refresh_token {
+            client = client.on_refresh_token(rotation_hook(callback));
         }
         Ok(Self {
             client: client.build().map_err(to_pyerr)?,
@@ -157,6 +191,17 @@ impl Engine {
     #[getter]
     fn api_version(&self) -> String {
         self.client.config().api_version.clone()
+    }
+
+    /// The current token, obtained first where needed.
+    fn access_token(&self) -> Pending {
+        token_info(self.client.clone())
+    }
+
+    /// Revokes the current token at the server.
+    fn revoke(&self) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move { client.revoke().await })
     }
 
     /// The sObject service.

@@ -4,9 +4,23 @@ use crate::convert::{from_python, to_python};
 use crate::runtime::block_on;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use salesforce_emulator::{Emulator, Fault};
+use salesforce_emulator::{ConnectedAppSpec, Emulator, Fault};
 use std::sync::Mutex;
 use std::time::Duration;
+
+fn invalid(e: salesforce_emulator::EmulatorError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn lifetime(seconds: Option<f64>) -> PyResult<Option<Duration>> {
+    match seconds {
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(PyValueError::new_err(format!(
+            "token_lifetime must be a positive number of seconds, got {s}"
+        ))),
+        None => Ok(None),
+    }
+}
 
 #[pyclass(module = "salesforce_api._core", frozen)]
 pub struct EmulatorServer {
@@ -41,14 +55,23 @@ impl EmulatorServer {
 #[pymethods]
 impl EmulatorServer {
     #[staticmethod]
-    #[pyo3(signature = (*, tls = false, api_limit = 100_000, seed = 0, port = 0))]
-    fn start(py: Python<'_>, tls: bool, api_limit: u64, seed: u64, port: u16) -> PyResult<Self> {
+    #[pyo3(signature = (*, tls = false, api_limit = 100_000, seed = 0, port = 0, token_lifetime = None))]
+    fn start(
+        py: Python<'_>,
+        tls: bool,
+        api_limit: u64,
+        seed: u64,
+        port: u16,
+        token_lifetime: Option<f64>,
+    ) -> PyResult<Self> {
+        let lifetime = lifetime(token_lifetime)?;
         let started = block_on(py, async move {
             Emulator::builder()
                 .tls(tls)
                 .api_limit(api_limit)
                 .seed(seed)
                 .port(port)
+                .token_lifetime(lifetime)
                 .start()
                 .await
         })?;
@@ -75,6 +98,42 @@ impl EmulatorServer {
 
     fn expire_sessions(&self) -> PyResult<()> {
         self.with(Emulator::expire_sessions)
+    }
+
+    /// Creates a user; returns the user id.
+    fn create_user(&self, username: &str) -> PyResult<String> {
+        self.with(|s| s.create_user(username))?.map_err(invalid)
+    }
+
+    #[pyo3(signature = (client_id, *, certificate_pem = None, client_secret = None, rotate_refresh_tokens = false, run_as = None))]
+    fn create_connected_app(
+        &self,
+        client_id: String,
+        certificate_pem: Option<String>,
+        client_secret: Option<String>,
+        rotate_refresh_tokens: bool,
+        run_as: Option<String>,
+    ) -> PyResult<()> {
+        let spec = ConnectedAppSpec {
+            client_id,
+            certificate_pem,
+            client_secret,
+            rotate_refresh_tokens,
+            run_as,
+        };
+        self.with(|s| s.create_connected_app(spec))?
+            .map_err(invalid)
+    }
+
+    fn issue_refresh_token(&self, client_id: &str, username: &str) -> PyResult<String> {
+        self.with(|s| s.issue_refresh_token(client_id, username))?
+            .map_err(invalid)
+    }
+
+    #[pyo3(signature = (seconds))]
+    fn set_token_lifetime(&self, seconds: Option<f64>) -> PyResult<()> {
+        let lifetime = lifetime(seconds)?;
+        self.with(|s| s.set_token_lifetime(lifetime))
     }
 
     fn define_object(&self, name: &str, fields: &Bound<'_, PyAny>) -> PyResult<()> {

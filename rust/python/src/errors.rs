@@ -68,8 +68,16 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             kwargs.set_item("error_code", &oauth.error)?;
             kwargs.set_item("status", oauth.status)?;
             kwargs.set_item("error_description", &oauth.error_description)?;
-            "AuthError"
+            let class = match oauth.error.as_str() {
+                "invalid_grant" => "InvalidGrantError",
+                "invalid_client_id" | "invalid_client" | "invalid_client_credentials" => {
+                    "InvalidClientError"
+                }
+                _ => "AuthError",
+            };
+            return instantiate(&module, class, &oauth.error_description, &kwargs);
         }
+        Error::AuthProvider(_) => "AuthError",
         Error::MultipleMatches { matches, .. } => {
             kwargs.set_item("status", 300)?;
             kwargs.set_item("error_code", "MULTIPLE_CHOICES")?;

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod auth;
 mod client;
 mod convert;
 mod emulator;
@@ -16,6 +17,7 @@ mod sobjects;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::Engine>()?;
+    m.add_class::<auth::TokenInfo>()?;
     m.add_class::<sobjects::SObjectsCore>()?;
     m.add_class::<pending::Pending>()?;
     m.add_class::<results::SaveResult>()?;

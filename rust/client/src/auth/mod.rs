@@ -136,9 +136,16 @@ pub trait AuthProvider: Send + Sync + 'static {
 
 /// A token obtained elsewhere (a session id, `sf org display`, a test fixture). It cannot be
 /// renewed: a rejection is final.
-#[derive(Debug)]
 pub struct StaticTokenProvider {
     token: Arc<AccessToken>,
+    revoker: Option<OAuthClient>,
+}
+
+impl fmt::Debug for StaticTokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticTokenProvider")
+            .finish_non_exhaustive()
+    }
 }
 
 impl StaticTokenProvider {
@@ -146,7 +153,17 @@ impl StaticTokenProvider {
         check_token_text(token.expose_secret())?;
         Ok(Self {
             token: Arc::new(AccessToken::bare(token)),
+            revoker: None,
         })
+    }
+
+    /// Lets [`AuthProvider::revoke`] revoke the token at `instance_url`.
+    pub fn revocable(mut self, oauth: OAuthClient, instance_url: Url) -> Self {
+        let mut token = (*self.token).clone();
+        token.instance_url = Some(instance_url);
+        self.token = Arc::new(token);
+        self.revoker = Some(oauth);
+        self
     }
 }
 
@@ -167,6 +184,15 @@ impl AuthProvider for StaticTokenProvider {
 
     fn invalidate<'a>(&'a self, _rejected: &'a AccessToken) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async { Ok(false) })
+    }
+
+    fn revoke(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            match &self.revoker {
+                Some(oauth) => oauth.revoke(&self.token).await,
+                None => Ok(()),
+            }
+        })
     }
 }
 
