@@ -175,6 +175,26 @@ pub(crate) struct RestCall {
     pub idempotency: Idempotency,
     /// Statuses outside 2xx that the caller reads itself (e.g. 300 for upserts).
     pub accept_status: &'static [u16],
+    /// Headers beside auth and content type (e.g. `Sforce-Query-Options`).
+    pub extra_headers: Vec<(http::HeaderName, HeaderValue)>,
+}
+
+impl RestCall {
+    pub(crate) fn new(
+        method: Method,
+        url: Url,
+        body: Option<Bytes>,
+        idempotency: Idempotency,
+    ) -> Self {
+        Self {
+            method,
+            url,
+            body,
+            idempotency,
+            accept_status: &[],
+            extra_headers: Vec::new(),
+        }
+    }
 }
 
 impl Client {
@@ -201,6 +221,11 @@ impl Client {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// SOQL queries.
+    pub fn query(&self) -> crate::query::Query<'_> {
+        crate::query::Query::new(self)
     }
 
     /// Create, read, update, upsert, delete and describe records.
@@ -253,13 +278,12 @@ impl Client {
 
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
         let response = self
-            .execute(RestCall {
-                method: Method::GET,
+            .execute(RestCall::new(
+                Method::GET,
                 url,
-                body: None,
-                idempotency: Idempotency::Idempotent,
-                accept_status: &[],
-            })
+                None,
+                Idempotency::Idempotent,
+            ))
             .await?;
         decode_json(&response)
     }
@@ -277,7 +301,11 @@ impl Client {
             let request = HttpRequest {
                 method: call.method.clone(),
                 url: rebase(&call.url, token.instance_url.as_ref())?,
-                headers: request_headers(token.token.expose_secret(), call.body.is_some())?,
+                headers: request_headers(
+                    token.token.expose_secret(),
+                    call.body.is_some(),
+                    &call.extra_headers,
+                )?,
                 body: call.body.clone().unwrap_or_default(),
             };
             let (outcome_cause, retry_after, failure) = match inner.transport.send(request).await {
@@ -379,8 +407,15 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
     error
 }
 
-fn request_headers(token: &str, has_body: bool) -> Result<HeaderMap> {
-    let mut headers = HeaderMap::with_capacity(3);
+fn request_headers(
+    token: &str,
+    has_body: bool,
+    extra: &[(http::HeaderName, HeaderValue)],
+) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::with_capacity(3 + extra.len());
+    for (name, value) in extra {
+        headers.insert(name.clone(), value.clone());
+    }
     let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
         Error::config(
             "access_token",

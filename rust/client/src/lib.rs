@@ -18,8 +18,10 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod query;
 pub mod resilience;
 pub mod sobjects;
+pub mod soql;
 pub mod transport;
 
 pub use auth::{
@@ -33,10 +35,12 @@ pub use error::{
     TransportFailure,
 };
 pub use limits::{ApiUsage, AppUsage};
+pub use query::{QueryOptions, QueryPage, QueryPager};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
 pub use salesforce_wire::RecordId;
 pub use sobjects::{
     DescribeGlobal, FieldDescribe, PicklistValue, Record, SObjectDescribe, SObjectSummary,
     SaveResult, UpsertResult,
 };
+pub use soql::{format_soql, SoqlValue};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, SendError};

@@ -313,13 +313,7 @@ impl<'a> SObjects<'a> {
 }
 
 fn call(method: Method, url: url::Url, body: Option<Bytes>, idempotency: Idempotency) -> RestCall {
-    RestCall {
-        method,
-        url,
-        body,
-        idempotency,
-        accept_status: &[],
-    }
+    RestCall::new(method, url, body, idempotency)
 }
 
 /// The 300 answer lists the matching records, as URL strings or as record objects.

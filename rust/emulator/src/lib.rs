@@ -16,6 +16,7 @@ pub mod org;
 mod rest;
 pub mod schema;
 mod server;
+pub mod soql;
 pub mod store;
 mod tls;
 

@@ -55,6 +55,7 @@ pub struct Org {
     base_url: std::sync::OnceLock<String>,
     store: Mutex<Store>,
     pub identity: Identity,
+    pub cursors: crate::soql::Cursors,
     counters: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<Fault>>,
 }
@@ -84,6 +85,7 @@ impl Org {
             api_limit: settings.api_limit,
             api_used: AtomicU64::new(0),
             identity,
+            cursors: crate::soql::Cursors::default(),
             counters: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(Vec::new()),
         };

@@ -107,6 +107,28 @@ async fn handle(
     match (method.clone(), parts.as_slice()) {
         (Method::GET, []) => Ok(Json(resources(&version)).into_response()),
         (Method::GET, ["limits"]) => Ok(Json(limits(org)).into_response()),
+        (Method::GET, [resource @ ("query" | "queryAll")]) => {
+            let params = query_params(query);
+            let store = org.store();
+            if let Some(soql) = params.get("explain") {
+                return Ok(Json(crate::soql::explain(&store, soql)?).into_response());
+            }
+            let soql = params.get("q").ok_or_else(|| {
+                ApiFailure::bad_request("MALFORMED_QUERY", "A query string is required: q")
+            })?;
+            let page = org.cursors.start(
+                &store,
+                soql,
+                *resource == "queryAll",
+                batch_size(headers),
+                &version,
+            )?;
+            Ok(Json(page).into_response())
+        }
+        (Method::GET, ["query" | "queryAll", locator]) => {
+            let store = org.store();
+            Ok(Json(org.cursors.next(&store, locator, &version)?).into_response())
+        }
         (Method::GET, ["sobjects"]) => {
             let store = org.store();
             let sobjects: Vec<Value> = store.objects().map(|o| o.summary(&version)).collect();
@@ -307,6 +329,7 @@ fn route_name(method: &Method, path: &[String]) -> String {
         ["sobjects", _, "describe"] => "sobjects/{object}/describe".to_owned(),
         ["sobjects", _, _] => "sobjects/{object}/{id}".to_owned(),
         ["sobjects", _, _, _] => "sobjects/{object}/{field}/{value}".to_owned(),
+        ["query" | "queryAll", _] => "query/{locator}".to_owned(),
         [first, ..] => (*first).to_owned(),
     };
     format!("{method} {template}")
@@ -346,6 +369,29 @@ fn fields_param(query: Option<&str>) -> Option<Vec<String>> {
                 .filter(|f| !f.is_empty())
                 .collect()
         })
+}
+
+fn query_params(query: Option<&str>) -> std::collections::HashMap<String, String> {
+    query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `Sforce-Query-Options: batchSize=N`, clamped to 200..=2000; 2000 by default.
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("sforce-query-options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|part| part.trim().strip_prefix("batchSize="))
+        })
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .map_or(2000, |n| n.clamp(200, 2000))
 }
 
 fn set_location(response: &mut Response, version: &str, object: &str, id: &str) {

@@ -303,6 +303,26 @@ impl Emulator {
         self.org.identity.set_token_lifetime(lifetime);
     }
 
+    /// Inserts records directly (no HTTP, no API usage), validated as creates are; for test
+    /// and benchmark setup. Returns the new ids in order; stops at the first invalid record.
+    pub fn seed_records(
+        &self,
+        object: &str,
+        records: &[Value],
+    ) -> Result<Vec<String>, EmulatorError> {
+        let now = crate::store::format_datetime(chrono::Utc::now());
+        let mut store = self.org.store();
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                store.create(object, r, &now).map_err(|e| {
+                    EmulatorError::Invalid(format!("record {i}: {}: {}", e.code, e.message))
+                })
+            })
+            .collect()
+    }
+
     pub fn inject_fault(&self, fault: Fault) {
         self.org.inject_fault(fault);
     }

@@ -1,0 +1,163 @@
+//! Building SOQL safely: values are quoted and escaped, so user input stays a literal and can
+//! never change the query's shape.
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+/// A value to put into a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SoqlValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A decimal kept as its text (already validated as a number).
+    Decimal(String),
+    Str(String),
+    /// `YYYY-MM-DD`, written unquoted.
+    Date(String),
+    /// `YYYY-MM-DDThh:mm:ssZ` in UTC, written unquoted.
+    DateTime(String),
+    /// For IN and NOT IN: `(a, b, c)`.
+    List(Vec<SoqlValue>),
+}
+
+/// Quotes a string literal: backslash, quotes and control characters escaped.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            other => out.push(other),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+impl SoqlValue {
+    pub fn render(&self) -> Result<String> {
+        Ok(match self {
+            SoqlValue::Null => "null".to_owned(),
+            SoqlValue::Bool(b) => b.to_string(),
+            SoqlValue::Int(i) => i.to_string(),
+            SoqlValue::Float(f) if f.is_finite() => format!("{f:?}"),
+            SoqlValue::Float(_) => {
+                return Err(Error::invalid_argument(
+                    "value",
+                    "NaN and infinity have no SOQL form",
+                ))
+            }
+            SoqlValue::Decimal(d) => d.clone(),
+            SoqlValue::Str(s) => quote(s),
+            SoqlValue::Date(d) | SoqlValue::DateTime(d) => d.clone(),
+            SoqlValue::List(items) => {
+                if items.is_empty() {
+                    return Err(Error::invalid_argument(
+                        "value",
+                        "an empty list has no SOQL form (IN needs at least one value)",
+                    ));
+                }
+                let parts = items.iter().map(|v| match v {
+                    SoqlValue::List(_) => {
+                        Err(Error::invalid_argument("value", "lists cannot nest"))
+                    }
+                    other => other.render(),
+                });
+                format!("({})", parts.collect::<Result<Vec<_>>>()?.join(", "))
+            }
+        })
+    }
+}
+
+/// Fills `{}` (in order) and `{name}` placeholders with quoted values; `{{` and `}}` are braces.
+pub fn format_soql(
+    template: &str,
+    positional: &[SoqlValue],
+    named: &HashMap<String, SoqlValue>,
+) -> Result<String> {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut next = 0;
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(ch) => name.push(ch),
+                        None => {
+                            return Err(Error::invalid_argument(
+                                "template",
+                                "a '{' has no closing '}'",
+                            ))
+                        }
+                    }
+                }
+                let value = if name.is_empty() {
+                    let v = positional.get(next).ok_or_else(|| {
+                        Error::invalid_argument(
+                            "args",
+                            format!("placeholder {} has no value", next + 1),
+                        )
+                    })?;
+                    next += 1;
+                    v
+                } else if let Ok(index) = name.parse::<usize>() {
+                    positional.get(index).ok_or_else(|| {
+                        Error::invalid_argument("args", format!("no value for {{{index}}}"))
+                    })?
+                } else {
+                    named.get(&name).ok_or_else(|| {
+                        Error::invalid_argument("kwargs", format!("no value for {{{name}}}"))
+                    })?
+                };
+                out.push_str(&value.render()?);
+            }
+            '}' => {
+                return Err(Error::invalid_argument(
+                    "template",
+                    "a '}' has no opening '{' (write '}}')",
+                ))
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_stay_literals() {
+        let q = format_soql(
+            "SELECT Id FROM Account WHERE Name = {} AND Id IN {} AND CreatedDate > {when} LIMIT {{2}}",
+            &[SoqlValue::Str("x' OR Name != '".into()), SoqlValue::List(vec![SoqlValue::Str("a".into()), SoqlValue::Str("b".into())])],
+            &HashMap::from([("when".to_owned(), SoqlValue::DateTime("2026-01-01T00:00:00Z".into()))]),
+        )
+        .unwrap();
+        assert_eq!(q, "SELECT Id FROM Account WHERE Name = 'x\\' OR Name != \\'' AND Id IN ('a', 'b') AND CreatedDate > 2026-01-01T00:00:00Z LIMIT {2}");
+        assert_eq!(quote("back\\slash\nline"), "'back\\\\slash\\nline'");
+        assert!(format_soql("{}", &[], &HashMap::new()).is_err());
+        assert!(format_soql("{}", &[SoqlValue::List(vec![])], &HashMap::new()).is_err());
+    }
+}

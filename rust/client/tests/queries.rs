@@ -1,0 +1,127 @@
+//! Queries through the Rust API against the emulator's SOQL engine.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use salesforce_api::{Client, Config, Error, ErrorKind, QueryOptions};
+use salesforce_emulator::Emulator;
+use serde_json::json;
+
+fn client_for(org: &Emulator) -> Client {
+    Client::new(
+        Config::builder()
+            .instance_url(org.instance_url())
+            .access_token(org.access_token())
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_record_once_and_in_order_across_pages() {
+    let org = Emulator::builder().start().await.unwrap();
+    let records: Vec<_> = (0..10_005)
+        .map(|i| json!({"Name": format!("A{i:05}"), "NumberOfEmployees": i}))
+        .collect();
+    let ids = org.seed_records("Account", &records).unwrap();
+    let sf = client_for(&org);
+    let mut pager = sf.query().pages(
+        "SELECT Id, Name FROM Account ORDER BY NumberOfEmployees",
+        QueryOptions::default(),
+    );
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    while let Some(page) = pager.next_page().await.unwrap() {
+        assert_eq!(page.total_size, 10_005);
+        pages += 1;
+        seen.extend(
+            page.records
+                .into_iter()
+                .map(|r| r["Id"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert_eq!(pages, 6);
+    assert_eq!(seen, ids);
+
+    let small = sf
+        .query()
+        .query_with(
+            "SELECT Id FROM Account",
+            QueryOptions {
+                batch_size: Some(200),
+                ..QueryOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(small.records.len(), 200);
+    let next = sf
+        .query()
+        .query_more(small.next_records_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(next.records.len(), 200);
+    assert!(matches!(
+        sf.query()
+            .query_more("https://evil.example.com/services/data/v62.0/query/x-1")
+            .await,
+        Err(Error::InvalidArgument { .. })
+    ));
+}
+
+#[tokio::test]
+async fn filters_relationships_counts_and_errors() {
+    let org = Emulator::builder().start().await.unwrap();
+    let sf = client_for(&org);
+    let acme = sf
+        .sobjects()
+        .create("Account", &json!({"Name": "Acme", "Industry": "Energy"}))
+        .await
+        .unwrap();
+    sf.sobjects()
+        .create(
+            "Contact",
+            &json!({"LastName": "Smith", "AccountId": acme.id}),
+        )
+        .await
+        .unwrap();
+    sf.sobjects()
+        .create("Contact", &json!({"LastName": "Jones"}))
+        .await
+        .unwrap();
+    let page = sf
+        .query()
+        .query("SELECT LastName, Account.Name FROM Contact ORDER BY LastName DESC")
+        .await
+        .unwrap();
+    assert_eq!(page.records[0]["LastName"], "Smith");
+    assert_eq!(page.records[0]["Account"]["Name"], "Acme");
+    assert!(page.records[1]["Account"].is_null());
+    let count = sf
+        .query()
+        .query("SELECT COUNT() FROM Contact WHERE Account.Industry = 'energy'")
+        .await
+        .unwrap();
+    assert_eq!(count.total_size, 1);
+    let err = sf.query().query("SELECT Id FRM Contact").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ErrorKind::MalformedQuery && e.message.contains("unexpected token: 'FRM'"))
+    );
+    let err = sf
+        .query()
+        .query("SELECT Nope FROM Contact")
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Api(e) if e.kind == ErrorKind::InvalidField));
+    let err = sf
+        .query()
+        .query("SELECT Id FROM Widget__c")
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Api(e) if e.kind == ErrorKind::InvalidType));
+    let plan = sf
+        .query()
+        .explain(&format!("SELECT Id FROM Account WHERE Id = '{}'", acme.id))
+        .await
+        .unwrap();
+    assert_eq!(plan["plans"][0]["leadingOperationType"], "Index");
+}

@@ -1,0 +1,606 @@
+//! SOQL text to a query tree, with Salesforce's MALFORMED_QUERY messages (row, column, token).
+
+use crate::failure::ApiFailure;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    /// A date or datetime literal, or a date function like LAST_N_DAYS:7 (kept as written).
+    DateLit(String),
+    Sym(&'static str),
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    col: usize,
+    text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+    /// A date, datetime or date function, resolved when compared.
+    Date(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Not(Box<Cond>),
+    Cmp {
+        field: Vec<String>,
+        op: &'static str,
+        value: Literal,
+        col: usize,
+    },
+    In {
+        field: Vec<String>,
+        negated: bool,
+        values: Vec<Literal>,
+        col: usize,
+    },
+    Like {
+        field: Vec<String>,
+        pattern: String,
+        col: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Select {
+    Field {
+        path: Vec<String>,
+        col: usize,
+    },
+    /// `COUNT(field)` with an optional alias; `COUNT()` is [`Query::count_only`].
+    Count {
+        field: Vec<String>,
+        alias: Option<String>,
+        col: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub path: Vec<String>,
+    pub descending: bool,
+    pub nulls_last: bool,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub count_only: bool,
+    pub select: Vec<Select>,
+    pub object: String,
+    pub object_col: usize,
+    pub filter: Option<Cond>,
+    pub order: Vec<Order>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// Salesforce's caret block: the query, a caret under the column, the row and column, a reason.
+pub fn caret_error(code: &str, soql: &str, col: usize, reason: &str) -> ApiFailure {
+    let one_line = soql.replace(['\n', '\r'], " ");
+    let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
+    ApiFailure::bad_request(
+        code,
+        format!("\n{one_line}\n{caret}\nERROR at Row:1:Column:{col}\n{reason}"),
+    )
+}
+
+fn lex(soql: &str) -> Result<Vec<Token>, ApiFailure> {
+    let chars: Vec<char> = soql.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let col = i + 1;
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == '\'' {
+            let mut value = String::new();
+            let mut j = i + 1;
+            let mut closed = false;
+            while j < chars.len() {
+                match chars[j] {
+                    '\\' if j + 1 < chars.len() => {
+                        let escaped = chars[j + 1];
+                        value.push(match escaped {
+                            'n' => '\n',
+                            'r' => '\r',
+                            't' => '\t',
+                            'b' => '\u{8}',
+                            'f' => '\u{c}',
+                            other => other,
+                        });
+                        j += 2;
+                    }
+                    '\'' => {
+                        closed = true;
+                        j += 1;
+                        break;
+                    }
+                    other => {
+                        value.push(other);
+                        j += 1;
+                    }
+                }
+            }
+            if !closed {
+                return Err(caret_error(
+                    "MALFORMED_QUERY",
+                    soql,
+                    col,
+                    "line 1:unterminated string literal",
+                ));
+            }
+            tokens.push(Token {
+                tok: Tok::Str(value),
+                col,
+                text: chars[i..j].iter().collect(),
+            });
+            i = j;
+            continue;
+        }
+        if let Some(sym) = ["!=", "<>", "<=", ">=", "=", "<", ">", "(", ")", ","]
+            .iter()
+            .find(|s| {
+                let s: Vec<char> = s.chars().collect();
+                chars.get(i..i + s.len()) == Some(&s[..])
+            })
+        {
+            tokens.push(Token {
+                tok: Tok::Sym(sym),
+                col,
+                text: (*sym).to_owned(),
+            });
+            i += sym.len();
+            continue;
+        }
+        if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            let mut j = i + 1;
+            while j < chars.len()
+                && (chars[j].is_ascii_alphanumeric() || matches!(chars[j], '.' | ':' | '-' | '+'))
+            {
+                j += 1;
+            }
+            let text: String = chars[i..j].iter().collect();
+            let tok = if text.len() >= 10 && text.as_bytes().get(4) == Some(&b'-') {
+                Tok::DateLit(text.clone())
+            } else {
+                Tok::Num(text.clone())
+            };
+            tokens.push(Token { tok, col, text });
+            i = j;
+            continue;
+        }
+        if c.is_alphabetic() || c == '_' {
+            let mut j = i + 1;
+            while j < chars.len() && (chars[j].is_alphanumeric() || matches!(chars[j], '_' | '.')) {
+                j += 1;
+            }
+            // Date functions carry a count: LAST_N_DAYS:7.
+            if chars.get(j) == Some(&':') {
+                let mut k = j + 1;
+                while k < chars.len() && chars[k].is_ascii_digit() {
+                    k += 1;
+                }
+                let text: String = chars[i..k].iter().collect();
+                tokens.push(Token {
+                    tok: Tok::DateLit(text.to_ascii_uppercase()),
+                    col,
+                    text,
+                });
+                i = k;
+                continue;
+            }
+            let text: String = chars[i..j].iter().collect();
+            tokens.push(Token {
+                tok: Tok::Ident(text.clone()),
+                col,
+                text,
+            });
+            i = j;
+            continue;
+        }
+        return Err(caret_error(
+            "MALFORMED_QUERY",
+            soql,
+            col,
+            &format!(
+                "line 1:{} no viable alternative at character '{c}'",
+                col - 1
+            ),
+        ));
+    }
+    Ok(tokens)
+}
+
+const DATE_WORDS: &[&str] = &[
+    "TODAY",
+    "YESTERDAY",
+    "TOMORROW",
+    "THIS_WEEK",
+    "LAST_WEEK",
+    "THIS_MONTH",
+    "LAST_MONTH",
+    "NEXT_MONTH",
+    "THIS_YEAR",
+    "LAST_YEAR",
+];
+
+struct Parser<'a> {
+    soql: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Some(Token { tok: Tok::Ident(t), .. }) if t.eq_ignore_ascii_case(word))
+    }
+
+    fn eat_keyword(&mut self, word: &str) -> bool {
+        let hit = self.keyword(word);
+        if hit {
+            self.pos += 1;
+        }
+        hit
+    }
+
+    fn eat_sym(&mut self, sym: &str) -> bool {
+        let hit = matches!(self.peek(), Some(Token { tok: Tok::Sym(s), .. }) if *s == sym);
+        if hit {
+            self.pos += 1;
+        }
+        hit
+    }
+
+    fn unexpected(&self) -> ApiFailure {
+        match self.peek() {
+            Some(t) => caret_error(
+                "MALFORMED_QUERY",
+                self.soql,
+                t.col,
+                &format!("unexpected token: '{}'", t.text),
+            ),
+            None => {
+                let col = self.soql.chars().count() + 1;
+                caret_error(
+                    "MALFORMED_QUERY",
+                    self.soql,
+                    col,
+                    "unexpected token: '<EOF>'",
+                )
+            }
+        }
+    }
+
+    fn expect_keyword(&mut self, word: &str) -> Result<(), ApiFailure> {
+        if self.eat_keyword(word) {
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn ident(&mut self) -> Result<(String, usize), ApiFailure> {
+        match self.peek() {
+            Some(Token {
+                tok: Tok::Ident(t),
+                col,
+                ..
+            }) if !is_reserved(t) => {
+                let out = (t.clone(), *col);
+                self.pos += 1;
+                Ok(out)
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn path(&mut self) -> Result<(Vec<String>, usize), ApiFailure> {
+        let (text, col) = self.ident()?;
+        Ok((text.split('.').map(str::to_owned).collect(), col))
+    }
+
+    fn number(&mut self) -> Result<usize, ApiFailure> {
+        match self.peek() {
+            Some(Token {
+                tok: Tok::Num(n), ..
+            }) => {
+                let value = n.parse::<usize>().map_err(|_| self.unexpected())?;
+                self.pos += 1;
+                Ok(value)
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn query(&mut self) -> Result<Query, ApiFailure> {
+        self.expect_keyword("SELECT")?;
+        let mut select = Vec::new();
+        let mut count_only = false;
+        loop {
+            if self.keyword("COUNT")
+                && matches!(
+                    self.tokens.get(self.pos + 1),
+                    Some(Token {
+                        tok: Tok::Sym("("),
+                        ..
+                    })
+                )
+            {
+                let col = self.peek().map_or(0, |t| t.col);
+                self.pos += 2;
+                if self.eat_sym(")") {
+                    count_only = true;
+                } else {
+                    let (field, _) = self.path()?;
+                    if !self.eat_sym(")") {
+                        return Err(self.unexpected());
+                    }
+                    let alias = match self.peek() {
+                        Some(Token {
+                            tok: Tok::Ident(t), ..
+                        }) if !is_reserved(t) => Some(self.ident()?.0),
+                        _ => None,
+                    };
+                    select.push(Select::Count { field, alias, col });
+                }
+            } else {
+                let (path, col) = self.path()?;
+                select.push(Select::Field { path, col });
+            }
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        if count_only && !select.is_empty() {
+            return Err(self.unexpected());
+        }
+        self.expect_keyword("FROM")?;
+        let (object, object_col) = self.ident()?;
+        let filter = if self.eat_keyword("WHERE") {
+            Some(self.or_cond()?)
+        } else {
+            None
+        };
+        let mut order = Vec::new();
+        if self.eat_keyword("ORDER") {
+            self.expect_keyword("BY")?;
+            loop {
+                let (path, col) = self.path()?;
+                let descending = if self.eat_keyword("DESC") {
+                    true
+                } else {
+                    self.eat_keyword("ASC");
+                    false
+                };
+                let mut nulls_last = descending;
+                if self.eat_keyword("NULLS") {
+                    nulls_last = if self.eat_keyword("LAST") {
+                        true
+                    } else {
+                        self.expect_keyword("FIRST")?;
+                        false
+                    };
+                }
+                order.push(Order {
+                    path,
+                    descending,
+                    nulls_last,
+                    col,
+                });
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        let limit = if self.eat_keyword("LIMIT") {
+            Some(self.number()?)
+        } else {
+            None
+        };
+        let offset = if self.eat_keyword("OFFSET") {
+            Some(self.number()?)
+        } else {
+            None
+        };
+        if self.peek().is_some() {
+            return Err(self.unexpected());
+        }
+        Ok(Query {
+            count_only,
+            select,
+            object,
+            object_col,
+            filter,
+            order,
+            limit,
+            offset,
+        })
+    }
+
+    fn or_cond(&mut self) -> Result<Cond, ApiFailure> {
+        let mut parts = vec![self.and_cond()?];
+        while self.eat_keyword("OR") {
+            parts.push(self.and_cond()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Cond::Or(parts)
+        })
+    }
+
+    fn and_cond(&mut self) -> Result<Cond, ApiFailure> {
+        let mut parts = vec![self.not_cond()?];
+        while self.eat_keyword("AND") {
+            parts.push(self.not_cond()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Cond::And(parts)
+        })
+    }
+
+    fn not_cond(&mut self) -> Result<Cond, ApiFailure> {
+        if self.eat_keyword("NOT") {
+            return Ok(Cond::Not(Box::new(self.not_cond()?)));
+        }
+        if self.eat_sym("(") {
+            let inner = self.or_cond()?;
+            if !self.eat_sym(")") {
+                return Err(self.unexpected());
+            }
+            return Ok(inner);
+        }
+        let (field, col) = self.path()?;
+        if self.eat_keyword("LIKE") {
+            return match self.literal()? {
+                Literal::Str(pattern) => Ok(Cond::Like {
+                    field,
+                    pattern,
+                    col,
+                }),
+                _ => Err(caret_error(
+                    "MALFORMED_QUERY",
+                    self.soql,
+                    col,
+                    "LIKE takes a string",
+                )),
+            };
+        }
+        let negated = if self.keyword("NOT")
+            && matches!(self.tokens.get(self.pos + 1), Some(Token { tok: Tok::Ident(t), .. }) if t.eq_ignore_ascii_case("IN"))
+        {
+            self.pos += 1;
+            true
+        } else {
+            false
+        };
+        if self.eat_keyword("IN") {
+            if !self.eat_sym("(") {
+                return Err(self.unexpected());
+            }
+            let mut values = vec![self.literal()?];
+            while self.eat_sym(",") {
+                values.push(self.literal()?);
+            }
+            if !self.eat_sym(")") {
+                return Err(self.unexpected());
+            }
+            return Ok(Cond::In {
+                field,
+                negated,
+                values,
+                col,
+            });
+        }
+        if negated {
+            return Err(self.unexpected());
+        }
+        let op = match self.peek() {
+            Some(Token {
+                tok: Tok::Sym(s @ ("=" | "!=" | "<>" | "<" | "<=" | ">" | ">=")),
+                ..
+            }) => {
+                let op = if *s == "<>" { "!=" } else { *s };
+                self.pos += 1;
+                op
+            }
+            _ => return Err(self.unexpected()),
+        };
+        let value = self.literal()?;
+        Ok(Cond::Cmp {
+            field,
+            op,
+            value,
+            col,
+        })
+    }
+
+    fn literal(&mut self) -> Result<Literal, ApiFailure> {
+        let token = self.peek().cloned().ok_or_else(|| self.unexpected())?;
+        let value = match &token.tok {
+            Tok::Str(s) => Literal::Str(s.clone()),
+            Tok::Num(n) => Literal::Num(n.parse::<f64>().map_err(|_| self.unexpected())?),
+            Tok::DateLit(d) => Literal::Date(d.clone()),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("true") => Literal::Bool(true),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("false") => Literal::Bool(false),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("null") => Literal::Null,
+            Tok::Ident(w) if DATE_WORDS.iter().any(|d| d.eq_ignore_ascii_case(w)) => {
+                Literal::Date(w.to_ascii_uppercase())
+            }
+            _ => return Err(self.unexpected()),
+        };
+        self.pos += 1;
+        Ok(value)
+    }
+}
+
+fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT",
+        "OFFSET", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
+/// Parses a SOQL statement.
+pub fn parse(soql: &str) -> Result<Query, ApiFailure> {
+    let tokens = lex(soql)?;
+    Parser {
+        soql,
+        tokens,
+        pos: 0,
+    }
+    .query()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_query() {
+        let q = parse("SELECT Id, Account.Name FROM Contact WHERE (LastName LIKE 'S%' OR Email = null) AND NOT Title IN ('CEO','CTO') AND CreatedDate = LAST_N_DAYS:7 ORDER BY LastName DESC NULLS LAST, Id LIMIT 10 OFFSET 5").unwrap();
+        assert_eq!(q.object, "Contact");
+        assert_eq!(q.select.len(), 2);
+        assert_eq!(q.order.len(), 2);
+        assert_eq!((q.limit, q.offset), (Some(10), Some(5)));
+        assert!(matches!(q.filter, Some(Cond::And(ref parts)) if parts.len() == 3));
+    }
+
+    #[test]
+    fn errors_point_at_the_token() {
+        let e = parse("SELECT Id FRM Account").unwrap_err();
+        assert_eq!(e.code, "MALFORMED_QUERY");
+        assert!(
+            e.message.contains("ERROR at Row:1:Column:11"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("unexpected token: 'FRM'"));
+        assert!(parse("SELECT Id FROM Account WHERE Name = 'open").is_err());
+        assert!(parse("SELECT FROM Account").is_err());
+        assert!(parse("SELECT COUNT() FROM Account").unwrap().count_only);
+    }
+}
