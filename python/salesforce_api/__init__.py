@@ -41,6 +41,7 @@ from .results import (
     ApiUsage,
     DescribeGlobal,
     FieldDescribe,
+    QueryPage,
     RetryEvent,
     SaveResult,
     SObjectDescribe,
@@ -48,6 +49,7 @@ from .results import (
     TokenInfo,
     UpsertResult,
 )
+from .soql import format_soql
 
 __all__ = [
     "ApiUsage",
@@ -74,6 +76,7 @@ __all__ = [
     "MultipleMatchesError",
     "NotFoundError",
     "ProcessingHaltedError",
+    "QueryPage",
     "RequestLimitError",
     "RequestTimeoutError",
     "RetryEvent",
@@ -90,4 +93,5 @@ __all__ = [
     "UpsertResult",
     "ValidationError",
     "__version__",
+    "format_soql",
 ]

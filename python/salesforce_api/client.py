@@ -12,6 +12,7 @@ from ._core import Engine
 from .auth import AsyncAuth, Auth
 from .config import ClientBuilder
 from .limits import AsyncLimits, Limits
+from .query import AsyncQuery, Query
 from .sobjects import AsyncSObjects, SObjects
 
 if TYPE_CHECKING:
@@ -52,12 +53,14 @@ class Salesforce(_ClientBase):
     """
 
     sobjects: SObjects
+    query: Query
     limits: Limits
     auth: Auth
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.sobjects = SObjects(engine.sobjects())
+        self.query = Query(engine.query())
         self.limits = Limits(engine)
         self.auth = Auth(engine)
 
@@ -86,12 +89,14 @@ class AsyncSalesforce(_ClientBase):
     """The asyncio twin of :class:`Salesforce`: the same services, awaited."""
 
     sobjects: AsyncSObjects
+    query: AsyncQuery
     limits: AsyncLimits
     auth: AsyncAuth
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.sobjects = AsyncSObjects(engine.sobjects())
+        self.query = AsyncQuery(engine.query())
         self.limits = AsyncLimits(engine)
         self.auth = AsyncAuth(engine)
 

@@ -204,6 +204,11 @@ impl Engine {
         Pending::new(async move { client.revoke().await })
     }
 
+    /// The query service.
+    fn query(&self) -> crate::query::QueryCore {
+        crate::query::QueryCore::new(self.client.clone())
+    }
+
     /// The sObject service.
     fn sobjects(&self) -> SObjectsCore {
         SObjectsCore::new(self.client.clone())

@@ -177,6 +177,21 @@ impl EmulatorServer {
         self.with(|s| s.inject_fault(fault))
     }
 
+    /// Inserts records directly (no HTTP, no API usage); returns their ids.
+    fn seed_records(
+        &self,
+        py: Python<'_>,
+        object: &str,
+        records: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<String>> {
+        let values = records
+            .try_iter()?
+            .map(|r| from_python(&r?))
+            .collect::<PyResult<Vec<_>>>()?;
+        py.allow_threads(|| self.with(|s| s.seed_records(object, &values)))?
+            .map_err(invalid)
+    }
+
     fn clear_faults(&self) -> PyResult<()> {
         self.with(Emulator::clear_faults)
     }

@@ -9,6 +9,7 @@ mod convert;
 mod emulator;
 mod errors;
 mod pending;
+mod query;
 mod results;
 mod runtime;
 mod sobjects;
@@ -19,6 +20,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Engine>()?;
     m.add_class::<auth::TokenInfo>()?;
     m.add_class::<sobjects::SObjectsCore>()?;
+    m.add_class::<query::QueryCore>()?;
+    m.add_class::<query::QueryPage>()?;
+    m.add_class::<query::RecordStream>()?;
+    m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;
     m.add_class::<pending::Pending>()?;
     m.add_class::<results::SaveResult>()?;
     m.add_class::<results::UpsertResult>()?;

@@ -1,0 +1,255 @@
+//! Queries for Python: pages as typed results, a record stream fed page by page, and
+//! format_soql with Python values.
+
+use crate::convert::{map_to_dict, Json};
+use crate::errors::to_pyerr;
+use crate::pending::Pending;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
+    PyTuple,
+};
+use salesforce_api as sf;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// One page of a query's answer.
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct QueryPage {
+    pub records: Py<PyList>,
+    pub total_size: u64,
+    pub done: bool,
+    pub next_records_url: Option<String>,
+}
+
+#[pymethods]
+impl QueryPage {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "QueryPage(records={}, total_size={}, done={}, next_records_url={:?})",
+            self.records.bind(py).len(),
+            self.total_size,
+            if self.done { "True" } else { "False" },
+            self.next_records_url
+        )
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.records.bind(py).len()
+    }
+}
+
+fn records_list<'py>(py: Python<'py>, records: &[sf::Record]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for r in records {
+        list.append(map_to_dict(py, r)?)?;
+    }
+    Ok(list)
+}
+
+pub struct PageOut(sf::QueryPage);
+
+impl<'py> IntoPyObject<'py> for PageOut {
+    type Target = QueryPage;
+    type Output = Bound<'py, QueryPage>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let p = self.0;
+        Bound::new(
+            py,
+            QueryPage {
+                records: records_list(py, &p.records)?.unbind(),
+                total_size: p.total_size,
+                done: p.done,
+                next_records_url: p.next_records_url,
+            },
+        )
+    }
+}
+
+/// The records of one page, or None after the last page.
+pub struct RecordsOut(Option<Vec<sf::Record>>);
+
+impl<'py> IntoPyObject<'py> for RecordsOut {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        match self.0 {
+            Some(records) => Ok(records_list(py, &records)?.into_any()),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+}
+
+fn options(batch_size: Option<u32>, include_deleted: bool) -> sf::QueryOptions {
+    sf::QueryOptions {
+        batch_size,
+        include_deleted,
+    }
+}
+
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct QueryCore {
+    client: sf::Client,
+}
+
+impl QueryCore {
+    pub fn new(client: sf::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[pymethods]
+impl QueryCore {
+    #[pyo3(signature = (soql, *, batch_size = None, include_deleted = false))]
+    fn query(&self, soql: String, batch_size: Option<u32>, include_deleted: bool) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move {
+            c.query()
+                .query_with(&soql, options(batch_size, include_deleted))
+                .await
+                .map(PageOut)
+        })
+    }
+
+    fn query_more(&self, next_records_url: String) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move { c.query().query_more(&next_records_url).await.map(PageOut) })
+    }
+
+    fn explain(&self, soql: String) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move {
+            c.query()
+                .explain(&soql)
+                .await
+                .map(|m| Json(serde_json::Value::Object(m)))
+        })
+    }
+
+    #[pyo3(signature = (soql, *, batch_size = None, include_deleted = false))]
+    fn stream(&self, soql: String, batch_size: Option<u32>, include_deleted: bool) -> RecordStream {
+        let pager = self
+            .client
+            .query()
+            .pages(&soql, options(batch_size, include_deleted));
+        RecordStream {
+            pager: Arc::new(Mutex::new(pager)),
+        }
+    }
+}
+
+/// Every record of a query, page by page; the next page is fetched while one is consumed.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct RecordStream {
+    pager: Arc<Mutex<sf::QueryPager>>,
+}
+
+#[pymethods]
+impl RecordStream {
+    /// The next page's records, or None after the last.
+    fn next_page(&self) -> Pending {
+        let pager = self.pager.clone();
+        Pending::new(async move {
+            let mut pager = pager.lock().await;
+            pager
+                .next_page()
+                .await
+                .map(|p| RecordsOut(p.map(|p| p.records)))
+        })
+    }
+}
+
+/// A Python value as a SOQL literal.
+fn soql_value(obj: &Bound<'_, PyAny>) -> PyResult<sf::SoqlValue> {
+    if obj.is_none() {
+        return Ok(sf::SoqlValue::Null);
+    }
+    if let Ok(b) = obj.downcast::<PyBool>() {
+        return Ok(sf::SoqlValue::Bool(b.is_true()));
+    }
+    if let Ok(i) = obj.downcast::<PyInt>() {
+        return Ok(sf::SoqlValue::Int(i.extract().map_err(|_| {
+            PyValueError::new_err("integer out of range for SOQL")
+        })?));
+    }
+    if let Ok(f) = obj.downcast::<PyFloat>() {
+        return Ok(sf::SoqlValue::Float(f.value()));
+    }
+    if let Ok(s) = obj.downcast::<PyString>() {
+        return Ok(sf::SoqlValue::Str(s.to_str()?.to_owned()));
+    }
+    if obj.downcast::<PyDateTime>().is_ok() {
+        let py = obj.py();
+        let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+        let aware = if obj.getattr("tzinfo")?.is_none() {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("tzinfo", &utc)?;
+            obj.call_method("replace", (), Some(&kwargs))?
+        } else {
+            obj.call_method1("astimezone", (&utc,))?
+        };
+        let text: String = aware
+            .call_method1("strftime", ("%Y-%m-%dT%H:%M:%SZ",))?
+            .extract()?;
+        return Ok(sf::SoqlValue::DateTime(text));
+    }
+    if obj.downcast::<PyDate>().is_ok() {
+        return Ok(sf::SoqlValue::Date(
+            obj.call_method0("isoformat")?.extract()?,
+        ));
+    }
+    if obj
+        .get_type()
+        .name()
+        .map(|n| n == "Decimal")
+        .unwrap_or(false)
+    {
+        let text: String = obj.str()?.extract()?;
+        if text.parse::<f64>().map(f64::is_finite).unwrap_or(false) {
+            return Ok(sf::SoqlValue::Decimal(text));
+        }
+        return Err(PyValueError::new_err(format!(
+            "Decimal {text} has no SOQL form"
+        )));
+    }
+    let is_collection = obj.downcast::<PyList>().is_ok()
+        || obj.downcast::<PyTuple>().is_ok()
+        || obj.downcast::<PySet>().is_ok()
+        || obj.downcast::<PyFrozenSet>().is_ok();
+    if is_collection {
+        let items = obj
+            .try_iter()?
+            .map(|item| soql_value(&item?))
+            .collect::<PyResult<Vec<_>>>()?;
+        return Ok(sf::SoqlValue::List(items));
+    }
+    let name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    Err(PyTypeError::new_err(format!("cannot put a {name} into SOQL; use str, int, float, bool, None, date, datetime, Decimal or a list of those")))
+}
+
+/// Fills `{}` and `{name}` in `template` with quoted, escaped values.
+#[pyfunction]
+#[pyo3(signature = (template, args, kwargs))]
+pub fn format_soql(
+    template: &str,
+    args: &Bound<'_, PyTuple>,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<String> {
+    let positional = args
+        .iter()
+        .map(|a| soql_value(&a))
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut named = HashMap::with_capacity(kwargs.len());
+    for (k, v) in kwargs.iter() {
+        named.insert(k.extract::<String>()?, soql_value(&v)?);
+    }
+    sf::format_soql(template, &positional, &named).map_err(to_pyerr)
+}

@@ -1,0 +1,221 @@
+"""SOQL through both clients against the emulator's engine; format_soql keeps input literal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import requests
+from simple_salesforce import Salesforce as SimpleSalesforce
+
+from salesforce_api import (
+    AsyncSalesforce,
+    InvalidArgumentError,
+    InvalidFieldError,
+    InvalidQueryLocatorError,
+    InvalidTypeError,
+    MalformedQueryError,
+    QueryPage,
+    format_soql,
+)
+from salesforce_api.testing import Emulator
+
+N = 10_005
+
+
+@pytest.fixture
+def many(org: Emulator) -> list[str]:
+    return org.seed_records("Account", ({"Name": f"A{i:05}", "NumberOfEmployees": i} for i in range(N)))
+
+
+def test_10005_records_come_back_each_once_and_in_order(org: Emulator, many: list[str]) -> None:
+    sf = org.client()
+    soql = "SELECT Id, Name FROM Account ORDER BY NumberOfEmployees"
+    streamed = [r["Id"] for r in sf.query.stream(soql)]
+    assert streamed == many
+    small_pages = [r["Id"] for r in sf.query.stream(soql, batch_size=500)]
+    assert small_pages == many
+    # 6 pages of 2000, plus the first request: every page requested exactly once.
+    assert org.stats()["requests"]["GET query/{locator}"] == 5 + 20
+    assert org.stats()["requests"]["GET query"] == 2
+
+
+async def test_async_stream_and_resume(org: Emulator, many: list[str], async_sf: AsyncSalesforce) -> None:
+    soql = "SELECT Id FROM Account ORDER BY NumberOfEmployees"
+    streamed = [r["Id"] async for r in async_sf.query.stream(soql, batch_size=2000)]
+    assert streamed == many
+    first = await async_sf.query.query(soql, batch_size=1000)
+    assert isinstance(first, QueryPage)
+    assert (len(first), first.total_size, first.done) == (1000, N, False)
+    assert first.next_records_url is not None
+    resumed = await async_sf.query.query_more(first.next_records_url)
+    assert [r["Id"] for r in resumed.records] == many[1000:2000]
+
+
+def test_query_all_sees_deleted_rows(org: Emulator) -> None:
+    sf = org.client()
+    keep = sf.sobjects.create("Account", {"Name": "keep"}).id
+    gone = sf.sobjects.create("Account", {"Name": "gone"}).id
+    sf.sobjects.delete("Account", gone)
+    live = sf.query.query("SELECT Id FROM Account")
+    assert [r["Id"] for r in live.records] == [keep]
+    everything = sf.query.query_all("SELECT Id, IsDeleted FROM Account ORDER BY Name")
+    assert [(r["Id"], r["IsDeleted"]) for r in everything.records] == [(gone, True), (keep, False)]
+
+
+def test_relationship_fields_and_filters(org: Emulator) -> None:
+    sf = org.client()
+    acme = sf.sobjects.create("Account", {"Name": "Acme", "Industry": "Energy"}).id
+    other = sf.sobjects.create("Account", {"Name": "Other", "Industry": "Retail"}).id
+    rows = [
+        {"LastName": "Smith", "AccountId": acme, "Email": "s@acme.com", "Birthdate": "1990-05-01"},
+        {"LastName": "Jones", "AccountId": other, "Title": "CTO"},
+        {"LastName": "Brown", "Birthdate": str(dt.date.today())},
+        {"LastName": "Black", "AccountId": acme, "Title": "CEO"},
+    ]
+    for row in rows:
+        sf.sobjects.create("Contact", row)
+
+    def names(soql: str) -> list[str]:
+        return [r["LastName"] for r in sf.query.query(soql).records]
+
+    got = sf.query.query(
+        "SELECT LastName, Account.Name, Account.Industry FROM Contact WHERE Account.Name = 'acme'"
+    )
+    assert [(r["LastName"], r["Account"]["Name"], r["Account"]["Industry"]) for r in got.records] == [
+        ("Smith", "Acme", "Energy"),
+        ("Black", "Acme", "Energy"),
+    ]
+    assert got.records[0]["Account"]["attributes"]["type"] == "Account"
+    assert names("SELECT LastName FROM Contact WHERE LastName LIKE 'B%' ORDER BY LastName") == [
+        "Black",
+        "Brown",
+    ]
+    assert names("SELECT LastName FROM Contact WHERE Title IN ('CEO', 'CTO') ORDER BY LastName") == [
+        "Black",
+        "Jones",
+    ]
+    assert names("SELECT LastName FROM Contact WHERE Title NOT IN ('CEO') AND Title != null") == ["Jones"]
+    assert names("SELECT LastName FROM Contact WHERE AccountId = null") == ["Brown"]
+    assert names(
+        "SELECT LastName FROM Contact WHERE NOT (LastName = 'Smith' OR LastName = 'Jones') ORDER BY LastName"
+    ) == [
+        "Black",
+        "Brown",
+    ]
+    assert names("SELECT LastName FROM Contact WHERE Birthdate = TODAY") == ["Brown"]
+    assert names("SELECT LastName FROM Contact WHERE Birthdate < 2000-01-01") == ["Smith"]
+    assert names(
+        "SELECT LastName FROM Contact WHERE CreatedDate = LAST_N_DAYS:1 ORDER BY LastName DESC LIMIT 2"
+    ) == [
+        "Smith",
+        "Jones",
+    ]
+    assert names("SELECT LastName FROM Contact ORDER BY Title NULLS FIRST, LastName") == [
+        "Brown",
+        "Smith",
+        "Black",
+        "Jones",
+    ]
+    assert names("SELECT LastName FROM Contact ORDER BY LastName LIMIT 2 OFFSET 1") == ["Brown", "Jones"]
+    assert sf.query.query("SELECT COUNT() FROM Contact WHERE Account.Industry = 'Energy'").total_size == 2
+    counted = sf.query.query("SELECT COUNT(Title) total FROM Contact").records
+    assert counted[0]["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("soql", "error", "code", "fragment"),
+    [
+        ("SELECT Id FRM Account", MalformedQueryError, "MALFORMED_QUERY", "unexpected token: 'FRM'"),
+        (
+            "SELECT Id FROM Account WHERE Name = 'open",
+            MalformedQueryError,
+            "MALFORMED_QUERY",
+            "ERROR at Row:1",
+        ),
+        ("SELECT Nope__c FROM Account", InvalidFieldError, "INVALID_FIELD", "No such column 'Nope__c'"),
+        (
+            "SELECT Id FROM Account WHERE NumberOfEmployees = '5'",
+            InvalidFieldError,
+            "INVALID_FIELD",
+            "enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Widget__c",
+            InvalidTypeError,
+            "INVALID_TYPE",
+            "sObject type 'Widget__c' is not supported",
+        ),
+    ],
+)
+def test_soql_errors(org: Emulator, soql: str, error: type[Exception], code: str, fragment: str) -> None:
+    with pytest.raises(error) as caught:
+        org.client().query.query(soql)
+    assert caught.value.error_code == code  # type: ignore[attr-defined]
+    assert caught.value.status == 400  # type: ignore[attr-defined]
+    assert fragment in caught.value.message  # type: ignore[attr-defined]
+
+
+def test_bad_locators_and_batch_sizes(org: Emulator) -> None:
+    sf = org.client()
+    with pytest.raises(InvalidQueryLocatorError):
+        sf.query.query_more("/services/data/v62.0/query/01g5e0000000999-2000")
+    with pytest.raises(InvalidArgumentError):
+        sf.query.query_more("https://attacker.example.com/services/data/v62.0/query/x-1")
+    with pytest.raises(InvalidArgumentError):
+        sf.query.query("SELECT Id FROM Account", batch_size=10)
+    with pytest.raises(InvalidArgumentError):
+        sf.query.query("   ")
+
+
+def test_explain(org: Emulator) -> None:
+    sf = org.client()
+    saved = sf.sobjects.create("Account", {"Name": "A"})
+    plans = sf.query.explain(format_soql("SELECT Id FROM Account WHERE Id = {}", saved.id))["plans"]
+    assert plans[0]["leadingOperationType"] == "Index"
+    assert plans[0]["fields"] == ["Id"]
+    plans = sf.query.explain("SELECT Id FROM Account WHERE Name LIKE 'A%'")["plans"]
+    assert [p["leadingOperationType"] for p in plans] == ["TableScan"]
+
+
+def test_injection_through_format_soql_stays_a_literal(org: Emulator) -> None:
+    sf = org.client()
+    sf.sobjects.create("Account", {"Name": "Secret Corp"})
+    sf.sobjects.create("Account", {"Name": "x' OR Name != 'y"})
+    hostile = "x' OR Name != 'y"
+    soql = format_soql("SELECT Name FROM Account WHERE Name = {}", hostile)
+    assert [r["Name"] for r in sf.query.query(soql).records] == [hostile]
+    soql = format_soql("SELECT Name FROM Account WHERE Name IN {names}", names=["Secret Corp", "a\\'b"])
+    assert [r["Name"] for r in sf.query.query(soql).records] == ["Secret Corp"]
+
+
+def test_format_soql_values() -> None:
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert (
+        format_soql("{} {} {} {} {} {}", None, True, 3, 2.5, dt.date(2026, 1, 2), when)
+        == "null true 3 2.5 2026-01-02 2026-01-02T01:04:05Z"
+    )
+    assert format_soql("{{literal}} {0} {0}", "a\nb") == "{literal} 'a\\nb' 'a\\nb'"
+    with pytest.raises(TypeError):
+        format_soql("{}", object())
+    with pytest.raises(InvalidArgumentError):
+        format_soql("{} {}", 1)
+    with pytest.raises(InvalidArgumentError):
+        format_soql("{}", [])
+
+
+def test_simple_salesforce_query_all_matches_ours(tls_emulator: Emulator) -> None:
+    tls_emulator.seed_records("Account", ({"Name": f"P{i:04}"} for i in range(4_500)))
+    session = requests.Session()
+    session.verify = tls_emulator.ca_cert_path
+    session.trust_env = False
+    peer = SimpleSalesforce(
+        instance_url=tls_emulator.instance_url,
+        session_id=tls_emulator.access_token(),
+        session=session,
+        version="62.0",
+    )
+    theirs = peer.query_all("SELECT Id, Name FROM Account ORDER BY Name")
+    ours = list(tls_emulator.client().query.stream("SELECT Id, Name FROM Account ORDER BY Name"))
+    assert theirs["totalSize"] == 4_500
+    assert [(r["Id"], r["Name"]) for r in theirs["records"]] == [(r["Id"], r["Name"]) for r in ours]
