@@ -9,11 +9,12 @@
 //! # Ok(()) }
 //! ```
 
+mod composite;
 mod failure;
 mod identity;
 mod oauth;
 pub mod org;
-mod rest;
+pub mod rest;
 pub mod schema;
 mod server;
 pub mod soql;

@@ -3,7 +3,7 @@
 
 use crate::failure::ApiFailure;
 use crate::org::Org;
-use crate::store::{format_datetime, UpsertOutcome};
+use crate::store::{format_datetime, Store, UpsertOutcome};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -102,143 +102,236 @@ async fn handle(
             "TotalRequests Limit exceeded.",
         ));
     }
-    let now = format_datetime(chrono::Utc::now());
+    let parsed = if body.is_empty() {
+        None
+    } else {
+        Some(parse_body(body)?)
+    };
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-    match (method.clone(), parts.as_slice()) {
-        (Method::GET, []) => Ok(Json(resources(&version)).into_response()),
-        (Method::GET, ["limits"]) => Ok(Json(limits(org)).into_response()),
+    let call = Call {
+        method: method.clone(),
+        version: &version,
+        parts: &parts,
+        query,
+        batch: batch_size(headers),
+        body: parsed.as_ref(),
+    };
+    // One lock for the whole request: composite requests run as one transaction.
+    let mut store = org.store();
+    dispatch(org, &mut store, &call).map(IntoResponse::into_response)
+}
+
+/// An answer before it becomes HTTP: composite subrequests read it as JSON.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(body),
+            location: None,
+        }
+    }
+
+    pub fn with_status(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            location: None,
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            location: None,
+        }
+    }
+
+    fn created(body: Value, location: String) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            body: Some(body),
+            location: Some(location),
+        }
+    }
+}
+
+impl From<ApiFailure> for Reply {
+    fn from(f: ApiFailure) -> Self {
+        let body = if f.fields.is_empty() && f.code != "ENTITY_IS_DELETED" {
+            json!([{"message": f.message, "errorCode": f.code}])
+        } else {
+            json!([{"message": f.message, "errorCode": f.code, "fields": f.fields}])
+        };
+        Self {
+            status: f.status,
+            body: Some(body),
+            location: None,
+        }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            Some(body) => (self.status, Json(body)).into_response(),
+            None => self.status.into_response(),
+        };
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert("Location", location);
+        }
+        response
+    }
+}
+
+/// One call to dispatch: from HTTP, or a composite subrequest.
+pub struct Call<'a> {
+    pub method: Method,
+    pub version: &'a str,
+    pub parts: &'a [&'a str],
+    pub query: Option<&'a str>,
+    pub batch: usize,
+    pub body: Option<&'a Value>,
+}
+
+fn need_body<'a>(call: &Call<'a>) -> Result<&'a Value, ApiFailure> {
+    call.body
+        .ok_or_else(|| ApiFailure::json_parser("The request body is missing"))
+}
+
+/// Answers a call against the store; used by the HTTP handler and by composite requests.
+pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, ApiFailure> {
+    let now = format_datetime(chrono::Utc::now());
+    let version = call.version;
+    let sobject_url =
+        |object: &str, id: &str| format!("/services/data/v{version}/sobjects/{object}/{id}");
+    match (call.method.clone(), call.parts) {
+        (Method::GET, []) => Ok(Reply::ok(resources(version))),
+        (Method::GET, ["limits"]) => Ok(Reply::ok(limits(org))),
         (Method::GET, [resource @ ("query" | "queryAll")]) => {
-            let params = query_params(query);
-            let store = org.store();
+            let params = query_params(call.query);
             if let Some(soql) = params.get("explain") {
-                return Ok(Json(crate::soql::explain(&store, soql)?).into_response());
+                return Ok(Reply::ok(crate::soql::explain(store, soql)?));
             }
             let soql = params.get("q").ok_or_else(|| {
                 ApiFailure::bad_request("MALFORMED_QUERY", "A query string is required: q")
             })?;
-            let page = org.cursors.start(
-                &store,
+            Ok(Reply::ok(org.cursors.start(
+                store,
                 soql,
                 *resource == "queryAll",
-                batch_size(headers),
-                &version,
-            )?;
-            Ok(Json(page).into_response())
+                call.batch,
+                version,
+            )?))
         }
         (Method::GET, ["query" | "queryAll", locator]) => {
-            let store = org.store();
-            Ok(Json(org.cursors.next(&store, locator, &version)?).into_response())
+            Ok(Reply::ok(org.cursors.next(store, locator, version)?))
         }
+        (_, ["composite", ..]) => crate::composite::dispatch(org, store, call),
         (Method::GET, ["sobjects"]) => {
-            let store = org.store();
-            let sobjects: Vec<Value> = store.objects().map(|o| o.summary(&version)).collect();
-            Ok(
-                Json(json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}))
-                    .into_response(),
-            )
+            let sobjects: Vec<Value> = store.objects().map(|o| o.summary(version)).collect();
+            Ok(Reply::ok(
+                json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}),
+            ))
         }
         (Method::GET, ["sobjects", object]) => {
-            let store = org.store();
             let o = store.object(object)?;
-            Ok(
-                Json(json!({"objectDescribe": o.meta.summary(&version), "recentItems": []}))
-                    .into_response(),
-            )
+            Ok(Reply::ok(
+                json!({"objectDescribe": o.meta.summary(version), "recentItems": []}),
+            ))
         }
         (Method::POST, ["sobjects", object]) => {
-            let record = parse_body(body)?;
-            let id = org.store().create(object, &record, &now)?;
-            let name = org.store().object(object)?.meta.name.clone();
-            let mut response = (
-                StatusCode::CREATED,
-                Json(json!({"id": id, "success": true, "errors": []})),
-            )
-                .into_response();
-            set_location(&mut response, &version, &name, &id);
-            Ok(response)
+            let id = store.create(object, need_body(call)?, &now)?;
+            let name = store.object(object)?.meta.name.clone();
+            Ok(Reply::created(
+                json!({"id": id, "success": true, "errors": []}),
+                sobject_url(&name, &id),
+            ))
         }
         (Method::GET, ["sobjects", object, "describe"]) => {
-            let store = org.store();
-            Ok(Json(store.object(object)?.meta.describe(&version)).into_response())
+            Ok(Reply::ok(store.describe(object, version)?))
         }
-        (_, ["sobjects", _, "describe"]) => Err(method_not_allowed(method, "GET,HEAD")),
+        (_, ["sobjects", _, "describe"]) => Err(method_not_allowed(&call.method, "GET,HEAD")),
         (Method::GET, ["sobjects", object, id]) => {
-            let fields = fields_param(query);
-            let record = org
-                .store()
-                .render(object, id, fields.as_deref(), &version)?;
-            Ok(Json(record).into_response())
+            let fields = fields_param(call.query);
+            Ok(Reply::ok(store.render(
+                object,
+                id,
+                fields.as_deref(),
+                version,
+            )?))
         }
         (Method::PATCH, ["sobjects", object, id]) => {
-            let record = parse_body(body)?;
-            org.store().update(object, id, &record, &now)?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            store.update(object, id, need_body(call)?, &now)?;
+            Ok(Reply::no_content())
         }
         (Method::DELETE, ["sobjects", object, id]) => {
-            org.store().delete(object, id, &now)?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            store.delete(object, id, &now)?;
+            Ok(Reply::no_content())
         }
         (Method::GET, ["sobjects", object, field, value]) => {
-            let id = external_match(org, object, field, value)?;
-            let fields = fields_param(query);
-            Ok(Json(
-                org.store()
-                    .render(object, &id, fields.as_deref(), &version)?,
-            )
-            .into_response())
+            let id = external_match(store, object, field, value)?;
+            let fields = fields_param(call.query);
+            Ok(Reply::ok(store.render(
+                object,
+                &id,
+                fields.as_deref(),
+                version,
+            )?))
         }
         (Method::DELETE, ["sobjects", object, field, value]) => {
-            let id = external_match(org, object, field, value)?;
-            org.store().delete(object, &id, &now)?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            let id = external_match(store, object, field, value)?;
+            store.delete(object, &id, &now)?;
+            Ok(Reply::no_content())
         }
         (Method::PATCH, ["sobjects", object, field, value]) => {
-            let record = parse_body(body)?;
-            let outcome = org.store().upsert(object, field, value, &record, &now)?;
-            let name = org.store().object(object)?.meta.name.clone();
-            upsert_response(outcome, &version, &name)
+            let outcome = store.upsert(object, field, value, need_body(call)?, &now)?;
+            let name = store.object(object)?.meta.name.clone();
+            Ok(upsert_reply(outcome, version, &name))
         }
-        (_, ["sobjects", _, ..]) | (_, ["sobjects"]) | (_, ["limits"]) | (_, []) => {
-            Err(method_not_allowed(method, allowed_methods(&parts)))
-        }
+        (_, ["sobjects", _, ..] | ["sobjects"] | ["limits"] | []) => Err(method_not_allowed(
+            &call.method,
+            allowed_methods(call.parts),
+        )),
         _ => Err(ApiFailure::not_found()),
     }
 }
 
-fn upsert_response(
-    outcome: UpsertOutcome,
-    version: &str,
-    object: &str,
-) -> Result<Response, ApiFailure> {
-    Ok(match outcome {
-        UpsertOutcome::Created(id) => {
-            let mut r = (
-                StatusCode::CREATED,
-                Json(json!({"id": id, "success": true, "errors": [], "created": true})),
-            )
-                .into_response();
-            set_location(&mut r, version, object, &id);
-            r
-        }
-        UpsertOutcome::Updated(id) if version_number(version) < 46 => {
-            let _ = id;
-            StatusCode::NO_CONTENT.into_response()
-        }
+fn upsert_reply(outcome: UpsertOutcome, version: &str, object: &str) -> Reply {
+    match outcome {
+        UpsertOutcome::Created(id) => Reply::created(
+            json!({"id": id, "success": true, "errors": [], "created": true}),
+            format!("/services/data/v{version}/sobjects/{object}/{id}"),
+        ),
+        UpsertOutcome::Updated(_) if version_number(version) < 46 => Reply::no_content(),
         UpsertOutcome::Updated(id) => {
-            Json(json!({"id": id, "success": true, "errors": [], "created": false})).into_response()
+            Reply::ok(json!({"id": id, "success": true, "errors": [], "created": false}))
         }
         UpsertOutcome::MultipleMatches(ids) => {
-            let urls: Vec<String> = ids
+            let urls: Vec<Value> = ids
                 .iter()
-                .map(|id| format!("/services/data/v{version}/sobjects/{object}/{id}"))
+                .map(|id| {
+                    Value::String(format!("/services/data/v{version}/sobjects/{object}/{id}"))
+                })
                 .collect();
-            (StatusCode::MULTIPLE_CHOICES, Json(urls)).into_response()
+            Reply::with_status(StatusCode::MULTIPLE_CHOICES, Value::Array(urls))
         }
-    })
+    }
 }
 
-fn external_match(org: &Org, object: &str, field: &str, value: &str) -> Result<String, ApiFailure> {
-    let store = org.store();
+fn external_match(
+    store: &Store,
+    object: &str,
+    field: &str,
+    value: &str,
+) -> Result<String, ApiFailure> {
     let o = store.object(object)?;
     let f = o
         .meta
@@ -392,14 +485,6 @@ fn batch_size(headers: &HeaderMap) -> usize {
         })
         .and_then(|n| n.trim().parse::<usize>().ok())
         .map_or(2000, |n| n.clamp(200, 2000))
-}
-
-fn set_location(response: &mut Response, version: &str, object: &str, id: &str) {
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("/services/data/v{version}/sobjects/{object}/{id}"))
-    {
-        response.headers_mut().insert("Location", v);
-    }
 }
 
 fn resources(version: &str) -> Value {

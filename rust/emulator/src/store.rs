@@ -16,7 +16,7 @@ pub struct StoredRecord {
 }
 
 /// One object's metadata and rows.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ObjectStore {
     pub meta: ObjectMeta,
     /// Ids are minted in increasing order, so this map iterates in insertion order.
@@ -87,8 +87,8 @@ pub enum UpsertOutcome {
     MultipleMatches(Vec<String>),
 }
 
-/// Every object and record of the org.
-#[derive(Debug)]
+/// Every object and record of the org. Cloning it is how all-or-nothing requests roll back.
+#[derive(Debug, Clone)]
 pub struct Store {
     objects: HashMap<String, ObjectStore>,
     by_prefix: HashMap<String, String>,
@@ -149,6 +149,71 @@ impl Store {
         let mut metas: Vec<&ObjectMeta> = self.objects.values().map(|o| &o.meta).collect();
         metas.sort_by(|a, b| a.name.cmp(&b.name));
         metas.into_iter()
+    }
+
+    /// The object a record id belongs to, by its key prefix.
+    pub fn object_of(&self, raw_id: &str) -> Result<String, ApiFailure> {
+        let id = RecordId::parse(raw_id).map_err(|_| {
+            ApiFailure::bad_request("MALFORMED_ID", format!("malformed id {raw_id}"))
+        })?;
+        self.by_prefix.get(id.key_prefix()).cloned().ok_or_else(|| {
+            ApiFailure::bad_request("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        })
+    }
+
+    /// Child relationships of `parent`: (relationship name, child object, field), as describe
+    /// lists them and sObject tree requests nest them.
+    pub fn child_relationships(&self, parent: &str) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for child in self.objects() {
+            for f in &child.fields {
+                if f.field_type != FieldType::Reference
+                    || !f
+                        .reference_to
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(parent))
+                {
+                    continue;
+                }
+                let plural: String = child
+                    .label_plural
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let name = if f.name == "ParentId" && child.name == parent {
+                    format!("Child{plural}")
+                } else if f.custom {
+                    format!("{plural}__r")
+                } else {
+                    plural
+                };
+                out.push((name, child.name.clone(), f.name.clone()));
+            }
+        }
+        out
+    }
+
+    /// The child object and its reference field for a relationship name of `parent`.
+    pub fn child_relationship(&self, parent: &str, relationship: &str) -> Option<(String, String)> {
+        self.child_relationships(parent)
+            .into_iter()
+            .find(|(name, _, _)| name.eq_ignore_ascii_case(relationship))
+            .map(|(_, child, field)| (child, field))
+    }
+
+    /// Describe with child relationships filled in.
+    pub fn describe(&self, object: &str, version: &str) -> Result<Value, ApiFailure> {
+        let meta = &self.object(object)?.meta;
+        let mut body = meta.describe(version);
+        let children: Vec<Value> = self
+            .child_relationships(&meta.name)
+            .into_iter()
+            .map(|(name, child, field)| serde_json::json!({"childSObject": child, "field": field, "relationshipName": name, "cascadeDelete": false, "deprecatedAndHidden": false}))
+            .collect();
+        if let Value::Object(map) = &mut body {
+            map.insert("childRelationships".into(), Value::Array(children));
+        }
+        Ok(body)
     }
 
     pub fn object(&self, name: &str) -> Result<&ObjectStore, ApiFailure> {
