@@ -223,6 +223,11 @@ impl Client {
         &self.inner.config
     }
 
+    /// Composite, batch, tree and collection requests.
+    pub fn composite(&self) -> crate::composite::Composite<'_> {
+        crate::composite::Composite::new(self)
+    }
+
     /// SOQL queries.
     pub fn query(&self) -> crate::query::Query<'_> {
         crate::query::Query::new(self)

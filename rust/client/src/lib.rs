@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod composite;
 pub mod config;
 pub mod error;
 pub mod limits;
@@ -29,6 +30,10 @@ pub use auth::{
     TokenResponse, TokenSource,
 };
 pub use client::{Client, ClientBuilder};
+pub use composite::{
+    BatchResult, BatchResultItem, BatchSubrequest, RecordResult, Subrequest, SubrequestResult,
+    TreeResult, TreeResultItem,
+};
 pub use config::{Config, ConfigBuilder, Credentials, Flow};
 pub use error::{
     ApiError, ApiErrorItem, Attempts, Error, ErrorKind, OAuthError, Result, TransportErrorKind,
