@@ -7,6 +7,7 @@
 
 from ._core import __version__
 from .client import AsyncSalesforce, Salesforce
+from .composite import CompositeRequest, CompositeResult, Ref
 from .config import ClientBuilder
 from .errors import (
     AuthError,
@@ -42,6 +43,7 @@ from .results import (
     DescribeGlobal,
     FieldDescribe,
     QueryPage,
+    RecordResult,
     RetryEvent,
     SaveResult,
     SObjectDescribe,
@@ -56,6 +58,8 @@ __all__ = [
     "AsyncSalesforce",
     "AuthError",
     "ClientBuilder",
+    "CompositeRequest",
+    "CompositeResult",
     "ConfigError",
     "ConnectError",
     "DescribeGlobal",
@@ -77,6 +81,8 @@ __all__ = [
     "NotFoundError",
     "ProcessingHaltedError",
     "QueryPage",
+    "RecordResult",
+    "Ref",
     "RequestLimitError",
     "RequestTimeoutError",
     "RetryEvent",

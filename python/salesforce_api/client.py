@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
 from .auth import AsyncAuth, Auth
+from .composite import AsyncComposite, Composite
 from .config import ClientBuilder
 from .limits import AsyncLimits, Limits
 from .query import AsyncQuery, Query
@@ -54,6 +55,7 @@ class Salesforce(_ClientBase):
 
     sobjects: SObjects
     query: Query
+    composite: Composite
     limits: Limits
     auth: Auth
 
@@ -61,6 +63,7 @@ class Salesforce(_ClientBase):
         self._engine = engine
         self.sobjects = SObjects(engine.sobjects())
         self.query = Query(engine.query())
+        self.composite = Composite(engine.composite())
         self.limits = Limits(engine)
         self.auth = Auth(engine)
 
@@ -90,6 +93,7 @@ class AsyncSalesforce(_ClientBase):
 
     sobjects: AsyncSObjects
     query: AsyncQuery
+    composite: AsyncComposite
     limits: AsyncLimits
     auth: AsyncAuth
 
@@ -97,6 +101,7 @@ class AsyncSalesforce(_ClientBase):
         self._engine = engine
         self.sobjects = AsyncSObjects(engine.sobjects())
         self.query = AsyncQuery(engine.query())
+        self.composite = AsyncComposite(engine.composite())
         self.limits = AsyncLimits(engine)
         self.auth = AsyncAuth(engine)
 

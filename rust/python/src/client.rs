@@ -204,6 +204,11 @@ impl Engine {
         Pending::new(async move { client.revoke().await })
     }
 
+    /// The composite service.
+    fn composite(&self) -> crate::composite::CompositeCore {
+        crate::composite::CompositeCore::new(self.client.clone())
+    }
+
     /// The query service.
     fn query(&self) -> crate::query::QueryCore {
         crate::query::QueryCore::new(self.client.clone())

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod auth;
 mod client;
+mod composite;
 mod convert;
 mod emulator;
 mod errors;
@@ -21,6 +22,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<auth::TokenInfo>()?;
     m.add_class::<sobjects::SObjectsCore>()?;
     m.add_class::<query::QueryCore>()?;
+    m.add_class::<composite::CompositeCore>()?;
+    m.add_class::<composite::RecordResult>()?;
     m.add_class::<query::QueryPage>()?;
     m.add_class::<query::RecordStream>()?;
     m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;
