@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
+
+from peers import simple_salesforce
 
 from salesforce_api.testing import Emulator
 
@@ -24,15 +25,7 @@ def record_id(bench_org: Emulator) -> str:
 
 @pytest.fixture(scope="module")
 def peer(bench_org: Emulator) -> SimpleSalesforce:
-    session = requests.Session()
-    session.verify = bench_org.ca_cert_path
-    session.trust_env = False
-    return SimpleSalesforce(
-        instance_url=bench_org.instance_url,
-        session_id=bench_org.access_token(),
-        session=session,
-        version="62.0",
-    )
+    return simple_salesforce(bench_org)
 
 
 @pytest.mark.benchmark(group="get x200")

@@ -11,8 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import requests
-from simple_salesforce import Salesforce as SimpleSalesforce
+from peers import simple_salesforce
 
 from salesforce_api.testing import Emulator
 
@@ -34,12 +33,7 @@ def main() -> None:
     with Emulator(tls=True, api_limit=100_000_000) as org:
         sf = org.client()
         asf = org.async_client()
-        session = requests.Session()
-        session.verify = org.ca_cert_path
-        session.trust_env = False
-        peer = SimpleSalesforce(
-            instance_url=org.instance_url, session_id=org.access_token(), session=session, version="62.0"
-        )
+        peer = simple_salesforce(org)
         rid = sf.sobjects.create("Account", {"Name": "Bench"}).id
 
         async def async_gets() -> int:

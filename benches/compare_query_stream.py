@@ -16,8 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-import requests
-from simple_salesforce import Salesforce as SimpleSalesforce
+from peers import simple_salesforce
 
 from salesforce_api.testing import Emulator
 
@@ -79,12 +78,7 @@ def main() -> None:
         )
         sf = org.client()
         asf = org.async_client()
-        session = requests.Session()
-        session.verify = org.ca_cert_path
-        session.trust_env = False
-        peer = SimpleSalesforce(
-            instance_url=org.instance_url, session_id=org.access_token(), session=session, version="62.0"
-        )
+        peer = simple_salesforce(org)
 
         def ours_sync() -> set[str]:
             return {r["Id"] for r in sf.query.stream(SOQL)}

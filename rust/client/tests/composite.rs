@@ -2,19 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use salesforce_api::{BatchSubrequest, Client, Config, Subrequest};
+mod common;
+
+use common::client_for;
 use salesforce_emulator::Emulator;
 use serde_json::json;
-
-fn client_for(org: &Emulator) -> Client {
-    Client::new(
-        Config::builder()
-            .instance_url(org.instance_url())
-            .access_token(org.access_token())
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
-}
 
 fn sub(method: &str, url: &str, reference: &str, body: Option<serde_json::Value>) -> Subrequest {
     Subrequest {

@@ -2,19 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use salesforce_api::{Client, Config, Error, ErrorKind, QueryOptions};
+mod common;
+
+use common::client_for;
 use salesforce_emulator::Emulator;
 use serde_json::json;
-
-fn client_for(org: &Emulator) -> Client {
-    Client::new(
-        Config::builder()
-            .instance_url(org.instance_url())
-            .access_token(org.access_token())
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
-}
 
 #[tokio::test]
 async fn every_record_once_and_in_order_across_pages() {

@@ -2,21 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use salesforce_api::{Client, Config, Error, ErrorKind, RetryPolicy};
+mod common;
+
+use common::client_for;
 use salesforce_emulator::{Emulator, Fault};
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn client_for(org: &Emulator) -> Client {
-    let mut builder = Config::builder()
-        .instance_url(org.instance_url())
-        .access_token(org.access_token());
-    if let Some(pem) = org.ca_cert_pem() {
-        builder = builder.ca_cert_pem(pem.as_bytes().to_vec());
-    }
-    Client::new(builder.build().unwrap()).unwrap()
-}
 
 fn api_kind(err: &Error) -> Option<(ErrorKind, &str)> {
     match err {

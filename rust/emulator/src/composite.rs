@@ -185,6 +185,21 @@ fn split_index(part: &str) -> (&str, Option<usize>) {
     }
 }
 
+/// The subrequest list under `key`, at most 25 long.
+fn subrequests<'a>(body: &'a Value, key: &str) -> Result<&'a Vec<Value>, ApiFailure> {
+    let requests = body
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiFailure::json_parser(format!("{key} is required")))?;
+    if requests.len() > MAX_SUBREQUESTS {
+        return Err(ApiFailure::bad_request(
+            "LIMIT_EXCEEDED",
+            format!("Maximum number of subrequests is {MAX_SUBREQUESTS}"),
+        ));
+    }
+    Ok(requests)
+}
+
 fn halted(message: &str) -> Value {
     json!([{"errorCode": "PROCESSING_HALTED", "message": message}])
 }
@@ -202,16 +217,7 @@ fn composite(
         .get("allOrNone")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let requests = body
-        .get("compositeRequest")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiFailure::json_parser("compositeRequest is required"))?;
-    if requests.len() > MAX_SUBREQUESTS {
-        return Err(ApiFailure::bad_request(
-            "LIMIT_EXCEEDED",
-            format!("Maximum number of subrequests is {MAX_SUBREQUESTS}"),
-        ));
-    }
+    let requests = subrequests(body, "compositeRequest")?;
     let mut seen = std::collections::HashSet::new();
     for r in requests {
         let reference = r
@@ -333,16 +339,7 @@ fn batch(org: &Org, store: &mut Store, call: &Call<'_>, body: &Value) -> Result<
         .get("haltOnError")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let requests = body
-        .get("batchRequests")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiFailure::json_parser("batchRequests is required"))?;
-    if requests.len() > MAX_SUBREQUESTS {
-        return Err(ApiFailure::bad_request(
-            "LIMIT_EXCEEDED",
-            format!("Maximum number of subrequests is {MAX_SUBREQUESTS}"),
-        ));
-    }
+    let requests = subrequests(body, "batchRequests")?;
     let mut parsed = Vec::with_capacity(requests.len());
     for r in requests {
         let method = r

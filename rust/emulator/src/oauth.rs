@@ -85,6 +85,21 @@ fn client_credentials(
     }
 }
 
+/// The connected app the request names (form or HTTP Basic), and the secret it presented.
+fn known_app(
+    org: &Org,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(crate::identity::ConnectedApp, Option<String>), OAuthFailure> {
+    let (client_id, secret) = client_credentials(params, headers);
+    let unknown = || fail("invalid_client_id", "client identifier invalid");
+    let app = org
+        .identity
+        .app(&client_id.ok_or_else(unknown)?)
+        .ok_or_else(unknown)?;
+    Ok((app, secret))
+}
+
 pub async fn token(State(org): State<Arc<Org>>, headers: HeaderMap, body: Bytes) -> Response {
     let params = form(&body);
     let base = base_url(&org, &headers);
@@ -221,13 +236,8 @@ fn refresh_token(
     headers: &HeaderMap,
     base: &str,
 ) -> Result<Value, OAuthFailure> {
-    let (client_id, secret) = client_credentials(params, headers);
-    let client_id =
-        client_id.ok_or_else(|| fail("invalid_client_id", "client identifier invalid"))?;
-    let app = org
-        .identity
-        .app(&client_id)
-        .ok_or_else(|| fail("invalid_client_id", "client identifier invalid"))?;
+    let (app, secret) = known_app(org, params, headers)?;
+    let client_id = app.client_id.clone();
     if let (Some(expected), Some(given)) = (&app.client_secret, &secret) {
         if expected != given {
             return Err(fail("invalid_client", "invalid client credentials"));
@@ -271,13 +281,7 @@ fn client_credentials_grant(
     headers: &HeaderMap,
     base: &str,
 ) -> Result<Value, OAuthFailure> {
-    let (client_id, secret) = client_credentials(params, headers);
-    let client_id =
-        client_id.ok_or_else(|| fail("invalid_client_id", "client identifier invalid"))?;
-    let app = org
-        .identity
-        .app(&client_id)
-        .ok_or_else(|| fail("invalid_client_id", "client identifier invalid"))?;
+    let (app, secret) = known_app(org, params, headers)?;
     match (&app.client_secret, &secret) {
         (Some(expected), Some(given)) if expected == given => {}
         _ => return Err(fail("invalid_client", "invalid client credentials")),

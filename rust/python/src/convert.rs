@@ -19,6 +19,51 @@ impl<'py> IntoPyObject<'py> for Json {
     }
 }
 
+/// Python strings for keys seen before: records of one page repeat the same field names, so
+/// each name becomes a Python string once per page instead of once per record.
+#[derive(Default)]
+pub struct KeyCache<'py> {
+    keys: std::collections::HashMap<String, Bound<'py, PyString>>,
+}
+
+impl<'py> KeyCache<'py> {
+    pub fn key(&mut self, py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+        if let Some(k) = self.keys.get(name) {
+            return k.clone();
+        }
+        let k = PyString::new(py, name);
+        if self.keys.len() < 4096 {
+            self.keys.insert(name.to_owned(), k.clone());
+        }
+        k
+    }
+}
+
+/// Like [`to_python`], reusing key strings through `cache`.
+pub fn to_python_cached<'py>(
+    py: Python<'py>,
+    value: &Value,
+    cache: &mut KeyCache<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(cache.key(py, k), to_python_cached(py, v, cache)?)?;
+            }
+            dict.into_any()
+        }
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_python_cached(py, item, cache)?)?;
+            }
+            list.into_any()
+        }
+        scalar => to_python(py, scalar)?,
+    })
+}
+
 pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Null => py.None().into_bound(py),

@@ -1,7 +1,7 @@
 //! Queries for Python: pages as typed results, a record stream fed page by page, and
 //! format_soql with Python values.
 
-use crate::convert::{map_to_dict, Json};
+use crate::convert::{to_python_cached, Json, KeyCache};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -42,11 +42,25 @@ impl QueryPage {
 }
 
 fn records_list<'py>(py: Python<'py>, records: &[sf::Record]) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for r in records {
-        list.append(map_to_dict(py, r)?)?;
-    }
-    Ok(list)
+    let mut keys = KeyCache::default();
+    let items = records
+        .iter()
+        .map(|r| {
+            let dict = PyDict::new(py);
+            for (k, v) in r {
+                dict.set_item(
+                    to_python_key(&mut keys, py, k),
+                    to_python_cached(py, v, &mut keys)?,
+                )?;
+            }
+            Ok(dict)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+fn to_python_key<'py>(keys: &mut KeyCache<'py>, py: Python<'py>, name: &str) -> Bound<'py, PyAny> {
+    keys.key(py, name).into_any()
 }
 
 pub struct PageOut(sf::QueryPage);

@@ -270,12 +270,18 @@ fn same_path(a: &Resolved, b: &Resolved) -> bool {
 pub fn render(store: &Store, object: &str, id: &str, columns: &[Resolved], version: &str) -> Value {
     let mut row = Map::new();
     row.insert("attributes".into(), attributes(object, id, version));
+    // Own fields come straight from the record: one lookup per row, not per field.
+    let own = store.object(object).ok().and_then(|o| o.records.get(id));
     for column in columns {
-        let value = value_of(store, object, id, column);
         if column.hops.is_empty() {
+            let value = own
+                .and_then(|r| r.fields.get(&column.field.name))
+                .cloned()
+                .unwrap_or(Value::Null);
             row.insert(column.field.name.clone(), value);
             continue;
         }
+        let value = value_of(store, object, id, column);
         // The chain of parents; a missing one ends it with a null relationship.
         let mut chain = Vec::new();
         let mut parent_object = object.to_owned();

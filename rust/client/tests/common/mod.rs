@@ -1,0 +1,16 @@
+//! Helpers shared by the integration tests.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use salesforce_api::{Client, Config};
+use salesforce_emulator::Emulator;
+
+/// A client of `org` with its start-up token, trusting its CA when it serves TLS.
+pub fn client_for(org: &Emulator) -> Client {
+    let mut builder = Config::builder()
+        .instance_url(org.instance_url())
+        .access_token(org.access_token());
+    if let Some(pem) = org.ca_cert_pem() {
+        builder = builder.ca_cert_pem(pem.as_bytes().to_vec());
+    }
+    Client::new(builder.build().unwrap()).unwrap()
+}
