@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from simple_salesforce import Salesforce as SimpleSalesforce
-
 from peers import simple_salesforce
+from simple_salesforce import Salesforce as SimpleSalesforce
 
 from salesforce_api.testing import Emulator
 

@@ -1,7 +1,7 @@
 //! Composite, batch, tree and collections through the Rust API against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use salesforce_api::{BatchSubrequest, Client, Config, Subrequest};
+use salesforce_api::{BatchSubrequest, Subrequest};
 mod common;
 
 use common::client_for;

@@ -1,7 +1,7 @@
 //! Queries through the Rust API against the emulator's SOQL engine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use salesforce_api::{Client, Config, Error, ErrorKind, QueryOptions};
+use salesforce_api::{Error, ErrorKind, QueryOptions};
 mod common;
 
 use common::client_for;
