@@ -40,6 +40,7 @@ __all__ = [
     "RowLockError",
     "SalesforceError",
     "ServerError",
+    "SimulationError",
     "TransportError",
     "UnexpectedResponseError",
     "ValidationError",
@@ -216,6 +217,11 @@ class TransportError(SalesforceError):
 
 class ConnectError(TransportError, ConnectionError):
     """No connection could be made; the request never left."""
+
+
+class SimulationError(TransportError, LookupError):
+    """A replayer (or fake transport) had no recorded answer for the request; the message names
+    the request. Nothing was sent."""
 
 
 class RequestTimeoutError(TransportError, TimeoutError):

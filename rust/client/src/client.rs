@@ -52,9 +52,23 @@ pub struct ClientBuilder {
     token_source: Option<Arc<dyn TokenSource>>,
     retry_hook: Option<RetryHook>,
     rotation_hook: Option<RotationHook>,
+    recorder: Option<crate::simulation::SimulationRecorder>,
+    replayer: Option<crate::simulation::SimulationReplayer>,
 }
 
 impl ClientBuilder {
+    /// Records every HTTP interaction into `recorder` (secrets redacted).
+    pub fn with_recorder(mut self, recorder: crate::simulation::SimulationRecorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Answers every request from `replayer` instead of the network.
+    pub fn with_replayer(mut self, replayer: crate::simulation::SimulationReplayer) -> Self {
+        self.replayer = Some(replayer);
+        self
+    }
+
     /// Takes tokens from `source` (a custom flow), cached and renewed by the token manager.
     pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
         self.token_source = Some(source);
@@ -146,10 +160,24 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client> {
-        let transport: Arc<dyn HttpTransport> = match self.transport.clone() {
-            Some(t) => t,
-            None => Arc::new(ReqwestTransport::new(&self.config)?),
+        let network = || -> Result<Arc<dyn HttpTransport>> {
+            Ok(match self.transport.clone() {
+                Some(t) => t,
+                None => Arc::new(ReqwestTransport::new(&self.config)?),
+            })
         };
+        let mut transport: Arc<dyn HttpTransport> = match &self.replayer {
+            // A strict replay never touches the network.
+            Some(replayer) => replayer.transport(if replayer.is_strict() {
+                None
+            } else {
+                Some(network()?)
+            }),
+            None => network()?,
+        };
+        if let Some(recorder) = &self.recorder {
+            transport = recorder.wrap(transport);
+        }
         let auth: Arc<dyn AuthProvider> = match (self.auth.clone(), self.token_source.clone()) {
             (Some(auth), _) => auth,
             (None, Some(source)) => Arc::new(self.oauth_manager(&transport, source)),
@@ -216,6 +244,8 @@ impl Client {
             token_source: None,
             retry_hook: None,
             rotation_hook: None,
+            recorder: None,
+            replayer: None,
         }
     }
 

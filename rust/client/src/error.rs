@@ -208,6 +208,8 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection broke after the request may have been sent.
     Io,
+    /// A replayer or fake had no answer for the request; nothing was sent.
+    Unmatched,
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -216,6 +218,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Connect => "connection failed",
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Io => "connection error",
+            TransportErrorKind::Unmatched => "no recorded answer",
         })
     }
 }

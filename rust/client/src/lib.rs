@@ -21,6 +21,7 @@ pub mod error;
 pub mod limits;
 pub mod query;
 pub mod resilience;
+pub mod simulation;
 pub mod sobjects;
 pub mod soql;
 pub mod transport;
@@ -43,6 +44,10 @@ pub use limits::{ApiUsage, AppUsage};
 pub use query::{QueryOptions, QueryPage, QueryPager};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
 pub use salesforce_wire::RecordId;
+pub use simulation::{
+    FakeTransport, Interaction, SeenRequest, SimulationError, SimulationRecorder,
+    SimulationReplayer,
+};
 pub use sobjects::{
     DescribeGlobal, FieldDescribe, PicklistValue, Record, SObjectDescribe, SObjectSummary,
     SaveResult, UpsertResult,

@@ -88,6 +88,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             TransportErrorKind::Timeout => "RequestTimeoutError",
             TransportErrorKind::Connect => "ConnectError",
             TransportErrorKind::Io => "TransportError",
+            TransportErrorKind::Unmatched => "SimulationError",
         },
         Error::UnexpectedResponse { status, .. } => {
             kwargs.set_item("status", status)?;
