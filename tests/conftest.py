@@ -7,6 +7,8 @@ import pytest
 from salesforce_api import AsyncSalesforce
 from salesforce_api.testing import Emulator
 
+pytest_plugins = ["pytester"]
+
 INVOICE_FIELDS = {
     "Invoice_Number__c": {"type": "string", "external_id": True, "unique": True},
     "Code__c": {"type": "string", "external_id": True},

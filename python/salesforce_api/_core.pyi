@@ -1,4 +1,5 @@
 # Stubs of the Rust extension; checked against the built module by `python -m mypy.stubtest`.
+import os
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, Generic, TypeVar, final
 
@@ -10,6 +11,7 @@ __all__ = [
     "DescribeGlobal",
     "EmulatorServer",
     "Engine",
+    "FakeTransport",
     "FieldDescribe",
     "Pending",
     "QueryCore",
@@ -20,6 +22,8 @@ __all__ = [
     "SObjectSummary",
     "SObjectsCore",
     "SaveResult",
+    "SimulationRecorder",
+    "SimulationReplayer",
     "TokenInfo",
     "UpsertResult",
     "__version__",
@@ -268,6 +272,39 @@ class Engine:
     def api_usage(self) -> ApiUsage | None: ...
     def limits(self) -> Pending[dict[str, Any]]: ...
     def versions(self) -> Pending[list[dict[str, Any]]]: ...
+
+@final
+class SimulationRecorder:
+    def __new__(cls, *, replace_host: str | None = None) -> SimulationRecorder: ...
+    def save(self, path: str | os.PathLike[str]) -> None: ...
+    def __len__(self) -> int: ...
+
+@final
+class SimulationReplayer:
+    @staticmethod
+    def load(
+        path: str | os.PathLike[str], *, strict: bool = True, ordered: bool = False
+    ) -> SimulationReplayer: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def strict(self) -> bool: ...
+
+@final
+class FakeTransport:
+    def __new__(cls) -> FakeTransport: ...
+    def respond(
+        self,
+        path_contains: str,
+        body: Any = None,
+        *,
+        status: int = 200,
+        method: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None: ...
+    def requests(self) -> list[dict[str, Any]]: ...
+    @property
+    def pending(self) -> int: ...
 
 @final
 class EmulatorServer:

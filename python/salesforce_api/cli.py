@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from . import __version__
+from ._core import SimulationRecorder, SimulationReplayer
 from .client import Salesforce
 from .errors import NotFoundError, SalesforceError
 from .testing import Emulator
@@ -83,9 +84,33 @@ def emulator(tls: bool, port: int, api_limit: int) -> int:
     return 0
 
 
-def limits() -> int:
-    sf = Salesforce.from_env()
+def _client(record: str | None, replay: str | None) -> tuple[Salesforce, SimulationRecorder | None]:
+    """A client from SF_* variables, recording to or replaying from a cassette when asked."""
+    builder = Salesforce.builder(from_env=True)
+    recorder = None
+    if record:
+        recorder = SimulationRecorder()
+        builder.with_recorder(recorder)
+    if replay:
+        builder.with_replayer(SimulationReplayer.load(replay))
+    return builder.build(), recorder
+
+
+def limits(record: str | None, replay: str | None) -> int:
+    sf, recorder = _client(record, replay)
     print(json.dumps(sf.limits.get(), indent=2, sort_keys=True))
+    if recorder is not None and record:
+        recorder.save(record)
+    return 0
+
+
+def query(soql: str, include_deleted: bool, record: str | None, replay: str | None) -> int:
+    """Print every record of a query as JSON lines."""
+    sf, recorder = _client(record, replay)
+    for row in sf.query.stream(soql, include_deleted=include_deleted):
+        print(json.dumps(row, sort_keys=True))
+    if recorder is not None and record:
+        recorder.save(record)
     return 0
 
 
@@ -99,14 +124,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_emu.add_argument("--tls", action="store_true", help="serve over HTTPS with a generated CA")
     p_emu.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     p_emu.add_argument("--api-limit", type=int, default=100_000, help="daily API request limit")
-    commands.add_parser("limits", help="print the org's limits (configured from SF_* variables)")
+    org_commands = []
+    org_commands.append(
+        commands.add_parser("limits", help="print the org's limits (configured from SF_* variables)")
+    )
+    p_query = commands.add_parser("query", help="print every record of a SOQL query as JSON lines")
+    p_query.add_argument("soql")
+    p_query.add_argument("--all", action="store_true", help="include deleted and archived records")
+    org_commands.append(p_query)
+    for command in org_commands:
+        command.add_argument("--record", metavar="FILE", help="record the HTTP session to a cassette")
+        command.add_argument("--replay", metavar="FILE", help="answer from a cassette, with no network")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             return demo(args.tls)
         if args.command == "emulator":
             return emulator(args.tls, args.port, args.api_limit)
-        return limits()
+        if args.command == "query":
+            return query(args.soql, args.all, args.record, args.replay)
+        return limits(args.record, args.replay)
     except SalesforceError as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

@@ -68,9 +68,10 @@ class Salesforce(_ClientBase):
         self.auth = Auth(engine)
 
     @classmethod
-    def builder(cls) -> ClientBuilder[Salesforce]:
-        """Start configuring a client; finish with ``.build()``."""
-        return ClientBuilder(cls)
+    def builder(cls, *, from_env: bool = False) -> ClientBuilder[Salesforce]:
+        """Start configuring a client (on top of the ``SF_*`` variables with ``from_env``);
+        finish with ``.build()``."""
+        return ClientBuilder(cls, from_env=from_env)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Salesforce:
@@ -106,8 +107,8 @@ class AsyncSalesforce(_ClientBase):
         self.auth = AsyncAuth(engine)
 
     @classmethod
-    def builder(cls) -> ClientBuilder[AsyncSalesforce]:
-        return ClientBuilder(cls)
+    def builder(cls, *, from_env: bool = False) -> ClientBuilder[AsyncSalesforce]:
+        return ClientBuilder(cls, from_env=from_env)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AsyncSalesforce:

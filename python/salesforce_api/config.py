@@ -6,7 +6,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._core import Engine
+from ._core import Engine, FakeTransport, SimulationRecorder, SimulationReplayer
 from .results import RetryEvent
 
 if TYPE_CHECKING:
@@ -135,6 +135,18 @@ class ClientBuilder(Generic[ClientT]):
         """Tries in all (1 disables retries) and the full-jitter backoff window in seconds."""
         self._settings.update(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         return self
+
+    def with_recorder(self, recorder: SimulationRecorder) -> Self:
+        """Record every HTTP interaction into ``recorder`` (tokens, secrets, keys redacted)."""
+        return self._set("recorder", recorder)
+
+    def with_replayer(self, replayer: SimulationReplayer) -> Self:
+        """Answer every request from a cassette instead of the network."""
+        return self._set("replayer", replayer)
+
+    def with_fake_transport(self, fake: FakeTransport) -> Self:
+        """Send every request to ``fake``, which answers from its queue (unit tests)."""
+        return self._set("fake_transport", fake)
 
     def on_retry(self, callback: Callable[[RetryEvent], object]) -> Self:
         """Call ``callback`` before every retry with the failed attempt, its cause and the wait."""

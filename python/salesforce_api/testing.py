@@ -23,7 +23,39 @@ from .config import ClientBuilder
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Emulator"]
+__all__ = [
+    "Emulator",
+    "make_account",
+    "make_case",
+    "make_contact",
+    "make_lead",
+    "make_opportunity",
+]
+
+
+def make_account(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid Account record (``n`` varies the values), with ``overrides`` applied."""
+    return {"Name": f"Account {n}", "Industry": "Technology", "BillingCity": "San Francisco", **overrides}
+
+
+def make_contact(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid Contact record."""
+    return {"FirstName": "Test", "LastName": f"Contact {n}", "Email": f"contact{n}@example.com", **overrides}
+
+
+def make_lead(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid Lead record."""
+    return {"LastName": f"Lead {n}", "Company": f"Company {n}", **overrides}
+
+
+def make_opportunity(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid Opportunity record."""
+    return {"Name": f"Opportunity {n}", "StageName": "Prospecting", "CloseDate": "2030-01-31", **overrides}
+
+
+def make_case(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid Case record."""
+    return {"Subject": f"Case {n}", "Origin": "Web", **overrides}
 
 
 class Emulator:

@@ -5,6 +5,7 @@ use crate::convert::Json;
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use crate::results::ApiUsage;
+use crate::simulation::{FakeTransport, SimulationRecorder, SimulationReplayer};
 use crate::sobjects::SObjectsCore;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -151,6 +152,9 @@ impl Engine {
         let mut retry = sf::RetryPolicy::default();
         let mut provider = None;
         let mut on_refresh_token = None;
+        let mut recorder = None;
+        let mut replayer = None;
+        let mut fake = None;
         for (key, value) in settings.iter() {
             if value.is_none() {
                 continue;
@@ -159,6 +163,15 @@ impl Engine {
             match key.as_str() {
                 "auth_provider" => provider = Some(value.unbind()),
                 "on_refresh_token" => on_refresh_token = Some(value.unbind()),
+                "recorder" => {
+                    recorder = Some(value.downcast::<SimulationRecorder>()?.get().inner.clone())
+                }
+                "replayer" => {
+                    replayer = Some(value.downcast::<SimulationReplayer>()?.get().inner.clone())
+                }
+                "fake_transport" => {
+                    fake = Some(value.downcast::<FakeTransport>()?.get().inner.clone())
+                }
                 _ => builder = apply(builder, &mut retry, &key, &value)?,
             }
         }
@@ -172,6 +185,15 @@ impl Engine {
         }
         if let Some(callback) = on_refresh_token {
             client = client.on_refresh_token(rotation_hook(callback));
+        }
+        if let Some(fake) = fake {
+            client = client.transport(Arc::new(fake));
+        }
+        if let Some(replayer) = replayer {
+            client = client.with_replayer(replayer);
+        }
+        if let Some(recorder) = recorder {
+            client = client.with_recorder(recorder);
         }
         Ok(Self {
             client: client.build().map_err(to_pyerr)?,

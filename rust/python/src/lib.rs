@@ -13,6 +13,7 @@ mod pending;
 mod query;
 mod results;
 mod runtime;
+mod simulation;
 mod sobjects;
 
 #[pymodule]
@@ -36,5 +37,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::SObjectSummary>()?;
     m.add_class::<results::DescribeGlobal>()?;
     m.add_class::<emulator::EmulatorServer>()?;
+    m.add_class::<simulation::SimulationRecorder>()?;
+    m.add_class::<simulation::SimulationReplayer>()?;
+    m.add_class::<simulation::FakeTransport>()?;
     Ok(())
 }
