@@ -189,3 +189,33 @@ def test_sf_cassette_records_then_replays(pytester: pytest.Pytester) -> None:
     second.assert_outcomes(passed=1)
     forced = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sf-cassette-mode", "record")
     forced.assert_outcomes(passed=1)
+
+
+def test_cli_records_and_replays_a_query(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cassette = tmp_path / "cli.jsonl"
+    with Emulator() as org:
+        org.seed_records("Account", (make_account(i) for i in range(3)))
+        env = {**os.environ, "SF_INSTANCE_URL": org.instance_url, "SF_ACCESS_TOKEN": org.access_token()}
+        command = [
+            sys.executable,
+            "-m",
+            "salesforce_api.cli",
+            "query",
+            "SELECT Name FROM Account ORDER BY Name",
+        ]
+        live = subprocess.run(
+            [*command, "--record", str(cassette)], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert live.returncode == 0, live.stderr
+    names = [line for line in live.stdout.splitlines() if line]
+    assert len(names) == 3 and '"Name": "Account 0"' in names[0]
+    replayed = subprocess.run(
+        [*command, "--replay", str(cassette)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == live.stdout
+    assert env["SF_ACCESS_TOKEN"] not in cassette.read_text()
