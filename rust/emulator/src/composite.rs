@@ -304,7 +304,7 @@ fn composite(
             .location
             .as_ref()
             .map_or_else(|| json!({}), |l| json!({"Location": l}));
-        let body = reply.body.unwrap_or(Value::Null);
+        let body = reply.json();
         if status >= 400 {
             failed = true;
         } else {
@@ -390,7 +390,8 @@ fn batch(org: &Org, store: &mut Store, call: &Call<'_>, body: &Value) -> Result<
         if reply.status.as_u16() >= 400 {
             has_errors = true;
         }
-        results.push(json!({"statusCode": reply.status.as_u16(), "result": reply.body.unwrap_or(Value::Null)}));
+        let status = reply.status.as_u16();
+        results.push(json!({"statusCode": status, "result": reply.json()}));
     }
     Ok(Reply::ok(
         json!({"hasErrors": has_errors, "results": results}),

@@ -126,39 +126,53 @@ async fn handle(
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<Value>,
+    /// A body already serialized (large query pages), sent as JSON.
+    pub raw: Option<Vec<u8>>,
     pub location: Option<String>,
 }
 
 impl Reply {
+    fn new(status: StatusCode, body: Option<Value>, location: Option<String>) -> Self {
+        Self {
+            status,
+            body,
+            raw: None,
+            location,
+        }
+    }
+
     pub fn ok(body: Value) -> Self {
+        Self::new(StatusCode::OK, Some(body), None)
+    }
+
+    /// A body already serialized to JSON.
+    pub fn raw(json: Vec<u8>) -> Self {
         Self {
             status: StatusCode::OK,
-            body: Some(body),
+            body: None,
+            raw: Some(json),
             location: None,
         }
     }
 
     pub fn with_status(status: StatusCode, body: Value) -> Self {
-        Self {
-            status,
-            body: Some(body),
-            location: None,
-        }
+        Self::new(status, Some(body), None)
     }
 
     pub fn no_content() -> Self {
-        Self {
-            status: StatusCode::NO_CONTENT,
-            body: None,
-            location: None,
-        }
+        Self::new(StatusCode::NO_CONTENT, None, None)
     }
 
     fn created(body: Value, location: String) -> Self {
-        Self {
-            status: StatusCode::CREATED,
-            body: Some(body),
-            location: Some(location),
+        Self::new(StatusCode::CREATED, Some(body), Some(location))
+    }
+
+    /// The body as JSON, whichever form it is in.
+    pub fn json(self) -> Value {
+        match (self.body, self.raw) {
+            (Some(v), _) => v,
+            (None, Some(raw)) => serde_json::from_slice(&raw).unwrap_or(Value::Null),
+            (None, None) => Value::Null,
         }
     }
 }
@@ -170,19 +184,21 @@ impl From<ApiFailure> for Reply {
         } else {
             json!([{"message": f.message, "errorCode": f.code, "fields": f.fields}])
         };
-        Self {
-            status: f.status,
-            body: Some(body),
-            location: None,
-        }
+        Self::new(f.status, Some(body), None)
     }
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let mut response = match self.body {
-            Some(body) => (self.status, Json(body)).into_response(),
-            None => self.status.into_response(),
+        let mut response = match (self.body, self.raw) {
+            (Some(body), _) => (self.status, Json(body)).into_response(),
+            (None, Some(raw)) => (
+                self.status,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                raw,
+            )
+                .into_response(),
+            (None, None) => self.status.into_response(),
         };
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             response.headers_mut().insert("Location", location);
@@ -223,7 +239,7 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
             let soql = params.get("q").ok_or_else(|| {
                 ApiFailure::bad_request("MALFORMED_QUERY", "A query string is required: q")
             })?;
-            Ok(Reply::ok(org.cursors.start(
+            Ok(Reply::raw(org.cursors.start(
                 store,
                 soql,
                 *resource == "queryAll",
@@ -232,7 +248,7 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
             )?))
         }
         (Method::GET, ["query" | "queryAll", locator]) => {
-            Ok(Reply::ok(org.cursors.next(store, locator, version)?))
+            Ok(Reply::raw(org.cursors.next(store, locator, version)?))
         }
         (_, ["composite", ..]) => crate::composite::dispatch(org, store, call),
         (Method::GET, ["sobjects"]) => {

@@ -17,6 +17,17 @@ pub struct Resolved {
     field: FieldMeta,
 }
 
+impl Resolved {
+    /// A field of the queried object itself (no parent relationship).
+    pub fn is_own_field(&self) -> bool {
+        self.hops.is_empty()
+    }
+
+    pub fn field_name(&self) -> &str {
+        &self.field.name
+    }
+}
+
 /// What a query selects: the rows' ids and how to render them, or counts.
 #[derive(Debug, Clone)]
 pub enum Outcome {

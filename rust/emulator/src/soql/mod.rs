@@ -9,6 +9,8 @@ pub use parse::{parse, Query};
 use crate::failure::ApiFailure;
 use crate::org::lock;
 use crate::store::Store;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -38,13 +40,17 @@ impl Cursors {
         all_rows: bool,
         batch: usize,
         version: &str,
-    ) -> Result<Value, ApiFailure> {
+    ) -> Result<Vec<u8>, ApiFailure> {
         let query = parse(soql)?;
         match run(store, soql, &query, all_rows)? {
-            Outcome::Count(n) => Ok(json!({"totalSize": n, "done": true, "records": []})),
-            Outcome::Aggregate(rows) => {
-                Ok(json!({"totalSize": rows.len(), "done": true, "records": rows}))
-            }
+            Outcome::Count(n) => Ok(json!({"totalSize": n, "done": true, "records": []})
+                .to_string()
+                .into_bytes()),
+            Outcome::Aggregate(rows) => Ok(
+                json!({"totalSize": rows.len(), "done": true, "records": rows})
+                    .to_string()
+                    .into_bytes(),
+            ),
             Outcome::Rows {
                 object,
                 ids,
@@ -56,19 +62,26 @@ impl Cursors {
                     columns,
                     batch,
                 };
-                let page = page(store, &cursor, 0, version);
                 if cursor.ids.len() > batch {
-                    let id = self.keep(cursor);
-                    Ok(with_next(page, &id, batch, version))
+                    let id = self.next_id();
+                    let body = page(
+                        store,
+                        &cursor,
+                        0,
+                        version,
+                        Some(next_url(&id, batch, version)),
+                    );
+                    self.keep(id, cursor);
+                    body
                 } else {
-                    Ok(page)
+                    page(store, &cursor, 0, version, None)
                 }
             }
         }
     }
 
     /// The page at a locator (`{cursor}-{offset}`).
-    pub fn next(&self, store: &Store, locator: &str, version: &str) -> Result<Value, ApiFailure> {
+    pub fn next(&self, store: &Store, locator: &str, version: &str) -> Result<Vec<u8>, ApiFailure> {
         let invalid = || ApiFailure::bad_request("INVALID_QUERY_LOCATOR", "invalid query locator");
         let (id, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
         let offset: usize = offset.parse().map_err(|_| invalid())?;
@@ -77,18 +90,19 @@ impl Cursors {
         if offset >= cursor.ids.len() {
             return Err(invalid());
         }
-        let page = page(store, cursor, offset, version);
-        Ok(if offset + cursor.batch < cursor.ids.len() {
-            with_next(page, id, offset + cursor.batch, version)
-        } else {
-            page
-        })
+        let next = (offset + cursor.batch < cursor.ids.len())
+            .then(|| next_url(id, offset + cursor.batch, version));
+        page(store, cursor, offset, version, next)
     }
 
-    fn keep(&self, cursor: Cursor) -> String {
+    fn next_id(&self) -> String {
         let mut open = lock(&self.open);
         open.2 += 1;
-        let id = format!("01g5e{:010}", open.2);
+        format!("01g5e{:010}", open.2)
+    }
+
+    fn keep(&self, id: String, cursor: Cursor) {
+        let mut open = lock(&self.open);
         open.0.insert(id.clone(), cursor);
         open.1.push_back(id.clone());
         while open.1.len() > MAX_CURSORS {
@@ -96,30 +110,119 @@ impl Cursors {
                 open.0.remove(&old);
             }
         }
-        id
     }
 }
 
-fn page(store: &Store, cursor: &Cursor, offset: usize, version: &str) -> Value {
-    let records: Vec<Value> = cursor
-        .ids
-        .iter()
-        .skip(offset)
-        .take(cursor.batch)
-        .map(|id| render(store, &cursor.object, id, &cursor.columns, version))
-        .collect();
-    json!({"totalSize": cursor.ids.len(), "done": offset + cursor.batch >= cursor.ids.len(), "records": records})
+fn next_url(cursor: &str, offset: usize, version: &str) -> String {
+    format!("/services/data/v{version}/query/{cursor}-{offset}")
 }
 
-fn with_next(mut page: Value, cursor: &str, offset: usize, version: &str) -> Value {
-    if let Value::Object(map) = &mut page {
-        map.insert("done".into(), Value::Bool(false));
-        map.insert(
-            "nextRecordsUrl".into(),
-            Value::String(format!("/services/data/v{version}/query/{cursor}-{offset}")),
+/// A page serialized straight from the store: no copy of the records is built first.
+fn page(
+    store: &Store,
+    cursor: &Cursor,
+    offset: usize,
+    version: &str,
+    next: Option<String>,
+) -> Result<Vec<u8>, ApiFailure> {
+    let body = PageBody {
+        store,
+        cursor,
+        offset,
+        version,
+        next,
+    };
+    serde_json::to_vec(&body).map_err(|e| {
+        ApiFailure::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            e.to_string(),
+        )
+    })
+}
+
+struct PageBody<'a> {
+    store: &'a Store,
+    cursor: &'a Cursor,
+    offset: usize,
+    version: &'a str,
+    next: Option<String>,
+}
+
+impl Serialize for PageBody<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("totalSize", &self.cursor.ids.len())?;
+        map.serialize_entry("done", &self.next.is_none())?;
+        if let Some(next) = &self.next {
+            map.serialize_entry("nextRecordsUrl", next)?;
+        }
+        map.serialize_entry("records", &Rows(self))?;
+        map.end()
+    }
+}
+
+struct Rows<'a, 'b>(&'b PageBody<'a>);
+
+impl Serialize for Rows<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let ids = p.cursor.ids.iter().skip(p.offset).take(p.cursor.batch);
+        let flat = p.cursor.columns.iter().all(Resolved::is_own_field);
+        let records = p.store.object(&p.cursor.object).ok();
+        let mut seq = serializer.serialize_seq(None)?;
+        for id in ids {
+            if flat {
+                let record = records.and_then(|o| o.records.get(id));
+                seq.serialize_element(&OwnRow {
+                    object: &p.cursor.object,
+                    id,
+                    record,
+                    columns: &p.cursor.columns,
+                    version: p.version,
+                })?;
+            } else {
+                seq.serialize_element(&render(
+                    p.store,
+                    &p.cursor.object,
+                    id,
+                    &p.cursor.columns,
+                    p.version,
+                ))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// A row whose columns are all the object's own fields.
+struct OwnRow<'a> {
+    object: &'a str,
+    id: &'a str,
+    record: Option<&'a crate::store::StoredRecord>,
+    columns: &'a [Resolved],
+    version: &'a str,
+}
+
+impl Serialize for OwnRow<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.columns.len() + 1))?;
+        let url = format!(
+            "/services/data/v{}/sobjects/{}/{}",
+            self.version, self.object, self.id
         );
+        map.serialize_entry("attributes", &json!({"type": self.object, "url": url}))?;
+        for column in self.columns {
+            let name = column.field_name();
+            map.serialize_entry(
+                name,
+                self.record
+                    .and_then(|r| r.fields.get(name))
+                    .unwrap_or(&Value::Null),
+            )?;
+        }
+        map.end()
     }
-    page
 }
 
 /// `?explain=`: the plans Salesforce would consider, best first, without running the query.
