@@ -143,3 +143,20 @@ def test_a_pending_call_cannot_be_waited_twice(org: Emulator) -> None:
     assert pending.wait()
     with pytest.raises(RuntimeError, match="already"):
         pending.wait()
+
+
+def test_a_dropped_connection_never_loses_or_duplicates(org: Emulator) -> None:
+    events: list[RetryEvent] = []
+    sf = quick_client(org, events)
+    saved = sf.sobjects.create("Account", {"Name": "A"})
+    # A read is retried after the break and succeeds.
+    org.inject_fault("/sobjects/Account/", method="GET", drop_connection=True, times=1)
+    assert sf.sobjects.get("Account", saved.id)["Name"] == "A"
+    assert [e.cause for e in events] == ["connection error"]
+    # A create is not replayed: the error says so, and no second record appears.
+    org.inject_fault("/sobjects/Account", method="POST", drop_connection=True, times=1)
+    with pytest.raises(TransportError) as caught:
+        sf.sobjects.create("Account", {"Name": "B"})
+    assert caught.value.attempts == 1
+    assert not isinstance(caught.value, ConnectError)
+    assert sf.query.query("SELECT COUNT() FROM Account WHERE Name = 'B'").total_size == 0

@@ -225,9 +225,11 @@ class Emulator:
         method: str | None = None,
         retry_after: int | None = None,
         delay: float | None = None,
+        drop_connection: bool = False,
     ) -> None:
         """Answer the next ``times`` requests whose path contains ``path_contains`` with an error
-        (or, with status 200, only delay them by ``delay`` seconds)."""
+        (or, with status 200, only delay them by ``delay`` seconds; with ``drop_connection``,
+        break the connection instead of answering)."""
         self._running.inject_fault(
             path_contains,
             status=status,
@@ -237,6 +239,7 @@ class Emulator:
             method=method,
             retry_after=retry_after,
             delay=delay,
+            drop_connection=drop_connection,
         )
 
     def seed_records(self, object: str, records: Iterable[Mapping[str, Any]]) -> list[str]:

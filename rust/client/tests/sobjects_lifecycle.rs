@@ -184,6 +184,7 @@ async fn idempotent_requests_retry_and_report_attempts() {
         times,
         retry_after: None,
         delay: None,
+        drop_connection: false,
     };
     org.inject_fault(fault(2));
     let got = sf.sobjects().get("Account", &saved.id, None).await.unwrap();

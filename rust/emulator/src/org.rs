@@ -24,6 +24,9 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     /// Wait this long before answering (latency injection).
     pub delay: Option<Duration>,
+    /// Break the connection instead of answering: the status line may go out, the body never
+    /// completes.
+    pub drop_connection: bool,
 }
 
 /// Settings of an org.

@@ -82,6 +82,15 @@ async fn handle(
         if let Some(delay) = fault.delay {
             tokio::time::sleep(delay).await;
         }
+        if fault.drop_connection {
+            let broken = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected dropped connection",
+                ))
+            });
+            return Ok(Response::new(axum::body::Body::from_stream(broken)));
+        }
         if fault.status != 200 {
             let status =
                 StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

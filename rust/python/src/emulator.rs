@@ -142,7 +142,7 @@ impl EmulatorServer {
             .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
-    #[pyo3(signature = (path_contains, *, status = 503, error_code = None, message = None, times = 1, method = None, retry_after = None, delay = None))]
+    #[pyo3(signature = (path_contains, *, status = 503, error_code = None, message = None, times = 1, method = None, retry_after = None, delay = None, drop_connection = false))]
     #[allow(clippy::too_many_arguments)]
     fn inject_fault(
         &self,
@@ -154,6 +154,7 @@ impl EmulatorServer {
         method: Option<String>,
         retry_after: Option<u64>,
         delay: Option<f64>,
+        drop_connection: bool,
     ) -> PyResult<()> {
         let delay = match delay {
             Some(d) if d.is_finite() && d >= 0.0 => Some(Duration::from_secs_f64(d)),
@@ -173,6 +174,7 @@ impl EmulatorServer {
             times,
             retry_after,
             delay,
+            drop_connection,
         };
         self.with(|s| s.inject_fault(fault))
     }
