@@ -110,6 +110,16 @@ fn valid_reference_id(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+fn check_count_of_subrequests(what: &str, count: usize) -> Result<()> {
+    if count == 0 || count > MAX_SUBREQUESTS {
+        return Err(Error::invalid_argument(
+            "requests",
+            format!("{what} has 1 to {MAX_SUBREQUESTS} subrequests, got {count}"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_method(method: &str) -> Result<()> {
     if ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(&method) {
         Ok(())
@@ -154,15 +164,7 @@ impl<'a> Composite<'a> {
         all_or_none: bool,
         collate: bool,
     ) -> Result<Vec<SubrequestResult>> {
-        if requests.is_empty() || requests.len() > MAX_SUBREQUESTS {
-            return Err(Error::invalid_argument(
-                "requests",
-                format!(
-                    "a composite request has 1 to {MAX_SUBREQUESTS} subrequests, got {}",
-                    requests.len()
-                ),
-            ));
-        }
+        check_count_of_subrequests("a composite request", requests.len())?;
         let version = &self.client.config().api_version;
         let mut seen = HashSet::new();
         let mut items = Vec::with_capacity(requests.len());
@@ -208,15 +210,7 @@ impl<'a> Composite<'a> {
         requests: &[BatchSubrequest],
         halt_on_error: bool,
     ) -> Result<BatchResult> {
-        if requests.is_empty() || requests.len() > MAX_SUBREQUESTS {
-            return Err(Error::invalid_argument(
-                "requests",
-                format!(
-                    "a batch has 1 to {MAX_SUBREQUESTS} subrequests, got {}",
-                    requests.len()
-                ),
-            ));
-        }
+        check_count_of_subrequests("a batch", requests.len())?;
         let version = &self.client.config().api_version;
         let mut items = Vec::with_capacity(requests.len());
         for r in requests {

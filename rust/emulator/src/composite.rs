@@ -3,7 +3,7 @@
 
 use crate::failure::ApiFailure;
 use crate::org::Org;
-use crate::rest::{dispatch as dispatch_rest, Call, Reply};
+use crate::rest::{dispatch as dispatch_rest, query_params, Call, Reply};
 use crate::store::{format_datetime, Store, UpsertOutcome};
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
@@ -62,16 +62,6 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
         }
         _ => Err(ApiFailure::not_found()),
     }
-}
-
-fn query_params(query: Option<&str>) -> std::collections::HashMap<String, String> {
-    query
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn split_list(text: &str) -> Vec<String> {

@@ -489,7 +489,7 @@ fn fields_param(query: Option<&str>) -> Option<Vec<String>> {
         })
 }
 
-fn query_params(query: Option<&str>) -> std::collections::HashMap<String, String> {
+pub(crate) fn query_params(query: Option<&str>) -> std::collections::HashMap<String, String> {
     query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())

@@ -60,13 +60,16 @@ pub fn to_python_cached<'py>(
             }
             list.into_any()
         }
-        scalar => to_python(py, scalar)?,
+        scalar => scalar_to_python(py, scalar)?,
     })
 }
 
 pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    to_python_cached(py, value, &mut KeyCache::default())
+}
+
+fn scalar_to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
-        Value::Null => py.None().into_bound(py),
         Value::Bool(b) => b.into_bound_py_any(py)?,
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
@@ -78,21 +81,15 @@ pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyA
             }
         }
         Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_python(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => map_to_dict(py, map)?.into_any(),
+        Value::Null | Value::Array(_) | Value::Object(_) => py.None().into_bound(py),
     })
 }
 
 pub fn map_to_dict<'py>(py: Python<'py>, map: &Map<String, Value>) -> PyResult<Bound<'py, PyDict>> {
+    let mut keys = KeyCache::default();
     let dict = PyDict::new(py);
     for (k, v) in map {
-        dict.set_item(k, to_python(py, v)?)?;
+        dict.set_item(keys.key(py, k), to_python_cached(py, v, &mut keys)?)?;
     }
     Ok(dict)
 }
