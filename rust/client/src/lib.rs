@@ -41,7 +41,7 @@ pub use error::{
     TransportFailure,
 };
 pub use limits::{ApiUsage, AppUsage};
-pub use query::{QueryOptions, QueryPage, QueryPager};
+pub use query::{QueryOptions, QueryPage, QueryPager, RawPage};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
 pub use salesforce_wire::RecordId;
 pub use simulation::{

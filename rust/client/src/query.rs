@@ -22,6 +22,46 @@ pub struct QueryPage {
     pub records: Vec<Record>,
 }
 
+/// A page as it came off the wire: counts and cursor read, records left as the JSON body, for
+/// callers that build their own objects from it (the Python bindings do).
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    pub total_size: u64,
+    pub done: bool,
+    pub next_records_url: Option<String>,
+    /// The whole answer: `{"totalSize", "done", "nextRecordsUrl", "records": [...]}`.
+    pub body: bytes::Bytes,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageMeta {
+    total_size: u64,
+    done: bool,
+    #[serde(default)]
+    next_records_url: Option<String>,
+}
+
+impl RawPage {
+    fn from_response(response: &crate::transport::HttpResponse) -> Result<Self> {
+        let meta: PageMeta = decode_json(response)?;
+        Ok(Self {
+            total_size: meta.total_size,
+            done: meta.done,
+            next_records_url: meta.next_records_url,
+            body: response.body.clone(),
+        })
+    }
+
+    /// The page with its records parsed.
+    pub fn decode(&self) -> Result<QueryPage> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::UnexpectedResponse {
+            status: 200,
+            message: format!("cannot decode the query page: {e}"),
+        })
+    }
+}
+
 /// How to run a query.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueryOptions {
@@ -59,11 +99,21 @@ impl<'a> Query<'a> {
     }
 
     pub async fn query_with(&self, soql: &str, options: QueryOptions) -> Result<QueryPage> {
-        first_page(self.client, soql, options).await
+        first_page(self.client, soql, options).await?.decode()
     }
 
     /// The page at `next_records_url`.
     pub async fn query_more(&self, next_records_url: &str) -> Result<QueryPage> {
+        more(self.client, next_records_url, None).await?.decode()
+    }
+
+    /// The first page with its records still JSON (see [`RawPage`]).
+    pub async fn query_raw(&self, soql: &str, options: QueryOptions) -> Result<RawPage> {
+        first_page(self.client, soql, options).await
+    }
+
+    /// The page at `next_records_url` with its records still JSON.
+    pub async fn query_more_raw(&self, next_records_url: &str) -> Result<RawPage> {
         more(self.client, next_records_url, None).await
     }
 
@@ -111,7 +161,7 @@ fn options_header(batch_size: Option<u32>) -> Result<Vec<(HeaderName, HeaderValu
     }
 }
 
-async fn first_page(client: &Client, soql: &str, options: QueryOptions) -> Result<QueryPage> {
+async fn first_page(client: &Client, soql: &str, options: QueryOptions) -> Result<RawPage> {
     check_soql(soql)?;
     let resource = if options.include_deleted {
         "queryAll"
@@ -122,14 +172,10 @@ async fn first_page(client: &Client, soql: &str, options: QueryOptions) -> Resul
     url.query_pairs_mut().append_pair("q", soql);
     let mut call = RestCall::new(Method::GET, url, None, Idempotency::Idempotent);
     call.extra_headers = options_header(options.batch_size)?;
-    decode_json(&client.execute(call).await?)
+    RawPage::from_response(&client.execute(call).await?)
 }
 
-async fn more(
-    client: &Client,
-    next_records_url: &str,
-    batch_size: Option<u32>,
-) -> Result<QueryPage> {
+async fn more(client: &Client, next_records_url: &str, batch_size: Option<u32>) -> Result<RawPage> {
     // Only a path on this org: a full URL elsewhere would carry the token off.
     let valid = next_records_url.starts_with("/services/data/v")
         && (next_records_url.contains("/query/") || next_records_url.contains("/queryAll/"));
@@ -146,7 +192,7 @@ async fn more(
         .map_err(|e| Error::invalid_argument("next_records_url", e.to_string()))?;
     let mut call = RestCall::new(Method::GET, url, None, Idempotency::Idempotent);
     call.extra_headers = options_header(batch_size)?;
-    decode_json(&client.execute(call).await?)
+    RawPage::from_response(&client.execute(call).await?)
 }
 
 /// Pages of a query, one request ahead: when a page is handed out, the next one is already
@@ -154,13 +200,21 @@ async fn more(
 pub struct QueryPager {
     client: Client,
     start: Option<(String, QueryOptions)>,
-    ahead: Option<JoinHandle<Result<QueryPage>>>,
+    ahead: Option<JoinHandle<Result<RawPage>>>,
     batch_size: Option<u32>,
 }
 
 impl QueryPager {
     /// The next page, or None after the last.
     pub async fn next_page(&mut self) -> Result<Option<QueryPage>> {
+        match self.next_raw_page().await? {
+            Some(raw) => raw.decode().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The next page with its records still JSON, or None after the last.
+    pub async fn next_raw_page(&mut self) -> Result<Option<RawPage>> {
         let page = if let Some((soql, options)) = self.start.take() {
             first_page(&self.client, &soql, options).await?
         } else if let Some(ahead) = self.ahead.take() {

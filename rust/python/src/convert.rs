@@ -190,3 +190,130 @@ pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     Err(PyTypeError::new_err(format!("cannot send a {type_name} to Salesforce; use str, int, float, bool, None, date, datetime, Decimal, list or dict")))
 }
+
+/// Builds Python objects while parsing JSON: no intermediate `serde_json::Value`.
+struct PySeed<'a, 'py> {
+    py: Python<'py>,
+    keys: &'a mut KeyCache<'py>,
+}
+
+impl<'de, 'py> serde::de::DeserializeSeed<'de> for PySeed<'_, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+fn py_error<E: serde::de::Error>(err: PyErr) -> E {
+    E::custom(err.to_string())
+}
+
+impl<'de, 'py> serde::de::Visitor<'de> for PySeed<'_, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        v.into_bound_py_any(self.py).map_err(py_error)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        v.into_bound_py_any(self.py).map_err(py_error)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        v.into_bound_py_any(self.py).map_err(py_error)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        v.into_bound_py_any(self.py).map_err(py_error)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PyString::new(self.py, v).into_any())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (py, keys) = (self.py, self.keys);
+        let list = PyList::empty(py);
+        while let Some(item) = seq.next_element_seed(PySeed {
+            py,
+            keys: &mut *keys,
+        })? {
+            list.append(item).map_err(py_error)?;
+        }
+        Ok(list.into_any())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (py, keys) = (self.py, self.keys);
+        let dict = PyDict::new(py);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let key = keys.key(py, &key);
+            let value = map.next_value_seed(PySeed {
+                py,
+                keys: &mut *keys,
+            })?;
+            dict.set_item(key, value).map_err(py_error)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+/// Reads the `records` of a query page straight into a list of dicts.
+struct RecordsOfPage<'a, 'py> {
+    py: Python<'py>,
+    keys: &'a mut KeyCache<'py>,
+}
+
+impl<'de, 'py> serde::de::Visitor<'de> for RecordsOfPage<'_, 'py> {
+    type Value = Option<Bound<'py, PyAny>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a query page")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (py, keys) = (self.py, self.keys);
+        let mut records = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "records" {
+                records = Some(map.next_value_seed(PySeed {
+                    py,
+                    keys: &mut *keys,
+                })?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// The records of a query page's JSON body, as Python dicts built while parsing.
+pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    use serde::Deserializer as _;
+    let mut keys = KeyCache::default();
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let records = deserializer
+        .deserialize_map(RecordsOfPage {
+            py,
+            keys: &mut keys,
+        })
+        .map_err(|e| PyValueError::new_err(format!("cannot read the query page: {e}")))?;
+    Ok(records.unwrap_or_else(|| PyList::empty(py).into_any()))
+}

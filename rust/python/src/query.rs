@@ -1,7 +1,7 @@
 //! Queries for Python: pages as typed results, a record stream fed page by page, and
 //! format_soql with Python values.
 
-use crate::convert::{to_python_cached, Json, KeyCache};
+use crate::convert::{records_of_page, Json};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -41,29 +41,7 @@ impl QueryPage {
     }
 }
 
-fn records_list<'py>(py: Python<'py>, records: &[sf::Record]) -> PyResult<Bound<'py, PyList>> {
-    let mut keys = KeyCache::default();
-    let items = records
-        .iter()
-        .map(|r| {
-            let dict = PyDict::new(py);
-            for (k, v) in r {
-                dict.set_item(
-                    to_python_key(&mut keys, py, k),
-                    to_python_cached(py, v, &mut keys)?,
-                )?;
-            }
-            Ok(dict)
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
-}
-
-fn to_python_key<'py>(keys: &mut KeyCache<'py>, py: Python<'py>, name: &str) -> Bound<'py, PyAny> {
-    keys.key(py, name).into_any()
-}
-
-pub struct PageOut(sf::QueryPage);
+pub struct PageOut(sf::RawPage);
 
 impl<'py> IntoPyObject<'py> for PageOut {
     type Target = QueryPage;
@@ -71,10 +49,11 @@ impl<'py> IntoPyObject<'py> for PageOut {
     type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
         let p = self.0;
+        let records = records_of_page(py, &p.body)?.downcast_into::<PyList>()?;
         Bound::new(
             py,
             QueryPage {
-                records: records_list(py, &p.records)?.unbind(),
+                records: records.unbind(),
                 total_size: p.total_size,
                 done: p.done,
                 next_records_url: p.next_records_url,
@@ -84,7 +63,7 @@ impl<'py> IntoPyObject<'py> for PageOut {
 }
 
 /// The records of one page, or None after the last page.
-pub struct RecordsOut(Option<Vec<sf::Record>>);
+pub struct RecordsOut(Option<sf::RawPage>);
 
 impl<'py> IntoPyObject<'py> for RecordsOut {
     type Target = PyAny;
@@ -92,7 +71,7 @@ impl<'py> IntoPyObject<'py> for RecordsOut {
     type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
         match self.0 {
-            Some(records) => Ok(records_list(py, &records)?.into_any()),
+            Some(page) => records_of_page(py, &page.body),
             None => Ok(py.None().into_bound(py)),
         }
     }
@@ -123,7 +102,7 @@ impl QueryCore {
         let c = self.client.clone();
         Pending::new(async move {
             c.query()
-                .query_with(&soql, options(batch_size, include_deleted))
+                .query_raw(&soql, options(batch_size, include_deleted))
                 .await
                 .map(PageOut)
         })
@@ -131,7 +110,12 @@ impl QueryCore {
 
     fn query_more(&self, next_records_url: String) -> Pending {
         let c = self.client.clone();
-        Pending::new(async move { c.query().query_more(&next_records_url).await.map(PageOut) })
+        Pending::new(async move {
+            c.query()
+                .query_more_raw(&next_records_url)
+                .await
+                .map(PageOut)
+        })
     }
 
     fn explain(&self, soql: String) -> Pending {
@@ -169,10 +153,7 @@ impl RecordStream {
         let pager = self.pager.clone();
         Pending::new(async move {
             let mut pager = pager.lock().await;
-            pager
-                .next_page()
-                .await
-                .map(|p| RecordsOut(p.map(|p| p.records)))
+            pager.next_raw_page().await.map(RecordsOut)
         })
     }
 }
