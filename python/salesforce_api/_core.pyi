@@ -24,6 +24,7 @@ __all__ = [
     "SaveResult",
     "SimulationRecorder",
     "SimulationReplayer",
+    "StreamPage",
     "TokenInfo",
     "UpsertResult",
     "__version__",
@@ -186,8 +187,14 @@ class QueryPage:
     def __len__(self) -> int: ...
 
 @final
+class StreamPage:
+    def records(self) -> list[dict[str, Any]]: ...
+    @property
+    def total_size(self) -> int: ...
+
+@final
 class RecordStream:
-    def next_page(self) -> Pending[list[dict[str, Any]] | None]: ...
+    def next_page(self) -> Pending[StreamPage | None]: ...
 
 @final
 class QueryCore:

@@ -36,8 +36,8 @@ class Query:
         """Every record of the query, in order, each exactly once. The next page is fetched
         while the current one is consumed; memory holds at most two pages."""
         stream = self._core.stream(soql, batch_size=batch_size, include_deleted=include_deleted)
-        while (records := stream.next_page().wait()) is not None:
-            yield from records
+        while (page := stream.next_page().wait()) is not None:
+            yield from page.records()
 
     def explain(self, soql: str) -> dict[str, Any]:
         """The plans Salesforce would consider for ``soql``, best first, without running it."""
@@ -65,8 +65,8 @@ class AsyncQuery:
         """``async for record in sf.query.stream(soql)``: every record, the next page fetched
         ahead."""
         stream = self._core.stream(soql, batch_size=batch_size, include_deleted=include_deleted)
-        while (records := await stream.next_page()) is not None:
-            for record in records:
+        while (page := await stream.next_page()) is not None:
+            for record in page.records():
                 yield record
 
     async def explain(self, soql: str) -> dict[str, Any]:

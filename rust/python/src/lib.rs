@@ -27,6 +27,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<composite::RecordResult>()?;
     m.add_class::<query::QueryPage>()?;
     m.add_class::<query::RecordStream>()?;
+    m.add_class::<query::StreamPage>()?;
     m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;
     m.add_class::<pending::Pending>()?;
     m.add_class::<results::SaveResult>()?;

@@ -62,16 +62,36 @@ impl<'py> IntoPyObject<'py> for PageOut {
     }
 }
 
-/// The records of one page, or None after the last page.
-pub struct RecordsOut(Option<sf::RawPage>);
+/// One page of a stream, its records still JSON: they become dicts when `records()` is called,
+/// on the caller's thread, so runtime threads stay free for the network.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct StreamPage {
+    page: sf::RawPage,
+}
 
-impl<'py> IntoPyObject<'py> for RecordsOut {
+#[pymethods]
+impl StreamPage {
+    /// The page's records as dicts.
+    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        records_of_page(py, &self.page.body)
+    }
+
+    #[getter]
+    fn total_size(&self) -> u64 {
+        self.page.total_size
+    }
+}
+
+/// The next stream page, or None after the last.
+pub struct StreamPageOut(Option<sf::RawPage>);
+
+impl<'py> IntoPyObject<'py> for StreamPageOut {
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
     type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
         match self.0 {
-            Some(page) => records_of_page(py, &page.body),
+            Some(page) => Ok(Bound::new(py, StreamPage { page })?.into_any()),
             None => Ok(py.None().into_bound(py)),
         }
     }
@@ -153,7 +173,7 @@ impl RecordStream {
         let pager = self.pager.clone();
         Pending::new(async move {
             let mut pager = pager.lock().await;
-            pager.next_raw_page().await.map(RecordsOut)
+            pager.next_raw_page().await.map(StreamPageOut)
         })
     }
 }
