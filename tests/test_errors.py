@@ -12,6 +12,7 @@ import pytest
 from salesforce_api import (
     DuplicateValueError,
     EntityDeletedError,
+    ForbiddenError,
     InvalidArgumentError,
     InvalidFieldError,
     InvalidSessionError,
@@ -20,6 +21,7 @@ from salesforce_api import (
     MultipleMatchesError,
     NotFoundError,
     RequestLimitError,
+    RowLockError,
     SalesforceError,
     ServerError,
     ValidationError,
@@ -201,3 +203,26 @@ def test_unsendable_values_raise_type_error_before_sending(org: Emulator) -> Non
     with pytest.raises(TypeError):
         sf.sobjects.get("Account", "001D000000IqhSL", fields="Name")
     assert org.stats()["total_requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (400, "UNABLE_TO_LOCK_ROW", RowLockError),
+        (403, "API_DISABLED_FOR_ORG", ForbiddenError),
+        (400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", ValidationError),
+        (418, "SOMETHING_NEW", SalesforceError),
+    ],
+)
+def test_other_mapped_errors_from_injected_answers(
+    org: Emulator, status: int, code: str, error: type[SalesforceError]
+) -> None:
+    sf = type(org.client()).builder().instance_url(org.instance_url).access_token(org.access_token())
+    quick = sf.retries(2, backoff_base=0.001, backoff_max=0.002).build()
+    org.inject_fault("/sobjects", status=status, error_code=code, message="injected", times=5)
+    with pytest.raises(error) as caught:
+        quick.sobjects.describe_global()
+    assert (caught.value.error_code, caught.value.status) == (code, status)
+    assert caught.value.message == "injected"
+    expected_attempts = 2 if code == "UNABLE_TO_LOCK_ROW" else 1
+    assert caught.value.attempts == expected_attempts
