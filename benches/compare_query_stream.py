@@ -1,23 +1,30 @@
 """Stream N Accounts (10 fields) from the emulator: ours (sync and async) against
-simple-salesforce's query_all_iter, in one run; records per second, client CPU seconds per
-100k records, and ratios. Every run checks it got every record exactly once.
+simple-salesforce's query_all_iter, in one run; records per second, CPU seconds per 100k
+records, and ratios. Every run checks it got every record exactly once.
 
-Run: python benches/compare_query_stream.py [--records 200000]
-Use a release build (maturin develop --release); the emulator runs in this process too, so
-the CPU column is the client's share measured as process CPU minus the emulator's threads.
+Run: python benches/compare_query_stream.py [--records 200000] [--external]
+Use a release build (maturin develop --release). By default the emulator runs inside this
+process (its threads count in "process CPU"); with --external it runs as `sfapi emulator` in its
+own process, so process CPU is the client's alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import resource
-import threading
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from peers import simple_salesforce
+import requests
+from simple_salesforce import Salesforce as SimpleSalesforce
 
+from salesforce_api import AsyncSalesforce, Salesforce
+from salesforce_api.cli import sample_account
 from salesforce_api.testing import Emulator
 
 SOQL = (
@@ -26,59 +33,74 @@ SOQL = (
 )
 
 
-def thread_cpu() -> float:
-    """CPU seconds of the calling thread (Python's own work, including our GIL-held parts)."""
-    return time.thread_time()
-
-
 def process_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
 def run(label: str, fn: Callable[[], set[str]], expected: int) -> tuple[float, float]:
-    started, cpu0, main0 = time.perf_counter(), process_cpu(), thread_cpu()
+    started, cpu0, main0 = time.perf_counter(), process_cpu(), time.thread_time()
     ids = fn()
     wall = time.perf_counter() - started
-    cpu, main = process_cpu() - cpu0, thread_cpu() - main0
+    cpu, main = process_cpu() - cpu0, time.thread_time() - main0
     if len(ids) != expected:
         raise SystemExit(f"{label}: got {len(ids)} distinct records, expected {expected}")
+    per = 100_000 / expected
     print(
         f"  {label:<34} {wall:7.2f} s  {expected / wall:10.0f} rec/s  "
-        f"main-thread CPU {main / expected * 100_000:6.2f} s/100k  process CPU {cpu / expected * 100_000:6.2f} s/100k"
+        f"main-thread CPU {main * per:5.2f} s/100k  process CPU {cpu * per:5.2f} s/100k"
     )
-    return wall, main
+    return wall, cpu
+
+
+@contextlib.contextmanager
+def org_in_process(n: int) -> Iterator[tuple[str, str, str]]:
+    with Emulator(tls=True, api_limit=100_000_000) as org:
+        org.seed_records("Account", (sample_account(i) for i in range(n)))
+        yield org.instance_url, org.access_token(), org.ca_cert_path or ""
+
+
+@contextlib.contextmanager
+def org_in_subprocess(n: int) -> Iterator[tuple[str, str, str]]:
+    command = [sys.executable, "-m", "salesforce_api.cli", "emulator", "--tls", "--seed-accounts", str(n)]
+    command += ["--api-limit", "100000000"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            assert proc.stdout is not None
+            settings: dict[str, str] = {}
+            while "SF_CA_CERT_FILE" not in settings:
+                line = proc.stdout.readline()
+                if not line:
+                    raise SystemExit("the emulator process ended early")
+                if line.startswith("SF_") and "=" in line:
+                    key, value = line.strip().split("=", 1)
+                    settings[key] = value
+            yield settings["SF_INSTANCE_URL"], settings["SF_ACCESS_TOKEN"], settings["SF_CA_CERT_FILE"]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
-    n = parser.parse_args().records
-    with Emulator(tls=True, api_limit=100_000_000) as org:
-        started = time.perf_counter()
-        org.seed_records(
-            "Account",
-            (
-                {
-                    "Name": f"Account {i}",
-                    "AccountNumber": f"AN-{i:08}",
-                    "Type": "Customer - Direct",
-                    "Industry": "Energy",
-                    "AnnualRevenue": i * 10.5,
-                    "NumberOfEmployees": i % 5000,
-                    "Phone": "+1 415 555 0100",
-                    "Website": "https://example.com",
-                    "BillingCity": "San Francisco",
-                }
-                for i in range(n)
-            ),
-        )
+    parser.add_argument("--external", action="store_true", help="run the emulator in its own process")
+    args = parser.parse_args()
+    n = args.records
+    org = org_in_subprocess if args.external else org_in_process
+    started = time.perf_counter()
+    with org(n) as (url, token, ca):
+        where = "its own process" if args.external else "this process"
         print(
-            f"seeded {n} Accounts in {time.perf_counter() - started:.1f} s; streaming {n} records, 10 fields, HTTPS"
+            f"{n} Accounts ready in {time.perf_counter() - started:.1f} s (emulator in {where}); 10 fields, HTTPS"
         )
-        sf = org.client()
-        asf = org.async_client()
-        peer = simple_salesforce(org)
+        sf = Salesforce.builder().instance_url(url).access_token(token).ca_cert_file(ca).build()
+        asf = AsyncSalesforce.builder().instance_url(url).access_token(token).ca_cert_file(ca).build()
+        session = requests.Session()
+        session.verify = ca
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override session.verify otherwise
+        peer = SimpleSalesforce(instance_url=url, session_id=token, session=session, version="62.0")
 
         def ours_sync() -> set[str]:
             return {r["Id"] for r in sf.query.stream(SOQL)}
@@ -92,15 +114,14 @@ def main() -> None:
         def theirs() -> set[str]:
             return {r["Id"] for r in peer.query_all_iter(SOQL)}
 
-        assert threading.active_count() >= 1
         sync_wall, sync_cpu = run("salesforce_api sync stream", ours_sync, n)
         async_wall, async_cpu = run("salesforce_api async stream", ours_async, n)
         peer_wall, peer_cpu = run("simple-salesforce query_all_iter", theirs, n)
         print(
-            f"  ratio (records/s ours / simple-salesforce): sync {peer_wall / sync_wall:.2f}x, async {peer_wall / async_wall:.2f}x"
+            f"  records/s ours / simple-salesforce: sync {peer_wall / sync_wall:.2f}x, async {peer_wall / async_wall:.2f}x"
         )
         print(
-            f"  main-thread CPU ratio (simple-salesforce / ours): sync {peer_cpu / sync_cpu:.2f}x, async {peer_cpu / async_cpu:.2f}x"
+            f"  process CPU simple-salesforce / ours: sync {peer_cpu / sync_cpu:.2f}x, async {peer_cpu / async_cpu:.2f}x"
         )
 
 

@@ -130,3 +130,15 @@ def test_no_secret_in_reprs(sf_emulator: Emulator) -> None:
         repr(sf.limits.usage),
     ):
         assert token not in text
+
+
+def test_from_env_trusts_sf_ca_cert_file(monkeypatch: pytest.MonkeyPatch, tls_emulator: Emulator) -> None:
+    assert tls_emulator.ca_cert_path is not None
+    monkeypatch.setenv("SF_INSTANCE_URL", tls_emulator.instance_url)
+    monkeypatch.setenv("SF_ACCESS_TOKEN", tls_emulator.access_token())
+    monkeypatch.setenv("SF_CA_CERT_FILE", tls_emulator.ca_cert_path)
+    assert Salesforce.from_env().sobjects.create("Account", {"Name": "trusted"}).success
+    monkeypatch.setenv("SF_CA_CERT_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(ConfigError) as caught:
+        Salesforce.from_env()
+    assert caught.value.setting == "ca_cert_file"

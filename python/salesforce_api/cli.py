@@ -22,6 +22,21 @@ from .testing import Emulator
 __all__ = ["main"]
 
 
+def sample_account(i: int) -> dict[str, object]:
+    """An Account with 10 fields set, for demos and benchmarks."""
+    return {
+        "Name": f"Account {i}",
+        "AccountNumber": f"AN-{i:08}",
+        "Type": "Customer - Direct",
+        "Industry": "Energy",
+        "AnnualRevenue": i * 10.5,
+        "NumberOfEmployees": i % 5000,
+        "Phone": "+1 415 555 0100",
+        "Website": "https://example.com",
+        "BillingCity": "San Francisco",
+    }
+
+
 def _step(text: str) -> None:
     print(f"-> {text}", flush=True)
 
@@ -64,17 +79,19 @@ def demo(tls: bool) -> int:
     return 0
 
 
-def emulator(tls: bool, port: int, api_limit: int) -> int:
-    """Serve a local org until Ctrl-C or SIGTERM."""
+def emulator(tls: bool, port: int, api_limit: int, seed_accounts: int) -> int:
+    """Serve a local org until Ctrl-C or SIGTERM, with ``seed_accounts`` sample Accounts."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Emulator(tls=tls, port=port, api_limit=api_limit) as org:
+        if seed_accounts:
+            org.seed_records("Account", (sample_account(i) for i in range(seed_accounts)))
         print(f"SF_INSTANCE_URL={org.instance_url}")
         print(f"SF_LOGIN_URL={org.login_url}")
         print(f"SF_ACCESS_TOKEN={org.access_token()}")
         print(f"org id: {org.org_id}  user: {org.username}")
         if org.ca_cert_path:
-            print(f"CA certificate: {org.ca_cert_path}")
+            print(f"SF_CA_CERT_FILE={org.ca_cert_path}")
         print("serving; press Ctrl-C to stop", flush=True)
         try:
             while not stop.wait(0.5):
@@ -124,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_emu.add_argument("--tls", action="store_true", help="serve over HTTPS with a generated CA")
     p_emu.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     p_emu.add_argument("--api-limit", type=int, default=100_000, help="daily API request limit")
+    p_emu.add_argument(
+        "--seed-accounts", type=int, default=0, metavar="N", help="start with N sample Accounts"
+    )
     org_commands = []
     org_commands.append(
         commands.add_parser("limits", help="print the org's limits (configured from SF_* variables)")
@@ -140,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return demo(args.tls)
         if args.command == "emulator":
-            return emulator(args.tls, args.port, args.api_limit)
+            return emulator(args.tls, args.port, args.api_limit, args.seed_accounts)
         if args.command == "query":
             return query(args.soql, args.all, args.record, args.replay)
         return limits(args.record, args.replay)

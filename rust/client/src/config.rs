@@ -197,7 +197,7 @@ impl ConfigBuilder {
     /// Reads settings through `lookup` (the environment, or a map in tests):
     /// SF_INSTANCE_URL, SF_LOGIN_URL, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_USERNAME,
     /// SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE, SF_REFRESH_TOKEN, SF_ACCESS_TOKEN, SF_API_VERSION,
-    /// SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS.
+    /// SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS, SF_CA_CERT_FILE.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |name: &str| {
             lookup(name)
@@ -215,6 +215,7 @@ impl ConfigBuilder {
             private_key_file: get("SF_PRIVATE_KEY_FILE"),
             refresh_token: get("SF_REFRESH_TOKEN").map(SecretString::from),
             access_token: get("SF_ACCESS_TOKEN").map(SecretString::from),
+            ca_cert_files: get("SF_CA_CERT_FILE").into_iter().collect(),
             ..ConfigBuilder::default()
         };
         if let Some(raw) = get("SF_TIMEOUT_SECONDS") {
