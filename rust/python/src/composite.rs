@@ -2,9 +2,10 @@
 
 use crate::convert::{from_python, map_to_dict, Json};
 use crate::pending::Pending;
+use crate::results::error_dicts;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyList;
 use salesforce_api as sf;
 use serde_json::Value;
 
@@ -41,14 +42,7 @@ impl<'py> IntoPyObject<'py> for ResultsOut {
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
         let list = PyList::empty(py);
         for r in self.0 {
-            let errors = PyList::empty(py);
-            for e in &r.errors {
-                let d = PyDict::new(py);
-                d.set_item("statusCode", &e.error_code)?;
-                d.set_item("message", &e.message)?;
-                d.set_item("fields", &e.fields)?;
-                errors.append(d)?;
-            }
+            let errors = error_dicts(py, &r.errors, "statusCode")?;
             list.append(Bound::new(
                 py,
                 RecordResult {

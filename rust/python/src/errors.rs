@@ -1,6 +1,7 @@
 //! The one conversion of client errors to Python exceptions. The classes live in
 //! `salesforce_api/errors.py`; the match below is exhaustive, so a new kind cannot be missed.
 
+use crate::results::error_dicts;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use salesforce_api::{Error, ErrorKind, TransportErrorKind};
@@ -53,15 +54,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             kwargs.set_item("error_code", &api.error_code)?;
             kwargs.set_item("status", api.status)?;
             kwargs.set_item("fields", PyList::new(py, &api.fields)?)?;
-            let errors = PyList::empty(py);
-            for item in &api.errors {
-                let entry = PyDict::new(py);
-                entry.set_item("errorCode", &item.error_code)?;
-                entry.set_item("message", &item.message)?;
-                entry.set_item("fields", PyList::new(py, &item.fields)?)?;
-                errors.append(entry)?;
-            }
-            kwargs.set_item("errors", errors)?;
+            kwargs.set_item("errors", error_dicts(py, &api.errors, "errorCode")?)?;
             return instantiate(&module, class_for_kind(api.kind), &api.message, &kwargs);
         }
         Error::OAuth(oauth) => {

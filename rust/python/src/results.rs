@@ -5,16 +5,26 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use salesforce_api as sf;
 
-fn errors_list(py: Python<'_>, errors: &[sf::ApiErrorItem]) -> PyResult<Py<PyList>> {
+/// Salesforce error entries as dicts. `code_key` is `errorCode` in error bodies and
+/// `statusCode` in per-record results, as Salesforce names it in each.
+pub fn error_dicts<'py>(
+    py: Python<'py>,
+    errors: &[sf::ApiErrorItem],
+    code_key: &str,
+) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for e in errors {
         let d = PyDict::new(py);
-        d.set_item("errorCode", &e.error_code)?;
+        d.set_item(code_key, &e.error_code)?;
         d.set_item("message", &e.message)?;
         d.set_item("fields", &e.fields)?;
         list.append(d)?;
     }
-    Ok(list.unbind())
+    Ok(list)
+}
+
+fn errors_list(py: Python<'_>, errors: &[sf::ApiErrorItem]) -> PyResult<Py<PyList>> {
+    error_dicts(py, errors, "errorCode").map(Bound::unbind)
 }
 
 /// The answer to a create: the new record's id.
