@@ -17,8 +17,11 @@ from typing import Any
 
 __all__ = [
     "AuthError",
+    "BulkJobError",
+    "BulkTimeoutError",
     "ConfigError",
     "ConnectError",
+    "CsvFormatError",
     "DuplicateValueError",
     "EntityDeletedError",
     "ForbiddenError",
@@ -108,6 +111,34 @@ class InvalidArgumentError(SalesforceError, ValueError):
     def __init__(self, message: str, *, argument: str = "", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.argument = argument
+
+
+class CsvFormatError(InvalidArgumentError):
+    """Bulk input is not well-formed CSV (an unclosed quote, a wrong number of fields, a stray
+    quote, bytes that are not UTF-8); no job was created. ``line`` is the 1-based line at fault."""
+
+    def __init__(self, message: str, *, line: int = 0, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.line = line
+
+
+class BulkTimeoutError(SalesforceError, TimeoutError):
+    """Bulk jobs did not finish within the timeout. They go on at Salesforce (none was aborted
+    or deleted); ``job_ids`` lists them, for ``sf.bulk.resume(job_ids)``."""
+
+    def __init__(self, message: str, *, job_ids: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.job_ids = list(job_ids)
+
+
+class BulkJobError(SalesforceError):
+    """A bulk job ended ``Failed`` or ``Aborted`` where its results were needed (a bulk query).
+    ``job_id`` and ``state`` say which and how."""
+
+    def __init__(self, message: str, *, job_id: str = "", state: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.job_id = job_id
+        self.state = state
 
 
 class AuthError(SalesforceError):

@@ -11,7 +11,9 @@ use crate::error::{ApiError, Attempts, Error, Result, TransportFailure};
 use crate::limits::{ApiUsage, LimitsTracker};
 use crate::resilience::{parse_retry_after, Idempotency, Outcome, RetryEvent, RetryHook};
 use crate::sobjects::SObjects;
-use crate::transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport};
+use crate::transport::{
+    HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, StreamingResponse,
+};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, Method};
@@ -205,6 +207,14 @@ pub(crate) struct RestCall {
     pub accept_status: &'static [u16],
     /// Headers beside auth and content type (e.g. `Sforce-Query-Options`).
     pub extra_headers: Vec<(http::HeaderName, HeaderValue)>,
+    /// The body's media type (JSON unless a bulk upload says otherwise).
+    pub content_type: &'static str,
+    /// The media type asked for.
+    pub accept: &'static str,
+    /// A file sent as the body, streamed from disk.
+    pub upload: Option<crate::transport::UploadFile>,
+    /// Hand the answer's body over as it arrives instead of reading it whole.
+    pub stream_response: bool,
 }
 
 impl RestCall {
@@ -221,6 +231,10 @@ impl RestCall {
             idempotency,
             accept_status: &[],
             extra_headers: Vec::new(),
+            content_type: "application/json",
+            accept: "application/json",
+            upload: None,
+            stream_response: false,
         }
     }
 }
@@ -251,6 +265,11 @@ impl Client {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Bulk API 2.0 ingest and query jobs.
+    pub fn bulk(&self) -> crate::bulk::Bulk<'_> {
+        crate::bulk::Bulk::new(self)
     }
 
     /// Composite, batch, tree and collection requests.
@@ -326,6 +345,19 @@ impl Client {
     /// Sends a call with auth, retries and limit tracking; returns 2xx answers (and any status
     /// in `accept_status`), or the mapped error.
     pub(crate) async fn execute(&self, call: RestCall) -> Result<HttpResponse> {
+        let response = self.execute_streaming(call).await?;
+        response.collect().await.map_err(|sent| {
+            Error::Transport(TransportFailure {
+                kind: sent.kind,
+                message: sent.message,
+                attempts: Attempts::default(),
+            })
+        })
+    }
+
+    /// [`Client::execute`], handing over the successful answer's body as it arrives when the
+    /// call asks for a streamed response.
+    pub(crate) async fn execute_streaming(&self, call: RestCall) -> Result<StreamingResponse> {
         let inner = &*self.inner;
         let policy = &inner.config.retry;
         let mut attempts = Attempts::default();
@@ -336,14 +368,34 @@ impl Client {
             let request = HttpRequest {
                 method: call.method.clone(),
                 url: rebase(&call.url, token.instance_url.as_ref())?,
-                headers: request_headers(
-                    token.token.expose_secret(),
-                    call.body.is_some(),
-                    &call.extra_headers,
-                )?,
+                headers: request_headers(token.token.expose_secret(), &call)?,
                 body: call.body.clone().unwrap_or_default(),
+                upload: call.upload.clone(),
             };
-            let (outcome_cause, retry_after, failure) = match inner.transport.send(request).await {
+            let sent = if call.stream_response {
+                inner.transport.send_streaming(request).await
+            } else {
+                inner
+                    .transport
+                    .send(request)
+                    .await
+                    .map(StreamingResponse::from)
+            };
+            let sent = match sent {
+                Ok(response)
+                    if response.status.is_success()
+                        || call.accept_status.contains(&response.status.as_u16()) =>
+                {
+                    if inner.config.track_limits {
+                        observe_limits(&inner.limits, &response.headers);
+                    }
+                    return Ok(response);
+                }
+                // An error answer is small: read it whole to map it.
+                Ok(response) => response.collect().await,
+                Err(e) => Err(e),
+            };
+            let (outcome_cause, retry_after, failure) = match sent {
                 Err(sent) => {
                     let cause =
                         policy.retry_cause(call.idempotency, &Outcome::Transport(sent.kind));
@@ -356,16 +408,9 @@ impl Client {
                 }
                 Ok(response) => {
                     if inner.config.track_limits {
-                        if let Some(info) = response.headers.get("sforce-limit-info") {
-                            if let Ok(text) = info.to_str() {
-                                inner.limits.observe(text);
-                            }
-                        }
+                        observe_limits(&inner.limits, &response.headers);
                     }
                     let status = response.status.as_u16();
-                    if response.status.is_success() || call.accept_status.contains(&status) {
-                        return Ok(response);
-                    }
                     let api = ApiError::from_response(status, &response.body, Attempts::default());
                     if status == 401 && !replayed_after_401 && inner.auth.invalidate(&token).await?
                     {
@@ -436,19 +481,27 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
         Error::MultipleMatches { attempts: a, .. } => *a = attempts,
         Error::Config { .. }
         | Error::InvalidArgument { .. }
+        | Error::Csv { .. }
+        | Error::BulkTimeout { .. }
+        | Error::BulkJob { .. }
         | Error::UnexpectedResponse { .. }
         | Error::AuthProvider(_) => {}
     }
     error
 }
 
-fn request_headers(
-    token: &str,
-    has_body: bool,
-    extra: &[(http::HeaderName, HeaderValue)],
-) -> Result<HeaderMap> {
-    let mut headers = HeaderMap::with_capacity(3 + extra.len());
-    for (name, value) in extra {
+fn observe_limits(limits: &LimitsTracker, headers: &HeaderMap) {
+    if let Some(text) = headers
+        .get("sforce-limit-info")
+        .and_then(|v| v.to_str().ok())
+    {
+        limits.observe(text);
+    }
+}
+
+fn request_headers(token: &str, call: &RestCall) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::with_capacity(3 + call.extra_headers.len());
+    for (name, value) in &call.extra_headers {
         headers.insert(name.clone(), value.clone());
     }
     let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
@@ -459,9 +512,9 @@ fn request_headers(
     })?;
     auth.set_sensitive(true);
     headers.insert(AUTHORIZATION, auth);
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    if has_body {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
+    if call.body.is_some() || call.upload.is_some() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(call.content_type));
     }
     Ok(headers)
 }

@@ -15,6 +15,26 @@ pub enum Error {
     #[error("invalid argument {argument}: {message}")]
     InvalidArgument { argument: String, message: String },
 
+    /// Bulk input is not well-formed CSV; no job was created.
+    #[error("malformed CSV at line {line}: {message}")]
+    Csv { line: u64, message: String },
+
+    /// A bulk job did not reach a final state in time. The jobs go on at Salesforce and can be
+    /// resumed by id; none was aborted.
+    #[error("bulk jobs still running after {waited_secs:.1} s: {}", job_ids.join(", "))]
+    BulkTimeout {
+        job_ids: Vec<String>,
+        waited_secs: f64,
+    },
+
+    /// A bulk job ended Failed or Aborted where the caller needed its results (a query).
+    #[error("bulk job {job_id} ended {state}: {message}")]
+    BulkJob {
+        job_id: String,
+        state: String,
+        message: String,
+    },
+
     /// Salesforce answered with an error body (`[{message, errorCode, fields}]`).
     #[error("{0}")]
     Api(Box<ApiError>),
@@ -70,6 +90,9 @@ impl Error {
             Error::Transport(e) => Some(&e.attempts),
             Error::Config { .. }
             | Error::InvalidArgument { .. }
+            | Error::Csv { .. }
+            | Error::BulkTimeout { .. }
+            | Error::BulkJob { .. }
             | Error::UnexpectedResponse { .. }
             | Error::AuthProvider(_) => None,
         }

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod auth;
+pub mod bulk;
 pub mod client;
 pub mod composite;
 pub mod config;
@@ -29,6 +30,10 @@ pub mod transport;
 pub use auth::{
     AccessToken, AuthProvider, OAuthClient, RotationHook, StaticTokenProvider, TokenManager,
     TokenResponse, TokenSource,
+};
+pub use bulk::{
+    Bulk, BulkProgress, BulkQueryPage, BulkQueryPager, BulkResult, CsvRecordStream, CsvSplitter,
+    IngestOptions, JobInfo, JobKind, Operation, PollOptions, ResultKind, SplitCsv, SplitOptions,
 };
 pub use client::{Client, ClientBuilder};
 pub use composite::{

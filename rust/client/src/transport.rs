@@ -8,13 +8,60 @@ use futures::future::BoxFuture;
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
-/// A request as it goes on the wire; bodies are whole (streamed bodies come with bulk uploads).
+/// A request as it goes on the wire: a whole body, or (bulk uploads) a file streamed from disk.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: Method,
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When set, the body is this file's content, read as it is sent; `body` is then empty.
+    pub upload: Option<UploadFile>,
+}
+
+/// A file sent as a request body without being held in memory.
+#[derive(Debug, Clone)]
+pub struct UploadFile {
+    pub path: std::sync::Arc<std::path::PathBuf>,
+    pub len: u64,
+}
+
+/// A response whose body arrives in pieces (bulk results), so it need not be held whole.
+pub struct StreamingResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: BodyStream,
+}
+
+/// The pieces of a streamed body.
+pub type BodyStream = futures::stream::BoxStream<'static, std::result::Result<Bytes, SendError>>;
+
+impl StreamingResponse {
+    /// Reads the rest of the body into one response.
+    pub async fn collect(self) -> std::result::Result<HttpResponse, SendError> {
+        use futures::TryStreamExt;
+        let chunks: Vec<Bytes> = self.body.try_collect().await?;
+        let body = if chunks.len() == 1 {
+            chunks.into_iter().next().unwrap_or_default()
+        } else {
+            Bytes::from(chunks.concat())
+        };
+        Ok(HttpResponse {
+            status: self.status,
+            headers: self.headers,
+            body,
+        })
+    }
+}
+
+impl From<HttpResponse> for StreamingResponse {
+    fn from(response: HttpResponse) -> Self {
+        Self {
+            status: response.status,
+            headers: response.headers,
+            body: Box::pin(futures::stream::once(async move { Ok(response.body) })),
+        }
+    }
 }
 
 /// A response as it came off the wire.
@@ -38,6 +85,15 @@ pub trait HttpTransport: Send + Sync + 'static {
         &self,
         request: HttpRequest,
     ) -> BoxFuture<'_, std::result::Result<HttpResponse, SendError>>;
+
+    /// Sends a request whose answer is read piece by piece. Transports that only have whole
+    /// bodies (recorders, fakes) answer with one piece.
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+    ) -> BoxFuture<'_, std::result::Result<StreamingResponse, SendError>> {
+        Box::pin(async move { self.send(request).await.map(StreamingResponse::from) })
+    }
 }
 
 /// The network transport: reqwest over rustls, HTTP/2 by ALPN, gzip, pooled connections.
@@ -78,14 +134,7 @@ impl HttpTransport for ReqwestTransport {
         request: HttpRequest,
     ) -> BoxFuture<'_, std::result::Result<HttpResponse, SendError>> {
         Box::pin(async move {
-            let response = self
-                .client
-                .request(request.method, request.url)
-                .headers(request.headers)
-                .body(request.body)
-                .send()
-                .await
-                .map_err(classify)?;
+            let response = self.start(request).await?;
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.bytes().await.map_err(classify)?;
@@ -95,6 +144,52 @@ impl HttpTransport for ReqwestTransport {
                 body,
             })
         })
+    }
+
+    fn send_streaming(
+        &self,
+        request: HttpRequest,
+    ) -> BoxFuture<'_, std::result::Result<StreamingResponse, SendError>> {
+        Box::pin(async move {
+            use futures::TryStreamExt;
+            let response = self.start(request).await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes_stream().map_err(classify);
+            Ok(StreamingResponse {
+                status,
+                headers,
+                body: Box::pin(body),
+            })
+        })
+    }
+}
+
+impl ReqwestTransport {
+    async fn start(
+        &self,
+        request: HttpRequest,
+    ) -> std::result::Result<reqwest::Response, SendError> {
+        let builder = self
+            .client
+            .request(request.method, request.url)
+            .headers(request.headers);
+        let builder = match request.upload {
+            None => builder.body(request.body),
+            Some(upload) => {
+                let file = tokio::fs::File::open(upload.path.as_path())
+                    .await
+                    .map_err(|e| SendError {
+                        kind: TransportErrorKind::Io,
+                        message: format!("cannot read {}: {e}", upload.path.display()),
+                    })?;
+                let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+                builder
+                    .header(http::header::CONTENT_LENGTH, upload.len)
+                    .body(reqwest::Body::wrap_stream(stream))
+            }
+        };
+        builder.send().await.map_err(classify)
     }
 }
 

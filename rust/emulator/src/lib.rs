@@ -9,6 +9,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bulk;
 mod composite;
 mod failure;
 mod identity;

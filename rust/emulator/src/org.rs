@@ -36,6 +36,8 @@ pub struct OrgSettings {
     pub seed: u64,
     /// How long access tokens work; None for as long as the org runs.
     pub token_lifetime: Option<Duration>,
+    /// Bulk API upload limit per job, in base64-encoded bytes.
+    pub bulk_upload_limit: u64,
 }
 
 impl Default for OrgSettings {
@@ -44,6 +46,7 @@ impl Default for OrgSettings {
             api_limit: 100_000,
             seed: 0x5a1e_5f0c,
             token_lifetime: None,
+            bulk_upload_limit: crate::bulk::DEFAULT_UPLOAD_LIMIT,
         }
     }
 }
@@ -59,6 +62,7 @@ pub struct Org {
     store: Mutex<Store>,
     pub identity: Identity,
     pub cursors: crate::soql::Cursors,
+    pub bulk: crate::bulk::BulkJobs,
     counters: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<Fault>>,
 }
@@ -89,6 +93,7 @@ impl Org {
             api_used: AtomicU64::new(0),
             identity,
             cursors: crate::soql::Cursors::default(),
+            bulk: crate::bulk::BulkJobs::new(settings.bulk_upload_limit),
             counters: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(Vec::new()),
         };
@@ -176,6 +181,7 @@ impl Org {
             "total_requests": total,
             "api_usage": {"used": self.api_used(), "max": self.api_limit},
             "token_grants": self.identity.grants(),
+            "bulk_jobs": self.bulk.states(),
         })
     }
 }

@@ -12,6 +12,9 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// The largest JSON body a REST call takes (bulk uploads have their own limit).
+const REST_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
 /// The oldest and newest versions offered; 21.0 to 30.0 are retired.
 const OLDEST_VERSION: u32 = 31;
 const NEWEST_VERSION: u32 = 67;
@@ -34,7 +37,7 @@ pub async fn data_api(
     uri: Uri,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     // Split the raw path before decoding, so an encoded '/' in an external id stays in its segment.
     let rest = uri
@@ -51,7 +54,7 @@ pub async fn data_api(
         })
         .collect();
     let mut response =
-        match handle(&org, &method, &segments, query.as_deref(), &headers, &body).await {
+        match handle(&org, &method, &segments, query.as_deref(), &headers, body).await {
             Ok(r) => r,
             Err(failure) => failure.into_response(),
         };
@@ -64,12 +67,12 @@ pub async fn data_api(
 }
 
 async fn handle(
-    org: &Org,
+    org: &Arc<Org>,
     method: &Method,
     segments: &[String],
     query: Option<&str>,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiFailure> {
     let Some((version_segment, path)) = segments.split_first() else {
         return Err(ApiFailure::not_found());
@@ -111,10 +114,27 @@ async fn handle(
             "TotalRequests Limit exceeded.",
         ));
     }
+    if let ["jobs", ..] = path
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        return crate::bulk::dispatch(org, method, &version, path, query, headers, body).await;
+    }
+    let body = axum::body::to_bytes(body, REST_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiFailure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "JSON_PARSER_ERROR",
+                "The request body is too large",
+            )
+        })?;
     let parsed = if body.is_empty() {
         None
     } else {
-        Some(parse_body(body)?)
+        Some(parse_body(&body)?)
     };
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
     let call = Call {
@@ -399,7 +419,7 @@ fn external_match(
     }
 }
 
-fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
+pub(crate) fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
     let header = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -414,7 +434,7 @@ fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
 }
 
 /// `v62.0` -> `62.0`.
-fn parse_version(segment: &str) -> Option<String> {
+pub(crate) fn parse_version(segment: &str) -> Option<String> {
     let v = segment.strip_prefix('v')?;
     let (major, minor) = v.split_once('.')?;
     let ok = !major.is_empty()
@@ -425,7 +445,7 @@ fn parse_version(segment: &str) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
-fn version_number(version: &str) -> u32 {
+pub(crate) fn version_number(version: &str) -> u32 {
     version
         .split('.')
         .next()
@@ -448,6 +468,9 @@ fn route_name(method: &Method, path: &[String]) -> String {
         ["sobjects", _, _] => "sobjects/{object}/{id}".to_owned(),
         ["sobjects", _, _, _] => "sobjects/{object}/{field}/{value}".to_owned(),
         ["query" | "queryAll", _] => "query/{locator}".to_owned(),
+        ["jobs", kind] => format!("jobs/{kind}"),
+        ["jobs", kind, _] => format!("jobs/{kind}/{{id}}"),
+        ["jobs", kind, _, resource, ..] => format!("jobs/{kind}/{{id}}/{resource}"),
         [first, ..] => (*first).to_owned(),
     };
     format!("{method} {template}")
@@ -463,7 +486,7 @@ fn allowed_methods(parts: &[&str]) -> &'static str {
     }
 }
 
-fn method_not_allowed(method: &Method, allowed: &str) -> ApiFailure {
+pub(crate) fn method_not_allowed(method: &Method, allowed: &str) -> ApiFailure {
     ApiFailure::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",

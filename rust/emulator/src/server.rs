@@ -58,6 +58,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The Bulk API upload limit per job, in base64-encoded bytes (Salesforce: 150 MB).
+    pub fn bulk_upload_limit(mut self, bytes: u64) -> Self {
+        self.settings.bulk_upload_limit = bytes;
+        self
+    }
+
     /// The seed of everything random in the org (tokens, fault choices).
     pub fn seed(mut self, seed: u64) -> Self {
         self.settings.seed = seed;
@@ -321,6 +327,17 @@ impl Emulator {
                 })
             })
             .collect()
+    }
+
+    /// Changes the Bulk API upload limit per job (base64-encoded bytes).
+    pub fn set_bulk_upload_limit(&self, bytes: u64) {
+        self.org.bulk.set_upload_limit(bytes);
+    }
+
+    /// Makes ingest jobs fail after `batches` internal batches of 10,000 records, leaving the
+    /// rest unprocessed; None restores normal processing.
+    pub fn fail_bulk_jobs_after(&self, batches: Option<usize>) {
+        self.org.bulk.set_fail_after_batches(batches);
     }
 
     pub fn inject_fault(&self, fault: Fault) {

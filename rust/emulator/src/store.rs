@@ -469,6 +469,19 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a record for good (Bulk API hardDelete): no recycle bin, queryAll no longer sees it.
+    pub fn hard_delete(&mut self, object: &str, raw_id: &str) -> Result<(), ApiFailure> {
+        let (name, id) = {
+            let (store, id) = self.live_record(object, raw_id)?;
+            (store.meta.name.clone(), id)
+        };
+        let store = self.object_mut(&name)?;
+        if let Some(record) = store.records.remove(&id) {
+            store.index_remove(&id, &record.fields);
+        }
+        Ok(())
+    }
+
     /// Checks a body against the object's fields and returns canonical names to coerced values.
     fn validate(
         &self,

@@ -71,6 +71,20 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             return instantiate(&module, class, &oauth.error_description, &kwargs);
         }
         Error::AuthProvider(_) => "AuthError",
+        Error::Csv { line, .. } => {
+            kwargs.set_item("argument", "data")?;
+            kwargs.set_item("line", line)?;
+            "CsvFormatError"
+        }
+        Error::BulkTimeout { job_ids, .. } => {
+            kwargs.set_item("job_ids", PyList::new(py, &job_ids)?)?;
+            "BulkTimeoutError"
+        }
+        Error::BulkJob { job_id, state, .. } => {
+            kwargs.set_item("job_id", job_id)?;
+            kwargs.set_item("state", state)?;
+            "BulkJobError"
+        }
         Error::MultipleMatches { matches, .. } => {
             kwargs.set_item("status", 300)?;
             kwargs.set_item("error_code", "MULTIPLE_CHOICES")?;

@@ -122,6 +122,7 @@ impl OAuthClient {
             url,
             headers,
             body: Bytes::from(body),
+            upload: None,
         };
         let mut attempts = Attempts::default();
         loop {

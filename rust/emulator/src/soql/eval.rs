@@ -26,6 +26,17 @@ impl Resolved {
     pub fn field_name(&self) -> &str {
         &self.field.name
     }
+
+    /// The dotted path as a column header names it, e.g. `Account.Owner.Name`.
+    pub fn label(&self) -> String {
+        let mut label = String::new();
+        for (_, relationship, _) in &self.hops {
+            label.push_str(relationship);
+            label.push('.');
+        }
+        label.push_str(&self.field.name);
+        label
+    }
 }
 
 /// What a query selects: the rows' ids and how to render them, or counts.

@@ -1,0 +1,323 @@
+//! The ingest orchestrator: one job per split file, several at once (bounded), each created,
+//! uploaded from disk, closed and waited for. A failed upload aborts only its own still-open job
+//! (nothing of it was processed) and loads the file again with a new job, so no record is lost or
+//! loaded twice. Waiting never aborts or deletes a job: on timeout the ids are handed back.
+
+use super::split::{Chunk, SplitCsv};
+use super::{Bulk, JobInfo, JobKind, Operation, PollOptions};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What happens during a load, for progress bars and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkProgress {
+    /// The input was checked and split.
+    Split {
+        records: u64,
+        bytes: u64,
+        jobs: usize,
+    },
+    JobCreated {
+        job_id: String,
+        records: u64,
+    },
+    Uploaded {
+        job_id: String,
+        bytes: u64,
+    },
+    JobState {
+        job_id: String,
+        state: String,
+        processed: u64,
+        failed: u64,
+    },
+}
+
+pub type ProgressHook = Arc<dyn Fn(&BulkProgress) + Send + Sync>;
+
+/// How to load.
+#[derive(Clone)]
+pub struct IngestOptions {
+    pub external_id_field: Option<String>,
+    /// Jobs in flight at once.
+    pub parallelism: usize,
+    pub poll: PollOptions,
+    pub progress: Option<ProgressHook>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            external_id_field: None,
+            parallelism: 4,
+            poll: PollOptions::default(),
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for IngestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestOptions")
+            .field("external_id_field", &self.external_id_field)
+            .field("parallelism", &self.parallelism)
+            .field("poll", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One job of a load and how many records were sent with it (unknown for resumed jobs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOutcome {
+    pub info: JobInfo,
+    pub records_sent: Option<u64>,
+}
+
+/// The result of a load: its jobs, in input order, and their counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkResult {
+    pub jobs: Vec<JobOutcome>,
+}
+
+impl BulkResult {
+    pub fn job_ids(&self) -> Vec<String> {
+        self.jobs.iter().map(|j| j.info.id.clone()).collect()
+    }
+
+    /// Rows Salesforce processed, failed ones included (its `numberRecordsProcessed`).
+    pub fn records_processed(&self) -> u64 {
+        self.jobs
+            .iter()
+            .map(|j| j.info.number_records_processed)
+            .sum()
+    }
+
+    pub fn records_failed(&self) -> u64 {
+        self.jobs.iter().map(|j| j.info.number_records_failed).sum()
+    }
+
+    pub fn records_successful(&self) -> u64 {
+        self.records_processed() - self.records_failed().min(self.records_processed())
+    }
+
+    /// Rows sent but never attempted (the job failed or was aborted), where the count sent is
+    /// known.
+    pub fn records_unprocessed(&self) -> u64 {
+        self.jobs
+            .iter()
+            .filter_map(|j| {
+                j.records_sent
+                    .map(|sent| sent.saturating_sub(j.info.number_records_processed))
+            })
+            .sum()
+    }
+}
+
+fn emit(options: &IngestOptions, event: BulkProgress) {
+    if let Some(hook) = &options.progress {
+        hook(&event);
+    }
+}
+
+pub(super) async fn run(
+    client: &Client,
+    object: &str,
+    operation: Operation,
+    split: SplitCsv,
+    options: &IngestOptions,
+) -> Result<BulkResult> {
+    if options.parallelism == 0 {
+        return Err(Error::invalid_argument("parallelism", "must be at least 1"));
+    }
+    if split.records == 0 {
+        return Err(Error::invalid_argument(
+            "data",
+            "there are no records to load",
+        ));
+    }
+    emit(
+        options,
+        BulkProgress::Split {
+            records: split.records,
+            bytes: split.bytes,
+            jobs: split.chunks.len(),
+        },
+    );
+    let deadline = Instant::now() + options.poll.timeout;
+    let load = |chunk: Chunk| {
+        let split = &split;
+        async move { load_chunk(client, object, operation, split, chunk, options, deadline).await }
+    };
+    let mut chunks = split.chunks.clone().into_iter();
+    // The first job alone: a wrong object, field or permission shows there, before more jobs.
+    let Some(first) = chunks.next() else {
+        return Err(Error::invalid_argument(
+            "data",
+            "there are no records to load",
+        ));
+    };
+    let mut outcomes = vec![load(first).await];
+    if matches!(outcomes.first(), Some(Err(e)) if !matches!(e, Error::BulkTimeout { .. })) {
+        if let Some(Err(e)) = outcomes.pop() {
+            return Err(e);
+        }
+    }
+    let rest: Vec<_> = futures::stream::iter(chunks.map(load))
+        .buffered(options.parallelism)
+        .collect()
+        .await;
+    outcomes.extend(rest);
+    gather(outcomes)
+}
+
+/// Turns per-job outcomes into a result, or the first error, naming every job created so far
+/// when waiting timed out (so the whole load can be resumed).
+fn gather(outcomes: Vec<Result<JobOutcome>>) -> Result<BulkResult> {
+    let mut jobs = Vec::with_capacity(outcomes.len());
+    let mut timed_out: Vec<String> = Vec::new();
+    let mut waited = 0.0f64;
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(job) => jobs.push(job),
+            Err(Error::BulkTimeout {
+                job_ids,
+                waited_secs,
+            }) => {
+                timed_out.extend(job_ids);
+                waited = waited.max(waited_secs);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if !timed_out.is_empty() {
+        let mut all: Vec<String> = jobs.iter().map(|j| j.info.id.clone()).collect();
+        all.extend(timed_out);
+        return Err(Error::BulkTimeout {
+            job_ids: all,
+            waited_secs: waited,
+        });
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(BulkResult { jobs }),
+    }
+}
+
+fn retryable(error: &Error) -> bool {
+    match error {
+        Error::Transport(_) => true,
+        Error::Api(api) => api.status >= 500,
+        _ => false,
+    }
+}
+
+async fn load_chunk(
+    client: &Client,
+    object: &str,
+    operation: Operation,
+    split: &SplitCsv,
+    chunk: Chunk,
+    options: &IngestOptions,
+    deadline: Instant,
+) -> Result<JobOutcome> {
+    let bulk = Bulk::new(client);
+    let attempts = client.config().retry.max_attempts.max(1);
+    let mut attempt = 0;
+    let job = loop {
+        attempt += 1;
+        let job = bulk
+            .create_ingest_job(
+                object,
+                operation,
+                options.external_id_field.as_deref(),
+                split.delimiter,
+                split.line_ending,
+            )
+            .await?;
+        emit(
+            options,
+            BulkProgress::JobCreated {
+                job_id: job.id.clone(),
+                records: chunk.records,
+            },
+        );
+        let path: &std::path::Path = chunk.path.as_ref();
+        match bulk.upload_file(&job.id, path).await {
+            Ok(()) => break job,
+            Err(e) => {
+                // The job is still Open, so nothing of it was processed: abort it and, where the
+                // failure was the network's or the server's, load the same file with a new job.
+                let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
+                if !retryable(&e) || attempt >= attempts {
+                    return Err(e);
+                }
+            }
+        }
+    };
+    emit(
+        options,
+        BulkProgress::Uploaded {
+            job_id: job.id.clone(),
+            bytes: chunk.bytes,
+        },
+    );
+    bulk.close_job(&job.id).await?;
+    let poll = PollOptions {
+        timeout: deadline.saturating_duration_since(Instant::now()),
+        ..options.poll.clone()
+    };
+    let info = bulk
+        .wait(
+            JobKind::Ingest,
+            &job.id,
+            &poll,
+            Some(chunk.records),
+            |info| {
+                emit(
+                    options,
+                    BulkProgress::JobState {
+                        job_id: info.id.clone(),
+                        state: info.state.clone(),
+                        processed: info.number_records_processed,
+                        failed: info.number_records_failed,
+                    },
+                );
+            },
+        )
+        .await?;
+    Ok(JobOutcome {
+        info,
+        records_sent: Some(chunk.records),
+    })
+}
+
+pub(super) async fn resume(
+    client: &Client,
+    job_ids: &[String],
+    options: &IngestOptions,
+) -> Result<BulkResult> {
+    let bulk = Bulk::new(client);
+    let deadline = Instant::now() + options.poll.timeout;
+    let mut outcomes = Vec::with_capacity(job_ids.len());
+    for id in job_ids {
+        let poll = PollOptions {
+            timeout: deadline.saturating_duration_since(Instant::now()),
+            ..options.poll.clone()
+        };
+        let outcome = bulk
+            .wait(JobKind::Ingest, id, &poll, None, |_| {})
+            .await
+            .map(|info| JobOutcome {
+                info,
+                records_sent: None,
+            });
+        outcomes.push(outcome);
+    }
+    gather(outcomes)
+}

@@ -1,0 +1,581 @@
+//! Splits CSV input into upload-sized files before any job exists: the whole input is checked
+//! (quotes, field counts, UTF-8) as it streams through, records are never cut (quoted newlines
+//! stay inside their record), every file starts with the header, and line endings become one.
+//! Files live in a spool directory and are removed when the split is dropped.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Salesforce's limit per job: 150 MB of base64-encoded CSV.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 150 * 1024 * 1024;
+
+/// The share of the limit kept free, so a file never lands right at the edge.
+const MARGIN_PERCENT: u64 = 5;
+
+/// How rows end, as the job's `lineEnding` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    Lf,
+    Crlf,
+}
+
+impl LineEnding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lf => "LF",
+            Self::Crlf => "CRLF",
+        }
+    }
+
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::Lf => b"\n",
+            Self::Crlf => b"\r\n",
+        }
+    }
+}
+
+/// The column delimiters Bulk API 2.0 takes, by their job names.
+pub fn delimiter_name(delimiter: u8) -> Option<&'static str> {
+    Some(match delimiter {
+        b',' => "COMMA",
+        b'`' => "BACKQUOTE",
+        b'^' => "CARET",
+        b'|' => "PIPE",
+        b';' => "SEMICOLON",
+        b'\t' => "TAB",
+        _ => return None,
+    })
+}
+
+/// How to split.
+#[derive(Debug, Clone)]
+pub struct SplitOptions {
+    /// One of `, ` ^ | ; \t`.
+    pub delimiter: u8,
+    /// The upload limit per job in base64-encoded bytes, as Salesforce counts it.
+    pub max_upload_bytes: u64,
+    /// At most this many records per job.
+    pub max_records: Option<u64>,
+    /// Where the upload files go (the system temp directory by default).
+    pub spool_dir: Option<PathBuf>,
+    /// The line ending of the files; by default the input's own (from its header line).
+    pub line_ending: Option<LineEnding>,
+}
+
+impl Default for SplitOptions {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_records: None,
+            spool_dir: None,
+            line_ending: None,
+        }
+    }
+}
+
+/// One upload: a file holding the header and whole records.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub path: Arc<tempfile::TempPath>,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// The input, checked and split.
+#[derive(Debug)]
+pub struct SplitCsv {
+    pub header: Vec<String>,
+    pub delimiter: u8,
+    pub line_ending: LineEnding,
+    pub chunks: Vec<Chunk>,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+    CarriageReturn,
+}
+
+struct OpenChunk {
+    file: BufWriter<tempfile::NamedTempFile>,
+    records: u64,
+    bytes: u64,
+}
+
+/// Takes CSV bytes in pieces (or rows) and writes the upload files.
+pub struct CsvSplitter {
+    options: SplitOptions,
+    /// The largest file, in raw bytes, whose base64 form stays within the limit less the margin.
+    budget: u64,
+    state: State,
+    line: u64,
+    record_line: u64,
+    fields: usize,
+    current: Vec<u8>,
+    started: bool,
+    header: Option<(Vec<u8>, usize)>,
+    header_names: Vec<String>,
+    line_ending: Option<LineEnding>,
+    open: Option<OpenChunk>,
+    chunks: Vec<Chunk>,
+    records: u64,
+    bytes: u64,
+}
+
+fn csv_error(line: u64, message: impl Into<String>) -> Error {
+    Error::Csv {
+        line,
+        message: message.into(),
+    }
+}
+
+fn io_error(what: &str, e: &std::io::Error) -> Error {
+    Error::invalid_argument("data", format!("{what}: {e}"))
+}
+
+impl CsvSplitter {
+    pub fn new(options: SplitOptions) -> Result<Self> {
+        if delimiter_name(options.delimiter).is_none() {
+            return Err(Error::invalid_argument(
+                "column_delimiter",
+                "must be one of , ` ^ | ; and tab",
+            ));
+        }
+        let usable = options.max_upload_bytes - options.max_upload_bytes * MARGIN_PERCENT / 100;
+        let budget = usable / 4 * 3;
+        if budget < 64 {
+            return Err(Error::invalid_argument(
+                "max_upload_bytes",
+                "is too small to hold a header and a record",
+            ));
+        }
+        if options.max_records == Some(0) {
+            return Err(Error::invalid_argument("max_records", "must be positive"));
+        }
+        Ok(Self {
+            line_ending: options.line_ending,
+            options,
+            budget,
+            state: State::FieldStart,
+            line: 1,
+            record_line: 1,
+            fields: 0,
+            current: Vec::new(),
+            started: false,
+            header: None,
+            header_names: Vec::new(),
+            open: None,
+            chunks: Vec::new(),
+            records: 0,
+            bytes: 0,
+        })
+    }
+
+    /// Splits a whole file.
+    pub fn split_path(path: &Path, options: SplitOptions) -> Result<SplitCsv> {
+        let file = File::open(path)
+            .map_err(|e| io_error(&format!("cannot open {}", path.display()), &e))?;
+        Self::split_reader(file, options)
+    }
+
+    /// Splits everything `reader` gives.
+    pub fn split_reader(mut reader: impl Read, options: SplitOptions) -> Result<SplitCsv> {
+        let mut splitter = Self::new(options)?;
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let n = reader
+                .read(&mut buffer)
+                .map_err(|e| io_error("cannot read the input", &e))?;
+            if n == 0 {
+                break;
+            }
+            splitter.feed(buffer.get(..n).unwrap_or_default())?;
+        }
+        splitter.finish()
+    }
+
+    /// Takes the next piece of the input.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<()> {
+        if !self.started {
+            self.started = true;
+            if let Some(rest) = data.strip_prefix(b"\xEF\xBB\xBF") {
+                data = rest;
+            }
+        }
+        let delimiter = self.options.delimiter;
+        let mut segment = 0;
+        for (i, &b) in data.iter().enumerate() {
+            match self.state {
+                State::FieldStart | State::Unquoted | State::QuoteInQuoted => {
+                    if b == delimiter {
+                        self.fields += 1;
+                        self.state = State::FieldStart;
+                    } else if b == b'\n' {
+                        self.current
+                            .extend_from_slice(data.get(segment..i).unwrap_or_default());
+                        segment = i + 1;
+                        self.end_record(LineEnding::Lf)?;
+                        self.line += 1;
+                    } else if b == b'\r' {
+                        self.state = State::CarriageReturn;
+                    } else if b == b'"' {
+                        self.state = match self.state {
+                            State::FieldStart => State::Quoted,
+                            State::QuoteInQuoted => State::Quoted,
+                            _ => {
+                                return Err(csv_error(
+                                    self.line,
+                                    "a quote inside an unquoted field (quote the whole field and double the quote)",
+                                ))
+                            }
+                        };
+                    } else if self.state == State::QuoteInQuoted {
+                        return Err(csv_error(
+                            self.line,
+                            format!("unexpected {:?} after a closing quote", char::from(b)),
+                        ));
+                    } else {
+                        self.state = State::Unquoted;
+                    }
+                }
+                State::Quoted => {
+                    if b == b'"' {
+                        self.state = State::QuoteInQuoted;
+                    } else if b == b'\n' {
+                        self.line += 1;
+                    }
+                }
+                State::CarriageReturn => {
+                    if b != b'\n' {
+                        return Err(csv_error(
+                            self.line,
+                            "a carriage return that does not end the line",
+                        ));
+                    }
+                    self.current
+                        .extend_from_slice(data.get(segment..i).unwrap_or_default());
+                    self.current.pop(); // the '\r'
+                    segment = i + 1;
+                    self.end_record(LineEnding::Crlf)?;
+                    self.line += 1;
+                }
+            }
+        }
+        self.current
+            .extend_from_slice(data.get(segment..).unwrap_or_default());
+        Ok(())
+    }
+
+    /// Adds a record given as fields (rows from Python); quoting is done here.
+    pub fn push_row<S: AsRef<str>>(&mut self, fields: &[S]) -> Result<()> {
+        self.started = true;
+        let delimiter = self.options.delimiter;
+        self.current.clear();
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.current.push(delimiter);
+            }
+            let text = field.as_ref().as_bytes();
+            let quote = text
+                .iter()
+                .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
+            if quote {
+                self.current.push(b'"');
+                for &b in text {
+                    if b == b'"' {
+                        self.current.push(b'"');
+                    }
+                    self.current.push(b);
+                }
+                self.current.push(b'"');
+            } else {
+                self.current.extend_from_slice(text);
+            }
+        }
+        self.fields = fields.len().saturating_sub(1);
+        self.record_line = self.line;
+        self.emit_record(LineEnding::Lf)?;
+        self.line += 1;
+        self.record_line = self.line;
+        Ok(())
+    }
+
+    fn end_record(&mut self, ending: LineEnding) -> Result<()> {
+        let blank = self.fields == 0 && self.current.is_empty() && self.state == State::FieldStart;
+        self.state = State::FieldStart;
+        if blank {
+            // A blank line holds no record.
+            self.record_line = self.line + 1;
+            return Ok(());
+        }
+        self.emit_record(ending)?;
+        self.record_line = self.line + 1;
+        Ok(())
+    }
+
+    fn emit_record(&mut self, ending: LineEnding) -> Result<()> {
+        let fields = self.fields + 1;
+        self.fields = 0;
+        if std::str::from_utf8(&self.current).is_err() {
+            return Err(csv_error(self.record_line, "the record is not valid UTF-8"));
+        }
+        let Some((_, header_fields)) = &self.header else {
+            let names = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .delimiter(self.options.delimiter)
+                .from_reader(self.current.as_slice())
+                .records()
+                .next()
+                .and_then(|r| r.ok())
+                .map(|r| r.iter().map(str::to_owned).collect::<Vec<_>>())
+                .unwrap_or_default();
+            if names.iter().any(|n| n.trim().is_empty()) {
+                return Err(csv_error(
+                    self.record_line,
+                    "the header has an empty column name",
+                ));
+            }
+            self.header_names = names;
+            self.line_ending.get_or_insert(ending);
+            self.header = Some((std::mem::take(&mut self.current), fields));
+            return Ok(());
+        };
+        if fields != *header_fields {
+            return Err(csv_error(
+                self.record_line,
+                format!("the record has {fields} fields; the header has {header_fields}"),
+            ));
+        }
+        self.write_record()?;
+        self.current.clear();
+        Ok(())
+    }
+
+    fn write_record(&mut self) -> Result<()> {
+        let terminator = self.line_ending.unwrap_or(LineEnding::Lf).bytes();
+        let size = (self.current.len() + terminator.len()) as u64;
+        let header_size = self
+            .header
+            .as_ref()
+            .map(|(h, _)| (h.len() + terminator.len()) as u64)
+            .unwrap_or(0);
+        if header_size + size > self.budget {
+            return Err(csv_error(
+                self.record_line,
+                format!(
+                    "the record ({size} bytes) does not fit in one upload of {} bytes",
+                    self.options.max_upload_bytes
+                ),
+            ));
+        }
+        let full = self.open.as_ref().is_some_and(|open| {
+            open.bytes + size > self.budget
+                || self
+                    .options
+                    .max_records
+                    .is_some_and(|max| open.records >= max)
+        });
+        if full {
+            self.close_chunk()?;
+        }
+        if self.open.is_none() {
+            self.open_chunk(header_size, terminator)?;
+        }
+        if let Some(open) = self.open.as_mut() {
+            open.file
+                .write_all(&self.current)
+                .and_then(|()| open.file.write_all(terminator))
+                .map_err(|e| io_error("cannot write the spool file", &e))?;
+            open.records += 1;
+            open.bytes += size;
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    fn open_chunk(&mut self, header_size: u64, terminator: &[u8]) -> Result<()> {
+        let file = match &self.options.spool_dir {
+            Some(dir) => tempfile::Builder::new()
+                .prefix("sfbulk-")
+                .suffix(".csv")
+                .tempfile_in(dir),
+            None => tempfile::Builder::new()
+                .prefix("sfbulk-")
+                .suffix(".csv")
+                .tempfile(),
+        }
+        .map_err(|e| io_error("cannot create a spool file", &e))?;
+        let mut file = BufWriter::with_capacity(1024 * 1024, file);
+        if let Some((header, _)) = &self.header {
+            file.write_all(header)
+                .and_then(|()| file.write_all(terminator))
+                .map_err(|e| io_error("cannot write the spool file", &e))?;
+        }
+        self.open = Some(OpenChunk {
+            file,
+            records: 0,
+            bytes: header_size,
+        });
+        Ok(())
+    }
+
+    fn close_chunk(&mut self) -> Result<()> {
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        let file = open
+            .file
+            .into_inner()
+            .map_err(|e| io_error("cannot write the spool file", e.error()))?;
+        self.bytes += open.bytes;
+        self.chunks.push(Chunk {
+            path: Arc::new(file.into_temp_path()),
+            records: open.records,
+            bytes: open.bytes,
+        });
+        Ok(())
+    }
+
+    /// Ends the input: checks the last record and closes the last file.
+    pub fn finish(mut self) -> Result<SplitCsv> {
+        match self.state {
+            State::Quoted => {
+                return Err(csv_error(
+                    self.record_line,
+                    "a quoted field is never closed",
+                ))
+            }
+            State::CarriageReturn => {
+                self.current.pop();
+                self.emit_record(LineEnding::Crlf)?;
+            }
+            _ if !self.current.is_empty() || self.fields > 0 => {
+                self.emit_record(self.line_ending.unwrap_or(LineEnding::Lf))?;
+            }
+            _ => {}
+        }
+        if self.header.is_none() {
+            return Err(csv_error(1, "the input is empty: a header row is required"));
+        }
+        self.close_chunk()?;
+        Ok(SplitCsv {
+            header: std::mem::take(&mut self.header_names),
+            delimiter: self.options.delimiter,
+            line_ending: self.line_ending.unwrap_or(LineEnding::Lf),
+            chunks: std::mem::take(&mut self.chunks),
+            records: self.records,
+            bytes: self.bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn split(data: &[u8], options: SplitOptions) -> Result<SplitCsv> {
+        CsvSplitter::split_reader(data, options)
+    }
+
+    fn contents(split: &SplitCsv) -> Vec<String> {
+        split
+            .chunks
+            .iter()
+            .map(|c| std::fs::read_to_string(c.path.as_ref()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn keeps_quoted_newlines_inside_their_record_and_repeats_the_header() {
+        let mut data = b"Name,Description\r\n".to_vec();
+        for i in 0..40 {
+            data.extend_from_slice(
+                format!("\"Acme {i}\",\"line one\r\nline \"\"two\"\"\"\r\n").as_bytes(),
+            );
+        }
+        let options = SplitOptions {
+            max_upload_bytes: 1_000,
+            ..SplitOptions::default()
+        };
+        let out = split(&data, options).unwrap();
+        assert_eq!(out.records, 40);
+        assert_eq!(out.line_ending, LineEnding::Crlf);
+        assert!(out.chunks.len() > 1);
+        let mut seen = 0;
+        for text in contents(&out) {
+            assert!(text.starts_with("Name,Description\r\n"));
+            assert!(text.len() as u64 <= (1_000 - 50) / 4 * 3);
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            for record in reader.records() {
+                let record = record.unwrap();
+                assert_eq!(record.get(0).unwrap(), format!("Acme {seen}"));
+                assert_eq!(record.get(1).unwrap(), "line one\r\nline \"two\"");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 40);
+    }
+
+    #[test]
+    fn strips_a_bom_and_takes_other_delimiters_and_a_record_cap() {
+        let data = "\u{feff}Name|City\nA|Paris\nB|\"Rome|Lazio\"\nC|Oslo".as_bytes();
+        let options = SplitOptions {
+            delimiter: b'|',
+            max_records: Some(2),
+            ..SplitOptions::default()
+        };
+        let out = split(data, options).unwrap();
+        assert_eq!(out.header, vec!["Name", "City"]);
+        assert_eq!(out.records, 3);
+        assert_eq!(
+            contents(&out),
+            vec![
+                "Name|City\nA|Paris\nB|\"Rome|Lazio\"\n".to_owned(),
+                "Name|City\nC|Oslo\n".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn names_the_line_of_malformed_input() {
+        let cases: [(&[u8], u64, &str); 5] = [
+            (b"A,B\n1,2\n3\n", 3, "1 fields"),
+            (b"A,B\n1,2\n\"3,4\n5,6\n", 3, "never closed"),
+            (b"A,B\n1,2\n3,4\"x\n", 3, "quote inside"),
+            (b"A,B\n1,\"2\"x\n", 2, "after a closing quote"),
+            (b"A,B\n1,\xff\xfe\n", 2, "UTF-8"),
+        ];
+        for (data, line, text) in cases {
+            match split(data, SplitOptions::default()) {
+                Err(Error::Csv { line: l, message }) => {
+                    assert_eq!(l, line, "{message}");
+                    assert!(message.contains(text), "{message}");
+                }
+                other => panic!("expected a CSV error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_quoted_as_needed() {
+        let mut splitter = CsvSplitter::new(SplitOptions::default()).unwrap();
+        splitter.push_row(&["Name", "Note"]).unwrap();
+        splitter.push_row(&["A, Inc", "say \"hi\""]).unwrap();
+        let out = splitter.finish().unwrap();
+        assert_eq!(
+            contents(&out),
+            vec!["Name,Note\n\"A, Inc\",\"say \"\"hi\"\"\"\n".to_owned()]
+        );
+    }
+}

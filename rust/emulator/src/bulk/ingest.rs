@@ -1,0 +1,432 @@
+//! Processing an ingest job in the background: header checks that fail the whole job, then rows
+//! applied in 10,000-record batches, each under one store lock, with results written as it goes.
+
+use super::job::{write_quoted, Job, JobState, Operation};
+use crate::failure::ApiFailure;
+use crate::org::{lock, Org};
+use crate::store::{format_datetime, Store, UpsertOutcome};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Records per internal batch, as Salesforce splits job data.
+pub const BATCH_RECORDS: usize = 10_000;
+
+/// What the header of the uploaded CSV says about each column.
+struct Columns {
+    /// The header as uploaded, for the result files.
+    raw: Vec<String>,
+    /// Canonical field name per column.
+    fields: Vec<String>,
+    id_column: Option<usize>,
+    external_column: Option<usize>,
+}
+
+struct JobSpec {
+    operation: Operation,
+    object: String,
+    external_id: Option<String>,
+    delimiter: u8,
+    terminator: &'static [u8],
+    crlf: bool,
+}
+
+/// Runs a closed ingest job to its end; called on a blocking thread.
+pub fn process(org: &Org, job: &Arc<Mutex<Job>>) {
+    let started = Instant::now();
+    let (spec, data) = {
+        let mut j = lock(job);
+        if j.state != JobState::UploadComplete {
+            return;
+        }
+        j.state = JobState::InProgress;
+        j.modstamp = format_datetime(chrono::Utc::now());
+        let spec = JobSpec {
+            operation: j.operation,
+            object: j.object.clone(),
+            external_id: j.external_id.clone(),
+            delimiter: j.delimiter(),
+            terminator: j.terminator(),
+            crlf: j.line_ending == "CRLF",
+        };
+        (spec, j.uploads.first().cloned().unwrap_or_default())
+    };
+    let outcome = run(org, job, &spec, &data);
+    let mut j = lock(job);
+    j.processing_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    j.modstamp = format_datetime(chrono::Utc::now());
+    if let Err(message) = outcome {
+        if j.state != JobState::Aborted {
+            j.state = JobState::Failed;
+            j.error_message = Some(message);
+        }
+    } else if j.state == JobState::InProgress {
+        j.state = JobState::JobComplete;
+    }
+}
+
+fn fail_whole(job: &Arc<Mutex<Job>>, data: &Bytes, message: String) -> Result<(), String> {
+    lock(job).unprocessed.extend_from_slice(data);
+    Err(message)
+}
+
+fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result<(), String> {
+    let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    if let Some(newline) = memchr_newline(body) {
+        let has_cr = newline > 0 && body.get(newline - 1) == Some(&b'\r');
+        if has_cr != spec.crlf {
+            let setting = if spec.crlf { "CRLF" } else { "LF" };
+            return fail_whole(
+                job,
+                data,
+                format!("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is {setting}"),
+            );
+        }
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(spec.delimiter)
+        .has_headers(true)
+        .from_reader(body);
+    let header = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return fail_whole(job, data, format!("ClientInputError : {e}")),
+    };
+    let columns = match check_header(&org.store(), spec, &header) {
+        Ok(c) => c,
+        Err(message) => return fail_whole(job, data, message),
+    };
+    write_result_headers(job, spec, &columns);
+    let duplicates = if spec.operation == Operation::Upsert {
+        duplicate_keys(body, spec, &columns)
+    } else {
+        HashMap::new()
+    };
+    let fail_after = org.bulk.fail_after_batches();
+    let mut records = reader.into_records();
+    let mut batches = 0usize;
+    loop {
+        let mut batch = Vec::with_capacity(BATCH_RECORDS);
+        let mut broken = None;
+        for record in records.by_ref() {
+            match record {
+                Ok(r) => batch.push(r),
+                Err(e) => {
+                    broken = Some(format!("ClientInputError : {e}"));
+                    break;
+                }
+            }
+            if batch.len() == BATCH_RECORDS {
+                break;
+            }
+        }
+        let stop_now = lock(job).state == JobState::Aborted
+            || fail_after.is_some_and(|limit| batches >= limit);
+        if stop_now {
+            let mut j = lock(job);
+            for row in batch
+                .iter()
+                .chain(records.by_ref().flatten().collect::<Vec<_>>().iter())
+            {
+                write_quoted(
+                    &mut j.unprocessed,
+                    row.iter().map(str::as_bytes),
+                    spec.delimiter,
+                    spec.terminator,
+                );
+            }
+            return if j.state == JobState::Aborted {
+                Ok(())
+            } else {
+                Err("InternalServerError : the batch failed after 20 retries".into())
+            };
+        }
+        if batch.is_empty() && broken.is_none() {
+            return Ok(());
+        }
+        apply_batch(org, job, spec, &columns, &duplicates, &batch);
+        batches += 1;
+        if let Some(message) = broken {
+            let mut j = lock(job);
+            for row in records.by_ref().flatten() {
+                write_quoted(
+                    &mut j.unprocessed,
+                    row.iter().map(str::as_bytes),
+                    spec.delimiter,
+                    spec.terminator,
+                );
+            }
+            return Err(message);
+        }
+    }
+}
+
+fn memchr_newline(body: &[u8]) -> Option<usize> {
+    body.iter().position(|&b| b == b'\n')
+}
+
+fn check_header(
+    store: &Store,
+    spec: &JobSpec,
+    header: &csv::StringRecord,
+) -> Result<Columns, String> {
+    let object = store
+        .object(&spec.object)
+        .map_err(|e| format!("InvalidJob : {}", e.message))?;
+    let mut fields = Vec::with_capacity(header.len());
+    for name in header.iter() {
+        let field = object
+            .meta
+            .field(name)
+            .ok_or_else(|| format!("InvalidBatch : Field name not found : {name}"))?;
+        if fields.contains(&field.name) {
+            return Err(format!("InvalidBatch : Duplicate field name : {name}"));
+        }
+        fields.push(field.name.clone());
+    }
+    let position = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
+    let id_column = position("Id");
+    let external_column = spec.external_id.as_deref().and_then(position);
+    match spec.operation {
+        Operation::Delete | Operation::HardDelete if fields.len() != 1 || id_column.is_none() => {
+            return Err(format!(
+                "InvalidBatch : The '{}' batch must contain only ids",
+                spec.operation.name()
+            ));
+        }
+        Operation::Update if id_column.is_none() => {
+            return Err("InvalidBatch : Field name not found : Id".into());
+        }
+        Operation::Upsert if external_column.is_none() => {
+            return Err(format!(
+                "InvalidBatch : Field name not found : {}",
+                spec.external_id.as_deref().unwrap_or_default()
+            ));
+        }
+        _ => {}
+    }
+    Ok(Columns {
+        raw: header.iter().map(str::to_owned).collect(),
+        fields,
+        id_column,
+        external_column,
+    })
+}
+
+fn write_result_headers(job: &Arc<Mutex<Job>>, spec: &JobSpec, columns: &Columns) {
+    let mut j = lock(job);
+    let original = || columns.raw.iter().map(String::as_bytes);
+    let ok: [&[u8]; 2] = [b"sf__Id", b"sf__Created"];
+    let failed: [&[u8]; 2] = [b"sf__Id", b"sf__Error"];
+    write_quoted(
+        &mut j.successful,
+        ok.into_iter().chain(original()),
+        spec.delimiter,
+        spec.terminator,
+    );
+    write_quoted(
+        &mut j.failures,
+        failed.into_iter().chain(original()),
+        spec.delimiter,
+        spec.terminator,
+    );
+    write_quoted(
+        &mut j.unprocessed,
+        original(),
+        spec.delimiter,
+        spec.terminator,
+    );
+}
+
+/// External id values that appear on more than one row; those rows all fail.
+fn duplicate_keys(body: &[u8], spec: &JobSpec, columns: &Columns) -> HashMap<String, usize> {
+    let Some(column) = columns.external_column else {
+        return HashMap::new();
+    };
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(spec.delimiter)
+        .from_reader(body);
+    for record in reader.records().flatten() {
+        if let Some(value) = record.get(column).filter(|v| !v.is_empty()) {
+            *counts.entry(value.to_lowercase()).or_default() += 1;
+        }
+    }
+    counts.retain(|_, n| *n > 1);
+    counts
+}
+
+fn apply_batch(
+    org: &Org,
+    job: &Arc<Mutex<Job>>,
+    spec: &JobSpec,
+    columns: &Columns,
+    duplicates: &HashMap<String, usize>,
+    batch: &[csv::StringRecord],
+) {
+    let now = format_datetime(chrono::Utc::now());
+    let mut successful = Vec::new();
+    let mut failures = Vec::new();
+    let mut failed = 0u64;
+    {
+        let mut store = org.store();
+        for row in batch {
+            match apply_row(&mut store, spec, columns, duplicates, row, &now) {
+                Ok((id, created)) => {
+                    let flag: &[u8] = if created { b"true" } else { b"false" };
+                    write_quoted(
+                        &mut successful,
+                        [id.as_bytes(), flag]
+                            .into_iter()
+                            .chain(row.iter().map(str::as_bytes)),
+                        spec.delimiter,
+                        spec.terminator,
+                    );
+                }
+                Err((id, failure)) => {
+                    failed += 1;
+                    let error = error_text(&failure);
+                    write_quoted(
+                        &mut failures,
+                        [id.as_bytes(), error.as_bytes()]
+                            .into_iter()
+                            .chain(row.iter().map(str::as_bytes)),
+                        spec.delimiter,
+                        spec.terminator,
+                    );
+                }
+            }
+        }
+    }
+    let mut j = lock(job);
+    j.successful.extend_from_slice(&successful);
+    j.failures.extend_from_slice(&failures);
+    j.processed += batch.len() as u64;
+    j.failed += failed;
+    j.modstamp = now;
+}
+
+/// `CODE:message:field,field --`, or `CODE:message:--` without fields.
+fn error_text(failure: &ApiFailure) -> String {
+    if failure.fields.is_empty() {
+        format!("{}:{}:--", failure.code, failure.message)
+    } else {
+        format!(
+            "{}:{}:{} --",
+            failure.code,
+            failure.message,
+            failure.fields.join(",")
+        )
+    }
+}
+
+/// Field values of a row: empty means "leave as is", `#N/A` sets null.
+fn row_body(columns: &Columns, row: &csv::StringRecord, skip: Option<usize>) -> Value {
+    let mut body = Map::new();
+    for (i, value) in row.iter().enumerate() {
+        if Some(i) == skip || value.is_empty() {
+            continue;
+        }
+        let Some(field) = columns.fields.get(i) else {
+            continue;
+        };
+        let value = if value == "#N/A" {
+            Value::Null
+        } else {
+            Value::String(value.to_owned())
+        };
+        body.insert(field.clone(), value);
+    }
+    Value::Object(body)
+}
+
+fn apply_row(
+    store: &mut Store,
+    spec: &JobSpec,
+    columns: &Columns,
+    duplicates: &HashMap<String, usize>,
+    row: &csv::StringRecord,
+    now: &str,
+) -> Result<(String, bool), (String, ApiFailure)> {
+    let id_of = |column: Option<usize>| {
+        column
+            .and_then(|c| row.get(c))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match spec.operation {
+        Operation::Insert => store
+            .create(&spec.object, &row_body(columns, row, None), now)
+            .map(|id| (id, true))
+            .map_err(|e| (String::new(), e)),
+        Operation::Update => {
+            let id = id_of(columns.id_column);
+            let body = row_body(columns, row, columns.id_column);
+            match store.update(&spec.object, &id, &body, now) {
+                Ok(()) => Ok((canonical(&id), false)),
+                Err(e) => Err((id, e)),
+            }
+        }
+        Operation::Delete | Operation::HardDelete => {
+            let id = id_of(columns.id_column);
+            let result = if spec.operation == Operation::Delete {
+                store.delete(&spec.object, &id, now)
+            } else {
+                store.hard_delete(&spec.object, &id)
+            };
+            match result {
+                Ok(()) => Ok((canonical(&id), false)),
+                Err(e) => Err((id, e)),
+            }
+        }
+        Operation::Upsert => {
+            let field = spec.external_id.as_deref().unwrap_or_default();
+            let key = id_of(columns.external_column);
+            if key.is_empty() {
+                return Err((
+                    String::new(),
+                    ApiFailure::bad_request("MISSING_ARGUMENT", format!("{field} not specified")),
+                ));
+            }
+            if duplicates.contains_key(&key.to_lowercase()) {
+                return Err((
+                    String::new(),
+                    ApiFailure::bad_request(
+                        "DUPLICATE_VALUE",
+                        format!("Duplicate external id specified: {key}"),
+                    )
+                    .with_fields(vec![field.to_owned()]),
+                ));
+            }
+            let body = row_body(columns, row, columns.external_column);
+            match store.upsert(&spec.object, field, &key, &body, now) {
+                Ok(UpsertOutcome::Created(id)) => Ok((id, true)),
+                Ok(UpsertOutcome::Updated(id)) => Ok((id, false)),
+                Ok(UpsertOutcome::MultipleMatches(ids)) => Err((
+                    String::new(),
+                    ApiFailure::bad_request(
+                        "DUPLICATE_EXTERNAL_ID",
+                        format!(
+                            "{field}: more than one record found for external id field: [{}]",
+                            ids.join(", ")
+                        ),
+                    )
+                    .with_fields(vec![field.to_owned()]),
+                )),
+                Err(e) => Err((String::new(), e)),
+            }
+        }
+        Operation::Query | Operation::QueryAll => Err((
+            String::new(),
+            ApiFailure::bad_request("INVALIDJOB", "not an ingest operation"),
+        )),
+    }
+}
+
+/// The 18-character form of an id the caller gave (15 or 18 characters).
+fn canonical(id: &str) -> String {
+    salesforce_wire::RecordId::parse(id)
+        .map(|i| i.to_string())
+        .unwrap_or_else(|_| id.to_owned())
+}

@@ -1,0 +1,174 @@
+//! Query jobs: the SOQL runs (and is checked) when the job is created; rows are rendered to CSV in
+//! the background and read back in pages by locator.
+
+use super::job::{write_quoted, Job, JobState};
+use crate::failure::ApiFailure;
+use crate::org::{lock, Org};
+use crate::soql::{self, Outcome, Resolved};
+use crate::store::{format_datetime, Store};
+use axum::http::StatusCode;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Rows per results page when the caller gives no `maxRecords`.
+pub const DEFAULT_PAGE_RECORDS: usize = 50_000;
+
+/// What a query job reads: its object, the matching ids at creation, and the columns.
+pub struct Snapshot {
+    object: String,
+    ids: Vec<String>,
+    columns: Vec<Resolved>,
+}
+
+impl Snapshot {
+    pub fn object(&self) -> &str {
+        &self.object
+    }
+}
+
+/// Parses and runs the SOQL, so a bad query is refused when the job is created.
+pub fn snapshot(store: &Store, soql_text: &str, all_rows: bool) -> Result<Snapshot, ApiFailure> {
+    let query = soql::parse(soql_text)?;
+    match soql::run(store, soql_text, &query, all_rows)? {
+        Outcome::Rows {
+            object,
+            ids,
+            columns,
+        } => Ok(Snapshot {
+            object,
+            ids,
+            columns,
+        }),
+        Outcome::Count(_) | Outcome::Aggregate(_) => Err(ApiFailure::bad_request(
+            "API_ERROR",
+            "Aggregate queries are not supported by Bulk API 2.0 query jobs",
+        )),
+    }
+}
+
+/// Renders every row to CSV on a blocking thread, then completes the job.
+pub fn process(org: &Org, job: &Arc<Mutex<Job>>, snapshot: &Snapshot) {
+    let started = Instant::now();
+    let (delimiter, terminator, version) = {
+        let mut j = lock(job);
+        if j.state != JobState::UploadComplete {
+            return;
+        }
+        j.state = JobState::InProgress;
+        (j.delimiter(), j.terminator(), j.api_version.clone())
+    };
+    let mut header = Vec::new();
+    let labels: Vec<String> = snapshot.columns.iter().map(Resolved::label).collect();
+    write_quoted(
+        &mut header,
+        labels.iter().map(String::as_bytes),
+        delimiter,
+        terminator,
+    );
+    let mut rows = Vec::new();
+    let mut offsets = Vec::with_capacity(snapshot.ids.len() + 1);
+    {
+        let store = org.store();
+        let records = store.object(&snapshot.object).ok();
+        let mut values: Vec<String> = Vec::with_capacity(labels.len());
+        for id in &snapshot.ids {
+            values.clear();
+            let own = records.and_then(|o| o.records.get(id));
+            let nested = if snapshot.columns.iter().all(Resolved::is_own_field) {
+                None
+            } else {
+                Some(soql::render(
+                    &store,
+                    &snapshot.object,
+                    id,
+                    &snapshot.columns,
+                    &version,
+                ))
+            };
+            for (column, label) in snapshot.columns.iter().zip(&labels) {
+                let value = match &nested {
+                    None => own.and_then(|r| r.fields.get(column.field_name())),
+                    Some(row) => label.split('.').try_fold(row, |v, key| v.get(key)),
+                };
+                values.push(cell(value));
+            }
+            offsets.push(rows.len());
+            write_quoted(
+                &mut rows,
+                values.iter().map(String::as_bytes),
+                delimiter,
+                terminator,
+            );
+        }
+    }
+    offsets.push(rows.len());
+    let mut j = lock(job);
+    if j.state != JobState::InProgress {
+        return;
+    }
+    j.processed = snapshot.ids.len() as u64;
+    j.result_header = header;
+    j.result_rows = rows;
+    j.result_offsets = offsets;
+    j.state = JobState::JobComplete;
+    j.processing_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    j.modstamp = format_datetime(chrono::Utc::now());
+}
+
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One page of results: the CSV body, the row count and the next locator (`null` at the end).
+pub fn page(
+    job: &Job,
+    locator: Option<&str>,
+    max_records: Option<&str>,
+) -> Result<(Vec<u8>, usize, String), ApiFailure> {
+    let total = job.result_offsets.len().saturating_sub(1);
+    let start = match locator.filter(|l| !l.is_empty()) {
+        None => 0,
+        Some(l) => decode_locator(l).ok_or_else(|| {
+            ApiFailure::bad_request("INVALIDLOCATOR", format!("Invalid locator: {l}"))
+        })?,
+    };
+    let size = match max_records {
+        None => DEFAULT_PAGE_RECORDS,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALIDPARAMETER",
+                    format!("maxRecords must be a positive integer: {text}"),
+                )
+            })?,
+    };
+    let start = start.min(total);
+    let end = start.saturating_add(size).min(total);
+    let from = job.result_offsets.get(start).copied().unwrap_or(0);
+    let to = job.result_offsets.get(end).copied().unwrap_or(from);
+    let mut body = Vec::with_capacity(job.result_header.len() + (to - from));
+    body.extend_from_slice(&job.result_header);
+    body.extend_from_slice(job.result_rows.get(from..to).unwrap_or_default());
+    let next = if end < total {
+        STANDARD_NO_PAD.encode(end.to_string())
+    } else {
+        "null".to_owned()
+    };
+    Ok((body, end - start, next))
+}
+
+fn decode_locator(locator: &str) -> Option<usize> {
+    let bytes = STANDARD_NO_PAD.decode(locator).ok()?;
+    std::str::from_utf8(&bytes).ok()?.parse().ok()
+}
