@@ -6,13 +6,17 @@
 """
 
 from ._core import __version__
+from .bulk import AsyncBulkResult, BulkEvent, BulkResult
 from .client import AsyncSalesforce, Salesforce
 from .composite import CompositeRequest, CompositeResult, Ref
 from .config import ClientBuilder
 from .errors import (
     AuthError,
+    BulkJobError,
+    BulkTimeoutError,
     ConfigError,
     ConnectError,
+    CsvFormatError,
     DuplicateValueError,
     EntityDeletedError,
     ForbiddenError,
@@ -56,13 +60,19 @@ from .soql import format_soql
 
 __all__ = [
     "ApiUsage",
+    "AsyncBulkResult",
     "AsyncSalesforce",
     "AuthError",
+    "BulkEvent",
+    "BulkJobError",
+    "BulkResult",
+    "BulkTimeoutError",
     "ClientBuilder",
     "CompositeRequest",
     "CompositeResult",
     "ConfigError",
     "ConnectError",
+    "CsvFormatError",
     "DescribeGlobal",
     "DuplicateValueError",
     "EntityDeletedError",

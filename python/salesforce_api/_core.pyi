@@ -1,13 +1,18 @@
 # Stubs of the Rust extension; checked against the built module by `python -m mypy.stubtest`.
 import os
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, final
 
 _T_co = TypeVar("_T_co", covariant=True)
 
 __all__ = [
     "ApiUsage",
+    "BulkCore",
+    "BulkQueryCore",
+    "BulkQueryPage",
+    "BulkResultCore",
     "CompositeCore",
+    "CsvSplitter",
     "DescribeGlobal",
     "EmulatorServer",
     "Engine",
@@ -18,17 +23,21 @@ __all__ = [
     "QueryPage",
     "RecordResult",
     "RecordStream",
+    "ResultRows",
+    "Rows",
     "SObjectDescribe",
     "SObjectSummary",
     "SObjectsCore",
     "SaveResult",
     "SimulationRecorder",
     "SimulationReplayer",
+    "SplitInput",
     "StreamPage",
     "TokenInfo",
     "UpsertResult",
     "__version__",
     "format_soql",
+    "split_path",
 ]
 __version__: str
 
@@ -197,6 +206,118 @@ class RecordStream:
     def next_page(self) -> Pending[StreamPage | None]: ...
 
 @final
+class SplitInput:
+    @property
+    def records(self) -> int: ...
+    @property
+    def jobs(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+
+@final
+class CsvSplitter:
+    def __new__(
+        cls,
+        *,
+        column_delimiter: str = ",",
+        max_upload_bytes: int = 157286400,
+        max_records: int | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
+    ) -> CsvSplitter: ...
+    def feed(self, data: bytes | str) -> None: ...
+    def push_row(self, row: Iterable[Any]) -> None: ...
+    def push_dict(self, record: dict[str, Any]) -> None: ...
+    def finish(self) -> SplitInput: ...
+
+def split_path(
+    path: str | os.PathLike[str],
+    *,
+    column_delimiter: str = ",",
+    max_upload_bytes: int = 157286400,
+    max_records: int | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+) -> Pending[SplitInput]: ...
+
+@final
+class Rows:
+    def records(self) -> list[dict[str, str]]: ...
+    def __len__(self) -> int: ...
+
+@final
+class ResultRows:
+    def next_rows(self) -> Pending[Rows | None]: ...
+
+@final
+class BulkResultCore:
+    @property
+    def job_ids(self) -> list[str]: ...
+    @property
+    def records_processed(self) -> int: ...
+    @property
+    def records_failed(self) -> int: ...
+    @property
+    def records_successful(self) -> int: ...
+    @property
+    def records_unprocessed(self) -> int: ...
+    @property
+    def jobs(self) -> list[dict[str, Any]]: ...
+    def rows(self, which: str) -> ResultRows: ...
+
+@final
+class BulkQueryPage:
+    @property
+    def record_count(self) -> int: ...
+    @property
+    def next_locator(self) -> str | None: ...
+    def csv(self, *, header: bool = True) -> bytes: ...
+    def records(self) -> list[dict[str, str]]: ...
+
+@final
+class BulkQueryCore:
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def total_records(self) -> int: ...
+    def next_page(self) -> Pending[BulkQueryPage | None]: ...
+
+@final
+class BulkCore:
+    def ingest(
+        self,
+        object: str,
+        operation: str,
+        data: SplitInput,
+        *,
+        external_id_field: str | None = None,
+        parallelism: int = 4,
+        poll_interval: float = 0.25,
+        max_poll_interval: float = 10.0,
+        timeout: float = 7200.0,
+        progress: Callable[..., object] | None = None,
+    ) -> Pending[BulkResultCore]: ...
+    def resume(
+        self,
+        job_ids: Sequence[str],
+        *,
+        poll_interval: float = 0.25,
+        max_poll_interval: float = 10.0,
+        timeout: float = 7200.0,
+    ) -> Pending[BulkResultCore]: ...
+    def job_info(self, job_id: str, *, kind: str = "ingest") -> Pending[dict[str, Any]]: ...
+    def abort(self, job_id: str, *, kind: str = "ingest") -> Pending[dict[str, Any]]: ...
+    def delete(self, job_id: str, *, kind: str = "ingest") -> Pending[None]: ...
+    def query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        max_records: int | None = None,
+        poll_interval: float = 0.25,
+        max_poll_interval: float = 10.0,
+        timeout: float = 7200.0,
+    ) -> Pending[BulkQueryCore]: ...
+
+@final
 class QueryCore:
     def query(
         self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
@@ -273,6 +394,7 @@ class Engine:
     def api_version(self) -> str: ...
     def sobjects(self) -> SObjectsCore: ...
     def query(self) -> QueryCore: ...
+    def bulk(self) -> BulkCore: ...
     def composite(self) -> CompositeCore: ...
     def access_token(self) -> Pending[TokenInfo]: ...
     def revoke(self) -> Pending[None]: ...
@@ -323,6 +445,7 @@ class EmulatorServer:
         seed: int = 0,
         port: int = 0,
         token_lifetime: float | None = None,
+        bulk_upload_limit: int = 157286400,
     ) -> EmulatorServer: ...
     @property
     def instance_url(self) -> str: ...
@@ -353,6 +476,9 @@ class EmulatorServer:
     ) -> None: ...
     def issue_refresh_token(self, client_id: str, username: str) -> str: ...
     def set_token_lifetime(self, seconds: float | None) -> None: ...
+    def set_bulk_upload_limit(self, limit: int) -> None: ...
+    def fail_bulk_jobs_after(self, batches: int | None) -> None: ...
+    def set_bulk_batch_delay(self, seconds: float) -> None: ...
     def define_object(self, name: str, fields: Mapping[str, Any]) -> None: ...
     def inject_fault(
         self,

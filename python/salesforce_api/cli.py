@@ -7,17 +7,23 @@ org until stopped; ``sfapi limits`` prints an org's limits (configured from ``SF
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from ._core import SimulationRecorder, SimulationReplayer
+from .bulk import BulkEvent
 from .client import Salesforce
 from .errors import NotFoundError, SalesforceError
 from .testing import Emulator
+
+if TYPE_CHECKING:
+    from .bulk import LoadOptions
 
 __all__ = ["main"]
 
@@ -131,6 +137,109 @@ def query(soql: str, include_deleted: bool, record: str | None, replay: str | No
     return 0
 
 
+class _ProgressPrinter:
+    """Turns bulk progress events into a progress bar (with rich) or lines on stderr."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+        self._done: dict[str, int] = {}
+        try:
+            from rich.progress import Progress
+        except ImportError:
+            return
+        self._bar = Progress(transient=True)
+
+    def __enter__(self) -> _ProgressPrinter:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, event: BulkEvent) -> None:
+        if event.kind == "split":
+            text = f"{event.records} records, {event.bytes} bytes, {event.jobs} job(s)"
+            if self._bar is not None:
+                self._task = self._bar.add_task("processing", total=event.records)
+                self._bar.console.print(text)
+            else:
+                print(f"split: {text}", file=sys.stderr, flush=True)
+            return
+        if event.kind == "job_state" and event.job_id is not None:
+            self._done[event.job_id] = event.processed or 0
+            if self._bar is not None and self._task is not None:
+                self._bar.update(self._task, completed=sum(self._done.values()))
+                return
+        if self._bar is None:
+            fields = {k: v for k, v in vars(event).items() if v is not None and k != "kind"}
+            print(f"{event.kind}: {fields}", file=sys.stderr, flush=True)
+
+
+def bulk(args: argparse.Namespace) -> int:
+    """Load a CSV file, or write a bulk query to a file; prints a JSON summary."""
+    sf, _ = _client(None, None)
+    if args.operation == "query":
+        count = sf.bulk.query_to_file(
+            args.soql, args.out, include_deleted=args.all, max_records=args.max_records
+        )
+        print(json.dumps({"records": count, "out": args.out}))
+        return 0
+    options: LoadOptions = {"column_delimiter": args.delimiter}
+    with _ProgressPrinter() as progress:
+        options["progress"] = progress
+        if args.operation == "upsert":
+            if not args.external_id_field:
+                print("error: upsert needs --external-id-field", file=sys.stderr)
+                return 2
+            result = sf.bulk.upsert(
+                args.object, args.file, external_id_field=args.external_id_field, **options
+            )
+        else:
+            load = {
+                "insert": sf.bulk.insert,
+                "update": sf.bulk.update,
+                "delete": sf.bulk.delete,
+                "hard-delete": sf.bulk.hard_delete,
+            }[args.operation]
+            result = load(args.object, args.file, **options)
+    if args.failed_out and result.records_failed:
+        with open(args.failed_out, "w", newline="", encoding="utf-8") as f:
+            writer: Any = None
+            for row in result.failed_records():
+                if writer is None:
+                    writer = csv.DictWriter(f, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(row)
+    summary = {
+        "job_ids": result.job_ids,
+        "records_processed": result.records_processed,
+        "records_failed": result.records_failed,
+        "records_unprocessed": result.records_unprocessed,
+    }
+    print(json.dumps(summary))
+    return 0 if result.records_failed == 0 and result.records_unprocessed == 0 else 1
+
+
+def _bulk_parser(commands: Any) -> None:
+    p_bulk = commands.add_parser("bulk", help="Bulk API 2.0 loads and queries (SF_* variables)")
+    ops = p_bulk.add_subparsers(dest="operation", required=True)
+    for name in ("insert", "update", "upsert", "delete", "hard-delete"):
+        p = ops.add_parser(name, help=f"{name} the rows of a CSV file")
+        p.add_argument("object")
+        p.add_argument("file")
+        p.add_argument("--external-id-field", help="the external id field (upsert)")
+        p.add_argument("--delimiter", default=",", help="column delimiter: , ` ^ | ; or tab")
+        p.add_argument("--failed-out", metavar="FILE", help="write the failed rows here as CSV")
+    p_query = ops.add_parser("query", help="write a bulk query's rows to a CSV file")
+    p_query.add_argument("soql")
+    p_query.add_argument("--out", required=True, metavar="FILE")
+    p_query.add_argument("--all", action="store_true", help="include deleted records")
+    p_query.add_argument("--max-records", type=int, default=None, help="rows per results page")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sfapi", description="Salesforce API client and local org emulator")
     parser.add_argument("--version", action="version", version=f"sfapi {__version__}")
@@ -152,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_query.add_argument("soql")
     p_query.add_argument("--all", action="store_true", help="include deleted and archived records")
     org_commands.append(p_query)
+    _bulk_parser(commands)
     for command in org_commands:
         command.add_argument("--record", metavar="FILE", help="record the HTTP session to a cassette")
         command.add_argument("--replay", metavar="FILE", help="answer from a cassette, with no network")
@@ -161,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo(args.tls)
         if args.command == "emulator":
             return emulator(args.tls, args.port, args.api_limit, args.seed_accounts)
+        if args.command == "bulk":
+            return bulk(args)
         if args.command == "query":
             return query(args.soql, args.all, args.record, args.replay)
         return limits(args.record, args.replay)

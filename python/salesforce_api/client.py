@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
 from .auth import AsyncAuth, Auth
+from .bulk import AsyncBulk, Bulk
 from .composite import AsyncComposite, Composite
 from .config import ClientBuilder
 from .limits import AsyncLimits, Limits
@@ -56,6 +57,7 @@ class Salesforce(_ClientBase):
     sobjects: SObjects
     query: Query
     composite: Composite
+    bulk: Bulk
     limits: Limits
     auth: Auth
 
@@ -64,6 +66,7 @@ class Salesforce(_ClientBase):
         self.sobjects = SObjects(engine.sobjects())
         self.query = Query(engine.query())
         self.composite = Composite(engine.composite())
+        self.bulk = Bulk(engine.bulk())
         self.limits = Limits(engine)
         self.auth = Auth(engine)
 
@@ -95,6 +98,7 @@ class AsyncSalesforce(_ClientBase):
     sobjects: AsyncSObjects
     query: AsyncQuery
     composite: AsyncComposite
+    bulk: AsyncBulk
     limits: AsyncLimits
     auth: AsyncAuth
 
@@ -103,6 +107,7 @@ class AsyncSalesforce(_ClientBase):
         self.sobjects = AsyncSObjects(engine.sobjects())
         self.query = AsyncQuery(engine.query())
         self.composite = AsyncComposite(engine.composite())
+        self.bulk = AsyncBulk(engine.bulk())
         self.limits = AsyncLimits(engine)
         self.auth = AsyncAuth(engine)
 

@@ -69,8 +69,10 @@ class Emulator:
         seed: int = 0,
         port: int = 0,
         token_lifetime: float | None = None,
+        bulk_upload_limit: int = 150 * 1024 * 1024,
     ) -> None:
         self._token_lifetime = token_lifetime
+        self._bulk_upload_limit = bulk_upload_limit
         self._tls = tls
         self._api_limit = api_limit
         self._seed = seed
@@ -86,6 +88,7 @@ class Emulator:
                 seed=self._seed,
                 port=self._port,
                 token_lifetime=self._token_lifetime,
+                bulk_upload_limit=self._bulk_upload_limit,
             )
             pem = self._server.ca_cert_pem
             if pem is not None:
@@ -185,6 +188,19 @@ class Emulator:
         """Issue a refresh token for a user of an app; this also approves the app for the user,
         so the JWT bearer flow works for them."""
         return self._running.issue_refresh_token(client_id, username)
+
+    def set_bulk_upload_limit(self, limit: int) -> None:
+        """Bulk API upload limit per job, in base64-encoded bytes (Salesforce: 150 MB)."""
+        self._running.set_bulk_upload_limit(limit)
+
+    def fail_bulk_jobs_after(self, batches: int | None) -> None:
+        """Ingest jobs fail after ``batches`` internal batches of 10,000 records, leaving the
+        rest unprocessed (None: jobs run normally)."""
+        self._running.fail_bulk_jobs_after(batches)
+
+    def set_bulk_batch_delay(self, seconds: float) -> None:
+        """Ingest jobs pause ``seconds`` after each internal batch of 10,000 records."""
+        self._running.set_bulk_batch_delay(seconds)
 
     def set_token_lifetime(self, seconds: float | None) -> None:
         """How long tokens issued from now on work (None: as long as the org runs)."""

@@ -340,6 +340,11 @@ impl Emulator {
         self.org.bulk.set_fail_after_batches(batches);
     }
 
+    /// Ingest jobs pause this long after each internal batch (for tests of waiting).
+    pub fn set_bulk_batch_delay(&self, delay: Duration) {
+        self.org.bulk.set_batch_delay(delay);
+    }
+
     pub fn inject_fault(&self, fault: Fault) {
         self.org.inject_fault(fault);
     }

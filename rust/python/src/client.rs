@@ -231,6 +231,11 @@ impl Engine {
         crate::composite::CompositeCore::new(self.client.clone())
     }
 
+    /// The Bulk API 2.0 service.
+    fn bulk(&self) -> crate::bulk::BulkCore {
+        crate::bulk::BulkCore::new(self.client.clone())
+    }
+
     /// The query service.
     fn query(&self) -> crate::query::QueryCore {
         crate::query::QueryCore::new(self.client.clone())

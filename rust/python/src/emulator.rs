@@ -55,7 +55,7 @@ impl EmulatorServer {
 #[pymethods]
 impl EmulatorServer {
     #[staticmethod]
-    #[pyo3(signature = (*, tls = false, api_limit = 100_000, seed = 0, port = 0, token_lifetime = None))]
+    #[pyo3(signature = (*, tls = false, api_limit = 100_000, seed = 0, port = 0, token_lifetime = None, bulk_upload_limit = 157_286_400))]
     fn start(
         py: Python<'_>,
         tls: bool,
@@ -63,6 +63,7 @@ impl EmulatorServer {
         seed: u64,
         port: u16,
         token_lifetime: Option<f64>,
+        bulk_upload_limit: u64,
     ) -> PyResult<Self> {
         let lifetime = lifetime(token_lifetime)?;
         let started = block_on(py, async move {
@@ -72,6 +73,7 @@ impl EmulatorServer {
                 .seed(seed)
                 .port(port)
                 .token_lifetime(lifetime)
+                .bulk_upload_limit(bulk_upload_limit)
                 .start()
                 .await
         })?;
@@ -85,6 +87,24 @@ impl EmulatorServer {
             ca_cert_pem: server.ca_cert_pem().map(str::to_owned),
             server: Mutex::new(Some(server)),
         })
+    }
+
+    /// Changes the Bulk API upload limit per job (base64-encoded bytes).
+    fn set_bulk_upload_limit(&self, limit: u64) -> PyResult<()> {
+        self.with(|s| s.set_bulk_upload_limit(limit))
+    }
+
+    /// Makes ingest jobs fail after `batches` internal batches of 10,000 (None: never).
+    #[pyo3(signature = (batches))]
+    fn fail_bulk_jobs_after(&self, batches: Option<usize>) -> PyResult<()> {
+        self.with(|s| s.fail_bulk_jobs_after(batches))
+    }
+
+    /// Ingest jobs pause this long (seconds) after each internal batch.
+    fn set_bulk_batch_delay(&self, seconds: f64) -> PyResult<()> {
+        let delay = Duration::try_from_secs_f64(seconds)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        self.with(|s| s.set_bulk_batch_delay(delay))
     }
 
     /// The access token issued at start.

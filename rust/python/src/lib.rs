@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod auth;
+mod bulk;
 mod client;
 mod composite;
 mod convert;
@@ -30,6 +31,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<query::StreamPage>()?;
     m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;
     m.add_class::<pending::Pending>()?;
+    m.add_class::<bulk::BulkCore>()?;
+    m.add_class::<bulk::BulkResultCore>()?;
+    m.add_class::<bulk::BulkQueryCore>()?;
+    m.add_class::<bulk::BulkQueryPage>()?;
+    m.add_class::<bulk::CsvSplitter>()?;
+    m.add_class::<bulk::SplitInput>()?;
+    m.add_class::<bulk::ResultRows>()?;
+    m.add_class::<bulk::Rows>()?;
+    m.add_function(wrap_pyfunction!(bulk::split_path, m)?)?;
     m.add_class::<results::SaveResult>()?;
     m.add_class::<results::UpsertResult>()?;
     m.add_class::<results::ApiUsage>()?;

@@ -6,7 +6,7 @@ mod query;
 mod records;
 pub mod split;
 
-pub use ingest::{BulkProgress, BulkResult, IngestOptions, ProgressHook};
+pub use ingest::{BulkProgress, BulkResult, IngestOptions, JobOutcome, ProgressHook};
 pub use query::{BulkQueryPage, BulkQueryPager};
 pub use records::CsvRecordStream;
 pub use split::{Chunk, CsvSplitter, LineEnding, SplitCsv, SplitOptions};

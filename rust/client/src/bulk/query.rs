@@ -18,6 +18,30 @@ pub struct BulkQueryPage {
     pub next_locator: Option<String>,
 }
 
+impl BulkQueryPage {
+    /// The header and the rows of this page.
+    pub fn rows(&self, delimiter: u8) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let bad = |e: csv::Error| Error::UnexpectedResponse {
+            status: 200,
+            message: format!("cannot read a query results page: {e}"),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(self.csv.as_ref());
+        let header = reader
+            .headers()
+            .map_err(bad)?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let mut rows = Vec::with_capacity(usize::try_from(self.records).unwrap_or(0));
+        for record in reader.records() {
+            rows.push(record.map_err(bad)?.iter().map(str::to_owned).collect());
+        }
+        Ok((header, rows))
+    }
+}
+
 /// Walks a completed query job's results.
 #[derive(Debug, Clone)]
 pub struct BulkQueryPager {

@@ -147,6 +147,10 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
         }
         apply_batch(org, job, spec, &columns, &duplicates, &batch);
         batches += 1;
+        let delay = org.bulk.batch_delay();
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         if let Some(message) = broken {
             let mut j = lock(job);
             for row in records.by_ref().flatten() {

@@ -31,6 +31,7 @@ pub struct BulkJobs {
     serial: AtomicU64,
     upload_limit: AtomicU64,
     fail_after_batches: Mutex<Option<usize>>,
+    batch_delay: Mutex<std::time::Duration>,
 }
 
 impl BulkJobs {
@@ -40,6 +41,7 @@ impl BulkJobs {
             serial: AtomicU64::new(1),
             upload_limit: AtomicU64::new(upload_limit),
             fail_after_batches: Mutex::new(None),
+            batch_delay: Mutex::new(std::time::Duration::ZERO),
         }
     }
 
@@ -55,6 +57,15 @@ impl BulkJobs {
     /// Makes ingest jobs fail after `n` internal batches (the rest unprocessed); None to stop.
     pub fn set_fail_after_batches(&self, n: Option<usize>) {
         *lock(&self.fail_after_batches) = n;
+    }
+
+    /// Slows ingest processing: this long after each internal batch (for tests of waiting).
+    pub fn set_batch_delay(&self, delay: std::time::Duration) {
+        *lock(&self.batch_delay) = delay;
+    }
+
+    pub fn batch_delay(&self) -> std::time::Duration {
+        *lock(&self.batch_delay)
     }
 
     pub fn fail_after_batches(&self) -> Option<usize> {

@@ -1,0 +1,471 @@
+"""Bulk API 2.0: load any amount of data (split into jobs before anything is sent), read the
+results back as dicts, and run bulk queries page by page.
+
+``data`` for a load is a path, bytes, a file object (text or binary), or an iterable of dicts
+(the first one's keys are the header) or of rows (the first row is the header). Malformed CSV
+raises :class:`~salesforce_api.errors.CsvFormatError` with its line before any job exists.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, TypedDict, Union
+
+from ._core import (
+    BulkCore,
+    BulkQueryCore,
+    BulkResultCore,
+    CsvSplitter,
+    SplitInput,
+    split_path,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "AsyncBulk",
+    "AsyncBulkResult",
+    "Bulk",
+    "BulkData",
+    "BulkEvent",
+    "BulkResult",
+]
+
+BulkData = Union[
+    str,
+    "os.PathLike[str]",
+    bytes,
+    bytearray,
+    memoryview,
+    IO[bytes],
+    IO[str],
+    Iterable[Mapping[str, Any]],
+    Iterable[Sequence[Any]],
+]
+
+#: Salesforce's upload limit per job: 150 MB of base64-encoded CSV.
+MAX_UPLOAD_BYTES = 150 * 1024 * 1024
+
+_READ_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BulkEvent:
+    """Progress of a load. ``kind`` is ``"split"`` (``records``, ``bytes``, ``jobs``),
+    ``"job_created"`` (``job_id``, ``records``), ``"uploaded"`` (``job_id``, ``bytes``) or
+    ``"job_state"`` (``job_id``, ``state``, ``processed``, ``failed``)."""
+
+    kind: str
+    job_id: str | None = None
+    records: int | None = None
+    bytes: int | None = None
+    jobs: int | None = None
+    state: str | None = None
+    processed: int | None = None
+    failed: int | None = None
+
+
+class LoadOptions(TypedDict, total=False):
+    """Keyword options of every load."""
+
+    column_delimiter: str
+    max_upload_bytes: int
+    max_records_per_job: int | None
+    parallelism: int
+    poll_interval: float
+    max_poll_interval: float
+    timeout: float
+    progress: Callable[[BulkEvent], object] | None
+    spool_dir: str | os.PathLike[str] | None
+
+
+def _is_path(data: object) -> bool:
+    return isinstance(data, (str, os.PathLike))
+
+
+def _split_in_memory(data: BulkData, options: LoadOptions) -> SplitInput:
+    splitter = CsvSplitter(
+        column_delimiter=options.get("column_delimiter", ","),
+        max_upload_bytes=options.get("max_upload_bytes", MAX_UPLOAD_BYTES),
+        max_records=options.get("max_records_per_job"),
+        spool_dir=options.get("spool_dir"),
+    )
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        splitter.feed(bytes(data))
+    elif hasattr(data, "read"):
+        reader: IO[Any] = data  # type: ignore[assignment]
+        while chunk := reader.read(_READ_SIZE):
+            splitter.feed(chunk)
+    else:
+        first = True
+        for item in data:  # type: ignore[union-attr]
+            if isinstance(item, Mapping):
+                splitter.push_dict(dict(item))
+            elif isinstance(item, (str, bytes)) or not isinstance(item, Iterable):
+                raise TypeError(
+                    "bulk data must be a path, bytes, a file object, or an iterable of dicts or rows"
+                )
+            else:
+                splitter.push_row(item)
+            first = False
+        if first:
+            raise ValueError("bulk data is empty: there is nothing to load")
+    return splitter.finish()
+
+
+def _split_path(data: str | os.PathLike[str], options: LoadOptions) -> Any:
+    return split_path(
+        data,
+        column_delimiter=options.get("column_delimiter", ","),
+        max_upload_bytes=options.get("max_upload_bytes", MAX_UPLOAD_BYTES),
+        max_records=options.get("max_records_per_job"),
+        spool_dir=options.get("spool_dir"),
+    )
+
+
+def _progress(callback: Callable[[BulkEvent], object] | None) -> Callable[..., object] | None:
+    if callback is None:
+        return None
+    return lambda **fields: callback(BulkEvent(**fields))
+
+
+def _ingest(
+    core: BulkCore,
+    operation: str,
+    object: str,
+    split: SplitInput,
+    external_id_field: str | None,
+    options: LoadOptions,
+) -> Any:
+    return core.ingest(
+        object,
+        operation,
+        split,
+        external_id_field=external_id_field,
+        parallelism=options.get("parallelism", 4),
+        poll_interval=options.get("poll_interval", 0.25),
+        max_poll_interval=options.get("max_poll_interval", 10.0),
+        timeout=options.get("timeout", 7200.0),
+        progress=_progress(options.get("progress")),
+    )
+
+
+class _ResultBase:
+    def __init__(self, core: BulkResultCore) -> None:
+        self._core = core
+
+    @property
+    def job_ids(self) -> list[str]:
+        """The jobs of the load, in input order."""
+        return self._core.job_ids
+
+    @property
+    def records_processed(self) -> int:
+        """Rows Salesforce processed, failed ones included (``numberRecordsProcessed``)."""
+        return self._core.records_processed
+
+    @property
+    def records_failed(self) -> int:
+        return self._core.records_failed
+
+    @property
+    def records_successful(self) -> int:
+        return self._core.records_successful
+
+    @property
+    def records_unprocessed(self) -> int:
+        """Rows sent but never attempted (a job failed or was aborted)."""
+        return self._core.records_unprocessed
+
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        """Each job's JobInfo as Salesforce last described it, plus ``recordsSent``."""
+        return self._core.jobs
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(jobs={len(self.job_ids)}, processed={self.records_processed}, "
+            f"failed={self.records_failed}, unprocessed={self.records_unprocessed})"
+        )
+
+
+class BulkResult(_ResultBase):
+    """What a load did. The result files are read when iterated, job after job, as dicts of
+    the result CSV's columns."""
+
+    def _records(self, which: str) -> Iterator[dict[str, str]]:
+        rows = self._core.rows(which)
+        while (page := rows.next_rows().wait()) is not None:
+            yield from page.records()
+
+    def successful_records(self) -> Iterator[dict[str, str]]:
+        """``sf__Id``, ``sf__Created``, then the input row's columns."""
+        return self._records("successful")
+
+    def failed_records(self) -> Iterator[dict[str, str]]:
+        """``sf__Id``, ``sf__Error`` (``CODE:message:fields --``), then the input row's columns."""
+        return self._records("failed")
+
+    def unprocessed_records(self) -> Iterator[dict[str, str]]:
+        """The input rows that were never attempted."""
+        return self._records("unprocessed")
+
+
+class AsyncBulkResult(_ResultBase):
+    """The asyncio twin of :class:`BulkResult`."""
+
+    async def _records(self, which: str) -> AsyncIterator[dict[str, str]]:
+        rows = self._core.rows(which)
+        while (page := await rows.next_rows()) is not None:
+            for record in page.records():
+                yield record
+
+    def successful_records(self) -> AsyncIterator[dict[str, str]]:
+        return self._records("successful")
+
+    def failed_records(self) -> AsyncIterator[dict[str, str]]:
+        return self._records("failed")
+
+    def unprocessed_records(self) -> AsyncIterator[dict[str, str]]:
+        return self._records("unprocessed")
+
+
+def _write_to(out: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], bool]:
+    if isinstance(out, (str, os.PathLike)):
+        return open(out, "wb"), True
+    return out, False
+
+
+class Bulk:
+    """Reached as ``sf.bulk``."""
+
+    def __init__(self, core: BulkCore) -> None:
+        self._core = core
+
+    def _load(
+        self,
+        operation: str,
+        object: str,
+        data: BulkData,
+        external_id_field: str | None,
+        options: LoadOptions,
+    ) -> BulkResult:
+        split: SplitInput = (
+            _split_path(data, options).wait()  # type: ignore[arg-type]
+            if _is_path(data)
+            else _split_in_memory(data, options)
+        )
+        core = _ingest(self._core, operation, object, split, external_id_field, options)
+        return BulkResult(core.wait())
+
+    def insert(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> BulkResult:
+        """Inserts every row of ``data``; see the module docs for what ``data`` can be."""
+        return self._load("insert", object, data, None, options)
+
+    def update(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> BulkResult:
+        """Updates by ``Id`` (a column of ``data``); empty values leave fields as they are,
+        ``#N/A`` clears them."""
+        return self._load("update", object, data, None, options)
+
+    def upsert(
+        self,
+        object: str,
+        data: BulkData,
+        *,
+        external_id_field: str,
+        **options: Unpack[LoadOptions],
+    ) -> BulkResult:
+        """Inserts or updates by ``external_id_field``."""
+        return self._load("upsert", object, data, external_id_field, options)
+
+    def delete(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> BulkResult:
+        """Deletes (to the recycle bin) the records whose ``Id`` column ``data`` holds."""
+        return self._load("delete", object, data, None, options)
+
+    def hard_delete(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> BulkResult:
+        """Deletes for good, skipping the recycle bin (needs the Bulk API Hard Delete permission)."""
+        return self._load("hardDelete", object, data, None, options)
+
+    def resume(self, job_ids: Sequence[str], *, timeout: float = 7200.0) -> BulkResult:
+        """Waits for jobs created earlier (e.g. after a :class:`BulkTimeoutError`) and returns
+        their result."""
+        return BulkResult(self._core.resume(list(job_ids), timeout=timeout).wait())
+
+    def job_info(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
+        return self._core.job_info(job_id, kind=kind).wait()
+
+    def abort(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
+        """Aborts a job; rows not yet processed stay unprocessed."""
+        return self._core.abort(job_id, kind=kind).wait()
+
+    def delete_job(self, job_id: str, *, kind: str = "ingest") -> None:
+        self._core.delete(job_id, kind=kind).wait()
+
+    def _start_query(
+        self,
+        soql: str,
+        include_deleted: bool,
+        max_records: int | None,
+        timeout: float,
+        poll_interval: float,
+    ) -> BulkQueryCore:
+        return self._core.query(
+            soql,
+            include_deleted=include_deleted,
+            max_records=max_records,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        ).wait()
+
+    def query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        max_records: int | None = None,
+        timeout: float = 7200.0,
+        poll_interval: float = 0.25,
+    ) -> Iterator[dict[str, str]]:
+        """Every row of a bulk query as a dict of strings, read page by page (``max_records``
+        rows per page), so memory stays flat."""
+        job = self._start_query(soql, include_deleted, max_records, timeout, poll_interval)
+        while (page := job.next_page().wait()) is not None:
+            yield from page.records()
+
+    def query_to_file(
+        self,
+        soql: str,
+        out: str | os.PathLike[str] | IO[bytes],
+        *,
+        include_deleted: bool = False,
+        max_records: int | None = None,
+        timeout: float = 7200.0,
+        poll_interval: float = 0.25,
+    ) -> int:
+        """Writes the query's CSV (one header row) to a path or binary writer, page by page;
+        returns the number of records."""
+        job = self._start_query(soql, include_deleted, max_records, timeout, poll_interval)
+        writer, owned = _write_to(out)
+        count = 0
+        try:
+            first = True
+            while (page := job.next_page().wait()) is not None:
+                writer.write(page.csv(header=first))
+                first = False
+                count += page.record_count
+        finally:
+            if owned:
+                writer.close()
+        return count
+
+
+class AsyncBulk:
+    """Reached as ``sf.bulk`` on ``AsyncSalesforce``."""
+
+    def __init__(self, core: BulkCore) -> None:
+        self._core = core
+
+    async def _load(
+        self,
+        operation: str,
+        object: str,
+        data: BulkData,
+        external_id_field: str | None,
+        options: LoadOptions,
+    ) -> AsyncBulkResult:
+        if _is_path(data):
+            split = await _split_path(data, options)  # type: ignore[arg-type]
+        else:
+            split = _split_in_memory(data, options)
+        core = _ingest(self._core, operation, object, split, external_id_field, options)
+        return AsyncBulkResult(await core)
+
+    async def insert(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> AsyncBulkResult:
+        return await self._load("insert", object, data, None, options)
+
+    async def update(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> AsyncBulkResult:
+        return await self._load("update", object, data, None, options)
+
+    async def upsert(
+        self,
+        object: str,
+        data: BulkData,
+        *,
+        external_id_field: str,
+        **options: Unpack[LoadOptions],
+    ) -> AsyncBulkResult:
+        return await self._load("upsert", object, data, external_id_field, options)
+
+    async def delete(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> AsyncBulkResult:
+        return await self._load("delete", object, data, None, options)
+
+    async def hard_delete(
+        self, object: str, data: BulkData, **options: Unpack[LoadOptions]
+    ) -> AsyncBulkResult:
+        return await self._load("hardDelete", object, data, None, options)
+
+    async def resume(self, job_ids: Sequence[str], *, timeout: float = 7200.0) -> AsyncBulkResult:
+        return AsyncBulkResult(await self._core.resume(list(job_ids), timeout=timeout))
+
+    async def job_info(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
+        return await self._core.job_info(job_id, kind=kind)
+
+    async def abort(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
+        return await self._core.abort(job_id, kind=kind)
+
+    async def delete_job(self, job_id: str, *, kind: str = "ingest") -> None:
+        await self._core.delete(job_id, kind=kind)
+
+    async def query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        max_records: int | None = None,
+        timeout: float = 7200.0,
+        poll_interval: float = 0.25,
+    ) -> AsyncIterator[dict[str, str]]:
+        """``async for row in sf.bulk.query(soql)``: every row, page by page."""
+        job = await self._core.query(
+            soql,
+            include_deleted=include_deleted,
+            max_records=max_records,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
+        while (page := await job.next_page()) is not None:
+            for record in page.records():
+                yield record
+
+    async def query_to_file(
+        self,
+        soql: str,
+        out: str | os.PathLike[str] | IO[bytes],
+        *,
+        include_deleted: bool = False,
+        max_records: int | None = None,
+        timeout: float = 7200.0,
+        poll_interval: float = 0.25,
+    ) -> int:
+        job = await self._core.query(
+            soql,
+            include_deleted=include_deleted,
+            max_records=max_records,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
+        writer, owned = _write_to(out)
+        count = 0
+        try:
+            first = True
+            while (page := await job.next_page()) is not None:
+                writer.write(page.csv(header=first))
+                first = False
+                count += page.record_count
+        finally:
+            if owned:
+                writer.close()
+        return count

@@ -1,0 +1,666 @@
+//! Bulk API 2.0 for Python: a splitter fed from any Python source, loads, results streamed as
+//! rows (dicts built on the caller's thread), and query pages.
+
+use crate::convert::KeyCache;
+use crate::errors::to_pyerr;
+use crate::pending::Pending;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyList, PyString};
+use salesforce_api as sf;
+use salesforce_api::bulk::{JobOutcome, ResultKind};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+fn split_options(
+    delimiter: &str,
+    max_upload_bytes: u64,
+    max_records: Option<u64>,
+    spool_dir: Option<PathBuf>,
+) -> PyResult<sf::SplitOptions> {
+    let byte = match delimiter.as_bytes() {
+        [b] => *b,
+        _ => {
+            return Err(PyValueError::new_err(
+                "column_delimiter must be one character: , ` ^ | ; or tab",
+            ))
+        }
+    };
+    Ok(sf::SplitOptions {
+        delimiter: byte,
+        max_upload_bytes,
+        max_records,
+        spool_dir,
+        line_ending: None,
+    })
+}
+
+/// Input checked and split into upload files, ready for a load.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct SplitInput {
+    split: StdMutex<Option<sf::SplitCsv>>,
+    #[pyo3(get)]
+    records: u64,
+    #[pyo3(get)]
+    jobs: usize,
+    #[pyo3(get)]
+    bytes: u64,
+}
+
+impl SplitInput {
+    fn new(split: sf::SplitCsv) -> Self {
+        Self {
+            records: split.records,
+            jobs: split.chunks.len(),
+            bytes: split.bytes,
+            split: StdMutex::new(Some(split)),
+        }
+    }
+
+    fn take(&self) -> PyResult<sf::SplitCsv> {
+        self.split
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .ok_or_else(|| PyRuntimeError::new_err("this input was already loaded"))
+    }
+}
+
+/// Takes CSV bytes or rows from Python and splits them as they come.
+#[pyclass(module = "salesforce_api._core")]
+pub struct CsvSplitter {
+    inner: Option<sf::CsvSplitter>,
+    header: Option<Vec<String>>,
+}
+
+fn text_of(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if value.is_none() {
+        return Ok(String::new());
+    }
+    if let Ok(s) = value.downcast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    if let Ok(b) = value.downcast::<PyBool>() {
+        return Ok(if b.is_true() { "true" } else { "false" }.to_owned());
+    }
+    if value.downcast::<PyDateTime>().is_ok() || value.downcast::<PyDate>().is_ok() {
+        return value.call_method0("isoformat")?.extract();
+    }
+    Ok(value.str()?.to_str()?.to_owned())
+}
+
+impl CsvSplitter {
+    fn splitter(&mut self) -> PyResult<&mut sf::CsvSplitter> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| PyRuntimeError::new_err("the splitter is finished"))
+    }
+}
+
+#[pymethods]
+impl CsvSplitter {
+    #[new]
+    #[pyo3(signature = (*, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None))]
+    fn new(
+        column_delimiter: &str,
+        max_upload_bytes: u64,
+        max_records: Option<u64>,
+        spool_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        let options = split_options(column_delimiter, max_upload_bytes, max_records, spool_dir)?;
+        Ok(Self {
+            inner: Some(sf::CsvSplitter::new(options).map_err(to_pyerr)?),
+            header: None,
+        })
+    }
+
+    /// The next piece of CSV text (bytes, or str encoded as UTF-8).
+    fn feed(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(b) = data.downcast::<PyBytes>() {
+            return self.splitter()?.feed(b.as_bytes()).map_err(to_pyerr);
+        }
+        if let Ok(s) = data.downcast::<PyString>() {
+            return self
+                .splitter()?
+                .feed(s.to_str()?.as_bytes())
+                .map_err(to_pyerr);
+        }
+        let bytes: Vec<u8> = data.extract()?;
+        self.splitter()?.feed(&bytes).map_err(to_pyerr)
+    }
+
+    /// A row of values (the first row is the header); None is empty, bools are true/false,
+    /// dates ISO 8601.
+    fn push_row(&mut self, row: &Bound<'_, PyAny>) -> PyResult<()> {
+        let values = row
+            .try_iter()?
+            .map(|v| text_of(&v?))
+            .collect::<PyResult<Vec<String>>>()?;
+        self.splitter()?.push_row(&values).map_err(to_pyerr)
+    }
+
+    /// A record as a dict; the first one's keys become the header, later ones may not add keys.
+    fn push_dict(&mut self, record: &Bound<'_, PyDict>) -> PyResult<()> {
+        let header = match &self.header {
+            Some(h) => h.clone(),
+            None => {
+                let keys = record
+                    .keys()
+                    .iter()
+                    .map(|k| k.extract::<String>())
+                    .collect::<PyResult<Vec<String>>>()?;
+                self.splitter()?.push_row(&keys).map_err(to_pyerr)?;
+                self.header = Some(keys.clone());
+                keys
+            }
+        };
+        let mut values = Vec::with_capacity(header.len());
+        for key in &header {
+            values.push(match record.get_item(key)? {
+                Some(v) => text_of(&v)?,
+                None => String::new(),
+            });
+        }
+        if record.len() > header.len()
+            || record.keys().iter().any(|k| {
+                k.extract::<String>()
+                    .map(|k| !header.contains(&k))
+                    .unwrap_or(true)
+            })
+        {
+            return Err(PyValueError::new_err(format!(
+                "a record has fields the first record did not have; every record needs the same fields ({})",
+                header.join(", ")
+            )));
+        }
+        self.splitter()?.push_row(&values).map_err(to_pyerr)
+    }
+
+    /// Ends the input; the split is ready to load.
+    fn finish(&mut self) -> PyResult<SplitInput> {
+        let splitter = self
+            .inner
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("the splitter is finished"))?;
+        splitter.finish().map(SplitInput::new).map_err(to_pyerr)
+    }
+}
+
+/// Splits a file off the caller's thread.
+#[pyfunction]
+#[pyo3(signature = (path, *, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None))]
+pub fn split_path(
+    path: PathBuf,
+    column_delimiter: &str,
+    max_upload_bytes: u64,
+    max_records: Option<u64>,
+    spool_dir: Option<PathBuf>,
+) -> PyResult<Pending> {
+    let options = split_options(column_delimiter, max_upload_bytes, max_records, spool_dir)?;
+    Ok(Pending::new(async move {
+        let split =
+            tokio::task::spawn_blocking(move || sf::CsvSplitter::split_path(&path, options))
+                .await
+                .map_err(|e| sf::Error::InvalidArgument {
+                    argument: "data".into(),
+                    message: e.to_string(),
+                })??;
+        Ok(SplitInput::new(split))
+    }))
+}
+
+fn poll_options(
+    poll_interval: f64,
+    max_poll_interval: f64,
+    timeout: f64,
+) -> PyResult<sf::PollOptions> {
+    let secs = |name: &str, v: f64| {
+        Duration::try_from_secs_f64(v)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("{name} must be a positive number of seconds"))
+            })
+    };
+    Ok(sf::PollOptions {
+        initial: secs("poll_interval", poll_interval)?,
+        max: secs("max_poll_interval", max_poll_interval)?,
+        timeout: secs("timeout", timeout)?,
+    })
+}
+
+fn progress_hook(callback: Option<PyObject>) -> Option<sf::bulk::ProgressHook> {
+    let callback = Arc::new(callback?);
+    Some(Arc::new(move |event: &sf::BulkProgress| {
+        Python::with_gil(|py| {
+            let kwargs = PyDict::new(py);
+            let set = |k: &str, v: PyObject| kwargs.set_item(k, v);
+            let result = (|| -> PyResult<()> {
+                match event {
+                    sf::BulkProgress::Split {
+                        records,
+                        bytes,
+                        jobs,
+                    } => {
+                        set("kind", "split".into_pyobject(py)?.into_any().unbind())?;
+                        set("records", records.into_pyobject(py)?.into_any().unbind())?;
+                        set("bytes", bytes.into_pyobject(py)?.into_any().unbind())?;
+                        set("jobs", jobs.into_pyobject(py)?.into_any().unbind())?;
+                    }
+                    sf::BulkProgress::JobCreated { job_id, records } => {
+                        set("kind", "job_created".into_pyobject(py)?.into_any().unbind())?;
+                        set("job_id", job_id.into_pyobject(py)?.into_any().unbind())?;
+                        set("records", records.into_pyobject(py)?.into_any().unbind())?;
+                    }
+                    sf::BulkProgress::Uploaded { job_id, bytes } => {
+                        set("kind", "uploaded".into_pyobject(py)?.into_any().unbind())?;
+                        set("job_id", job_id.into_pyobject(py)?.into_any().unbind())?;
+                        set("bytes", bytes.into_pyobject(py)?.into_any().unbind())?;
+                    }
+                    sf::BulkProgress::JobState {
+                        job_id,
+                        state,
+                        processed,
+                        failed,
+                    } => {
+                        set("kind", "job_state".into_pyobject(py)?.into_any().unbind())?;
+                        set("job_id", job_id.into_pyobject(py)?.into_any().unbind())?;
+                        set("state", state.into_pyobject(py)?.into_any().unbind())?;
+                        set(
+                            "processed",
+                            processed.into_pyobject(py)?.into_any().unbind(),
+                        )?;
+                        set("failed", failed.into_pyobject(py)?.into_any().unbind())?;
+                    }
+                }
+                callback.call(py, (), Some(&kwargs))?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                // A failing progress callback must not stop a load that is under way.
+                e.write_unraisable(py, None);
+            }
+        });
+    }))
+}
+
+fn job_dict<'py>(py: Python<'py>, job: &JobOutcome) -> PyResult<Bound<'py, PyAny>> {
+    let value =
+        serde_json::to_value(&job.info).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let dict = crate::convert::to_python(py, &value)?;
+    dict.set_item("recordsSent", job.records_sent)?;
+    Ok(dict)
+}
+
+/// What a load did.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct BulkResultCore {
+    client: sf::Client,
+    result: sf::BulkResult,
+}
+
+#[pymethods]
+impl BulkResultCore {
+    #[getter]
+    fn job_ids(&self) -> Vec<String> {
+        self.result.job_ids()
+    }
+    #[getter]
+    fn records_processed(&self) -> u64 {
+        self.result.records_processed()
+    }
+    #[getter]
+    fn records_failed(&self) -> u64 {
+        self.result.records_failed()
+    }
+    #[getter]
+    fn records_successful(&self) -> u64 {
+        self.result.records_successful()
+    }
+    #[getter]
+    fn records_unprocessed(&self) -> u64 {
+        self.result.records_unprocessed()
+    }
+    #[getter]
+    fn jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self
+            .result
+            .jobs
+            .iter()
+            .map(|j| job_dict(py, j))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    /// Rows of one result file across every job: "successful", "failed" or "unprocessed".
+    fn rows(&self, which: &str) -> PyResult<ResultRows> {
+        let kind = match which {
+            "successful" => ResultKind::Successful,
+            "failed" => ResultKind::Failed,
+            "unprocessed" => ResultKind::Unprocessed,
+            other => return Err(PyValueError::new_err(format!("no result file {other:?}"))),
+        };
+        Ok(ResultRows {
+            state: Arc::new(Mutex::new(RowsState {
+                client: self.client.clone(),
+                jobs: self.result.job_ids().into_iter().rev().collect(),
+                kind,
+                current: None,
+            })),
+        })
+    }
+}
+
+struct RowsState {
+    client: sf::Client,
+    /// Jobs still to read, last first.
+    jobs: Vec<String>,
+    kind: ResultKind,
+    current: Option<sf::CsvRecordStream>,
+}
+
+/// Result rows read as they arrive, job after job.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct ResultRows {
+    state: Arc<Mutex<RowsState>>,
+}
+
+#[pymethods]
+impl ResultRows {
+    /// The next rows, or None after the last job's last row.
+    fn next_rows(&self) -> Pending {
+        let state = self.state.clone();
+        Pending::new(async move {
+            let mut state = state.lock().await;
+            loop {
+                if let Some(stream) = state.current.as_mut() {
+                    if let Some(rows) = stream.next_rows().await? {
+                        let header = stream.header().map(<[String]>::to_vec).unwrap_or_default();
+                        return Ok(RowsOut(Some(Rows { header, rows })));
+                    }
+                    state.current = None;
+                }
+                let Some(job) = state.jobs.pop() else {
+                    return Ok(RowsOut(None));
+                };
+                let stream = state.client.bulk().ingest_results(&job, state.kind).await?;
+                state.current = Some(stream);
+            }
+        })
+    }
+}
+
+/// Rows with their header, turned into dicts on the caller's thread.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct Rows {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+#[pymethods]
+impl Rows {
+    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        dicts(py, &self.header, &self.rows)
+    }
+
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+fn dicts<'py>(
+    py: Python<'py>,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> PyResult<Bound<'py, PyList>> {
+    let mut cache = KeyCache::default();
+    let keys: Vec<_> = header.iter().map(|h| cache.key(py, h)).collect();
+    let list = PyList::empty(py);
+    for row in rows {
+        let dict = PyDict::new(py);
+        for (key, value) in keys.iter().zip(row) {
+            dict.set_item(key, value)?;
+        }
+        list.append(dict)?;
+    }
+    Ok(list)
+}
+
+struct RowsOut(Option<Rows>);
+
+impl<'py> IntoPyObject<'py> for RowsOut {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        match self.0 {
+            Some(rows) => Ok(Bound::new(py, rows)?.into_any()),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+}
+
+/// One page of bulk query results.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct BulkQueryPage {
+    page: sf::BulkQueryPage,
+    delimiter: u8,
+}
+
+#[pymethods]
+impl BulkQueryPage {
+    #[getter]
+    fn record_count(&self) -> u64 {
+        self.page.records
+    }
+
+    #[getter]
+    fn next_locator(&self) -> Option<String> {
+        self.page.next_locator.clone()
+    }
+
+    /// The page's CSV; without its header row when `header` is false.
+    #[pyo3(signature = (*, header = true))]
+    fn csv<'py>(&self, py: Python<'py>, header: bool) -> Bound<'py, PyBytes> {
+        let body: &[u8] = &self.page.csv;
+        if header {
+            return PyBytes::new(py, body);
+        }
+        let start = first_record_end(body);
+        PyBytes::new(py, body.get(start..).unwrap_or_default())
+    }
+
+    /// The page's records as dicts of strings.
+    fn records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let (header, rows) = self.page.rows(self.delimiter).map_err(to_pyerr)?;
+        dicts(py, &header, &rows)
+    }
+}
+
+/// Where the header row ends (quoted newlines inside it respected).
+fn first_record_end(body: &[u8]) -> usize {
+    let mut quoted = false;
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return i + 1,
+            _ => {}
+        }
+    }
+    body.len()
+}
+
+/// A completed query job's pages.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct BulkQueryCore {
+    pager: Arc<Mutex<sf::BulkQueryPager>>,
+    #[pyo3(get)]
+    job_id: String,
+    #[pyo3(get)]
+    total_records: u64,
+}
+
+#[pymethods]
+impl BulkQueryCore {
+    fn next_page(&self) -> Pending {
+        let pager = self.pager.clone();
+        Pending::new(async move {
+            let mut pager = pager.lock().await;
+            let delimiter = pager.delimiter();
+            let page = pager.next_page().await?;
+            Ok(QueryPageOut(
+                page.map(|page| BulkQueryPage { page, delimiter }),
+            ))
+        })
+    }
+}
+
+struct QueryPageOut(Option<BulkQueryPage>);
+
+impl<'py> IntoPyObject<'py> for QueryPageOut {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        match self.0 {
+            Some(page) => Ok(Bound::new(py, page)?.into_any()),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+}
+
+/// `sf.bulk` in Rust.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct BulkCore {
+    client: sf::Client,
+}
+
+impl BulkCore {
+    pub fn new(client: sf::Client) -> Self {
+        Self { client }
+    }
+}
+
+fn job_kind(kind: &str) -> PyResult<sf::JobKind> {
+    match kind {
+        "ingest" => Ok(sf::JobKind::Ingest),
+        "query" => Ok(sf::JobKind::Query),
+        other => Err(PyValueError::new_err(format!(
+            "job kind must be 'ingest' or 'query', not {other:?}"
+        ))),
+    }
+}
+
+#[pymethods]
+impl BulkCore {
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (object, operation, data, *, external_id_field = None, parallelism = 4, poll_interval = 0.25, max_poll_interval = 10.0, timeout = 7200.0, progress = None))]
+    fn ingest(
+        &self,
+        object: String,
+        operation: &str,
+        data: &SplitInput,
+        external_id_field: Option<String>,
+        parallelism: usize,
+        poll_interval: f64,
+        max_poll_interval: f64,
+        timeout: f64,
+        progress: Option<PyObject>,
+    ) -> PyResult<Pending> {
+        let operation = sf::Operation::parse(operation).map_err(to_pyerr)?;
+        let options = sf::IngestOptions {
+            external_id_field,
+            parallelism,
+            poll: poll_options(poll_interval, max_poll_interval, timeout)?,
+            progress: progress_hook(progress),
+        };
+        let split = data.take()?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let result = client
+                .bulk()
+                .ingest(&object, operation, split, &options)
+                .await?;
+            Ok(BulkResultCore { client, result })
+        }))
+    }
+
+    #[pyo3(signature = (job_ids, *, poll_interval = 0.25, max_poll_interval = 10.0, timeout = 7200.0))]
+    fn resume(
+        &self,
+        job_ids: Vec<String>,
+        poll_interval: f64,
+        max_poll_interval: f64,
+        timeout: f64,
+    ) -> PyResult<Pending> {
+        let options = sf::IngestOptions {
+            poll: poll_options(poll_interval, max_poll_interval, timeout)?,
+            ..sf::IngestOptions::default()
+        };
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let result = client.bulk().resume(&job_ids, &options).await?;
+            Ok(BulkResultCore { client, result })
+        }))
+    }
+
+    #[pyo3(signature = (job_id, *, kind = "ingest"))]
+    fn job_info(&self, job_id: String, kind: &str) -> PyResult<Pending> {
+        let kind = job_kind(kind)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let info = client.bulk().job_info(kind, &job_id).await?;
+            Ok(crate::convert::Json(
+                serde_json::to_value(info).unwrap_or_default(),
+            ))
+        }))
+    }
+
+    #[pyo3(signature = (job_id, *, kind = "ingest"))]
+    fn abort(&self, job_id: String, kind: &str) -> PyResult<Pending> {
+        let kind = job_kind(kind)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let info = client.bulk().abort_job(kind, &job_id).await?;
+            Ok(crate::convert::Json(
+                serde_json::to_value(info).unwrap_or_default(),
+            ))
+        }))
+    }
+
+    #[pyo3(signature = (job_id, *, kind = "ingest"))]
+    fn delete(&self, job_id: String, kind: &str) -> PyResult<Pending> {
+        let kind = job_kind(kind)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            client.bulk().delete_job(kind, &job_id).await
+        }))
+    }
+
+    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, poll_interval = 0.25, max_poll_interval = 10.0, timeout = 7200.0))]
+    fn query(
+        &self,
+        soql: String,
+        include_deleted: bool,
+        max_records: Option<u64>,
+        poll_interval: f64,
+        max_poll_interval: f64,
+        timeout: f64,
+    ) -> PyResult<Pending> {
+        let poll = poll_options(poll_interval, max_poll_interval, timeout)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let pager = client
+                .bulk()
+                .query(&soql, include_deleted, max_records, &poll)
+                .await?;
+            Ok(BulkQueryCore {
+                job_id: pager.job_id().to_owned(),
+                total_records: pager.total_records(),
+                pager: Arc::new(Mutex::new(pager)),
+            })
+        }))
+    }
+}
