@@ -389,17 +389,7 @@ fn delimiter_name(delimiter: u8) -> Result<&'static str> {
     })
 }
 
-pub(crate) fn delimiter_byte(name: &str) -> Option<u8> {
-    Some(match name {
-        "COMMA" => b',',
-        "BACKQUOTE" => b'`',
-        "CARET" => b'^',
-        "PIPE" => b'|',
-        "SEMICOLON" => b';',
-        "TAB" => b'\t',
-        _ => return None,
-    })
-}
+pub(crate) use salesforce_wire::delimiter_byte;
 
 /// Job ids are record ids (prefix 750); anything else would change the URL's shape.
 fn check_job_id(id: &str) -> Result<()> {

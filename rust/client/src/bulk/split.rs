@@ -38,18 +38,7 @@ impl LineEnding {
     }
 }
 
-/// The column delimiters Bulk API 2.0 takes, by their job names.
-pub fn delimiter_name(delimiter: u8) -> Option<&'static str> {
-    Some(match delimiter {
-        b',' => "COMMA",
-        b'`' => "BACKQUOTE",
-        b'^' => "CARET",
-        b'|' => "PIPE",
-        b';' => "SEMICOLON",
-        b'\t' => "TAB",
-        _ => return None,
-    })
-}
+pub use salesforce_wire::delimiter_name;
 
 /// How to split.
 #[derive(Debug, Clone)]

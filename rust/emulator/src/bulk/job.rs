@@ -55,18 +55,7 @@ impl Operation {
     }
 }
 
-/// The six column delimiters Bulk API 2.0 takes.
-pub fn delimiter_byte(name: &str) -> Option<u8> {
-    Some(match name {
-        "COMMA" => b',',
-        "BACKQUOTE" => b'`',
-        "CARET" => b'^',
-        "PIPE" => b'|',
-        "SEMICOLON" => b';',
-        "TAB" => b'\t',
-        _ => return None,
-    })
-}
+pub use salesforce_wire::delimiter_byte;
 
 /// Job states, as JobInfo spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
