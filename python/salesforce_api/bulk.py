@@ -100,7 +100,7 @@ def _split_in_memory(data: BulkData, options: LoadOptions) -> SplitInput:
         while chunk := reader.read(_READ_SIZE):
             splitter.feed(chunk)
     else:
-        first = True
+        empty = True
         for item in data:  # type: ignore[union-attr]
             if isinstance(item, Mapping):
                 splitter.push_dict(dict(item))
@@ -110,8 +110,8 @@ def _split_in_memory(data: BulkData, options: LoadOptions) -> SplitInput:
                 )
             else:
                 splitter.push_row(item)
-            first = False
-        if first:
+            empty = False
+        if empty:
             raise ValueError("bulk data is empty: there is nothing to load")
     return splitter.finish()
 

@@ -419,7 +419,7 @@ fn external_match(
     }
 }
 
-pub(crate) fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
+fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
     let header = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -434,7 +434,7 @@ pub(crate) fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, Api
 }
 
 /// `v62.0` -> `62.0`.
-pub(crate) fn parse_version(segment: &str) -> Option<String> {
+fn parse_version(segment: &str) -> Option<String> {
     let v = segment.strip_prefix('v')?;
     let (major, minor) = v.split_once('.')?;
     let ok = !major.is_empty()
@@ -445,7 +445,7 @@ pub(crate) fn parse_version(segment: &str) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
-pub(crate) fn version_number(version: &str) -> u32 {
+fn version_number(version: &str) -> u32 {
     version
         .split('.')
         .next()

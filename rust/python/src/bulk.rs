@@ -156,24 +156,20 @@ impl CsvSplitter {
                 keys
             }
         };
+        for key in record.keys() {
+            if !header.contains(&key.extract::<String>()?) {
+                return Err(PyValueError::new_err(format!(
+                    "a record has fields the first record did not have; every record needs the same fields ({})",
+                    header.join(", ")
+                )));
+            }
+        }
         let mut values = Vec::with_capacity(header.len());
         for key in &header {
             values.push(match record.get_item(key)? {
                 Some(v) => text_of(&v)?,
                 None => String::new(),
             });
-        }
-        if record.len() > header.len()
-            || record.keys().iter().any(|k| {
-                k.extract::<String>()
-                    .map(|k| !header.contains(&k))
-                    .unwrap_or(true)
-            })
-        {
-            return Err(PyValueError::new_err(format!(
-                "a record has fields the first record did not have; every record needs the same fields ({})",
-                header.join(", ")
-            )));
         }
         self.splitter()?.push_row(&values).map_err(to_pyerr)
     }
@@ -235,29 +231,28 @@ fn progress_hook(callback: Option<PyObject>) -> Option<sf::bulk::ProgressHook> {
     let callback = Arc::new(callback?);
     Some(Arc::new(move |event: &sf::BulkProgress| {
         Python::with_gil(|py| {
-            let kwargs = PyDict::new(py);
-            let set = |k: &str, v: PyObject| kwargs.set_item(k, v);
             let result = (|| -> PyResult<()> {
+                let kwargs = PyDict::new(py);
                 match event {
                     sf::BulkProgress::Split {
                         records,
                         bytes,
                         jobs,
                     } => {
-                        set("kind", "split".into_pyobject(py)?.into_any().unbind())?;
-                        set("records", records.into_pyobject(py)?.into_any().unbind())?;
-                        set("bytes", bytes.into_pyobject(py)?.into_any().unbind())?;
-                        set("jobs", jobs.into_pyobject(py)?.into_any().unbind())?;
+                        kwargs.set_item("kind", "split")?;
+                        kwargs.set_item("records", records)?;
+                        kwargs.set_item("bytes", bytes)?;
+                        kwargs.set_item("jobs", jobs)?;
                     }
                     sf::BulkProgress::JobCreated { job_id, records } => {
-                        set("kind", "job_created".into_pyobject(py)?.into_any().unbind())?;
-                        set("job_id", job_id.into_pyobject(py)?.into_any().unbind())?;
-                        set("records", records.into_pyobject(py)?.into_any().unbind())?;
+                        kwargs.set_item("kind", "job_created")?;
+                        kwargs.set_item("job_id", job_id)?;
+                        kwargs.set_item("records", records)?;
                     }
                     sf::BulkProgress::Uploaded { job_id, bytes } => {
-                        set("kind", "uploaded".into_pyobject(py)?.into_any().unbind())?;
-                        set("job_id", job_id.into_pyobject(py)?.into_any().unbind())?;
-                        set("bytes", bytes.into_pyobject(py)?.into_any().unbind())?;
+                        kwargs.set_item("kind", "uploaded")?;
+                        kwargs.set_item("job_id", job_id)?;
+                        kwargs.set_item("bytes", bytes)?;
                     }
                     sf::BulkProgress::JobState {
                         job_id,
@@ -265,14 +260,11 @@ fn progress_hook(callback: Option<PyObject>) -> Option<sf::bulk::ProgressHook> {
                         processed,
                         failed,
                     } => {
-                        set("kind", "job_state".into_pyobject(py)?.into_any().unbind())?;
-                        set("job_id", job_id.into_pyobject(py)?.into_any().unbind())?;
-                        set("state", state.into_pyobject(py)?.into_any().unbind())?;
-                        set(
-                            "processed",
-                            processed.into_pyobject(py)?.into_any().unbind(),
-                        )?;
-                        set("failed", failed.into_pyobject(py)?.into_any().unbind())?;
+                        kwargs.set_item("kind", "job_state")?;
+                        kwargs.set_item("job_id", job_id)?;
+                        kwargs.set_item("state", state)?;
+                        kwargs.set_item("processed", processed)?;
+                        kwargs.set_item("failed", failed)?;
                     }
                 }
                 callback.call(py, (), Some(&kwargs))?;
@@ -345,7 +337,13 @@ impl BulkResultCore {
         Ok(ResultRows {
             state: Arc::new(Mutex::new(RowsState {
                 client: self.client.clone(),
-                jobs: self.result.job_ids().into_iter().rev().collect(),
+                jobs: self
+                    .result
+                    .jobs
+                    .iter()
+                    .rev()
+                    .map(|j| j.info.clone())
+                    .collect(),
                 kind,
                 current: None,
             })),
@@ -356,7 +354,7 @@ impl BulkResultCore {
 struct RowsState {
     client: sf::Client,
     /// Jobs still to read, last first.
-    jobs: Vec<String>,
+    jobs: Vec<sf::JobInfo>,
     kind: ResultKind,
     current: Option<sf::CsvRecordStream>,
 }
@@ -378,14 +376,18 @@ impl ResultRows {
                 if let Some(stream) = state.current.as_mut() {
                     if let Some(rows) = stream.next_rows().await? {
                         let header = stream.header().map(<[String]>::to_vec).unwrap_or_default();
-                        return Ok(RowsOut(Some(Rows { header, rows })));
+                        return Ok(Some(Rows { header, rows }));
                     }
                     state.current = None;
                 }
                 let Some(job) = state.jobs.pop() else {
-                    return Ok(RowsOut(None));
+                    return Ok(None);
                 };
-                let stream = state.client.bulk().ingest_results(&job, state.kind).await?;
+                let stream = state
+                    .client
+                    .bulk()
+                    .ingest_results_of(&job, state.kind)
+                    .await?;
                 state.current = Some(stream);
             }
         })
@@ -426,20 +428,6 @@ fn dicts<'py>(
         list.append(dict)?;
     }
     Ok(list)
-}
-
-struct RowsOut(Option<Rows>);
-
-impl<'py> IntoPyObject<'py> for RowsOut {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        match self.0 {
-            Some(rows) => Ok(Bound::new(py, rows)?.into_any()),
-            None => Ok(py.None().into_bound(py)),
-        }
-    }
 }
 
 /// One page of bulk query results.
@@ -510,24 +498,8 @@ impl BulkQueryCore {
             let mut pager = pager.lock().await;
             let delimiter = pager.delimiter();
             let page = pager.next_page().await?;
-            Ok(QueryPageOut(
-                page.map(|page| BulkQueryPage { page, delimiter }),
-            ))
+            Ok(page.map(|page| BulkQueryPage { page, delimiter }))
         })
-    }
-}
-
-struct QueryPageOut(Option<BulkQueryPage>);
-
-impl<'py> IntoPyObject<'py> for QueryPageOut {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        match self.0 {
-            Some(page) => Ok(Bound::new(py, page)?.into_any()),
-            None => Ok(py.None().into_bound(py)),
-        }
     }
 }
 

@@ -100,7 +100,8 @@ impl BulkResult {
     }
 
     pub fn records_successful(&self) -> u64 {
-        self.records_processed() - self.records_failed().min(self.records_processed())
+        self.records_processed()
+            .saturating_sub(self.records_failed())
     }
 
     /// Rows sent but never attempted (the job failed or was aborted), where the count sent is

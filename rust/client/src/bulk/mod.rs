@@ -340,9 +340,18 @@ impl<'a> Bulk<'a> {
 
     /// An ingest job's result file as CSV records, read as they arrive.
     pub async fn ingest_results(&self, job_id: &str, which: ResultKind) -> Result<CsvRecordStream> {
-        let url = self.job_url(JobKind::Ingest, Some(job_id), &[which.segment()])?;
         let info = self.job_info(JobKind::Ingest, job_id).await?;
-        let delimiter = info
+        self.ingest_results_of(&info, which).await
+    }
+
+    /// [`Bulk::ingest_results`] for a job whose JobInfo is at hand (no request to read it).
+    pub async fn ingest_results_of(
+        &self,
+        job: &JobInfo,
+        which: ResultKind,
+    ) -> Result<CsvRecordStream> {
+        let url = self.job_url(JobKind::Ingest, Some(&job.id), &[which.segment()])?;
+        let delimiter = job
             .column_delimiter
             .as_deref()
             .and_then(delimiter_byte)

@@ -76,17 +76,12 @@ impl BulkQueryPager {
         let mut url = self
             .client
             .data_url(&["jobs", "query", &self.job_id, "results"])?;
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(max) = self.max_records {
-                pairs.append_pair("maxRecords", &max.to_string());
-            }
-            if let Some(locator) = &self.locator {
-                pairs.append_pair("locator", locator);
-            }
+        if let Some(max) = self.max_records {
+            url.query_pairs_mut()
+                .append_pair("maxRecords", &max.to_string());
         }
-        if url.query() == Some("") {
-            url.set_query(None);
+        if let Some(locator) = &self.locator {
+            url.query_pairs_mut().append_pair("locator", locator);
         }
         let mut call = RestCall::new(Method::GET, url, None, Idempotency::Idempotent);
         call.accept = "text/csv";

@@ -74,7 +74,7 @@ fn fail_whole(job: &Arc<Mutex<Job>>, data: &Bytes, message: String) -> Result<()
 
 fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result<(), String> {
     let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-    if let Some(newline) = memchr_newline(body) {
+    if let Some(newline) = first_newline(body) {
         let has_cr = newline > 0 && body.get(newline - 1) == Some(&b'\r');
         if has_cr != spec.crlf {
             let setting = if spec.crlf { "CRLF" } else { "LF" };
@@ -124,19 +124,13 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
         let stop_now = lock(job).state == JobState::Aborted
             || fail_after.is_some_and(|limit| batches >= limit);
         if stop_now {
-            let mut j = lock(job);
-            for row in batch
-                .iter()
-                .chain(records.by_ref().flatten().collect::<Vec<_>>().iter())
-            {
-                write_quoted(
-                    &mut j.unprocessed,
-                    row.iter().map(str::as_bytes),
-                    spec.delimiter,
-                    spec.terminator,
-                );
-            }
-            return if j.state == JobState::Aborted {
+            let aborted = lock(job).state == JobState::Aborted;
+            leave_unprocessed(
+                job,
+                spec,
+                batch.into_iter().chain(records.by_ref().flatten()),
+            );
+            return if aborted {
                 Ok(())
             } else {
                 Err("InternalServerError : the batch failed after 20 retries".into())
@@ -152,21 +146,30 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
             std::thread::sleep(delay);
         }
         if let Some(message) = broken {
-            let mut j = lock(job);
-            for row in records.by_ref().flatten() {
-                write_quoted(
-                    &mut j.unprocessed,
-                    row.iter().map(str::as_bytes),
-                    spec.delimiter,
-                    spec.terminator,
-                );
-            }
+            leave_unprocessed(job, spec, records.by_ref().flatten());
             return Err(message);
         }
     }
 }
 
-fn memchr_newline(body: &[u8]) -> Option<usize> {
+/// Writes rows that were never attempted to the job's `unprocessedrecords`.
+fn leave_unprocessed(
+    job: &Arc<Mutex<Job>>,
+    spec: &JobSpec,
+    rows: impl Iterator<Item = csv::StringRecord>,
+) {
+    let mut j = lock(job);
+    for row in rows {
+        write_quoted(
+            &mut j.unprocessed,
+            row.iter().map(str::as_bytes),
+            spec.delimiter,
+            spec.terminator,
+        );
+    }
+}
+
+fn first_newline(body: &[u8]) -> Option<usize> {
     body.iter().position(|&b| b == b'\n')
 }
 

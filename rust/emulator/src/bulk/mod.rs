@@ -7,7 +7,7 @@ mod query;
 
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
-use crate::rest::{method_not_allowed, query_params, version_number};
+use crate::rest::{method_not_allowed, query_params};
 use crate::store::format_datetime;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -179,8 +179,7 @@ fn create(
     let (object, external_id, snapshot) = if kind == JobKind::Query {
         let soql_text = text("query").ok_or_else(|| invalid_job("query is required"))?;
         let snapshot = query::snapshot(&org.store(), soql_text, operation == Operation::QueryAll)?;
-        let object = snapshot_object(&snapshot);
-        (object, None, Some(snapshot))
+        (snapshot.object().to_owned(), None, Some(snapshot))
     } else {
         let name = text("object").ok_or_else(|| invalid_job("object is required"))?;
         let store = org.store();
@@ -255,10 +254,6 @@ fn create(
         tokio::task::spawn_blocking(move || query::process(&org, &job, &snapshot));
     }
     Ok(Json(info).into_response())
-}
-
-fn snapshot_object(snapshot: &query::Snapshot) -> String {
-    snapshot.object().to_owned()
 }
 
 fn list(org: &Org, kind: JobKind) -> Response {
@@ -403,7 +398,7 @@ fn ingest_results(job: &Job, csv: &[u8]) -> Result<Response, ApiFailure> {
 }
 
 fn query_results(job: &Job, version: &str, query: Option<&str>) -> Result<Response, ApiFailure> {
-    if version_number(version) != version_number(&job.api_version) || version != job.api_version {
+    if version != job.api_version {
         return Err(ApiFailure::new(
             StatusCode::CONFLICT,
             "INVALIDVERSION",
