@@ -21,6 +21,9 @@ __all__ = [
     "BulkTimeoutError",
     "ConfigError",
     "ConnectError",
+    "EventSchemaError",
+    "PubSubError",
+    "ReplayIdError",
     "CsvFormatError",
     "DuplicateValueError",
     "EntityDeletedError",
@@ -139,6 +142,33 @@ class BulkJobError(SalesforceError):
         super().__init__(message, **kwargs)
         self.job_id = job_id
         self.state = state
+
+
+class PubSubError(SalesforceError):
+    """The Pub/Sub API refused a call or ended a subscription for good. ``grpc_status`` is the
+    gRPC status name (``UNAVAILABLE``, ``NOT_FOUND``...), ``error_code`` the service's
+    ``sfdc.platform.eventbus.grpc.*`` code and ``rpc_id`` its id for support."""
+
+    def __init__(
+        self, message: str, *, grpc_status: str = "", rpc_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.grpc_status = grpc_status
+        self.rpc_id = rpc_id
+
+
+class ReplayIdError(PubSubError, ValueError):
+    """A subscription cannot start at the replay id given: malformed, never issued, or past
+    retention. The subscriber did not move to another position; resubscribe explicitly (for
+    example from ``"earliest"``)."""
+
+
+class EventSchemaError(SalesforceError, ValueError):
+    """An event payload does not match its Avro schema (``schema_id``)."""
+
+    def __init__(self, message: str, *, schema_id: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.schema_id = schema_id
 
 
 class AuthError(SalesforceError):

@@ -35,6 +35,8 @@ struct Inner {
     auth: Arc<dyn AuthProvider>,
     limits: LimitsTracker,
     retry_hook: Option<RetryHook>,
+    /// The Pub/Sub channel and schema cache, made on first use.
+    events: crate::events::EventsState,
 }
 
 impl fmt::Debug for Client {
@@ -192,6 +194,7 @@ impl ClientBuilder {
                 auth,
                 limits: LimitsTracker::default(),
                 retry_hook: self.retry_hook,
+                events: crate::events::EventsState::default(),
             }),
         })
     }
@@ -285,6 +288,20 @@ impl Client {
     /// Create, read, update, upsert, delete and describe records.
     pub fn sobjects(&self) -> SObjects<'_> {
         SObjects::new(self)
+    }
+
+    /// Platform events, change events and the Pub/Sub API.
+    pub fn events(&self) -> crate::events::Events {
+        crate::events::Events::new(self.clone())
+    }
+
+    pub(crate) fn events_state(&self) -> &crate::events::EventsState {
+        &self.inner.events
+    }
+
+    /// Tells the auth provider the server rejected `token`; true when a new one is ready.
+    pub(crate) async fn token_rejected(&self, token: &AccessToken) -> Result<bool> {
+        self.inner.auth.invalidate(token).await
     }
 
     /// The current access token, obtaining one first where needed.
@@ -485,6 +502,9 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
         | Error::BulkTimeout { .. }
         | Error::BulkJob { .. }
         | Error::UnexpectedResponse { .. }
+        | Error::PubSub { .. }
+        | Error::ReplayId { .. }
+        | Error::Avro { .. }
         | Error::AuthProvider(_) => {}
     }
     error

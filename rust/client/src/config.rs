@@ -39,7 +39,12 @@ pub struct Config {
     pub flow: Option<Flow>,
     /// How long an access token lives, when known; tokens are renewed ahead of it.
     pub token_lifetime: Option<Duration>,
+    /// The Pub/Sub API's gRPC endpoint (https; http only on loopback).
+    pub pubsub_endpoint: Url,
 }
+
+/// Salesforce's Pub/Sub API endpoint.
+pub const DEFAULT_PUBSUB_ENDPOINT: &str = "https://api.pubsub.salesforce.com:7443";
 
 /// The ways to obtain an access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +194,7 @@ pub struct ConfigBuilder {
     retry: Option<RetryPolicy>,
     flow: Option<Flow>,
     token_lifetime: Option<Duration>,
+    pubsub_endpoint: Option<String>,
     // A setting read from the environment that did not parse; reported by build().
     env_error: Option<Error>,
 }
@@ -216,6 +222,7 @@ impl ConfigBuilder {
             refresh_token: get("SF_REFRESH_TOKEN").map(SecretString::from),
             access_token: get("SF_ACCESS_TOKEN").map(SecretString::from),
             ca_cert_files: get("SF_CA_CERT_FILE").into_iter().collect(),
+            pubsub_endpoint: get("SF_PUBSUB_ENDPOINT"),
             ..ConfigBuilder::default()
         };
         if let Some(raw) = get("SF_TIMEOUT_SECONDS") {
@@ -240,6 +247,12 @@ impl ConfigBuilder {
             });
         }
         Ok(b)
+    }
+
+    /// The Pub/Sub endpoint, `host:port` (TLS) or a URL (`http://` only for loopback).
+    pub fn pubsub_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.pubsub_endpoint = Some(endpoint.into());
+        self
     }
 
     pub fn instance_url(mut self, url: impl Into<String>) -> Self {
@@ -433,6 +446,11 @@ impl ConfigBuilder {
         }
         let retry = self.retry.unwrap_or_default();
         retry.validate()?;
+        let pubsub_endpoint = match self.pubsub_endpoint.as_deref() {
+            None => parse_base_url("pubsub_endpoint", DEFAULT_PUBSUB_ENDPOINT)?,
+            Some(raw) if raw.contains("://") => parse_base_url("pubsub_endpoint", raw)?,
+            Some(raw) => parse_base_url("pubsub_endpoint", &format!("https://{raw}"))?,
+        };
         Ok(Config {
             instance_url,
             instance_url_given,
@@ -451,6 +469,7 @@ impl ConfigBuilder {
             retry,
             flow: self.flow,
             token_lifetime: self.token_lifetime,
+            pubsub_endpoint,
         })
     }
 }

@@ -58,6 +58,25 @@ pub enum Error {
     #[error("the auth provider failed: {0}")]
     AuthProvider(String),
 
+    /// The Pub/Sub API refused a call or closed a stream for good: the gRPC status, the
+    /// service's `error-code` trailer (`sfdc.platform.eventbus.grpc.*`) and its `rpc-id`.
+    #[error("Pub/Sub {status}: {message}")]
+    PubSub {
+        status: String,
+        error_code: String,
+        message: String,
+        rpc_id: Option<String>,
+    },
+
+    /// A subscription cannot start at the replay id asked for: it is malformed, was never
+    /// issued or is out of retention. The subscriber did not move to another position.
+    #[error("invalid replay id: {message}")]
+    ReplayId { error_code: String, message: String },
+
+    /// An event payload does not match its Avro schema.
+    #[error("event payload does not match schema {schema_id}: {message}")]
+    Avro { schema_id: String, message: String },
+
     /// Salesforce answered something this client cannot read.
     #[error("unexpected response (HTTP {status}): {message}")]
     UnexpectedResponse { status: u16, message: String },
@@ -94,6 +113,9 @@ impl Error {
             | Error::BulkTimeout { .. }
             | Error::BulkJob { .. }
             | Error::UnexpectedResponse { .. }
+            | Error::PubSub { .. }
+            | Error::ReplayId { .. }
+            | Error::Avro { .. }
             | Error::AuthProvider(_) => None,
         }
     }
@@ -103,6 +125,9 @@ impl Error {
         match self {
             Error::Api(e) => Some(&e.error_code),
             Error::OAuth(e) => Some(&e.error),
+            Error::PubSub { error_code, .. } | Error::ReplayId { error_code, .. } => {
+                Some(error_code)
+            }
             _ => None,
         }
     }

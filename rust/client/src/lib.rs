@@ -19,6 +19,7 @@ pub mod client;
 pub mod composite;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod limits;
 pub mod query;
 pub mod resilience;

@@ -63,6 +63,7 @@ pub struct Org {
     pub identity: Identity,
     pub cursors: crate::soql::Cursors,
     pub bulk: crate::bulk::BulkJobs,
+    pub events: crate::events::EventBus,
     counters: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<Fault>>,
 }
@@ -94,6 +95,7 @@ impl Org {
             identity,
             cursors: crate::soql::Cursors::default(),
             bulk: crate::bulk::BulkJobs::new(settings.bulk_upload_limit),
+            events: crate::events::EventBus::new(),
             counters: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(Vec::new()),
         };
@@ -111,6 +113,35 @@ impl Org {
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
+    }
+
+    /// Ends the open transaction: its platform events and change events go on the bus, in
+    /// commit order (the store lock is still held).
+    pub fn commit(&self, store: &mut Store, origin: &str) {
+        let (changes, events) = store.take_committed();
+        if !changes.is_empty() || !events.is_empty() {
+            self.events.commit(store, changes, events, origin);
+        }
+    }
+
+    /// A topic by name; change-event topics of existing objects open on first use.
+    pub fn topic(&self, name: &str) -> Option<std::sync::Arc<crate::events::Topic>> {
+        if let Some(t) = self.events.topic(name) {
+            return Some(t);
+        }
+        let entity = name.strip_prefix("/data/")?.strip_suffix("ChangeEvent")?;
+        let object = match entity.strip_suffix("__") {
+            Some(base) => format!("{base}__c"),
+            None => entity.to_owned(),
+        };
+        let store = self.store();
+        let meta = &store.object(&object).ok()?.meta;
+        // Topic names are case-sensitive.
+        if crate::events::change_topic(&meta.name) != name {
+            return None;
+        }
+        self.events.change_schema(meta).ok()?;
+        self.events.topic(name)
     }
 
     /// Issues a session for the org's admin user.
@@ -182,6 +213,7 @@ impl Org {
             "api_usage": {"used": self.api_used(), "max": self.api_limit},
             "token_grants": self.identity.grants(),
             "bulk_jobs": self.bulk.states(),
+            "events": self.events.stats(),
         })
     }
 }

@@ -147,7 +147,76 @@ async fn handle(
     };
     // One lock for the whole request: composite requests run as one transaction.
     let mut store = org.store();
-    dispatch(org, &mut store, &call).map(IntoResponse::into_response)
+    let reply = dispatch(org, &mut store, &call);
+    org.commit(&mut store, &change_origin("rest", &version, headers));
+    reply.map(IntoResponse::into_response)
+}
+
+/// `com/salesforce/api/rest/62.0`, with `;client=X` when `Sforce-Call-Options` names a client.
+pub fn change_origin(api: &str, version: &str, headers: &HeaderMap) -> String {
+    let client = headers
+        .get("sforce-call-options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|opt| opt.trim().strip_prefix("client="))
+                .map(str::to_owned)
+        });
+    match client {
+        Some(c) => format!("com/salesforce/api/{api}/{version};client={c}"),
+        None => format!("com/salesforce/api/{api}/{version}"),
+    }
+}
+
+/// POST /sobjects/Name__e: the event is queued for the transaction's commit and answered 201
+/// with OPERATION_ENQUEUED and the event's UUID.
+fn publish_event(
+    org: &Org,
+    store: &mut Store,
+    name: &str,
+    body: &Value,
+) -> Result<Reply, ApiFailure> {
+    let event = org.events.event_type(name).ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("The requested resource does not exist: sobject type '{name}'"),
+        )
+    })?;
+    let Value::Object(fields) = body else {
+        return Err(ApiFailure::json_parser(
+            "The request body must be a JSON object",
+        ));
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let payload = event
+        .encode_json(fields, &store.user_id, now)
+        .map_err(|(field, code)| {
+            let message = if code == "INVALID_FIELD" {
+                format!("No such column '{field}' on sobject of type {}", event.name)
+            } else {
+                format!(
+                    "Cannot deserialize value of field {field} of {}",
+                    event.name
+                )
+            };
+            let mut failure = ApiFailure::bad_request(code, message);
+            failure.fields = vec![field];
+            failure
+        })?;
+    let uuid = crate::events::uuid();
+    store.queue_event(crate::events::PendingEvent {
+        topic: format!("/event/{}", event.name),
+        uuid: uuid.clone(),
+        payload,
+        schema_id: event.schema_id.clone(),
+    });
+    let id = org.events.next_event_record_id(&org.pod);
+    Ok(Reply::with_status(
+        StatusCode::CREATED,
+        json!({"id": id, "success": true,
+               "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": uuid, "fields": []}]}),
+    ))
 }
 
 /// An answer before it becomes HTTP: composite subrequests read it as JSON.
@@ -291,6 +360,9 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
             Ok(Reply::ok(
                 json!({"objectDescribe": o.meta.summary(version), "recentItems": []}),
             ))
+        }
+        (Method::POST, ["sobjects", object]) if object.ends_with("__e") => {
+            publish_event(org, store, object, need_body(call)?)
         }
         (Method::POST, ["sobjects", object]) => {
             let id = store.create(object, need_body(call)?, &now)?;

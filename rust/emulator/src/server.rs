@@ -91,13 +91,31 @@ impl EmulatorBuilder {
         let acceptor = material.map(|m| m.acceptor);
         let router = router(org.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, router, acceptor, stop_rx));
+        // Pub/Sub has its own port, as api.pubsub.salesforce.com is its own host.
+        let pubsub_listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| EmulatorError::Start(format!("cannot bind the Pub/Sub port: {e}")))?;
+        let pubsub_addr = pubsub_listener
+            .local_addr()
+            .map_err(|e| EmulatorError::Start(e.to_string()))?;
+        let pubsub = tokio::spawn(serve(
+            pubsub_listener,
+            crate::events::grpc::router(org.clone()),
+            acceptor.clone(),
+            stop_rx.clone(),
+        ));
+        let rest = tokio::spawn(serve(listener, router, acceptor, stop_rx));
+        let task = tokio::spawn(async move {
+            let _ = rest.await;
+            let _ = pubsub.await;
+        });
         let scheme = if self.tls { "https" } else { "http" };
         let base_url = format!("{scheme}://127.0.0.1:{}", addr.port());
         org.set_base_url(base_url.clone());
         Ok(Emulator {
             base_url,
             addr,
+            pubsub_addr,
             ca_cert_pem,
             org,
             default_token,
@@ -173,6 +191,7 @@ pub struct ConnectedAppSpec {
 pub struct Emulator {
     base_url: String,
     addr: SocketAddr,
+    pubsub_addr: SocketAddr,
     ca_cert_pem: Option<String>,
     org: Arc<Org>,
     default_token: String,
@@ -197,6 +216,89 @@ impl Emulator {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `127.0.0.1:PORT` of the Pub/Sub gRPC API (TLS when the emulator runs with TLS).
+    pub fn pubsub_endpoint(&self) -> String {
+        self.pubsub_addr.to_string()
+    }
+
+    /// Defines a platform event `Name__e` with custom fields (name, type as in
+    /// [`Emulator::define_object`]: text, number, int, boolean, date, datetime) and opens its
+    /// topic `/event/Name__e`.
+    pub fn define_event(
+        &self,
+        name: &str,
+        fields: &[(String, String)],
+    ) -> Result<(), EmulatorError> {
+        let typed = fields
+            .iter()
+            .map(|(field, ty)| {
+                crate::schema::FieldType::parse(ty)
+                    .map(|t| (field.clone(), t))
+                    .ok_or_else(|| {
+                        EmulatorError::Invalid(format!("unknown field type {ty} of {field}"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let event =
+            crate::events::avro::EventType::new(name, &typed).map_err(EmulatorError::Invalid)?;
+        self.org
+            .events
+            .define_event(event)
+            .map_err(EmulatorError::Invalid)
+    }
+
+    /// Defines a managed event subscription on a topic; it starts at the earliest retained
+    /// event or the latest. Returns its id.
+    pub fn define_managed_subscription(
+        &self,
+        developer_name: &str,
+        topic: &str,
+        earliest: bool,
+    ) -> Result<String, EmulatorError> {
+        if self.org.topic(topic).is_none() {
+            return Err(EmulatorError::Invalid(format!("no topic {topic}")));
+        }
+        let id = salesforce_wire::RecordId::mint(
+            "18x",
+            &self.org.pod,
+            self.org.events.latest_replay() + 1,
+        )
+        .map_err(|e| EmulatorError::Invalid(e.to_string()))?
+        .to_string();
+        self.org
+            .events
+            .define_managed(developer_name, topic, earliest, id)
+            .map(|m| m.id)
+            .map_err(EmulatorError::Invalid)
+    }
+
+    /// Every Subscribe and ManagedSubscribe stream ends with UNAVAILABLE after delivering
+    /// `events` events (None: never).
+    pub fn drop_streams_after(&self, events: Option<u64>) {
+        self.org
+            .events
+            .update_settings(|s| s.drop_streams_after = events);
+    }
+
+    /// Drops events older than `replay_id` from every topic, as retention would: replay ids
+    /// before them become invalid.
+    pub fn expire_events_before(&self, replay_id: u64) {
+        self.org.events.expire_before(replay_id);
+    }
+
+    /// The keepalive period and the no-credit idle timeout of subscription streams.
+    pub fn set_stream_timings(&self, keepalive: Duration, idle_timeout: Duration) {
+        self.org.events.update_settings(|s| {
+            s.keepalive = keepalive;
+            s.idle_timeout = idle_timeout;
+        });
+    }
+
+    /// The newest replay id issued on the bus (0 before any event).
+    pub fn latest_replay_id(&self) -> u64 {
+        self.org.events.latest_replay()
     }
 
     /// The PEM of the CA that signed the server certificate; None without TLS.
@@ -318,7 +420,7 @@ impl Emulator {
     ) -> Result<Vec<String>, EmulatorError> {
         let now = crate::store::format_datetime(chrono::Utc::now());
         let mut store = self.org.store();
-        records
+        let ids = records
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -326,7 +428,10 @@ impl Emulator {
                     EmulatorError::Invalid(format!("record {i}: {}: {}", e.code, e.message))
                 })
             })
-            .collect()
+            .collect();
+        // Seeded rows are changes too: subscribers see their CREATE events.
+        self.org.commit(&mut store, "");
+        ids
     }
 
     /// Changes the Bulk API upload limit per job (base64-encoded bytes).

@@ -1,6 +1,7 @@
 //! Records in memory, with Salesforce's validation: unknown fields, types, required fields,
 //! unique and external id values, deleted rows.
 
+use crate::events::{PendingEvent, RecordChange};
 use crate::failure::ApiFailure;
 use crate::schema::{self, FieldMeta, FieldType, ObjectMeta};
 use axum::http::StatusCode;
@@ -96,6 +97,11 @@ pub struct Store {
     next_custom_prefix: u32,
     pod: String,
     pub user_id: String,
+    /// Changes since the last commit, for change events; a rollback (restoring a clone)
+    /// drops them with the rows.
+    changes: Vec<RecordChange>,
+    /// Platform events published in the open transaction.
+    events: Vec<PendingEvent>,
 }
 
 impl Store {
@@ -107,11 +113,49 @@ impl Store {
             next_custom_prefix: 0,
             pod: pod.to_owned(),
             user_id: user_id.to_owned(),
+            changes: Vec::new(),
+            events: Vec::new(),
         };
         for meta in schema::standard_objects() {
             store.add_object(meta);
         }
         store
+    }
+
+    /// Takes what the open transaction changed and published.
+    pub fn take_committed(&mut self) -> (Vec<RecordChange>, Vec<PendingEvent>) {
+        (
+            std::mem::take(&mut self.changes),
+            std::mem::take(&mut self.events),
+        )
+    }
+
+    /// Queues a platform event until the transaction commits.
+    pub fn queue_event(&mut self, event: PendingEvent) {
+        self.events.push(event);
+    }
+
+    fn record_change(
+        &mut self,
+        object: &str,
+        id: &str,
+        change_type: &'static str,
+        values: Map<String, Value>,
+        changed: Vec<String>,
+    ) {
+        let nulled = changed
+            .iter()
+            .filter(|f| values.get(*f).is_some_and(Value::is_null))
+            .cloned()
+            .collect();
+        self.changes.push(RecordChange {
+            object: object.to_owned(),
+            id: id.to_owned(),
+            change_type,
+            values,
+            changed,
+            nulled,
+        });
     }
 
     fn add_object(&mut self, meta: ObjectMeta) {
@@ -340,6 +384,7 @@ impl Store {
         }
         values.insert("CreatedById".into(), user.clone());
         values.insert("LastModifiedById".into(), user);
+        self.record_change(&name, &id, "CREATE", values.clone(), Vec::new());
         let store = self.object_mut(&name)?;
         store.index_insert(&id, &values);
         store.records.insert(
@@ -380,9 +425,17 @@ impl Store {
             return Err(ApiFailure::not_found());
         };
         store.index_remove(&id, &record.fields);
+        let mut changed = Vec::new();
+        let mut values = Map::new();
         for (k, v) in changes {
+            if record.fields.get(&k).unwrap_or(&Value::Null) != &v {
+                changed.push(k.clone());
+                values.insert(k.clone(), v.clone());
+            }
             record.fields.insert(k, v);
         }
+        changed.push("LastModifiedDate".into());
+        values.insert("LastModifiedDate".into(), Value::String(now.to_owned()));
         record
             .fields
             .insert("LastModifiedDate".into(), Value::String(now.to_owned()));
@@ -393,7 +446,8 @@ impl Store {
             .fields
             .insert("LastModifiedById".into(), Value::String(user));
         store.index_insert(&id, &record.fields);
-        store.records.insert(id, record);
+        store.records.insert(id.clone(), record);
+        self.record_change(&name, &id, "UPDATE", values, changed);
         Ok(())
     }
 
@@ -465,7 +519,8 @@ impl Store {
         record
             .fields
             .insert("SystemModstamp".into(), Value::String(now.to_owned()));
-        store.records.insert(id, record);
+        store.records.insert(id.clone(), record);
+        self.record_change(&name, &id, "DELETE", Map::new(), Vec::new());
         Ok(())
     }
 
@@ -479,6 +534,7 @@ impl Store {
         if let Some(record) = store.records.remove(&id) {
             store.index_remove(&id, &record.fields);
         }
+        self.record_change(&name, &id, "DELETE", Map::new(), Vec::new());
         Ok(())
     }
 

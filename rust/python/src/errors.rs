@@ -101,6 +101,26 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             kwargs.set_item("status", status)?;
             "UnexpectedResponseError"
         }
+        Error::PubSub {
+            status,
+            error_code,
+            rpc_id,
+            ..
+        } => {
+            kwargs.set_item("grpc_status", status)?;
+            kwargs.set_item("error_code", error_code)?;
+            kwargs.set_item("rpc_id", rpc_id)?;
+            "PubSubError"
+        }
+        Error::ReplayId { error_code, .. } => {
+            kwargs.set_item("grpc_status", "INVALID_ARGUMENT")?;
+            kwargs.set_item("error_code", error_code)?;
+            "ReplayIdError"
+        }
+        Error::Avro { schema_id, .. } => {
+            kwargs.set_item("schema_id", schema_id)?;
+            "EventSchemaError"
+        }
     };
     instantiate(&module, class, &message, &kwargs)
 }

@@ -113,7 +113,9 @@ impl FieldLayout {
                     .get(&p)
                     .ok_or_else(|| BitmapError(element.clone()))?;
                 for c in decode_positions(bitmap)? {
-                    let child = children.get(c).ok_or_else(|| BitmapError(element.clone()))?;
+                    let child = children
+                        .get(c)
+                        .ok_or_else(|| BitmapError(element.clone()))?;
                     names.push(format!("{parent_name}.{child}"));
                 }
             } else {
@@ -154,11 +156,18 @@ mod tests {
             decode_positions("0x650004E0").unwrap(),
             vec![5, 6, 7, 10, 24, 26, 29, 30]
         );
-        assert_eq!(encode_positions([5, 6, 7, 10, 24, 26, 29, 30]), "0x650004E0");
-        let names: Vec<String> = ["LastModifiedDate", "BillingAddress.City", "BillingAddress.State"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        assert_eq!(
+            encode_positions([5, 6, 7, 10, 24, 26, 29, 30]),
+            "0x650004E0"
+        );
+        let names: Vec<String> = [
+            "LastModifiedDate",
+            "BillingAddress.City",
+            "BillingAddress.State",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let encoded = layout().encode(&names);
         assert_eq!(encoded, vec!["0x400000".to_string(), "4-0x06".to_string()]);
         assert_eq!(layout().decode(&encoded).unwrap(), names);

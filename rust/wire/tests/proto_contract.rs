@@ -29,7 +29,12 @@ fn contract(pool: &DescriptorPool) -> Vec<String> {
     }
     for e in pool.all_enums() {
         for v in e.values() {
-            lines.push(format!("enum {} {} = {}", e.full_name(), v.name(), v.number()));
+            lines.push(format!(
+                "enum {} {} = {}",
+                e.full_name(),
+                v.name(),
+                v.number()
+            ));
         }
     }
     for s in pool.services() {
@@ -38,9 +43,17 @@ fn contract(pool: &DescriptorPool) -> Vec<String> {
                 "rpc {} {}({}{}) -> {}{}",
                 s.full_name(),
                 m.name(),
-                if m.is_client_streaming() { "stream " } else { "" },
+                if m.is_client_streaming() {
+                    "stream "
+                } else {
+                    ""
+                },
                 m.input().full_name(),
-                if m.is_server_streaming() { "stream " } else { "" },
+                if m.is_server_streaming() {
+                    "stream "
+                } else {
+                    ""
+                },
                 m.output().full_name()
             ));
         }

@@ -8,9 +8,20 @@ use salesforce_emulator::Emulator;
 pub fn client_for(org: &Emulator) -> Client {
     let mut builder = Config::builder()
         .instance_url(org.instance_url())
-        .access_token(org.access_token());
+        .access_token(org.access_token())
+        .pubsub_endpoint(pubsub_url(org));
     if let Some(pem) = org.ca_cert_pem() {
         builder = builder.ca_cert_pem(pem.as_bytes().to_vec());
     }
     Client::new(builder.build().unwrap()).unwrap()
+}
+
+/// The emulator's Pub/Sub endpoint as a URL: https when it serves TLS.
+pub fn pubsub_url(org: &Emulator) -> String {
+    let scheme = if org.ca_cert_pem().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{}", org.pubsub_endpoint())
 }

@@ -273,6 +273,7 @@ fn apply_batch(
     batch: &[csv::StringRecord],
 ) {
     let now = format_datetime(chrono::Utc::now());
+    let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
     let mut successful = Vec::new();
     let mut failures = Vec::new();
     let mut failed = 0u64;
@@ -305,6 +306,7 @@ fn apply_batch(
                 }
             }
         }
+        org.commit(&mut store, &origin);
     }
     let mut j = lock(job);
     j.successful.extend_from_slice(&successful);

@@ -1,0 +1,310 @@
+//! Platform events, change events and the Pub/Sub API: topics and schemas, publishing over
+//! REST or gRPC, and flow-controlled subscriptions that reconnect where they left off.
+//!
+//! ```no_run
+//! # async fn run(client: salesforce_api::Client) -> salesforce_api::Result<()> {
+//! use salesforce_api::events::{Replay, SubscribeOptions};
+//! let mut sub = client
+//!     .events()
+//!     .subscribe("/data/AccountChangeEvent", SubscribeOptions::new(Replay::Earliest))
+//!     .await?;
+//! while let Some(batch) = sub.next_batch().await {
+//!     for event in batch? {
+//!         println!("{} {}", event.replay_id, event.decode()?);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod publish;
+mod schema;
+mod subscribe;
+
+pub use publish::{PublishOutcome, PublishStream, PublishedEvent};
+pub use schema::{to_json, EventSchema};
+pub use subscribe::{
+    ChangeEventHeader, Committer, ManagedSubscription, ReceivedEvent, Replay, SubscribeOptions,
+    Subscription,
+};
+
+use crate::auth::AccessToken;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use salesforce_wire::pubsub::pub_sub_client::PubSubClient;
+use salesforce_wire::pubsub::{SchemaRequest, TopicInfo, TopicRequest};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::{Code, Status};
+
+/// What a client keeps for Pub/Sub between calls.
+#[derive(Default)]
+pub struct EventsState {
+    channel: OnceLock<Channel>,
+    schemas: Mutex<HashMap<String, Arc<EventSchema>>>,
+}
+
+/// A topic as GetTopic describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub name: String,
+    pub tenant_guid: String,
+    pub can_publish: bool,
+    pub can_subscribe: bool,
+    pub schema_id: String,
+}
+
+impl From<TopicInfo> for Topic {
+    fn from(t: TopicInfo) -> Self {
+        Self {
+            name: t.topic_name,
+            tenant_guid: t.tenant_guid,
+            can_publish: t.can_publish,
+            can_subscribe: t.can_subscribe,
+            schema_id: t.schema_id,
+        }
+    }
+}
+
+/// The events service of a client: `client.events()`.
+#[derive(Clone)]
+pub struct Events {
+    client: Client,
+}
+
+impl Events {
+    pub(crate) fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    fn state(&self) -> &EventsState {
+        self.client.events_state()
+    }
+
+    /// The gRPC channel to the Pub/Sub endpoint; it connects on first use and reconnects.
+    pub(crate) fn grpc(&self) -> Result<PubSubClient<Channel>> {
+        if let Some(channel) = self.state().channel.get() {
+            return Ok(client_of(channel.clone()));
+        }
+        let channel = connect(self.client.config())?;
+        Ok(client_of(
+            self.state().channel.get_or_init(|| channel).clone(),
+        ))
+    }
+
+    /// A gRPC request carrying the auth metadata of the current token.
+    pub(crate) async fn request<T>(
+        &self,
+        message: T,
+    ) -> Result<(tonic::Request<T>, Arc<AccessToken>)> {
+        let token = self.client.access_token().await?;
+        let mut request = tonic::Request::new(message);
+        let instance = token
+            .instance_url
+            .as_ref()
+            .unwrap_or(&self.client.config().instance_url)
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned();
+        let secret = token.token.expose_secret();
+        // A session id starts with the 15-character org id.
+        let tenant = token
+            .org_id
+            .clone()
+            .or_else(|| secret.split_once('!').map(|(org, _)| org.to_owned()))
+            .ok_or_else(|| {
+                Error::config(
+                    "access_token",
+                    "the org id (tenant id) is unknown: the token response named none",
+                )
+            })?;
+        let metadata = request.metadata_mut();
+        for (key, value) in [
+            ("accesstoken", secret),
+            ("instanceurl", &instance),
+            ("tenantid", &tenant),
+        ] {
+            let value = MetadataValue::try_from(value)
+                .map_err(|_| Error::config(key, "not valid in a gRPC header"))?;
+            metadata.insert(key, value);
+        }
+        Ok((request, token))
+    }
+
+    /// Runs a unary call, renewing the token once when the service says it is not valid.
+    async fn unary<T, R, F, Fut>(&self, message: T, call: F) -> Result<R>
+    where
+        T: Clone,
+        F: Fn(PubSubClient<Channel>, tonic::Request<T>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<tonic::Response<R>, Status>>,
+    {
+        let mut renewed = false;
+        loop {
+            let (request, token) = self.request(message.clone()).await?;
+            match call(self.grpc()?, request).await {
+                Ok(r) => return Ok(r.into_inner()),
+                Err(status) if status.code() == Code::Unauthenticated && !renewed => {
+                    renewed = true;
+                    if !self.client.token_rejected(&token).await? {
+                        return Err(status_error(&status));
+                    }
+                }
+                Err(status) => return Err(status_error(&status)),
+            }
+        }
+    }
+
+    /// Describes a topic (`/event/Order__e`, `/data/AccountChangeEvent`).
+    pub async fn get_topic(&self, topic: &str) -> Result<Topic> {
+        check_topic(topic)?;
+        let message = TopicRequest {
+            topic_name: topic.to_owned(),
+        };
+        self.unary(message, |mut g, r| async move { g.get_topic(r).await })
+            .await
+            .map(Topic::from)
+    }
+
+    /// A schema by id, from the cache or the service.
+    pub async fn get_schema(&self, schema_id: &str) -> Result<Arc<EventSchema>> {
+        if let Some(s) = self.cached_schema(schema_id) {
+            return Ok(s);
+        }
+        let message = SchemaRequest {
+            schema_id: schema_id.to_owned(),
+        };
+        let info = self
+            .unary(message, |mut g, r| async move { g.get_schema(r).await })
+            .await?;
+        let schema = Arc::new(EventSchema::parse(schema_id, &info.schema_json)?);
+        if let Ok(mut cache) = self.state().schemas.lock() {
+            cache.insert(schema_id.to_owned(), schema.clone());
+        }
+        Ok(schema)
+    }
+
+    fn cached_schema(&self, schema_id: &str) -> Option<Arc<EventSchema>> {
+        self.state()
+            .schemas
+            .lock()
+            .ok()
+            .and_then(|c| c.get(schema_id).cloned())
+    }
+}
+
+/// Topic names start with `/event/` or `/data/`.
+pub(crate) fn check_topic(topic: &str) -> Result<()> {
+    let ok = ["/event/", "/data/"].iter().any(|p| {
+        topic
+            .strip_prefix(p)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_argument(
+            "topic",
+            format!("expected /event/Name__e or /data/NameChangeEvent, got {topic:?}"),
+        ))
+    }
+}
+
+fn client_of(channel: Channel) -> PubSubClient<Channel> {
+    // Salesforce's limit per message is 4 MB; a full batch of large events can exceed tonic's
+    // default decoding limit.
+    PubSubClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
+}
+
+fn connect(config: &crate::config::Config) -> Result<Channel> {
+    let url = &config.pubsub_endpoint;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::config("pubsub_endpoint", "no host"))?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let uri = format!("{}://{host}:{port}", url.scheme());
+    let mut endpoint = Endpoint::from_shared(uri)
+        .map_err(|e| Error::config("pubsub_endpoint", e.to_string()))?
+        .connect_timeout(config.connect_timeout)
+        .tcp_nodelay(true)
+        // Big windows: a stream of small events must not stall on HTTP/2 flow control.
+        .initial_stream_window_size(Some(4 * 1024 * 1024))
+        .initial_connection_window_size(Some(8 * 1024 * 1024))
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    if url.scheme() == "https" {
+        let mut tls = ClientTlsConfig::new()
+            .with_webpki_roots()
+            .domain_name(host.to_owned());
+        for pem in &config.ca_certs_pem {
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| Error::config("pubsub_endpoint", e.to_string()))?;
+    }
+    Ok(endpoint.connect_lazy())
+}
+
+/// A gRPC status as a client error; replay-id failures get their own variant.
+pub(crate) fn status_error(status: &Status) -> Error {
+    let header = |key: &str| {
+        status
+            .metadata()
+            .get(key)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let error_code = header("error-code").unwrap_or_default();
+    if error_code.contains("replayid") {
+        return Error::ReplayId {
+            error_code,
+            message: status.message().to_owned(),
+        };
+    }
+    Error::PubSub {
+        status: code_name(status.code()).to_owned(),
+        error_code,
+        message: status.message().to_owned(),
+        rpc_id: header("rpc-id"),
+    }
+}
+
+/// The canonical gRPC status name.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Worth opening the stream again: the connection or the server went away.
+pub(crate) fn is_transient(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable
+            | Code::Unknown
+            | Code::Internal
+            | Code::Cancelled
+            | Code::Aborted
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+    )
+}

@@ -1,0 +1,237 @@
+//! Event schemas as the Pub/Sub API serves them: parsed once per schema id, with the field
+//! layout change-event bitmaps refer to, and JSON ↔ Avro for payloads.
+
+use crate::error::{Error, Result};
+use apache_avro::schema::{Name, RecordSchema, Schema, UnionSchema};
+use apache_avro::types::Value as Avro;
+use salesforce_wire::FieldLayout;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// One writer schema: its id, JSON, parsed form, named types and (for change events) layout.
+#[derive(Debug)]
+pub struct EventSchema {
+    pub id: String,
+    pub json: String,
+    pub schema: Schema,
+    /// Named types (records, enums) by full name, for references such as
+    /// `com.sforce.eventbus.Address`.
+    pub names: HashMap<Name, Schema>,
+    /// Set for change events (first field `ChangeEventHeader`).
+    pub layout: Option<FieldLayout>,
+}
+
+impl EventSchema {
+    pub fn parse(id: &str, json: &str) -> Result<Self> {
+        let schema = Schema::parse_str(json).map_err(|e| Error::Avro {
+            schema_id: id.to_owned(),
+            message: format!("the schema does not parse: {e}"),
+        })?;
+        let mut names = HashMap::new();
+        collect_names(&schema, None, &mut names);
+        let layout = change_layout(&schema, &names);
+        Ok(Self {
+            id: id.to_owned(),
+            json: json.to_owned(),
+            schema,
+            names,
+            layout,
+        })
+    }
+
+    /// A named type by reference.
+    pub fn resolve<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
+        match schema {
+            Schema::Ref { name } => self.names.get(name).unwrap_or(schema),
+            other => other,
+        }
+    }
+
+    /// Decodes a payload to JSON (records as objects, unions unwrapped, enums as symbols).
+    pub fn decode_json(&self, payload: &[u8]) -> Result<Value> {
+        let value = apache_avro::from_avro_datum(&self.schema, &mut &payload[..], None)
+            .map_err(|e| self.avro_error(e))?;
+        Ok(to_json(value))
+    }
+
+    /// Encodes a JSON object as this schema's Avro datum; `CreatedDate` and `CreatedById` are
+    /// filled in when the schema has them and the object does not.
+    pub fn encode_json(&self, payload: &Value, user_id: &str, now_ms: i64) -> Result<Vec<u8>> {
+        let Value::Object(given) = payload else {
+            return Err(Error::invalid_argument(
+                "payload",
+                "an event payload is a JSON object",
+            ));
+        };
+        let Schema::Record(record) = &self.schema else {
+            return Err(self.avro_error("the schema is not a record"));
+        };
+        for key in given.keys() {
+            if !record.lookup.contains_key(key) {
+                return Err(Error::invalid_argument(
+                    "payload",
+                    format!("{key} is not a field of the event (schema {})", self.id),
+                ));
+            }
+        }
+        let mut fields = Vec::with_capacity(record.fields.len());
+        for field in &record.fields {
+            let value = match given.get(&field.name) {
+                Some(v) => v.clone(),
+                None if field.name == "CreatedDate" => Value::from(now_ms),
+                None if field.name == "CreatedById" => Value::from(user_id),
+                None => Value::Null,
+            };
+            let avro = self.avro_of(&field.schema, &value).ok_or_else(|| {
+                Error::invalid_argument(
+                    "payload",
+                    format!("{} does not fit its type in schema {}", field.name, self.id),
+                )
+            })?;
+            fields.push((field.name.clone(), avro));
+        }
+        apache_avro::to_avro_datum(&self.schema, Avro::Record(fields))
+            .map_err(|e| self.avro_error(e))
+    }
+
+    fn avro_of(&self, schema: &Schema, value: &Value) -> Option<Avro> {
+        Some(match (self.resolve(schema), value) {
+            (Schema::Null, Value::Null) => Avro::Null,
+            (Schema::Boolean, Value::Bool(b)) => Avro::Boolean(*b),
+            (Schema::Int, v) => Avro::Int(i32::try_from(v.as_i64()?).ok()?),
+            (Schema::Long, v) => Avro::Long(v.as_i64()?),
+            (Schema::Float, v) => Avro::Float(v.as_f64()? as f32),
+            (Schema::Double, v) => Avro::Double(v.as_f64()?),
+            (Schema::String, Value::String(s)) => Avro::String(s.clone()),
+            (Schema::Bytes, Value::String(s)) => Avro::Bytes(s.as_bytes().to_vec()),
+            (Schema::Enum(e), Value::String(s)) => {
+                Avro::Enum(e.symbols.iter().position(|x| x == s)? as u32, s.clone())
+            }
+            (Schema::Array(a), Value::Array(items)) => Avro::Array(
+                items
+                    .iter()
+                    .map(|i| self.avro_of(&a.items, i))
+                    .collect::<Option<_>>()?,
+            ),
+            (Schema::Map(m), Value::Object(o)) => Avro::Map(
+                o.iter()
+                    .map(|(k, v)| Some((k.clone(), self.avro_of(&m.types, v)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            (Schema::Record(r), Value::Object(o)) => Avro::Record(
+                r.fields
+                    .iter()
+                    .map(|f| {
+                        let v = o.get(&f.name).unwrap_or(&Value::Null);
+                        Some((f.name.clone(), self.avro_of(&f.schema, v)?))
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            (Schema::Union(u), v) => self.union_from_json(u, v)?,
+            _ => return None,
+        })
+    }
+
+    fn union_from_json(&self, union: &UnionSchema, value: &Value) -> Option<Avro> {
+        union
+            .variants()
+            .iter()
+            .enumerate()
+            .find_map(|(i, variant)| {
+                self.avro_of(variant, value)
+                    .map(|v| Avro::Union(i as u32, Box::new(v)))
+            })
+    }
+
+    fn avro_error(&self, e: impl std::fmt::Display) -> Error {
+        Error::Avro {
+            schema_id: self.id.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn collect_names(schema: &Schema, _parent: Option<&Name>, names: &mut HashMap<Name, Schema>) {
+    match schema {
+        Schema::Record(RecordSchema { name, fields, .. }) => {
+            names.insert(name.clone(), schema.clone());
+            for f in fields {
+                collect_names(&f.schema, Some(name), names);
+            }
+        }
+        Schema::Enum(e) => {
+            names.insert(e.name.clone(), schema.clone());
+        }
+        Schema::Fixed(f) => {
+            names.insert(f.name.clone(), schema.clone());
+        }
+        Schema::Array(a) => collect_names(&a.items, None, names),
+        Schema::Map(m) => collect_names(&m.types, None, names),
+        Schema::Union(u) => {
+            for v in u.variants() {
+                collect_names(v, None, names);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The record inside a field's type (`["null", Record]` or a reference to one).
+fn record_of<'a>(schema: &'a Schema, names: &'a HashMap<Name, Schema>) -> Option<&'a RecordSchema> {
+    match schema {
+        Schema::Record(r) => Some(r),
+        Schema::Ref { name } => names.get(name).and_then(|s| record_of(s, names)),
+        Schema::Union(u) => u.variants().iter().find_map(|v| record_of(v, names)),
+        _ => None,
+    }
+}
+
+fn change_layout(schema: &Schema, names: &HashMap<Name, Schema>) -> Option<FieldLayout> {
+    let Schema::Record(record) = schema else {
+        return None;
+    };
+    if record.fields.first()?.name != "ChangeEventHeader" {
+        return None;
+    }
+    let mut nested = BTreeMap::new();
+    for (i, f) in record.fields.iter().enumerate().skip(1) {
+        if let Some(inner) = record_of(&f.schema, names) {
+            nested.insert(i, inner.fields.iter().map(|c| c.name.clone()).collect());
+        }
+    }
+    Some(FieldLayout {
+        fields: record.fields.iter().map(|f| f.name.clone()).collect(),
+        nested,
+    })
+}
+
+/// An Avro value as JSON: unions unwrapped, enums as their symbol, bytes as text.
+pub fn to_json(value: Avro) -> Value {
+    match value {
+        Avro::Null => Value::Null,
+        Avro::Boolean(b) => Value::Bool(b),
+        Avro::Int(i) | Avro::Date(i) | Avro::TimeMillis(i) => Value::from(i),
+        Avro::Long(l)
+        | Avro::TimeMicros(l)
+        | Avro::TimestampMillis(l)
+        | Avro::TimestampMicros(l)
+        | Avro::LocalTimestampMillis(l)
+        | Avro::LocalTimestampMicros(l) => Value::from(l),
+        Avro::Float(f) => Value::from(f64::from(f)),
+        Avro::Double(d) => Value::from(d),
+        Avro::String(s) | Avro::Enum(_, s) => Value::String(s),
+        Avro::Bytes(b) | Avro::Fixed(_, b) => {
+            Value::String(String::from_utf8_lossy(&b).into_owned())
+        }
+        Avro::Union(_, inner) => to_json(*inner),
+        Avro::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Avro::Map(m) => Value::Object(m.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
+        Avro::Record(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, to_json(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        other => Value::String(format!("{other:?}")),
+    }
+}

@@ -1,0 +1,493 @@
+//! Avro schemas of the org's events and their payloads: platform events from their fields,
+//! change events from their object's fields (compound address fields as nested records).
+
+use crate::schema::{FieldType, ObjectMeta};
+use apache_avro::types::Value as Avro;
+use apache_avro::Schema;
+use base64::Engine;
+use salesforce_wire::FieldLayout;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+const NAMESPACE: &str = "com.sforce.eventbus";
+
+/// Avro type of a Salesforce field in an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Boolean,
+    Int,
+    Double,
+    /// Epoch milliseconds.
+    DateTime,
+    /// Days since the epoch.
+    Date,
+}
+
+impl Kind {
+    pub fn of(ty: FieldType) -> Self {
+        match ty {
+            FieldType::Boolean => Kind::Boolean,
+            FieldType::Int => Kind::Int,
+            FieldType::Double | FieldType::Currency | FieldType::Percent => Kind::Double,
+            FieldType::DateTime => Kind::DateTime,
+            FieldType::Date => Kind::Date,
+            _ => Kind::String,
+        }
+    }
+
+    fn avro_name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Boolean => "boolean",
+            Kind::Int | Kind::Date => "int",
+            Kind::Double => "double",
+            Kind::DateTime => "long",
+        }
+    }
+
+    /// A JSON value (as REST stores or sends it) as this Avro type; None when it does not fit.
+    pub fn to_avro(self, value: &Value) -> Option<Avro> {
+        Some(match (self, value) {
+            (Kind::String, Value::String(s)) => Avro::String(s.clone()),
+            (Kind::String, Value::Number(n)) => Avro::String(n.to_string()),
+            (Kind::String, Value::Bool(b)) => Avro::String(b.to_string()),
+            (Kind::Boolean, Value::Bool(b)) => Avro::Boolean(*b),
+            (Kind::Int, v) => Avro::Int(i32::try_from(v.as_i64()?).ok()?),
+            (Kind::Double, v) => Avro::Double(v.as_f64()?),
+            (Kind::DateTime, Value::Number(n)) => Avro::Long(n.as_i64()?),
+            (Kind::DateTime, Value::String(s)) => Avro::Long(epoch_millis(s)?),
+            (Kind::Date, Value::String(s)) => {
+                let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+                let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+                Avro::Int(i32::try_from((day - epoch).num_days()).ok()?)
+            }
+            (Kind::Date, Value::Number(n)) => Avro::Int(i32::try_from(n.as_i64()?).ok()?),
+            _ => return None,
+        })
+    }
+}
+
+/// `2026-11-26T10:50:00.000+0000` (or RFC 3339) as epoch milliseconds.
+pub fn epoch_millis(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+fn nullable(ty: Value) -> Value {
+    json!(["null", ty])
+}
+
+fn optional(value: Option<Avro>) -> Avro {
+    match value {
+        Some(v) => Avro::Union(1, Box::new(v)),
+        None => Avro::Union(0, Box::new(Avro::Null)),
+    }
+}
+
+/// Schema ids are 22-character base64url fingerprints of the schema JSON.
+pub fn schema_id(schema_json: &str) -> String {
+    let digest = Sha256::digest(schema_json.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+fn parse(schema_json: &str) -> Result<Schema, String> {
+    Schema::parse_str(schema_json).map_err(|e| format!("invalid Avro schema: {e}"))
+}
+
+/// A custom platform event type (`Name__e`) and its Avro schema.
+#[derive(Debug, Clone)]
+pub struct EventType {
+    pub name: String,
+    /// Custom fields in schema order.
+    pub fields: Vec<(String, Kind)>,
+    pub schema: Schema,
+    pub schema_json: String,
+    pub schema_id: String,
+}
+
+impl EventType {
+    pub fn new(name: &str, fields: &[(String, FieldType)]) -> Result<Self, String> {
+        if !name.ends_with("__e") || name.len() <= 3 {
+            return Err(format!("a platform event name ends with __e: {name}"));
+        }
+        let fields: Vec<(String, Kind)> = fields
+            .iter()
+            .map(|(n, t)| (n.clone(), Kind::of(*t)))
+            .collect();
+        let mut avro_fields = vec![
+            json!({"name": "CreatedDate", "type": "long", "doc": "CreatedDate:DateTime"}),
+            json!({"name": "CreatedById", "type": "string", "doc": "CreatedBy:EntityId"}),
+        ];
+        for (field, kind) in &fields {
+            if field == "CreatedDate" || field == "CreatedById" {
+                return Err(format!("{field} is a system field of every event"));
+            }
+            avro_fields.push(json!({
+                "name": field, "type": nullable(json!(kind.avro_name())), "default": null
+            }));
+        }
+        let schema_json =
+            json!({"name": name, "namespace": NAMESPACE, "type": "record", "fields": avro_fields})
+                .to_string();
+        Ok(Self {
+            name: name.to_owned(),
+            schema: parse(&schema_json)?,
+            schema_id: schema_id(&schema_json),
+            schema_json,
+            fields,
+        })
+    }
+
+    /// A REST body as this event's Avro payload; the error names the first field that is
+    /// unknown or of the wrong type.
+    pub fn encode_json(
+        &self,
+        body: &Map<String, Value>,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<u8>, (String, &'static str)> {
+        for key in body.keys() {
+            if !self.fields.iter().any(|(f, _)| f.eq_ignore_ascii_case(key)) {
+                return Err((key.clone(), "INVALID_FIELD"));
+            }
+        }
+        let mut record = vec![
+            ("CreatedDate".to_owned(), Avro::Long(now_ms)),
+            ("CreatedById".to_owned(), Avro::String(user_id.to_owned())),
+        ];
+        for (field, kind) in &self.fields {
+            let given = body
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                .map(|(_, v)| v)
+                .filter(|v| !v.is_null());
+            let value = match given {
+                None => None,
+                Some(v) => Some(
+                    kind.to_avro(v)
+                        .ok_or_else(|| (field.clone(), "JSON_PARSER_ERROR"))?,
+                ),
+            };
+            record.push((field.clone(), optional(value)));
+        }
+        apache_avro::to_avro_datum(&self.schema, Avro::Record(record))
+            .map_err(|_| ("payload".to_owned(), "JSON_PARSER_ERROR"))
+    }
+}
+
+/// One column of a change event body.
+#[derive(Debug, Clone)]
+enum Column {
+    Plain {
+        field: String,
+        kind: Kind,
+    },
+    /// A compound field: (component name, stored field, kind).
+    Compound {
+        parts: Vec<(String, String, Kind)>,
+    },
+}
+
+const ADDRESS_PARTS: [&str; 5] = ["Street", "City", "State", "PostalCode", "Country"];
+
+/// The change-event schema of one object (`AccountChangeEvent`).
+#[derive(Debug, Clone)]
+pub struct ChangeSchema {
+    pub entity: String,
+    pub schema: Schema,
+    pub schema_json: String,
+    pub schema_id: String,
+    pub layout: FieldLayout,
+    columns: Vec<(String, Column)>,
+}
+
+/// Which stored fields a change names, by their event names (`BillingCity` →
+/// `BillingAddress.City`).
+impl ChangeSchema {
+    pub fn new(meta: &ObjectMeta) -> Result<Self, String> {
+        let skip = ["Id", "IsDeleted", "SystemModstamp"];
+        let has = |name: &str| meta.fields.iter().any(|f| f.name == name);
+        let mut columns: Vec<(String, Column)> = Vec::new();
+        for f in &meta.fields {
+            if skip.contains(&f.name.as_str()) {
+                continue;
+            }
+            let prefix = ADDRESS_PARTS
+                .iter()
+                .find_map(|part| f.name.strip_suffix(part).map(|p| (p, *part)));
+            if let Some((prefix, part)) = prefix {
+                if !prefix.is_empty()
+                    && has(&format!("{prefix}Street"))
+                    && has(&format!("{prefix}City"))
+                {
+                    if part == "Street" {
+                        let parts = ADDRESS_PARTS
+                            .iter()
+                            .filter_map(|p| {
+                                let stored = format!("{prefix}{p}");
+                                meta.field(&stored)
+                                    .map(|m| (p.to_string(), stored, Kind::of(m.field_type)))
+                            })
+                            .collect();
+                        columns.push((format!("{prefix}Address"), Column::Compound { parts }));
+                    }
+                    continue;
+                }
+            }
+            columns.push((
+                f.name.clone(),
+                Column::Plain {
+                    field: f.name.clone(),
+                    kind: Kind::of(f.field_type),
+                },
+            ));
+        }
+        let header = json!({
+            "type": "record", "name": "ChangeEventHeader", "namespace": NAMESPACE,
+            "fields": [
+                {"name": "entityName", "type": "string"},
+                {"name": "recordIds", "type": {"type": "array", "items": "string"}},
+                {"name": "changeType", "type": {"type": "enum", "name": "ChangeType", "namespace": NAMESPACE,
+                    "symbols": CHANGE_TYPES}},
+                {"name": "changeOrigin", "type": "string"},
+                {"name": "transactionKey", "type": "string"},
+                {"name": "sequenceNumber", "type": "int"},
+                {"name": "commitTimestamp", "type": "long"},
+                {"name": "commitNumber", "type": "long"},
+                {"name": "commitUser", "type": "string"},
+                {"name": "nulledFields", "type": {"type": "array", "items": "string"}},
+                {"name": "diffFields", "type": {"type": "array", "items": "string"}},
+                {"name": "changedFields", "type": {"type": "array", "items": "string"}}
+            ]
+        });
+        let mut fields = vec![json!({"name": "ChangeEventHeader", "type": header})];
+        let mut layout = FieldLayout {
+            fields: vec!["ChangeEventHeader".to_owned()],
+            nested: BTreeMap::new(),
+        };
+        let mut address_defined = false;
+        for (name, column) in &columns {
+            match column {
+                Column::Plain { kind, .. } => {
+                    fields.push(json!({"name": name, "type": nullable(json!(kind.avro_name())), "default": null}));
+                }
+                Column::Compound { parts } => {
+                    let all = ADDRESS_PARTS
+                        .iter()
+                        .all(|p| parts.iter().any(|(n, _, _)| n == p));
+                    // Avro names a record once; later address columns refer to it.
+                    let ty = if all && address_defined {
+                        json!(format!("{NAMESPACE}.Address"))
+                    } else {
+                        let record_name = if all {
+                            address_defined = true;
+                            "Address".to_owned()
+                        } else {
+                            format!("{name}Value")
+                        };
+                        json!({"type": "record", "name": record_name, "namespace": NAMESPACE,
+                            "fields": parts.iter().map(|(n, _, k)| json!({
+                                "name": n, "type": nullable(json!(k.avro_name())), "default": null
+                            })).collect::<Vec<_>>()})
+                    };
+                    fields.push(json!({"name": name, "type": nullable(ty), "default": null}));
+                    layout.nested.insert(
+                        layout.fields.len(),
+                        parts.iter().map(|(n, _, _)| n.clone()).collect(),
+                    );
+                }
+            }
+            layout.fields.push(name.clone());
+        }
+        let entity = meta.name.clone();
+        let event_name = match entity.strip_suffix("__c") {
+            Some(base) => format!("{base}__ChangeEvent"),
+            None => format!("{entity}ChangeEvent"),
+        };
+        let schema_json =
+            json!({"name": event_name, "namespace": NAMESPACE, "type": "record", "fields": fields})
+                .to_string();
+        Ok(Self {
+            entity,
+            schema: parse(&schema_json)?,
+            schema_id: schema_id(&schema_json),
+            schema_json,
+            layout,
+            columns,
+        })
+    }
+
+    /// The event name of a stored field: `BillingCity` → `BillingAddress.City`.
+    pub fn event_name_of(&self, stored: &str) -> Option<String> {
+        self.columns.iter().find_map(|(name, column)| match column {
+            Column::Plain { field, .. } => (field == stored).then(|| name.clone()),
+            Column::Compound { parts } => parts
+                .iter()
+                .find(|(_, f, _)| f == stored)
+                .map(|(part, _, _)| format!("{name}.{part}")),
+        })
+    }
+
+    /// Encodes one change. `values` holds the fields the event carries (all for CREATE and
+    /// UNDELETE, the changed ones for UPDATE, none for DELETE).
+    pub fn encode(&self, header: &Header, values: &Map<String, Value>) -> Result<Vec<u8>, String> {
+        let names = |stored: &[String]| -> Vec<String> {
+            let mut names: Vec<String> = stored
+                .iter()
+                .filter_map(|s| self.event_name_of(s))
+                .collect();
+            names.dedup();
+            self.layout.encode(&names)
+        };
+        let strings =
+            |items: Vec<String>| Avro::Array(items.into_iter().map(Avro::String).collect());
+        let change_index = CHANGE_TYPES
+            .iter()
+            .position(|t| *t == header.change_type)
+            .ok_or_else(|| format!("unknown change type {}", header.change_type))?;
+        let head = Avro::Record(vec![
+            ("entityName".into(), Avro::String(self.entity.clone())),
+            ("recordIds".into(), strings(header.record_ids.clone())),
+            (
+                "changeType".into(),
+                Avro::Enum(change_index as u32, header.change_type.to_owned()),
+            ),
+            (
+                "changeOrigin".into(),
+                Avro::String(header.change_origin.clone()),
+            ),
+            (
+                "transactionKey".into(),
+                Avro::String(header.transaction_key.clone()),
+            ),
+            ("sequenceNumber".into(), Avro::Int(header.sequence_number)),
+            (
+                "commitTimestamp".into(),
+                Avro::Long(header.commit_timestamp),
+            ),
+            ("commitNumber".into(), Avro::Long(header.commit_number)),
+            (
+                "commitUser".into(),
+                Avro::String(header.commit_user.clone()),
+            ),
+            ("nulledFields".into(), strings(names(&header.nulled_fields))),
+            ("diffFields".into(), strings(Vec::new())),
+            (
+                "changedFields".into(),
+                strings(names(&header.changed_fields)),
+            ),
+        ]);
+        let value_of = |field: &str, kind: Kind| values.get(field).and_then(|v| kind.to_avro(v));
+        let mut record = vec![("ChangeEventHeader".to_owned(), head)];
+        for (name, column) in &self.columns {
+            let value = match column {
+                Column::Plain { field, kind } => optional(value_of(field, *kind)),
+                Column::Compound { parts } => {
+                    let inner: Vec<(String, Avro)> = parts
+                        .iter()
+                        .map(|(part, field, kind)| (part.clone(), optional(value_of(field, *kind))))
+                        .collect();
+                    let any = parts
+                        .iter()
+                        .any(|(_, f, _)| values.get(f).is_some_and(|v| !v.is_null()));
+                    optional(any.then_some(Avro::Record(inner)))
+                }
+            };
+            record.push((name.clone(), value));
+        }
+        apache_avro::to_avro_datum(&self.schema, Avro::Record(record)).map_err(|e| e.to_string())
+    }
+}
+
+pub const CHANGE_TYPES: [&str; 10] = [
+    "CREATE",
+    "UPDATE",
+    "DELETE",
+    "UNDELETE",
+    "GAP_CREATE",
+    "GAP_UPDATE",
+    "GAP_DELETE",
+    "GAP_UNDELETE",
+    "GAP_OVERFLOW",
+    "SNAPSHOT",
+];
+
+/// The ChangeEventHeader of one change, with field lists by stored field name.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub record_ids: Vec<String>,
+    pub change_type: &'static str,
+    pub change_origin: String,
+    pub transaction_key: String,
+    pub sequence_number: i32,
+    pub commit_timestamp: i64,
+    pub commit_number: i64,
+    pub commit_user: String,
+    pub changed_fields: Vec<String>,
+    pub nulled_fields: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn account_change_schema_groups_addresses_and_encodes_bitmaps() {
+        let account = crate::schema::standard_objects()
+            .into_iter()
+            .find(|o| o.name == "Account")
+            .unwrap();
+        let schema = ChangeSchema::new(&account).unwrap();
+        assert_eq!(schema.schema_id.len(), 22);
+        assert_eq!(
+            schema.event_name_of("BillingCity").as_deref(),
+            Some("BillingAddress.City")
+        );
+        let billing = schema
+            .layout
+            .fields
+            .iter()
+            .position(|f| f == "BillingAddress")
+            .unwrap();
+        assert_eq!(
+            schema.layout.nested[&billing],
+            ADDRESS_PARTS.map(String::from).to_vec()
+        );
+        assert!(schema
+            .schema_json
+            .contains("\"com.sforce.eventbus.Address\""));
+        let header = Header {
+            record_ids: vec!["001000000000001AAA".into()],
+            change_type: "UPDATE",
+            change_origin: "com/salesforce/api/rest/62.0".into(),
+            transaction_key: "t".into(),
+            sequence_number: 1,
+            commit_timestamp: 1,
+            commit_number: 1,
+            commit_user: "005".into(),
+            changed_fields: vec!["Name".into(), "BillingCity".into()],
+            nulled_fields: vec![],
+        };
+        let values =
+            serde_json::from_value(json!({"Name": "Acme", "BillingCity": "Paris"})).unwrap();
+        let bytes = schema.encode(&header, &values).unwrap();
+        let decoded =
+            apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
+        let Avro::Record(fields) = decoded else {
+            panic!()
+        };
+        let Avro::Record(head) = &fields[0].1 else {
+            panic!()
+        };
+        let Avro::Array(changed) = &head[11].1 else {
+            panic!()
+        };
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert_eq!(changed[1], Avro::String(format!("{billing}-0x02")));
+    }
+}

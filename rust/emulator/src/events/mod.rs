@@ -1,0 +1,501 @@
+//! The org's event bus: platform event and change event topics, each an ordered log of Avro
+//! payloads with 8-byte replay ids from one counter, retention, managed subscriptions and the
+//! fault hooks tests use. `grpc` serves it as the Pub/Sub API.
+
+pub mod avro;
+pub mod grpc;
+
+use crate::org::lock;
+use avro::{ChangeSchema, EventType, Header};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The prefix of every Pub/Sub error code.
+pub const CODE_PREFIX: &str = "sfdc.platform.eventbus.grpc.";
+
+/// One event as the bus stores it.
+#[derive(Debug)]
+pub struct BusEvent {
+    pub replay: u64,
+    pub id: String,
+    pub schema_id: Arc<str>,
+    pub payload: Bytes,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    events: VecDeque<Arc<BusEvent>>,
+    /// Replay ids below this are out of retention.
+    retained_from: u64,
+}
+
+/// A channel: `/event/Name__e`, `/data/AccountChangeEvent` or `/data/ChangeEvents`.
+#[derive(Debug)]
+pub struct Topic {
+    pub name: String,
+    /// Empty for `/data/ChangeEvents`, whose events carry their entity's schema.
+    pub schema_id: String,
+    pub can_publish: bool,
+    log: RwLock<Log>,
+    latest: watch::Sender<u64>,
+}
+
+impl Topic {
+    fn new(name: String, schema_id: String, can_publish: bool) -> Self {
+        Self {
+            name,
+            schema_id,
+            can_publish,
+            log: RwLock::new(Log {
+                events: VecDeque::new(),
+                retained_from: 1,
+            }),
+            latest: watch::channel(0).0,
+        }
+    }
+
+    /// Up to `max` events after replay id `after`.
+    pub fn events_after(&self, after: u64, max: usize) -> Vec<Arc<BusEvent>> {
+        let log = self.log.read().unwrap_or_else(|p| p.into_inner());
+        let start = log.events.partition_point(|e| e.replay <= after);
+        log.events.range(start..).take(max).cloned().collect()
+    }
+
+    /// Notified whenever an event is appended; the value is the newest replay id.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+
+    /// The first replay id still retained.
+    pub fn retained_from(&self) -> u64 {
+        self.log
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .retained_from
+    }
+
+    pub fn len(&self) -> usize {
+        self.log
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .events
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn append(&self, event: Arc<BusEvent>, retention: usize) {
+        let replay = event.replay;
+        {
+            let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
+            log.events.push_back(event);
+            if log.events.len() > retention {
+                // Trim in chunks so appends stay cheap.
+                let len = log.events.len();
+                let drop = (len - retention + retention / 10).min(len);
+                log.events.drain(..drop);
+                log.retained_from = log.events.front().map_or(replay + 1, |e| e.replay);
+            }
+        }
+        self.latest.send_replace(replay);
+    }
+
+    fn expire_before(&self, replay: u64) {
+        let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
+        let keep = log.events.partition_point(|e| e.replay < replay);
+        log.events.drain(..keep);
+        log.retained_from = log.retained_from.max(replay);
+    }
+}
+
+/// Why a subscription cannot start where it was asked to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayProblem {
+    /// Never issued, or out of retention.
+    Corrupted,
+}
+
+/// A managed subscription (ManagedEventSubscription) and its committed position.
+#[derive(Debug, Clone)]
+pub struct ManagedSubscription {
+    pub id: String,
+    pub developer_name: String,
+    pub topic: String,
+    pub earliest: bool,
+    pub committed: Option<u64>,
+}
+
+/// Test hooks and timings of the Pub/Sub server.
+#[derive(Debug, Clone)]
+pub struct BusSettings {
+    /// Every subscription stream ends with UNAVAILABLE after delivering this many events.
+    pub drop_streams_after: Option<u64>,
+    /// Keepalive period while credit is outstanding and no event arrives.
+    pub keepalive: Duration,
+    /// A stream with no credit for this long is closed.
+    pub idle_timeout: Duration,
+    /// Events kept per topic.
+    pub retention: usize,
+}
+
+impl Default for BusSettings {
+    fn default() -> Self {
+        Self {
+            drop_streams_after: None,
+            keepalive: Duration::from_secs(270),
+            idle_timeout: Duration::from_secs(60),
+            retention: 2_000_000,
+        }
+    }
+}
+
+/// What one committed transaction changed, for change events.
+#[derive(Debug, Clone)]
+pub struct RecordChange {
+    pub object: String,
+    pub id: String,
+    pub change_type: &'static str,
+    /// Fields the event body carries, by stored name.
+    pub values: Map<String, Value>,
+    pub changed: Vec<String>,
+    pub nulled: Vec<String>,
+}
+
+/// A platform event published over REST, waiting for its transaction to commit.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub topic: String,
+    pub uuid: String,
+    pub payload: Vec<u8>,
+    pub schema_id: String,
+}
+
+/// All topics, schemas and event types of the org.
+#[derive(Debug)]
+pub struct EventBus {
+    topics: RwLock<HashMap<String, Arc<Topic>>>,
+    schemas: RwLock<HashMap<String, String>>,
+    event_types: RwLock<HashMap<String, Arc<EventType>>>,
+    change_schemas: RwLock<HashMap<String, Arc<ChangeSchema>>>,
+    /// Held while appending, so replay ids grow in every topic's log.
+    next_replay: Mutex<u64>,
+    commit_number: AtomicU64,
+    managed: Mutex<Vec<ManagedSubscription>>,
+    settings: RwLock<BusSettings>,
+    /// Subscription streams opened, and ended by the drop fault.
+    pub streams_opened: AtomicU64,
+    pub streams_dropped: AtomicU64,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub const ALL_CHANGES: &str = "/data/ChangeEvents";
+
+impl EventBus {
+    pub fn new() -> Self {
+        let bus = Self {
+            topics: RwLock::new(HashMap::new()),
+            schemas: RwLock::new(HashMap::new()),
+            event_types: RwLock::new(HashMap::new()),
+            change_schemas: RwLock::new(HashMap::new()),
+            next_replay: Mutex::new(1),
+            commit_number: AtomicU64::new(10_000_000),
+            managed: Mutex::new(Vec::new()),
+            settings: RwLock::new(BusSettings::default()),
+            streams_opened: AtomicU64::new(0),
+            streams_dropped: AtomicU64::new(0),
+        };
+        bus.write_topics().insert(
+            ALL_CHANGES.to_owned(),
+            Arc::new(Topic::new(ALL_CHANGES.to_owned(), String::new(), false)),
+        );
+        bus
+    }
+
+    fn write_topics(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Topic>>> {
+        self.topics.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn settings(&self) -> BusSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn update_settings(&self, f: impl FnOnce(&mut BusSettings)) {
+        f(&mut self.settings.write().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// The newest replay id issued, 0 before any event.
+    pub fn latest_replay(&self) -> u64 {
+        *lock(&self.next_replay) - 1
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub fn schema_json(&self, schema_id: &str) -> Option<String> {
+        self.schemas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(schema_id)
+            .cloned()
+    }
+
+    fn register_schema(&self, id: &str, json: &str) {
+        self.schemas
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), json.to_owned());
+    }
+
+    /// Defines a platform event type and its topic `/event/Name__e`.
+    pub fn define_event(&self, event: EventType) -> Result<(), String> {
+        let key = event.name.to_ascii_lowercase();
+        let mut types = self.event_types.write().unwrap_or_else(|p| p.into_inner());
+        if types.contains_key(&key) {
+            return Err(format!("event {} already exists", event.name));
+        }
+        self.register_schema(&event.schema_id, &event.schema_json);
+        let topic = format!("/event/{}", event.name);
+        self.write_topics().insert(
+            topic.clone(),
+            Arc::new(Topic::new(topic, event.schema_id.clone(), true)),
+        );
+        types.insert(key, Arc::new(event));
+        Ok(())
+    }
+
+    pub fn event_type(&self, name: &str) -> Option<Arc<EventType>> {
+        self.event_types
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+    }
+
+    /// The change-event schema of an object, made (and its topic opened) on first use.
+    pub fn change_schema(
+        &self,
+        meta: &crate::schema::ObjectMeta,
+    ) -> Result<Arc<ChangeSchema>, String> {
+        let key = meta.name.to_ascii_lowercase();
+        if let Some(s) = self
+            .change_schemas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(s.clone());
+        }
+        let schema = Arc::new(ChangeSchema::new(meta)?);
+        self.register_schema(&schema.schema_id, &schema.schema_json);
+        let topic = change_topic(&meta.name);
+        self.write_topics()
+            .entry(topic.clone())
+            .or_insert_with(|| Arc::new(Topic::new(topic, schema.schema_id.clone(), false)));
+        self.change_schemas
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, schema.clone());
+        Ok(schema)
+    }
+
+    /// Appends one event to topics in order, under one replay id.
+    fn append(&self, topics: &[&Arc<Topic>], id: String, schema_id: &str, payload: Vec<u8>) -> u64 {
+        let retention = self.settings().retention.max(1);
+        let mut next = lock(&self.next_replay);
+        let replay = *next;
+        *next += 1;
+        let event = Arc::new(BusEvent {
+            replay,
+            id,
+            schema_id: Arc::from(schema_id),
+            payload: Bytes::from(payload),
+        });
+        for topic in topics {
+            topic.append(event.clone(), retention);
+        }
+        replay
+    }
+
+    /// Publishes one platform event payload on a topic; returns its replay id.
+    pub fn publish(&self, topic: &Arc<Topic>, id: String, payload: Vec<u8>) -> u64 {
+        self.append(&[topic], id, &topic.schema_id, payload)
+    }
+
+    /// Publishes the events of a committed transaction: platform events, then one change
+    /// event per record change, numbered within the transaction.
+    pub fn commit(
+        &self,
+        store: &crate::store::Store,
+        changes: Vec<RecordChange>,
+        events: Vec<PendingEvent>,
+        origin: &str,
+    ) {
+        for e in events {
+            if let Some(topic) = self.topic(&e.topic) {
+                self.append(&[&topic], e.uuid, &e.schema_id, e.payload);
+            }
+        }
+        if changes.is_empty() {
+            return;
+        }
+        let transaction_key = uuid();
+        let commit_number = self.commit_number.fetch_add(1, Ordering::Relaxed) as i64;
+        let commit_timestamp = chrono::Utc::now().timestamp_millis();
+        let Some(all) = self.topic(ALL_CHANGES) else {
+            return;
+        };
+        for (i, change) in changes.into_iter().enumerate() {
+            let Ok(object) = store.object(&change.object) else {
+                continue;
+            };
+            let Ok(schema) = self.change_schema(&object.meta) else {
+                continue;
+            };
+            let Some(topic) = self.topic(&change_topic(&object.meta.name)) else {
+                continue;
+            };
+            let header = Header {
+                record_ids: vec![change.id],
+                change_type: change.change_type,
+                change_origin: origin.to_owned(),
+                transaction_key: transaction_key.clone(),
+                sequence_number: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                commit_timestamp,
+                commit_number,
+                commit_user: store.user_id.clone(),
+                changed_fields: change.changed,
+                nulled_fields: change.nulled,
+            };
+            if let Ok(payload) = schema.encode(&header, &change.values) {
+                self.append(&[&topic, &all], uuid(), &schema.schema_id, payload);
+            }
+        }
+    }
+
+    /// Drops events with replay ids below `replay` from every topic, as retention would.
+    pub fn expire_before(&self, replay: u64) {
+        let topics: Vec<Arc<Topic>> = self
+            .topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for t in topics {
+            t.expire_before(replay);
+        }
+    }
+
+    /// Checks a CUSTOM start position: issued, and its successor still retained.
+    pub fn check_replay(&self, topic: &Topic, replay: u64) -> Result<(), ReplayProblem> {
+        if replay > self.latest_replay() || replay + 1 < topic.retained_from() {
+            return Err(ReplayProblem::Corrupted);
+        }
+        Ok(())
+    }
+
+    pub fn define_managed(
+        &self,
+        developer_name: &str,
+        topic: &str,
+        earliest: bool,
+        id: String,
+    ) -> Result<ManagedSubscription, String> {
+        let mut managed = lock(&self.managed);
+        if managed.iter().any(|m| m.developer_name == developer_name) {
+            return Err(format!(
+                "managed subscription {developer_name} already exists"
+            ));
+        }
+        let m = ManagedSubscription {
+            id,
+            developer_name: developer_name.to_owned(),
+            topic: topic.to_owned(),
+            earliest,
+            committed: None,
+        };
+        managed.push(m.clone());
+        Ok(m)
+    }
+
+    pub fn managed(&self, id: &str, developer_name: &str) -> Option<ManagedSubscription> {
+        lock(&self.managed)
+            .iter()
+            .find(|m| {
+                (!id.is_empty() && m.id.eq_ignore_ascii_case(id))
+                    || (!developer_name.is_empty() && m.developer_name == developer_name)
+            })
+            .cloned()
+    }
+
+    pub fn commit_managed(&self, id: &str, replay: u64) {
+        if let Some(m) = lock(&self.managed).iter_mut().find(|m| m.id == id) {
+            m.committed = Some(replay);
+        }
+    }
+
+    /// The `e01` id REST answers for a published event (not unique on Salesforce either).
+    pub fn next_event_record_id(&self, pod: &str) -> String {
+        let serial = self.commit_number.fetch_add(1, Ordering::Relaxed);
+        salesforce_wire::RecordId::mint("e01", pod, serial)
+            .map(|id| id.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Event counts per topic, for stats.
+    pub fn stats(&self) -> Value {
+        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        let mut counts = Map::new();
+        for (name, t) in topics.iter() {
+            counts.insert(name.clone(), Value::from(t.len()));
+        }
+        serde_json::json!({
+            "topics": counts,
+            "latest_replay_id": self.latest_replay(),
+            "streams_opened": self.streams_opened.load(Ordering::Relaxed),
+            "streams_dropped": self.streams_dropped.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// `/data/AccountChangeEvent`, `/data/Employee__ChangeEvent`.
+pub fn change_topic(object: &str) -> String {
+    match object.strip_suffix("__c") {
+        Some(base) => format!("/data/{base}__ChangeEvent"),
+        None => format!("/data/{object}ChangeEvent"),
+    }
+}
+
+/// A random (version 4) UUID.
+pub fn uuid() -> String {
+    let v: u128 = rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62) | (0x4 << 76) | (0x2 << 62);
+    let h = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
