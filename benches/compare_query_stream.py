@@ -61,7 +61,9 @@ def org_in_process(n: int) -> Iterator[tuple[str, str, str]]:
 
 
 @contextlib.contextmanager
-def org_in_subprocess(n: int) -> Iterator[tuple[str, str, str]]:
+def org_settings_in_subprocess(n: int) -> Iterator[dict[str, str]]:
+    """Runs ``sfapi emulator --tls`` with n seeded Accounts in a child process and yields the
+    SF_* settings it prints."""
     command = [sys.executable, "-m", "salesforce_api.cli", "emulator", "--tls", "--seed-accounts", str(n)]
     command += ["--api-limit", "100000000"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -76,10 +78,16 @@ def org_in_subprocess(n: int) -> Iterator[tuple[str, str, str]]:
                 if line.startswith("SF_") and "=" in line:
                     key, value = line.strip().split("=", 1)
                     settings[key] = value
-            yield settings["SF_INSTANCE_URL"], settings["SF_ACCESS_TOKEN"], settings["SF_CA_CERT_FILE"]
+            yield settings
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def org_in_subprocess(n: int) -> Iterator[tuple[str, str, str]]:
+    with org_settings_in_subprocess(n) as settings:
+        yield settings["SF_INSTANCE_URL"], settings["SF_ACCESS_TOKEN"], settings["SF_CA_CERT_FILE"]
 
 
 def main() -> None:

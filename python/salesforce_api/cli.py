@@ -1,7 +1,8 @@
 """``sfapi``: the command line.
 
 ``sfapi demo`` runs a CRUD round trip on an embedded local org; ``sfapi emulator`` serves a local
-org until stopped; ``sfapi limits`` prints an org's limits (configured from ``SF_*`` variables).
+org until stopped; ``sfapi limits`` prints an org's limits, ``sfapi query`` and ``sfapi bulk`` read
+and load records, ``sfapi subscribe`` prints a topic's events (configured from ``SF_*`` variables).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from ._core import SimulationRecorder, SimulationReplayer
+from ._core import ChangeEvent, SimulationRecorder, SimulationReplayer
 from .bulk import BulkEvent
 from .client import Salesforce
 from .errors import NotFoundError, SalesforceError
@@ -95,6 +96,7 @@ def emulator(tls: bool, port: int, api_limit: int, seed_accounts: int) -> int:
         print(f"SF_INSTANCE_URL={org.instance_url}")
         print(f"SF_LOGIN_URL={org.login_url}")
         print(f"SF_ACCESS_TOKEN={org.access_token()}")
+        print(f"SF_PUBSUB_ENDPOINT={org.pubsub_url}")
         print(f"org id: {org.org_id}  user: {org.username}")
         if org.ca_cert_path:
             print(f"SF_CA_CERT_FILE={org.ca_cert_path}")
@@ -134,6 +136,53 @@ def query(soql: str, include_deleted: bool, record: str | None, replay: str | No
         print(json.dumps(row, sort_keys=True))
     if recorder is not None and record:
         recorder.save(record)
+    return 0
+
+
+def _replay_arg(text: str) -> str | int:
+    """``latest``, ``earliest``, or a replay id as printed by ``sfapi subscribe`` (an integer)."""
+    if text in ("latest", "earliest"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise SystemExit(
+            f"sfapi: --replay must be latest, earliest or a replay id number, not {text!r}"
+        ) from None
+
+
+def subscribe(topic: str, replay: str, max_events: int | None, batch_size: int) -> int:
+    """Print events as JSON lines: replay id (an integer, usable with --replay), ids, payload,
+    and for change events the header with field names expanded."""
+    sf, _ = _client(None, None)
+    seen = 0
+    with sf.events.subscribe(topic, replay=_replay_arg(replay), batch_size=batch_size) as sub:
+        for event in sub:
+            line: dict[str, object] = {
+                "replay_id": event.replay_id_int,
+                "event_id": event.event_id,
+                "schema_id": event.schema_id,
+                "payload": event.payload,
+            }
+            if isinstance(event, ChangeEvent):
+                h = event.header
+                line["header"] = {
+                    "entity_name": h.entity_name,
+                    "change_type": h.change_type,
+                    "record_ids": h.record_ids,
+                    "changed_fields": h.changed_fields,
+                    "nulled_fields": h.nulled_fields,
+                    "diff_fields": h.diff_fields,
+                    "transaction_key": h.transaction_key,
+                    "sequence_number": h.sequence_number,
+                    "commit_timestamp": h.commit_timestamp,
+                    "commit_user": h.commit_user,
+                    "change_origin": h.change_origin,
+                }
+            print(json.dumps(line, sort_keys=True, default=str), flush=True)
+            seen += 1
+            if max_events is not None and seen >= max_events:
+                break
     return 0
 
 
@@ -262,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_query.add_argument("--all", action="store_true", help="include deleted and archived records")
     org_commands.append(p_query)
     _bulk_parser(commands)
+    p_sub = commands.add_parser("subscribe", help="print a topic's events as JSON lines (SF_* variables)")
+    p_sub.add_argument("topic", help="/event/Name__e, /data/AccountChangeEvent or /data/ChangeEvents")
+    p_sub.add_argument("--replay", default="latest", help="latest, earliest, or a replay id to resume after")
+    p_sub.add_argument("--max-events", type=int, default=None, metavar="N", help="stop after N events")
+    p_sub.add_argument("--batch-size", type=int, default=100, help="events asked for at a time (1-100)")
     for command in org_commands:
         command.add_argument("--record", metavar="FILE", help="record the HTTP session to a cassette")
         command.add_argument("--replay", metavar="FILE", help="answer from a cassette, with no network")
@@ -273,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return emulator(args.tls, args.port, args.api_limit, args.seed_accounts)
         if args.command == "bulk":
             return bulk(args)
+        if args.command == "subscribe":
+            return subscribe(args.topic, args.replay, args.max_events, args.batch_size)
         if args.command == "query":
             return query(args.soql, args.all, args.record, args.replay)
         return limits(args.record, args.replay)

@@ -13,6 +13,7 @@ from .auth import AsyncAuth, Auth
 from .bulk import AsyncBulk, Bulk
 from .composite import AsyncComposite, Composite
 from .config import ClientBuilder
+from .events import AsyncEvents, Events
 from .limits import AsyncLimits, Limits
 from .query import AsyncQuery, Query
 from .sobjects import AsyncSObjects, SObjects
@@ -58,6 +59,7 @@ class Salesforce(_ClientBase):
     query: Query
     composite: Composite
     bulk: Bulk
+    events: Events
     limits: Limits
     auth: Auth
 
@@ -67,6 +69,7 @@ class Salesforce(_ClientBase):
         self.query = Query(engine.query())
         self.composite = Composite(engine.composite())
         self.bulk = Bulk(engine.bulk())
+        self.events = Events(engine.events())
         self.limits = Limits(engine)
         self.auth = Auth(engine)
 
@@ -99,6 +102,7 @@ class AsyncSalesforce(_ClientBase):
     query: AsyncQuery
     composite: AsyncComposite
     bulk: AsyncBulk
+    events: AsyncEvents
     limits: AsyncLimits
     auth: AsyncAuth
 
@@ -108,6 +112,7 @@ class AsyncSalesforce(_ClientBase):
         self.query = AsyncQuery(engine.query())
         self.composite = AsyncComposite(engine.composite())
         self.bulk = AsyncBulk(engine.bulk())
+        self.events = AsyncEvents(engine.events())
         self.limits = AsyncLimits(engine)
         self.auth = AsyncAuth(engine)
 

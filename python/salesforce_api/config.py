@@ -117,6 +117,11 @@ class ClientBuilder(Generic[ClientT]):
         """The org's session timeout, if known: tokens are renewed shortly before it."""
         return self._set("token_lifetime", seconds)
 
+    def pubsub_endpoint(self, endpoint: str) -> Self:
+        """The Pub/Sub API endpoint: ``host:port`` (TLS) or a URL (``http://`` only on loopback).
+        Default ``api.pubsub.salesforce.com:7443``."""
+        return self._set("pubsub_endpoint", endpoint)
+
     def ca_cert_file(self, path: str | os.PathLike[str]) -> Self:
         """Trust the CA certificate(s) in this PEM file beside the system roots."""
         return self._set("ca_cert_file", os.fspath(path))
@@ -167,6 +172,7 @@ class ClientBuilder(Generic[ClientT]):
 
 _PUBLIC_SETTINGS = {
     "instance_url",
+    "pubsub_endpoint",
     "login_url",
     "api_version",
     "timeout",

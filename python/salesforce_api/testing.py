@@ -206,8 +206,54 @@ class Emulator:
         """How long tokens issued from now on work (None: as long as the org runs)."""
         self._running.set_token_lifetime(seconds)
 
+    @property
+    def pubsub_endpoint(self) -> str:
+        """``127.0.0.1:PORT`` of the Pub/Sub gRPC API (TLS when the emulator serves TLS)."""
+        return self._running.pubsub_endpoint
+
+    @property
+    def pubsub_url(self) -> str:
+        """The Pub/Sub endpoint as a client setting: ``https://`` with TLS, ``http://`` without."""
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{self.pubsub_endpoint}"
+
+    def define_event(self, name: str, fields: Mapping[str, str]) -> None:
+        """Define a platform event ``Name__e`` (topic ``/event/Name__e``); ``fields`` maps custom
+        field names to ``"text"``, ``"number"``, ``"int"``, ``"boolean"``, ``"date"`` or
+        ``"datetime"``. Its Avro schema is derived from the fields."""
+        self._running.define_event(name, list(fields.items()))
+
+    def define_managed_subscription(self, developer_name: str, topic: str, *, replay: str = "latest") -> str:
+        """Define a managed event subscription on ``topic`` that starts at the ``"earliest"``
+        retained event or the ``"latest"``; returns its id."""
+        if replay not in ("earliest", "latest"):
+            raise ValueError(f"replay must be 'earliest' or 'latest', not {replay!r}")
+        return self._running.define_managed_subscription(developer_name, topic, earliest=replay == "earliest")
+
+    def drop_streams_after(self, events: int | None) -> None:
+        """Fault hook: every subscription stream ends with UNAVAILABLE after delivering
+        ``events`` events (None: never)."""
+        self._running.drop_streams_after(events)
+
+    def expire_events_before(self, replay_id: bytes | int) -> None:
+        """Fault hook: drop events older than ``replay_id`` from every topic, as the 72-hour
+        retention would; replay ids before them become invalid."""
+        value = int.from_bytes(replay_id, "big") if isinstance(replay_id, bytes) else replay_id
+        self._running.expire_events_before(value)
+
+    def set_stream_timings(self, *, keepalive: float, idle_timeout: float) -> None:
+        """The keepalive period and the no-credit idle timeout of subscription streams
+        (Salesforce: 270 s and 60 s)."""
+        self._running.set_stream_timings(keepalive, idle_timeout)
+
+    @property
+    def latest_replay_id(self) -> int:
+        """The newest replay id issued on the event bus (0 before any event)."""
+        return self._running.latest_replay_id
+
     def _configure(self, builder: ClientBuilder[Any]) -> None:
         builder.instance_url(self.instance_url).login_url(self.login_url).access_token(self.access_token())
+        builder.pubsub_endpoint(self.pubsub_url)
         if self._ca_file is not None:
             builder.ca_cert_file(self._ca_file)
 

@@ -66,6 +66,7 @@ fn apply(
         "private_key_file" => builder.private_key_file(text(key, value)?),
         "refresh_token" => builder.refresh_token(text(key, value)?),
         "ca_cert_file" => builder.ca_cert_file(text(key, value)?),
+        "pubsub_endpoint" => builder.pubsub_endpoint(text(key, value)?),
         "ca_cert_pem" => builder.ca_cert_pem(text(key, value)?.into_bytes()),
         "flow" => {
             let name = text(key, value)?;
@@ -234,6 +235,10 @@ impl Engine {
     /// The Bulk API 2.0 service.
     fn bulk(&self) -> crate::bulk::BulkCore {
         crate::bulk::BulkCore::new(self.client.clone())
+    }
+
+    fn events(&self) -> crate::events::EventsCore {
+        crate::events::EventsCore::new(self.client.clone())
     }
 
     /// The query service.

@@ -37,6 +37,9 @@ pub struct EmulatorServer {
     username: String,
     #[pyo3(get)]
     ca_cert_pem: Option<String>,
+    /// `127.0.0.1:PORT` of the Pub/Sub gRPC API.
+    #[pyo3(get)]
+    pubsub_endpoint: String,
 }
 
 impl EmulatorServer {
@@ -85,6 +88,7 @@ impl EmulatorServer {
             user_id: server.user_id().to_owned(),
             username: server.username().to_owned(),
             ca_cert_pem: server.ca_cert_pem().map(str::to_owned),
+            pubsub_endpoint: server.pubsub_endpoint(),
             server: Mutex::new(Some(server)),
         })
     }
@@ -154,6 +158,49 @@ impl EmulatorServer {
     fn set_token_lifetime(&self, seconds: Option<f64>) -> PyResult<()> {
         let lifetime = lifetime(seconds)?;
         self.with(|s| s.set_token_lifetime(lifetime))
+    }
+
+    /// Defines a platform event `Name__e` from field names to types (text, number, int,
+    /// boolean, date, datetime).
+    fn define_event(&self, name: &str, fields: Vec<(String, String)>) -> PyResult<()> {
+        self.with(|s| s.define_event(name, &fields))?
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    #[pyo3(signature = (developer_name, topic, *, earliest = false))]
+    fn define_managed_subscription(
+        &self,
+        developer_name: &str,
+        topic: &str,
+        earliest: bool,
+    ) -> PyResult<String> {
+        self.with(|s| s.define_managed_subscription(developer_name, topic, earliest))?
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    fn drop_streams_after(&self, events: Option<u64>) -> PyResult<()> {
+        self.with(|s| s.drop_streams_after(events))
+    }
+
+    fn expire_events_before(&self, replay_id: u64) -> PyResult<()> {
+        self.with(|s| s.expire_events_before(replay_id))
+    }
+
+    fn set_stream_timings(&self, keepalive: f64, idle_timeout: f64) -> PyResult<()> {
+        let positive = |name: &str, secs: f64| {
+            Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| PyValueError::new_err(format!("{name} must be positive seconds")))
+        };
+        let keepalive = positive("keepalive", keepalive)?;
+        let idle = positive("idle_timeout", idle_timeout)?;
+        self.with(|s| s.set_stream_timings(keepalive, idle))
+    }
+
+    #[getter]
+    fn latest_replay_id(&self) -> PyResult<u64> {
+        self.with(|s| s.latest_replay_id())
     }
 
     fn define_object(&self, name: &str, fields: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -44,6 +44,7 @@ use tonic::{Code, Status};
 #[derive(Default)]
 pub struct EventsState {
     channel: OnceLock<Channel>,
+    user_id: tokio::sync::OnceCell<String>,
     schemas: Mutex<HashMap<String, Arc<EventSchema>>>,
 }
 
@@ -186,6 +187,29 @@ impl Events {
         Ok(schema)
     }
 
+    /// The user id events are published as (`CreatedById`): from the token, or asked once of
+    /// `/services/oauth2/userinfo`.
+    pub(crate) async fn user_id(&self) -> Result<String> {
+        let token = self.client.access_token().await?;
+        if let Some(id) = &token.user_id {
+            return Ok(id.clone());
+        }
+        let client = self.client.clone();
+        self.state()
+            .user_id
+            .get_or_try_init(|| async move {
+                let url = client
+                    .config()
+                    .instance_url
+                    .join("/services/oauth2/userinfo")
+                    .map_err(|e| Error::invalid_argument("url", e.to_string()))?;
+                let info: serde_json::Value = client.get_json(url).await?;
+                Ok(info["user_id"].as_str().unwrap_or_default().to_owned())
+            })
+            .await
+            .cloned()
+    }
+
     fn cached_schema(&self, schema_id: &str) -> Option<Arc<EventSchema>> {
         self.state()
             .schemas
@@ -196,7 +220,7 @@ impl Events {
 }
 
 /// Topic names start with `/event/` or `/data/`.
-pub(crate) fn check_topic(topic: &str) -> Result<()> {
+pub fn check_topic(topic: &str) -> Result<()> {
     let ok = ["/event/", "/data/"].iter().any(|p| {
         topic
             .strip_prefix(p)

@@ -114,8 +114,7 @@ impl Events {
         schema: &EventSchema,
         payloads: &[Value],
     ) -> Result<Vec<ProducerEvent>> {
-        let token = self.client.access_token().await?;
-        let user = token.user_id.clone().unwrap_or_default();
+        let user = self.user_id().await?;
         let now = chrono::Utc::now().timestamp_millis();
         payloads
             .iter()

@@ -54,7 +54,8 @@ impl SubscribeOptions {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the options before anything is sent.
+    pub fn check(&self) -> Result<()> {
         if !(1..=100).contains(&self.batch_size) {
             return Err(Error::invalid_argument(
                 "batch_size",

@@ -1,0 +1,318 @@
+"""Platform events and Change Data Capture over the Pub/Sub API: ``sf.events``.
+
+Subscribing yields :class:`Event` objects (``replay_id``, ``payload``, ``schema_id``,
+``event_id``, ``raw``); change events are :class:`ChangeEvent` with a decoded ``header`` and
+``changed_fields`` / ``nulled_fields`` / ``diff_fields`` expanded to field names. The Rust engine
+asks for more events before its buffer runs dry, holds a bounded queue, and reconnects after a
+dropped stream right after the last event it handed over; a replay id the service refuses
+raises :class:`~salesforce_api.errors.ReplayIdError` instead of moving elsewhere.
+
+    for event in sf.events.subscribe("/data/AccountChangeEvent", replay="earliest"):
+        print(event.header.change_type, event.changed_fields)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._core import (
+    ChangeEvent,
+    ChangeEventHeader,
+    Event,
+    EventsCore,
+    Pending,
+    PublishStreamCore,
+    SubscriptionCore,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "AsyncEvents",
+    "AsyncPublishStream",
+    "AsyncSubscription",
+    "ChangeEvent",
+    "ChangeEventHeader",
+    "Event",
+    "Events",
+    "PublishResult",
+    "PublishStream",
+    "PublishedEvent",
+    "Replay",
+    "SchemaInfo",
+    "Subscription",
+    "TopicInfo",
+]
+
+Replay = str | bytes | int
+"""Where a subscription starts: ``"latest"``, ``"earliest"``, or a stored replay id (the
+event's 8 ``replay_id`` bytes, or ``replay_id_int``) to resume right after."""
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    topic_name: str
+    tenant_guid: str
+    can_publish: bool
+    can_subscribe: bool
+    schema_id: str
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    schema_id: str
+    schema_json: str
+
+
+@dataclass(frozen=True)
+class PublishedEvent:
+    """What REST answered: the ``e01...`` id and the event's UUID (``OPERATION_ENQUEUED``)."""
+
+    id: str
+    event_uuid: str
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """One event's gRPC publish outcome: its ``replay_id``, or ``error`` when refused."""
+
+    replay_id: bytes | None
+    error: str | None
+    correlation_key: str
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _results(raw: list[dict[str, Any]]) -> list[PublishResult]:
+    return [PublishResult(**r) for r in raw]
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not 1 <= batch_size <= 100:
+        raise ValueError(f"batch_size must be 1 to 100, got {batch_size}")
+
+
+class Subscription:
+    """Iterate for events, in order. ``close()`` (or leaving a ``with`` block) ends it.
+
+    For a managed subscription the position is committed after the loop body returned for
+    every event of a delivered batch, and on ``close()``: a restart resumes after the last
+    event handled."""
+
+    def __init__(self, core: SubscriptionCore, *, managed: bool = False) -> None:
+        self._core = core
+        self._managed = managed
+        self._current: bytes | None = None
+        self._handled: bytes | None = None
+        self._committed: bytes | None = None
+        self.last_replay_id: bytes | None = None
+
+    def __iter__(self) -> Iterator[Event]:
+        core = self._core
+        while True:
+            batch = core.next_batch().wait()
+            if batch is None:
+                return
+            events = batch.events()
+            if self._managed:
+                for event in events:
+                    self._current = event.replay_id
+                    yield event
+                    self._handled = event.replay_id
+                self.commit()
+            else:
+                yield from events
+            if events:
+                self.last_replay_id = events[-1].replay_id
+
+    def commit(self, replay_id: bytes | int | None = None) -> None:
+        """Commits ``replay_id`` (default: the last event handled) of a managed subscription."""
+        target = replay_id if replay_id is not None else self._handled
+        if target is None or target == self._committed:
+            return
+        self._core.commit(target).wait()
+        self._committed = target if isinstance(target, bytes) else None
+
+    def close(self) -> None:
+        if self._managed:
+            self.commit()
+        self._core.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        # Leaving the block without an error means the event in hand was handled too.
+        if exc_type is None and self._current is not None:
+            self._handled = self._current
+        self.close()
+
+
+class AsyncSubscription:
+    """``async for`` events, in order; the async twin of :class:`Subscription`. The stream
+    opens on first iteration (or on entering ``async with``)."""
+
+    def __init__(self, opening: Pending[SubscriptionCore], *, managed: bool = False) -> None:
+        self._opening: Pending[SubscriptionCore] | None = opening
+        self._core: SubscriptionCore | None = None
+        self._managed = managed
+        self._current: bytes | None = None
+        self._handled: bytes | None = None
+        self._committed: bytes | None = None
+        self.last_replay_id: bytes | None = None
+
+    async def _open(self) -> SubscriptionCore:
+        if self._core is None:
+            if self._opening is None:
+                raise RuntimeError("the subscription is closed")
+            self._core = await self._opening
+            self._opening = None
+        return self._core
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        core = await self._open()
+        while True:
+            batch = await core.next_batch()
+            if batch is None:
+                return
+            events = batch.events()
+            for event in events:
+                self._current = event.replay_id
+                yield event
+                self._handled = event.replay_id
+            if self._managed:
+                await self.commit()
+            if events:
+                self.last_replay_id = events[-1].replay_id
+
+    async def commit(self, replay_id: bytes | int | None = None) -> None:
+        """Commits ``replay_id`` (default: the last event handled) of a managed subscription."""
+        target = replay_id if replay_id is not None else self._handled
+        if target is None or target == self._committed:
+            return
+        await (await self._open()).commit(target)
+        self._committed = target if isinstance(target, bytes) else None
+
+    async def aclose(self) -> None:
+        if self._core is None:
+            self._opening = None
+            return
+        if self._managed:
+            await self.commit()
+        self._core.close()
+
+    async def __aenter__(self) -> Self:
+        await self._open()
+        return self
+
+    async def __aexit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None and self._current is not None:
+            self._handled = self._current
+        await self.aclose()
+
+
+class PublishStream:
+    """A Pub/Sub PublishStream: each :meth:`publish` sends up to 200 events and returns their
+    results."""
+
+    def __init__(self, core: PublishStreamCore) -> None:
+        self._core = core
+
+    def publish(self, payloads: Iterable[Mapping[str, Any]]) -> list[PublishResult]:
+        return _results(self._core.publish(list(payloads)).wait())
+
+
+class AsyncPublishStream:
+    def __init__(self, core: PublishStreamCore) -> None:
+        self._core = core
+
+    async def publish(self, payloads: Iterable[Mapping[str, Any]]) -> list[PublishResult]:
+        return _results(await self._core.publish(list(payloads)))
+
+
+class Events:
+    """Reached as ``sf.events``."""
+
+    def __init__(self, core: EventsCore) -> None:
+        self._core = core
+
+    def subscribe(
+        self, topic: str, *, replay: Replay = "latest", batch_size: int = 100, max_retries: int = 8
+    ) -> Subscription:
+        """Subscribes to ``/event/Name__e``, ``/data/ObjectChangeEvent`` or ``/data/ChangeEvents``.
+        ``batch_size`` events are asked for at a time (at most 100, Salesforce's limit)."""
+        _check_batch_size(batch_size)
+        core = self._core.subscribe(topic, replay=replay, batch_size=batch_size, max_retries=max_retries)
+        return Subscription(core.wait())
+
+    def managed_subscribe(self, subscription: str, *, batch_size: int = 100) -> Subscription:
+        """Subscribes through a managed subscription (developer name or ``18x`` id); it starts
+        after the position last committed, and commits as events are handled."""
+        _check_batch_size(batch_size)
+        return Subscription(
+            self._core.managed_subscribe(subscription, batch_size=batch_size).wait(), managed=True
+        )
+
+    def publish(self, event: str, payload: Mapping[str, Any]) -> PublishedEvent:
+        """Publishes one event over REST (``POST /sobjects/Name__e``)."""
+        id_, uuid = self._core.publish(event, payload).wait()
+        return PublishedEvent(id_, uuid)
+
+    def publish_batch(self, event: str, payloads: Iterable[Mapping[str, Any]]) -> list[PublishResult]:
+        """Publishes up to 200 events in one gRPC Publish call; each is encoded against the
+        topic's schema before anything is sent."""
+        return _results(self._core.publish_batch(event, list(payloads)).wait())
+
+    def publish_stream(self, event: str) -> PublishStream:
+        return PublishStream(self._core.publish_stream(event).wait())
+
+    def get_topic(self, topic: str) -> TopicInfo:
+        return TopicInfo(**self._core.get_topic(topic).wait())
+
+    def get_schema(self, schema_id: str) -> SchemaInfo:
+        schema_id, schema_json = self._core.get_schema(schema_id).wait()
+        return SchemaInfo(schema_id, schema_json)
+
+
+class AsyncEvents:
+    """Reached as ``sf.events`` on the async client."""
+
+    def __init__(self, core: EventsCore) -> None:
+        self._core = core
+
+    def subscribe(
+        self, topic: str, *, replay: Replay = "latest", batch_size: int = 100, max_retries: int = 8
+    ) -> AsyncSubscription:
+        """``async for event in sf.events.subscribe(topic, replay="earliest")``; see
+        :meth:`Events.subscribe`."""
+        _check_batch_size(batch_size)
+        opening = self._core.subscribe(topic, replay=replay, batch_size=batch_size, max_retries=max_retries)
+        return AsyncSubscription(opening)
+
+    def managed_subscribe(self, subscription: str, *, batch_size: int = 100) -> AsyncSubscription:
+        _check_batch_size(batch_size)
+        return AsyncSubscription(
+            self._core.managed_subscribe(subscription, batch_size=batch_size), managed=True
+        )
+
+    async def publish(self, event: str, payload: Mapping[str, Any]) -> PublishedEvent:
+        id_, uuid = await self._core.publish(event, payload)
+        return PublishedEvent(id_, uuid)
+
+    async def publish_batch(self, event: str, payloads: Iterable[Mapping[str, Any]]) -> list[PublishResult]:
+        return _results(await self._core.publish_batch(event, list(payloads)))
+
+    async def publish_stream(self, event: str) -> AsyncPublishStream:
+        return AsyncPublishStream(await self._core.publish_stream(event))
+
+    async def get_topic(self, topic: str) -> TopicInfo:
+        return TopicInfo(**(await self._core.get_topic(topic)))
+
+    async def get_schema(self, schema_id: str) -> SchemaInfo:
+        schema_id, schema_json = await self._core.get_schema(schema_id)
+        return SchemaInfo(schema_id, schema_json)

@@ -1,0 +1,705 @@
+//! `sf.events` in Rust: subscriptions handing over batches of events, Avro payloads decoded
+//! straight into Python objects (one decoding plan per schema id), publishing.
+
+use crate::convert::from_python;
+use crate::errors::to_pyerr;
+use crate::pending::Pending;
+use apache_avro::schema::Schema;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use salesforce_api as sf;
+use salesforce_api::events::{
+    Committer, EventSchema, ManagedSubscription, ReceivedEvent, Replay, SubscribeOptions,
+    Subscription,
+};
+use salesforce_wire::ReplayId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
+use tokio::sync::Mutex;
+
+/// How a payload of one schema becomes Python objects; built once per schema id, with the
+/// field names as Python strings.
+enum Plan {
+    Null,
+    Boolean,
+    Int,
+    Float,
+    Double,
+    Bytes,
+    Str,
+    Record(Vec<(Py<PyString>, Plan)>),
+    Enum(Vec<Py<PyString>>),
+    Array(Box<Plan>),
+    Map(Box<Plan>),
+    Union(Vec<Plan>),
+    Fixed(usize),
+}
+
+fn plan_of(py: Python<'_>, es: &EventSchema, schema: &Schema, depth: u32) -> PyResult<Plan> {
+    if depth > 32 {
+        return Err(PyValueError::new_err("the event schema nests too deeply"));
+    }
+    Ok(match es.resolve(schema) {
+        Schema::Null => Plan::Null,
+        Schema::Boolean => Plan::Boolean,
+        Schema::Int
+        | Schema::Long
+        | Schema::Date
+        | Schema::TimeMillis
+        | Schema::TimeMicros
+        | Schema::TimestampMillis
+        | Schema::TimestampMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => Plan::Int,
+        Schema::Float => Plan::Float,
+        Schema::Double => Plan::Double,
+        Schema::Bytes | Schema::Decimal(_) | Schema::BigDecimal => Plan::Bytes,
+        Schema::String | Schema::Uuid => Plan::Str,
+        Schema::Record(r) => Plan::Record(
+            r.fields
+                .iter()
+                .map(|f| {
+                    Ok((
+                        PyString::intern(py, &f.name).unbind(),
+                        plan_of(py, es, &f.schema, depth + 1)?,
+                    ))
+                })
+                .collect::<PyResult<_>>()?,
+        ),
+        Schema::Enum(e) => Plan::Enum(
+            e.symbols
+                .iter()
+                .map(|s| PyString::intern(py, s).unbind())
+                .collect(),
+        ),
+        Schema::Array(a) => Plan::Array(Box::new(plan_of(py, es, &a.items, depth + 1)?)),
+        Schema::Map(m) => Plan::Map(Box::new(plan_of(py, es, &m.types, depth + 1)?)),
+        Schema::Union(u) => Plan::Union(
+            u.variants()
+                .iter()
+                .map(|v| plan_of(py, es, v, depth + 1))
+                .collect::<PyResult<_>>()?,
+        ),
+        Schema::Fixed(f) => Plan::Fixed(f.size),
+        Schema::Duration => Plan::Fixed(12),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unsupported Avro type in event schema: {other:?}"
+            )))
+        }
+    })
+}
+
+fn plans() -> &'static StdMutex<HashMap<String, Arc<Plan>>> {
+    static PLANS: OnceLock<StdMutex<HashMap<String, Arc<Plan>>>> = OnceLock::new();
+    PLANS.get_or_init(|| StdMutex::new(HashMap::new()))
+}
+
+fn plan_for(py: Python<'_>, schema: &EventSchema) -> PyResult<Arc<Plan>> {
+    let mut cache = plans().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(p) = cache.get(&schema.id) {
+        return Ok(p.clone());
+    }
+    let plan = Arc::new(plan_of(py, schema, &schema.schema, 0)?);
+    cache.insert(schema.id.clone(), plan.clone());
+    Ok(plan)
+}
+
+/// Reads Avro binary encoding.
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+fn truncated() -> PyErr {
+    PyValueError::new_err("the event payload ends early or does not match its schema")
+}
+
+impl<'a> Reader<'a> {
+    fn long(&mut self) -> PyResult<i64> {
+        let mut value: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let (&byte, rest) = self.buf.split_first().ok_or_else(truncated)?;
+            self.buf = rest;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(truncated());
+            }
+        }
+        Ok((value >> 1) as i64 ^ -((value & 1) as i64))
+    }
+
+    fn take(&mut self, n: usize) -> PyResult<&'a [u8]> {
+        if self.buf.len() < n {
+            return Err(truncated());
+        }
+        let (head, rest) = self.buf.split_at(n);
+        self.buf = rest;
+        Ok(head)
+    }
+
+    fn len(&mut self) -> PyResult<usize> {
+        usize::try_from(self.long()?).map_err(|_| truncated())
+    }
+
+    fn value<'py>(&mut self, py: Python<'py>, plan: &Plan) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match plan {
+            Plan::Null => py.None().into_bound(py),
+            Plan::Boolean => {
+                let b = self.take(1)?;
+                pyo3::types::PyBool::new(py, b[0] != 0)
+                    .to_owned()
+                    .into_any()
+            }
+            Plan::Int => self.long()?.into_pyobject(py)?.into_any(),
+            Plan::Float => {
+                let b: [u8; 4] = self.take(4)?.try_into().map_err(|_| truncated())?;
+                f64::from(f32::from_le_bytes(b))
+                    .into_pyobject(py)?
+                    .into_any()
+            }
+            Plan::Double => {
+                let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| truncated())?;
+                f64::from_le_bytes(b).into_pyobject(py)?.into_any()
+            }
+            Plan::Bytes => {
+                let n = self.len()?;
+                PyBytes::new(py, self.take(n)?).into_any()
+            }
+            Plan::Str => {
+                let n = self.len()?;
+                let text = std::str::from_utf8(self.take(n)?).map_err(|_| truncated())?;
+                PyString::new(py, text).into_any()
+            }
+            Plan::Record(fields) => {
+                let dict = PyDict::new(py);
+                for (name, field) in fields {
+                    dict.set_item(name.bind(py), self.value(py, field)?)?;
+                }
+                dict.into_any()
+            }
+            Plan::Enum(symbols) => {
+                let i = self.len()?;
+                symbols
+                    .get(i)
+                    .ok_or_else(truncated)?
+                    .bind(py)
+                    .clone()
+                    .into_any()
+            }
+            Plan::Array(items) => {
+                let list = PyList::empty(py);
+                loop {
+                    let mut count = self.long()?;
+                    if count == 0 {
+                        break;
+                    }
+                    if count < 0 {
+                        count = -count;
+                        self.long()?; // the block's size in bytes
+                    }
+                    for _ in 0..count {
+                        list.append(self.value(py, items)?)?;
+                    }
+                }
+                list.into_any()
+            }
+            Plan::Map(values) => {
+                let dict = PyDict::new(py);
+                loop {
+                    let mut count = self.long()?;
+                    if count == 0 {
+                        break;
+                    }
+                    if count < 0 {
+                        count = -count;
+                        self.long()?;
+                    }
+                    for _ in 0..count {
+                        let n = self.len()?;
+                        let key = std::str::from_utf8(self.take(n)?).map_err(|_| truncated())?;
+                        let key = PyString::new(py, key);
+                        dict.set_item(key, self.value(py, values)?)?;
+                    }
+                }
+                dict.into_any()
+            }
+            Plan::Union(variants) => {
+                let i = self.len()?;
+                let variant = variants.get(i).ok_or_else(truncated)?;
+                self.value(py, variant)?
+            }
+            Plan::Fixed(n) => PyBytes::new(py, self.take(*n)?).into_any(),
+        })
+    }
+}
+
+/// Decodes a payload with its writer schema.
+fn decode<'py>(
+    py: Python<'py>,
+    schema: &EventSchema,
+    payload: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
+    let plan = plan_for(py, schema)?;
+    let mut reader = Reader { buf: payload };
+    let value = reader.value(py, &plan)?;
+    if !reader.buf.is_empty() {
+        return Err(truncated());
+    }
+    Ok(value)
+}
+
+/// A delivered event.
+#[pyclass(module = "salesforce_api._core", subclass, frozen)]
+pub struct Event {
+    replay: u64,
+    event_id: String,
+    schema_id: String,
+    payload: PyObject,
+    raw: Vec<u8>,
+}
+
+#[pymethods]
+impl Event {
+    /// The 8-byte replay id, to store and resume from.
+    #[getter]
+    fn replay_id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.replay.to_be_bytes())
+    }
+
+    /// The replay id as an integer (its big-endian value).
+    #[getter]
+    fn replay_id_int(&self) -> u64 {
+        self.replay
+    }
+
+    #[getter]
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    #[getter]
+    fn schema_id(&self) -> &str {
+        &self.schema_id
+    }
+
+    /// The decoded payload.
+    #[getter]
+    fn payload(&self, py: Python<'_>) -> PyObject {
+        self.payload.clone_ref(py)
+    }
+
+    /// The Avro-encoded payload as received.
+    #[getter]
+    fn raw<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.raw)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Event(replay_id={}, schema_id={:?}, event_id={:?})",
+            self.replay, self.schema_id, self.event_id
+        )
+    }
+}
+
+/// A change event's header; bitmap fields expanded to names (`BillingAddress.City`).
+#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+pub struct ChangeEventHeader {
+    entity_name: String,
+    record_ids: Vec<String>,
+    change_type: String,
+    change_origin: String,
+    transaction_key: String,
+    sequence_number: i64,
+    commit_timestamp: i64,
+    commit_number: i64,
+    commit_user: String,
+    changed_fields: Vec<String>,
+    nulled_fields: Vec<String>,
+    diff_fields: Vec<String>,
+}
+
+#[pymethods]
+impl ChangeEventHeader {
+    fn __repr__(&self) -> String {
+        format!(
+            "ChangeEventHeader(entity_name={:?}, change_type={:?}, record_ids={:?}, changed_fields={:?})",
+            self.entity_name, self.change_type, self.record_ids, self.changed_fields
+        )
+    }
+}
+
+/// A Change Data Capture event.
+#[pyclass(module = "salesforce_api._core", extends = Event, frozen)]
+pub struct ChangeEvent {
+    header: Py<ChangeEventHeader>,
+}
+
+#[pymethods]
+impl ChangeEvent {
+    #[getter]
+    fn header(&self, py: Python<'_>) -> Py<ChangeEventHeader> {
+        self.header.clone_ref(py)
+    }
+
+    #[getter]
+    fn changed_fields(&self) -> Vec<String> {
+        self.header.get().changed_fields.clone()
+    }
+
+    #[getter]
+    fn nulled_fields(&self) -> Vec<String> {
+        self.header.get().nulled_fields.clone()
+    }
+
+    #[getter]
+    fn diff_fields(&self) -> Vec<String> {
+        self.header.get().diff_fields.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        let h = self.header.get();
+        format!(
+            "ChangeEvent(entity_name={:?}, change_type={:?}, record_ids={:?}, changed_fields={:?})",
+            h.entity_name, h.change_type, h.record_ids, h.changed_fields
+        )
+    }
+}
+
+fn header_of(
+    schema: &EventSchema,
+    payload: &Bound<'_, PyAny>,
+) -> PyResult<Option<ChangeEventHeader>> {
+    let Some(layout) = &schema.layout else {
+        return Ok(None);
+    };
+    let header = payload.get_item("ChangeEventHeader")?;
+    let text = |k: &str| -> PyResult<String> { header.get_item(k)?.extract() };
+    let number = |k: &str| -> PyResult<i64> { header.get_item(k)?.extract() };
+    let list = |k: &str| -> PyResult<Vec<String>> { header.get_item(k)?.extract() };
+    let expand = |k: &str| -> PyResult<Vec<String>> {
+        layout
+            .decode(&list(k)?)
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    };
+    Ok(Some(ChangeEventHeader {
+        entity_name: text("entityName")?,
+        record_ids: list("recordIds")?,
+        change_type: text("changeType")?,
+        change_origin: text("changeOrigin")?,
+        transaction_key: text("transactionKey")?,
+        sequence_number: number("sequenceNumber")?,
+        commit_timestamp: number("commitTimestamp")?,
+        commit_number: number("commitNumber")?,
+        commit_user: text("commitUser")?,
+        changed_fields: expand("changedFields")?,
+        nulled_fields: expand("nulledFields")?,
+        diff_fields: expand("diffFields")?,
+    }))
+}
+
+fn to_event(py: Python<'_>, e: ReceivedEvent) -> PyResult<PyObject> {
+    let payload = decode(py, &e.schema, &e.payload)?;
+    let header = header_of(&e.schema, &payload)?;
+    let base = Event {
+        replay: e.replay_id.0,
+        event_id: e.event_id,
+        schema_id: e.schema.id.clone(),
+        payload: payload.unbind(),
+        raw: e.payload,
+    };
+    Ok(match header {
+        None => Py::new(py, base)?.into_any(),
+        Some(h) => {
+            let init = PyClassInitializer::from(base).add_subclass(ChangeEvent {
+                header: Py::new(py, h)?,
+            });
+            Py::new(py, init)?.into_any()
+        }
+    })
+}
+
+/// Events of one delivery, turned into Python objects on the caller's thread.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct EventBatch {
+    events: StdMutex<Vec<ReceivedEvent>>,
+}
+
+#[pymethods]
+impl EventBatch {
+    /// The events as `Event` / `ChangeEvent` objects (once: the batch is emptied).
+    fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()));
+        let list = PyList::empty(py);
+        for e in events {
+            list.append(to_event(py, e)?)?;
+        }
+        Ok(list)
+    }
+
+    fn __len__(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+enum Stream {
+    Plain(Subscription),
+    Managed(ManagedSubscription),
+}
+
+impl Stream {
+    fn get(&mut self) -> &mut Subscription {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Managed(m) => m,
+        }
+    }
+}
+
+/// A running subscription (plain or managed).
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct SubscriptionCore {
+    stream: Arc<Mutex<Stream>>,
+    committer: Option<Committer>,
+}
+
+#[pymethods]
+impl SubscriptionCore {
+    /// The next events, or None once the subscription is closed.
+    fn next_batch(&self) -> Pending {
+        let stream = self.stream.clone();
+        Pending::new(async move {
+            let mut stream = stream.lock().await;
+            match stream.get().next_batch().await {
+                None => Ok(None),
+                Some(Ok(events)) => Ok(Some(EventBatch {
+                    events: StdMutex::new(events),
+                })),
+                Some(Err(e)) => Err(e),
+            }
+        })
+    }
+
+    /// Stores a managed subscription's position (after the events up to it were handled).
+    fn commit(&self, replay_id: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let replay = replay_of(replay_id)?;
+        let committer = self
+            .committer
+            .clone()
+            .ok_or_else(|| PyTypeError::new_err("only a managed subscription commits"))?;
+        Ok(Pending::new(async move { committer.commit(replay).await }))
+    }
+
+    /// Ends the subscription; a waiting `next_batch` returns None.
+    fn close(&self) {
+        if let Ok(mut stream) = self.stream.try_lock() {
+            stream.get().close();
+        } else {
+            let stream = self.stream.clone();
+            if let Ok(rt) = crate::runtime::runtime() {
+                rt.spawn(async move { stream.lock().await.get().close() });
+            }
+        }
+    }
+}
+
+fn replay_of(value: &Bound<'_, PyAny>) -> PyResult<ReplayId> {
+    if let Ok(bytes) = value.downcast::<PyBytes>() {
+        return ReplayId::from_bytes(bytes.as_bytes()).map_err(|e| {
+            to_pyerr(sf::Error::ReplayId {
+                error_code: "client.replayid.length".into(),
+                message: e.to_string(),
+            })
+        });
+    }
+    if let Ok(n) = value.extract::<u64>() {
+        return Ok(ReplayId(n));
+    }
+    Err(PyTypeError::new_err(
+        "a replay id is the event's 8 bytes (event.replay_id) or an int",
+    ))
+}
+
+fn replay_arg(value: &Bound<'_, PyAny>) -> PyResult<Replay> {
+    if let Ok(text) = value.extract::<String>() {
+        return match text.to_ascii_lowercase().as_str() {
+            "latest" => Ok(Replay::Latest),
+            "earliest" => Ok(Replay::Earliest),
+            other => Err(PyValueError::new_err(format!(
+                "replay must be 'latest', 'earliest' or a replay id, not {other:?}"
+            ))),
+        };
+    }
+    replay_of(value).map(Replay::After)
+}
+
+fn topic_dict(py: Python<'_>, t: &sf::events::Topic) -> PyResult<PyObject> {
+    let d = PyDict::new(py);
+    d.set_item("topic_name", &t.name)?;
+    d.set_item("tenant_guid", &t.tenant_guid)?;
+    d.set_item("can_publish", t.can_publish)?;
+    d.set_item("can_subscribe", t.can_subscribe)?;
+    d.set_item("schema_id", &t.schema_id)?;
+    Ok(d.into_any().unbind())
+}
+
+/// Publish outcomes as dicts.
+struct Outcomes(Vec<sf::events::PublishOutcome>);
+
+impl<'py> IntoPyObject<'py> for Outcomes {
+    type Target = PyList;
+    type Output = Bound<'py, PyList>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let list = PyList::empty(py);
+        for o in self.0 {
+            let d = PyDict::new(py);
+            d.set_item(
+                "replay_id",
+                o.replay_id.map(|r| PyBytes::new(py, &r.0.to_be_bytes())),
+            )?;
+            d.set_item("error", o.error)?;
+            d.set_item("correlation_key", o.correlation_key)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+}
+
+/// A PublishStream.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct PublishStreamCore {
+    stream: Arc<Mutex<sf::events::PublishStream>>,
+}
+
+#[pymethods]
+impl PublishStreamCore {
+    fn publish(&self, payloads: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let payloads = payload_list(payloads)?;
+        let stream = self.stream.clone();
+        Ok(Pending::new(async move {
+            stream.lock().await.publish(&payloads).await.map(Outcomes)
+        }))
+    }
+}
+
+fn payload_list(payloads: &Bound<'_, PyAny>) -> PyResult<Vec<serde_json::Value>> {
+    payloads.try_iter()?.map(|p| from_python(&p?)).collect()
+}
+
+/// `sf.events` in Rust.
+#[pyclass(module = "salesforce_api._core", frozen)]
+pub struct EventsCore {
+    client: sf::Client,
+}
+
+impl EventsCore {
+    pub fn new(client: sf::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[pymethods]
+impl EventsCore {
+    #[pyo3(signature = (topic, *, replay, batch_size = 100, max_retries = 8, backoff = 0.2))]
+    fn subscribe(
+        &self,
+        topic: String,
+        replay: &Bound<'_, PyAny>,
+        batch_size: u32,
+        max_retries: u32,
+        backoff: f64,
+    ) -> PyResult<Pending> {
+        let mut options = SubscribeOptions::new(replay_arg(replay)?);
+        options.batch_size = batch_size;
+        options.max_retries = max_retries;
+        options.backoff = std::time::Duration::try_from_secs_f64(backoff).map_err(|_| {
+            PyValueError::new_err("backoff must be a non-negative number of seconds")
+        })?;
+        // Bad input fails here, before anything is sent.
+        sf::events::check_topic(&topic).map_err(to_pyerr)?;
+        options.check().map_err(to_pyerr)?;
+        let events = self.client.events();
+        Ok(Pending::new(async move {
+            let sub = events.subscribe(&topic, options).await?;
+            Ok(SubscriptionCore {
+                stream: Arc::new(Mutex::new(Stream::Plain(sub))),
+                committer: None,
+            })
+        }))
+    }
+
+    #[pyo3(signature = (subscription, *, batch_size = 100))]
+    fn managed_subscribe(&self, subscription: String, batch_size: u32) -> Pending {
+        let events = self.client.events();
+        Pending::new(async move {
+            let sub = events.managed_subscribe(&subscription, batch_size).await?;
+            let committer = Some(sub.committer());
+            Ok(SubscriptionCore {
+                stream: Arc::new(Mutex::new(Stream::Managed(sub))),
+                committer,
+            })
+        })
+    }
+
+    fn publish(&self, event: String, payload: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let payload = from_python(payload)?;
+        let events = self.client.events();
+        Ok(Pending::new(async move {
+            let published = events.publish(&event, &payload).await?;
+            Ok((published.id, published.event_uuid))
+        }))
+    }
+
+    fn publish_batch(&self, event: String, payloads: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let payloads = payload_list(payloads)?;
+        let events = self.client.events();
+        Ok(Pending::new(async move {
+            events.publish_batch(&event, &payloads).await.map(Outcomes)
+        }))
+    }
+
+    fn publish_stream(&self, event: String) -> Pending {
+        let events = self.client.events();
+        Pending::new(async move {
+            let stream = events.publish_stream(&event).await?;
+            Ok(PublishStreamCore {
+                stream: Arc::new(Mutex::new(stream)),
+            })
+        })
+    }
+
+    fn get_topic(&self, topic: String) -> Pending {
+        let events = self.client.events();
+        Pending::new(async move { events.get_topic(&topic).await.map(TopicOut) })
+    }
+
+    fn get_schema(&self, schema_id: String) -> Pending {
+        let events = self.client.events();
+        Pending::new(async move {
+            let s = events.get_schema(&schema_id).await?;
+            Ok((s.id.clone(), s.json.clone()))
+        })
+    }
+}
+
+struct TopicOut(sf::events::Topic);
+
+impl<'py> IntoPyObject<'py> for TopicOut {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        topic_dict(py, &self.0).map(|o| o.into_bound(py))
+    }
+}
