@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -316,3 +317,58 @@ def test_sfapi_subscribe_prints_json_lines(
     assert line["header"]["change_type"] == "CREATE"
     assert line["payload"]["Name"] == "Cli"
     assert isinstance(line["replay_id"], int)
+
+
+def test_the_wire_keepalives_idle_close_and_error_trailers(events_org: Emulator, tmp_path: Path) -> None:
+    """Seen by a grpcio client: an empty FetchResponse with the latest replay id while credit is
+    outstanding, the stream closed after an idle period without credit, and the error-code and
+    rpc-id trailers of a refused call."""
+    import grpc  # type: ignore[import-untyped]
+
+    sf = events_org.client()
+    publish_orders(sf, 0, 3)
+    events_org.set_stream_timings(keepalive=0.2, idle_timeout=0.5)
+    pb2, pb2_grpc = load_stubs(tmp_path)
+    ca = Path(events_org.ca_cert_path or "").read_bytes()
+    channel = grpc.secure_channel(
+        events_org.pubsub_endpoint, grpc.ssl_channel_credentials(root_certificates=ca)
+    )
+    stub = pb2_grpc.PubSubStub(channel)
+    metadata = (
+        ("accesstoken", events_org.access_token()),
+        ("instanceurl", events_org.instance_url),
+        ("tenantid", events_org.org_id),
+    )
+    latest = events_org.latest_replay_id.to_bytes(8, "big")
+    # LATEST with credit and nothing new: keepalives carry the newest replay id.
+    first = pb2.FetchRequest(topic_name="/event/Order__e", replay_preset=pb2.LATEST, num_requested=5)
+    stream = stub.Subscribe(iter([first]), metadata=metadata)
+    keepalive = next(stream)
+    assert len(keepalive.events) == 0
+    assert keepalive.latest_replay_id == latest
+    assert keepalive.pending_num_requested == 5
+    stream.cancel()
+    # One event asked for and never more: the server ends the stream once idle.
+    started = time.monotonic()
+    one = pb2.FetchRequest(topic_name="/event/Order__e", replay_preset=pb2.EARLIEST, num_requested=1)
+    responses = list(stub.Subscribe(iter([one]), metadata=metadata, timeout=10))
+    assert [len(r.events) for r in responses] == [1]
+    assert responses[0].pending_num_requested == 0
+    assert time.monotonic() - started < 5
+    # A refused call: status, error-code and rpc-id trailers.
+    bad = (("accesstoken", "00Dxx!nope"), metadata[1], metadata[2])
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetTopic(pb2.TopicRequest(topic_name="/event/Order__e"), metadata=bad)
+    trailers = dict(caught.value.trailing_metadata())
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert trailers["error-code"] == "sfdc.platform.eventbus.grpc.service.auth.error"
+    assert trailers["rpc-id"] in caught.value.details()
+    # CUSTOM without a replay id is refused as the service does.
+    custom = pb2.FetchRequest(topic_name="/event/Order__e", replay_preset=pb2.CUSTOM, num_requested=1)
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stub.Subscribe(iter([custom]), metadata=metadata, timeout=10))
+    trailers = dict(caught.value.trailing_metadata())
+    assert (
+        trailers["error-code"] == "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.validation.failed"
+    )
+    channel.close()

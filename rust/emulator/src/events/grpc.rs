@@ -186,6 +186,7 @@ impl Pump {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut latest = self.topic.watch();
         let mut delivered: u64 = 0;
+        let mut half_closed = false;
         loop {
             if let Some(limit) = settings.drop_streams_after {
                 if delivered >= limit {
@@ -231,10 +232,15 @@ impl Pump {
                 settings.idle_timeout
             };
             tokio::select! {
-                request = inbound.next() => {
+                request = inbound.next(), if !half_closed => {
                     let request = match request {
                         Some(Ok(r)) => r,
-                        Some(Err(_)) | None => return,
+                        Some(Err(_)) => return,
+                        // The client sends no more requests; what it asked for still comes.
+                        None => {
+                            half_closed = true;
+                            continue;
+                        }
                     };
                     if let Err(status) = self.take(request, &tx, wrap).await {
                         let _ = tx.send(Err(status)).await;
