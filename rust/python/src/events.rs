@@ -149,6 +149,23 @@ impl<'a> Reader<'a> {
         usize::try_from(self.long()?).map_err(|_| truncated())
     }
 
+    /// Arrays and maps come in blocks: a count (negative: followed by the block's byte size),
+    /// the items, and a zero count at the end.
+    fn blocks(&mut self, mut item: impl FnMut(&mut Self) -> PyResult<()>) -> PyResult<()> {
+        loop {
+            let count = self.long()?;
+            if count == 0 {
+                return Ok(());
+            }
+            if count < 0 {
+                self.long()?;
+            }
+            for _ in 0..count.unsigned_abs() {
+                item(self)?;
+            }
+        }
+    }
+
     fn value<'py>(&mut self, py: Python<'py>, plan: &Plan) -> PyResult<Bound<'py, PyAny>> {
         Ok(match plan {
             Plan::Null => py.None().into_bound(py),
@@ -196,39 +213,16 @@ impl<'a> Reader<'a> {
             }
             Plan::Array(items) => {
                 let list = PyList::empty(py);
-                loop {
-                    let mut count = self.long()?;
-                    if count == 0 {
-                        break;
-                    }
-                    if count < 0 {
-                        count = -count;
-                        self.long()?; // the block's size in bytes
-                    }
-                    for _ in 0..count {
-                        list.append(self.value(py, items)?)?;
-                    }
-                }
+                self.blocks(|r| list.append(r.value(py, items)?))?;
                 list.into_any()
             }
             Plan::Map(values) => {
                 let dict = PyDict::new(py);
-                loop {
-                    let mut count = self.long()?;
-                    if count == 0 {
-                        break;
-                    }
-                    if count < 0 {
-                        count = -count;
-                        self.long()?;
-                    }
-                    for _ in 0..count {
-                        let n = self.len()?;
-                        let key = std::str::from_utf8(self.take(n)?).map_err(|_| truncated())?;
-                        let key = PyString::new(py, key);
-                        dict.set_item(key, self.value(py, values)?)?;
-                    }
-                }
+                self.blocks(|r| {
+                    let n = r.len()?;
+                    let key = std::str::from_utf8(r.take(n)?).map_err(|_| truncated())?;
+                    dict.set_item(PyString::new(py, key), r.value(py, values)?)
+                })?;
                 dict.into_any()
             }
             Plan::Union(variants) => {

@@ -219,16 +219,7 @@ impl PublishStream {
     }
 }
 
-/// A random event id (UUID v4 form).
+/// A random event id (a version 4 UUID).
 pub(crate) fn uuid() -> String {
-    let v: u128 = rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62) | (0x4 << 76) | (0x2 << 62);
-    let h = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    salesforce_wire::uuid_v4(rand::random())
 }

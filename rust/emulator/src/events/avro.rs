@@ -332,8 +332,9 @@ impl ChangeSchema {
         })
     }
 
-    /// Encodes one change. `values` holds the fields the event carries (all for CREATE and
-    /// UNDELETE, the changed ones for UPDATE, none for DELETE).
+    /// Encodes one change straight to Avro binary (this runs for every record a bulk job
+    /// writes, so it builds no value tree). `values` holds the fields the event carries (all
+    /// for CREATE and UNDELETE, the changed ones for UPDATE, none for DELETE).
     pub fn encode(&self, header: &Header, values: &Map<String, Value>) -> Result<Vec<u8>, String> {
         let names = |stored: &[String]| -> Vec<String> {
             let mut names: Vec<String> = stored
@@ -343,63 +344,110 @@ impl ChangeSchema {
             names.dedup();
             self.layout.encode(&names)
         };
-        let strings =
-            |items: Vec<String>| Avro::Array(items.into_iter().map(Avro::String).collect());
         let change_index = CHANGE_TYPES
             .iter()
             .position(|t| *t == header.change_type)
             .ok_or_else(|| format!("unknown change type {}", header.change_type))?;
-        let head = Avro::Record(vec![
-            ("entityName".into(), Avro::String(self.entity.clone())),
-            ("recordIds".into(), strings(header.record_ids.clone())),
-            (
-                "changeType".into(),
-                Avro::Enum(change_index as u32, header.change_type.to_owned()),
-            ),
-            (
-                "changeOrigin".into(),
-                Avro::String(header.change_origin.clone()),
-            ),
-            (
-                "transactionKey".into(),
-                Avro::String(header.transaction_key.clone()),
-            ),
-            ("sequenceNumber".into(), Avro::Int(header.sequence_number)),
-            (
-                "commitTimestamp".into(),
-                Avro::Long(header.commit_timestamp),
-            ),
-            ("commitNumber".into(), Avro::Long(header.commit_number)),
-            (
-                "commitUser".into(),
-                Avro::String(header.commit_user.clone()),
-            ),
-            ("nulledFields".into(), strings(names(&header.nulled_fields))),
-            ("diffFields".into(), strings(Vec::new())),
-            (
-                "changedFields".into(),
-                strings(names(&header.changed_fields)),
-            ),
-        ]);
-        let value_of = |field: &str, kind: Kind| values.get(field).and_then(|v| kind.to_avro(v));
-        let mut record = vec![("ChangeEventHeader".to_owned(), head)];
-        for (name, column) in &self.columns {
-            let value = match column {
-                Column::Plain { field, kind } => optional(value_of(field, *kind)),
+        let mut out = Vec::with_capacity(512);
+        let w = &mut out;
+        write_str(w, &self.entity);
+        write_strings(w, &header.record_ids);
+        write_long(w, change_index as i64);
+        write_str(w, &header.change_origin);
+        write_str(w, &header.transaction_key);
+        write_long(w, i64::from(header.sequence_number));
+        write_long(w, header.commit_timestamp);
+        write_long(w, header.commit_number);
+        write_str(w, &header.commit_user);
+        write_strings(w, &names(&header.nulled_fields));
+        write_strings(w, &[]);
+        write_strings(w, &names(&header.changed_fields));
+        let present = |field: &str| values.get(field).filter(|v| !v.is_null());
+        for (_, column) in &self.columns {
+            match column {
+                Column::Plain { field, kind } => write_optional(w, *kind, present(field)),
                 Column::Compound { parts } => {
-                    let inner: Vec<(String, Avro)> = parts
-                        .iter()
-                        .map(|(part, field, kind)| (part.clone(), optional(value_of(field, *kind))))
-                        .collect();
-                    let any = parts
-                        .iter()
-                        .any(|(_, f, _)| values.get(f).is_some_and(|v| !v.is_null()));
-                    optional(any.then_some(Avro::Record(inner)))
+                    if parts.iter().any(|(_, f, _)| present(f).is_some()) {
+                        write_long(w, 1);
+                        for (_, field, kind) in parts {
+                            write_optional(w, *kind, present(field));
+                        }
+                    } else {
+                        write_long(w, 0);
+                    }
                 }
-            };
-            record.push((name.clone(), value));
+            }
         }
-        apache_avro::to_avro_datum(&self.schema, Avro::Record(record)).map_err(|e| e.to_string())
+        Ok(out)
+    }
+}
+
+/// Avro `long`/`int`: zigzag, then base-128 varint.
+fn write_long(out: &mut Vec<u8>, n: i64) {
+    let mut v = ((n << 1) ^ (n >> 63)) as u64;
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_long(out, s.len() as i64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn write_strings(out: &mut Vec<u8>, items: &[String]) {
+    if !items.is_empty() {
+        write_long(out, items.len() as i64);
+        for s in items {
+            write_str(out, s);
+        }
+    }
+    write_long(out, 0);
+}
+
+/// A `["null", kind]` union: branch 1 and the value when it fits the kind, else null.
+fn write_optional(out: &mut Vec<u8>, kind: Kind, value: Option<&Value>) {
+    let start = out.len();
+    write_long(out, 1);
+    let written = match (kind, value) {
+        (_, None) => false,
+        (Kind::String, Some(Value::String(s))) => {
+            write_str(out, s);
+            true
+        }
+        (Kind::String, Some(v @ (Value::Number(_) | Value::Bool(_)))) => {
+            write_str(out, &v.to_string());
+            true
+        }
+        (Kind::Boolean, Some(Value::Bool(b))) => {
+            out.push(u8::from(*b));
+            true
+        }
+        (Kind::Double, Some(v)) => match v.as_f64() {
+            Some(f) => {
+                out.extend_from_slice(&f.to_le_bytes());
+                true
+            }
+            None => false,
+        },
+        (Kind::Int | Kind::Date | Kind::DateTime, Some(v)) => match kind.to_avro(v) {
+            Some(Avro::Int(i)) => {
+                write_long(out, i64::from(i));
+                true
+            }
+            Some(Avro::Long(l)) => {
+                write_long(out, l);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if !written {
+        out.truncate(start);
+        write_long(out, 0);
     }
 }
 
@@ -489,5 +537,45 @@ mod tests {
         };
         assert_eq!(changed.len(), 2, "{changed:?}");
         assert_eq!(changed[1], Avro::String(format!("{billing}-0x02")));
+
+        let create = Header {
+            change_type: "CREATE",
+            changed_fields: vec![],
+            ..header
+        };
+        let values = serde_json::from_value(json!({
+            "Name": "Acme", "NumberOfEmployees": 7, "AnnualRevenue": 1.5,
+            "CreatedDate": "2026-11-26T10:50:00.000+0000", "ShippingCity": "Oslo"
+        }))
+        .unwrap();
+        let bytes = schema.encode(&create, &values).unwrap();
+        let decoded =
+            apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
+        let json = crate::events::avro::tests::plain(decoded);
+        assert_eq!(json["Name"], "Acme");
+        assert_eq!(json["NumberOfEmployees"], 7);
+        assert_eq!(json["AnnualRevenue"], 1.5);
+        assert_eq!(json["CreatedDate"], 1_795_690_200_000_i64);
+        assert_eq!(json["ShippingAddress"]["City"], "Oslo");
+        assert_eq!(json["BillingAddress"], Value::Null);
+        assert_eq!(json["ChangeEventHeader"]["changeType"], "CREATE");
+    }
+
+    /// A decoded value as JSON, unions unwrapped.
+    fn plain(v: Avro) -> Value {
+        match v {
+            Avro::Null => Value::Null,
+            Avro::Boolean(b) => json!(b),
+            Avro::Int(i) => json!(i),
+            Avro::Long(l) => json!(l),
+            Avro::Double(d) => json!(d),
+            Avro::String(s) | Avro::Enum(_, s) => json!(s),
+            Avro::Union(_, inner) => plain(*inner),
+            Avro::Array(items) => Value::Array(items.into_iter().map(plain).collect()),
+            Avro::Record(fields) => {
+                Value::Object(fields.into_iter().map(|(k, v)| (k, plain(v))).collect())
+            }
+            other => json!(format!("{other:?}")),
+        }
     }
 }

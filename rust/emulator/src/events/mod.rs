@@ -177,6 +177,9 @@ pub struct PendingEvent {
     pub schema_id: String,
 }
 
+/// Where an object's change events go: its schema, its topic and its schema id.
+type ChangeTarget = (Arc<ChangeSchema>, Arc<Topic>, Arc<str>);
+
 /// All topics, schemas and event types of the org.
 #[derive(Debug)]
 pub struct EventBus {
@@ -321,13 +324,24 @@ impl EventBus {
     /// Appends one event to topics in order, under one replay id.
     fn append(&self, topics: &[&Arc<Topic>], id: String, schema_id: &str, payload: Vec<u8>) -> u64 {
         let retention = self.settings().retention.max(1);
+        self.append_with(topics, id, Arc::from(schema_id), payload, retention)
+    }
+
+    fn append_with(
+        &self,
+        topics: &[&Arc<Topic>],
+        id: String,
+        schema_id: Arc<str>,
+        payload: Vec<u8>,
+        retention: usize,
+    ) -> u64 {
         let mut next = lock(&self.next_replay);
         let replay = *next;
         *next += 1;
         let event = Arc::new(BusEvent {
             replay,
             id,
-            schema_id: Arc::from(schema_id),
+            schema_id,
             payload: Bytes::from(payload),
         });
         for topic in topics {
@@ -364,14 +378,18 @@ impl EventBus {
         let Some(all) = self.topic(ALL_CHANGES) else {
             return;
         };
+        let retention = self.settings().retention.max(1);
+        // A bulk batch changes thousands of records of one object: look its schema up once.
+        let mut targets: HashMap<String, Option<ChangeTarget>> = HashMap::new();
         for (i, change) in changes.into_iter().enumerate() {
-            let Ok(object) = store.object(&change.object) else {
-                continue;
-            };
-            let Ok(schema) = self.change_schema(&object.meta) else {
-                continue;
-            };
-            let Some(topic) = self.topic(&change_topic(&object.meta.name)) else {
+            let target = targets.entry(change.object.clone()).or_insert_with(|| {
+                let meta = &store.object(&change.object).ok()?.meta;
+                let schema = self.change_schema(meta).ok()?;
+                let topic = self.topic(&change_topic(&meta.name))?;
+                let id: Arc<str> = Arc::from(schema.schema_id.as_str());
+                Some((schema, topic, id))
+            });
+            let Some((schema, topic, schema_id)) = target else {
                 continue;
             };
             let header = Header {
@@ -387,7 +405,13 @@ impl EventBus {
                 nulled_fields: change.nulled,
             };
             if let Ok(payload) = schema.encode(&header, &change.values) {
-                self.append(&[&topic, &all], uuid(), &schema.schema_id, payload);
+                self.append_with(
+                    &[topic, &all],
+                    uuid(),
+                    schema_id.clone(),
+                    payload,
+                    retention,
+                );
             }
         }
     }
@@ -488,14 +512,5 @@ pub fn change_topic(object: &str) -> String {
 
 /// A random (version 4) UUID.
 pub fn uuid() -> String {
-    let v: u128 = rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62) | (0x4 << 76) | (0x2 << 62);
-    let h = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    salesforce_wire::uuid_v4(rand::random())
 }
