@@ -3,6 +3,12 @@
 
 use pyo3::prelude::*;
 
+/// mimalloc rather than the system allocator: the engine and the embedded emulator make many
+/// small, short-lived allocations (records, JSON values, event payloads), where glibc's malloc
+/// spends much of its time consolidating and zeroing pages.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod auth;
 mod bulk;
 mod client;
