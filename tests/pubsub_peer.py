@@ -16,20 +16,26 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# The published contract when it is at hand (an optional cross-check), else our copy of it.
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+def proto_dir() -> Path:
+    return REFERENCE if (REFERENCE / "pubsub_api.proto").exists() else ROOT / "protos"
 
 
 def load_stubs(out_dir: Path) -> tuple[ModuleType, ModuleType]:
-    """Compiles the proto with grpcio-tools into ``out_dir`` and imports the modules."""
+    """Compiles the Pub/Sub proto with grpcio-tools into ``out_dir`` and imports the modules."""
     from grpc_tools import protoc  # type: ignore[import-untyped]
 
-    proto_dir = ROOT / "protos"
+    source = proto_dir()
     code = protoc.main(
         [
             "grpc_tools.protoc",
-            f"-I{proto_dir}",
+            f"-I{source}",
             f"--python_out={out_dir}",
             f"--grpc_python_out={out_dir}",
-            str(proto_dir / "pubsub_api.proto"),
+            str(source / "pubsub_api.proto"),
         ]
     )
     if code != 0:

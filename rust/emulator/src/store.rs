@@ -384,7 +384,8 @@ impl Store {
         }
         values.insert("CreatedById".into(), user.clone());
         values.insert("LastModifiedById".into(), user);
-        self.record_change(&name, &id, "CREATE", values.clone(), Vec::new());
+        // The event body is read from the stored record when the transaction commits.
+        self.record_change(&name, &id, "CREATE", Map::new(), Vec::new());
         let store = self.object_mut(&name)?;
         store.index_insert(&id, &values);
         store.records.insert(

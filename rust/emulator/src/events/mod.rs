@@ -162,7 +162,8 @@ pub struct RecordChange {
     pub object: String,
     pub id: String,
     pub change_type: &'static str,
-    /// Fields the event body carries, by stored name.
+    /// Fields the event body carries, by stored name (for CREATE: read from the stored record
+    /// at commit).
     pub values: Map<String, Value>,
     pub changed: Vec<String>,
     pub nulled: Vec<String>,
@@ -392,8 +393,14 @@ impl EventBus {
             let Some((schema, topic, schema_id)) = target else {
                 continue;
             };
+            // A CREATE carries every field of the record as stored.
+            let stored = (change.change_type == "CREATE")
+                .then(|| store.object(&change.object).ok())
+                .flatten()
+                .and_then(|o| o.records.get(&change.id))
+                .map(|r| &r.fields);
             let header = Header {
-                record_ids: vec![change.id],
+                record_ids: vec![change.id.clone()],
                 change_type: change.change_type,
                 change_origin: origin.to_owned(),
                 transaction_key: transaction_key.clone(),
@@ -404,7 +411,7 @@ impl EventBus {
                 changed_fields: change.changed,
                 nulled_fields: change.nulled,
             };
-            if let Ok(payload) = schema.encode(&header, &change.values) {
+            if let Ok(payload) = schema.encode(&header, stored.unwrap_or(&change.values)) {
                 self.append_with(
                     &[topic, &all],
                     uuid(),
