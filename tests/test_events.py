@@ -372,3 +372,43 @@ def test_the_wire_keepalives_idle_close_and_error_trailers(events_org: Emulator,
         trailers["error-code"] == "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.validation.failed"
     )
     channel.close()
+
+
+def test_a_rolled_back_transaction_emits_no_events(events_org: Emulator) -> None:
+    sf = events_org.client()
+    base = f"/services/data/v{sf.api_version}/sobjects"
+    answer = sf.composite.execute(
+        [
+            {"method": "POST", "url": f"{base}/Contact", "referenceId": "ok", "body": {"LastName": "Kept?"}},
+            {
+                "method": "POST",
+                "url": f"{base}/Order__e",
+                "referenceId": "ev",
+                "body": {"Order_Number__c": "X"},
+            },
+            {
+                "method": "POST",
+                "url": f"{base}/Contact",
+                "referenceId": "bad",
+                "body": {"FirstName": "NoLast"},
+            },
+        ],
+        all_or_none=True,
+    )
+    assert answer[2].status == 400 and not answer[0].ok  # all or none: the first was rolled back
+    before = events_org.latest_replay_id
+    assert before == 0  # neither the change event nor the platform event was published
+    sf.sobjects.create("Contact", {"LastName": "Committed"})
+    with sf.events.subscribe("/data/ChangeEvents", replay="earliest") as sub:
+        (only,) = take(sub, 1)
+    assert isinstance(only, ChangeEvent)
+    assert only.payload["LastName"] == "Committed"
+    assert events_org.stats()["events"]["topics"]["/event/Order__e"] == 0
+
+
+def test_managed_subscriptions_have_distinct_ids(events_org: Emulator) -> None:
+    first = events_org.define_managed_subscription("One", "/event/Order__e")
+    second = events_org.define_managed_subscription("Two", "/event/Order__e")
+    assert first != second and len(first) == 18
+    with pytest.raises(ValueError, match="already exists"):
+        events_org.define_managed_subscription("One", "/event/Order__e")

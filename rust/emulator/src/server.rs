@@ -260,16 +260,9 @@ impl Emulator {
         if self.org.topic(topic).is_none() {
             return Err(EmulatorError::Invalid(format!("no topic {topic}")));
         }
-        let id = salesforce_wire::RecordId::mint(
-            "18x",
-            &self.org.pod,
-            self.org.events.latest_replay() + 1,
-        )
-        .map_err(|e| EmulatorError::Invalid(e.to_string()))?
-        .to_string();
         self.org
             .events
-            .define_managed(developer_name, topic, earliest, id)
+            .define_managed(developer_name, topic, earliest, &self.org.pod)
             .map(|m| m.id)
             .map_err(EmulatorError::Invalid)
     }

@@ -450,7 +450,7 @@ impl EventBus {
         developer_name: &str,
         topic: &str,
         earliest: bool,
-        id: String,
+        pod: &str,
     ) -> Result<ManagedSubscription, String> {
         let mut managed = lock(&self.managed);
         if managed.iter().any(|m| m.developer_name == developer_name) {
@@ -458,6 +458,10 @@ impl EventBus {
                 "managed subscription {developer_name} already exists"
             ));
         }
+        // ManagedEventSubscription ids, numbered in order of definition.
+        let id = salesforce_wire::RecordId::mint("18x", pod, managed.len() as u64 + 1)
+            .map_err(|e| e.to_string())?
+            .to_string();
         let m = ManagedSubscription {
             id,
             developer_name: developer_name.to_owned(),
