@@ -265,6 +265,28 @@ struct Delivery {
     commit: Option<salesforce_wire::pubsub::CommitReplayResponse>,
 }
 
+impl From<salesforce_wire::pubsub::FetchResponse> for Delivery {
+    fn from(f: salesforce_wire::pubsub::FetchResponse) -> Self {
+        Self {
+            events: f.events,
+            latest_replay_id: f.latest_replay_id,
+            pending: f.pending_num_requested,
+            commit: None,
+        }
+    }
+}
+
+impl From<salesforce_wire::pubsub::ManagedFetchResponse> for Delivery {
+    fn from(f: salesforce_wire::pubsub::ManagedFetchResponse) -> Self {
+        Self {
+            events: f.events,
+            latest_replay_id: f.latest_replay_id,
+            pending: f.pending_num_requested,
+            commit: f.commit_response,
+        }
+    }
+}
+
 type Deliveries = futures::stream::BoxStream<'static, std::result::Result<Delivery, tonic::Status>>;
 
 impl Events {
@@ -422,17 +444,7 @@ impl Runner {
                     }));
                 let (request, _) = self.events.request(requests).await.map_err(Ended::Fatal)?;
                 let response = grpc.subscribe(request).await.map_err(Ended::Status)?;
-                response
-                    .into_inner()
-                    .map(|r| {
-                        r.map(|f| Delivery {
-                            events: f.events,
-                            latest_replay_id: f.latest_replay_id,
-                            pending: f.pending_num_requested,
-                            commit: None,
-                        })
-                    })
-                    .boxed()
+                response.into_inner().map(|r| r.map(Delivery::from)).boxed()
             }
             Target::Managed { id, developer_name } => {
                 let first = ManagedFetchRequest {
@@ -453,17 +465,7 @@ impl Runner {
                     .managed_subscribe(request)
                     .await
                     .map_err(Ended::Status)?;
-                response
-                    .into_inner()
-                    .map(|r| {
-                        r.map(|f| Delivery {
-                            events: f.events,
-                            latest_replay_id: f.latest_replay_id,
-                            pending: f.pending_num_requested,
-                            commit: f.commit_response,
-                        })
-                    })
-                    .boxed()
+                response.into_inner().map(|r| r.map(Delivery::from)).boxed()
             }
         };
         Ok((ask_tx, deliveries))

@@ -71,10 +71,24 @@ impl Kind {
 
 /// `2026-11-26T10:50:00.000+0000` (or RFC 3339) as epoch milliseconds.
 pub fn epoch_millis(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+    // The records of one transaction share their timestamps: remember the last one parsed.
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, i64)>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(ms) = LAST.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(t, _)| t == text)
+            .map(|(_, ms)| *ms)
+    }) {
+        return Some(ms);
+    }
+    let ms = chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
         .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))
         .ok()
-        .map(|t| t.timestamp_millis())
+        .map(|t| t.timestamp_millis())?;
+    LAST.with(|last| *last.borrow_mut() = Some((text.to_owned(), ms)));
+    Some(ms)
 }
 
 fn nullable(ty: Value) -> Value {
