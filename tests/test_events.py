@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -412,3 +413,23 @@ def test_managed_subscriptions_have_distinct_ids(events_org: Emulator) -> None:
     assert first != second and len(first) == 18
     with pytest.raises(ValueError, match="already exists"):
         events_org.define_managed_subscription("One", "/event/Order__e")
+
+
+def test_closing_from_another_thread_ends_a_waiting_loop(events_org: Emulator) -> None:
+    sf = events_org.client()
+    publish_orders(sf, 0, 3)
+    sub = sf.events.subscribe("/event/Order__e", replay="earliest")
+    got: list[str] = []
+
+    def consume() -> None:
+        got.extend(e.payload["Order_Number__c"] for e in sub)
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(got) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sub.close()  # the consumer is blocked waiting for a fourth event
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert got == ["O-0", "O-1", "O-2"]

@@ -110,13 +110,14 @@ class Subscription:
         self._current: bytes | None = None
         self._handled: bytes | None = None
         self._committed: bytes | None = None
+        self._closed = False
         self.last_replay_id: bytes | None = None
 
     def __iter__(self) -> Iterator[Event]:
         core = self._core
         while True:
             batch = core.next_batch().wait()
-            if batch is None:
+            if batch is None or self._closed:
                 return
             events = batch.events()
             if self._managed:
@@ -139,8 +140,12 @@ class Subscription:
         self._committed = target if isinstance(target, bytes) else None
 
     def close(self) -> None:
+        """Ends the subscription (also from another thread: a waiting loop then ends)."""
+        if self._closed:
+            return
         if self._managed:
             self.commit()
+        self._closed = True
         self._core.close()
 
     def __enter__(self) -> Self:
@@ -164,6 +169,7 @@ class AsyncSubscription:
         self._current: bytes | None = None
         self._handled: bytes | None = None
         self._committed: bytes | None = None
+        self._closed = False
         self.last_replay_id: bytes | None = None
 
     async def _open(self) -> SubscriptionCore:
@@ -178,7 +184,7 @@ class AsyncSubscription:
         core = await self._open()
         while True:
             batch = await core.next_batch()
-            if batch is None:
+            if batch is None or self._closed:
                 return
             events = batch.events()
             for event in events:
@@ -199,11 +205,15 @@ class AsyncSubscription:
         self._committed = target if isinstance(target, bytes) else None
 
     async def aclose(self) -> None:
+        if self._closed:
+            return
         if self._core is None:
             self._opening = None
+            self._closed = True
             return
         if self._managed:
             await self.commit()
+        self._closed = True
         self._core.close()
 
     async def __aenter__(self) -> Self:

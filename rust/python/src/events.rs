@@ -463,6 +463,8 @@ impl Stream {
 pub struct SubscriptionCore {
     stream: Arc<Mutex<Stream>>,
     committer: Option<Committer>,
+    /// Stops the subscription's task even while a reader holds the stream.
+    abort: tokio::task::AbortHandle,
 }
 
 #[pymethods]
@@ -492,16 +494,9 @@ impl SubscriptionCore {
         Ok(Pending::new(async move { committer.commit(replay).await }))
     }
 
-    /// Ends the subscription; a waiting `next_batch` returns None.
+    /// Ends the subscription; a waiting `next_batch` (in any thread) returns None.
     fn close(&self) {
-        if let Ok(mut stream) = self.stream.try_lock() {
-            stream.get().close();
-        } else {
-            let stream = self.stream.clone();
-            if let Ok(rt) = crate::runtime::runtime() {
-                rt.spawn(async move { stream.lock().await.get().close() });
-            }
-        }
+        self.abort.abort();
     }
 }
 
@@ -626,6 +621,7 @@ impl EventsCore {
         Ok(Pending::new(async move {
             let sub = events.subscribe(&topic, options).await?;
             Ok(SubscriptionCore {
+                abort: sub.abort_handle(),
                 stream: Arc::new(Mutex::new(Stream::Plain(sub))),
                 committer: None,
             })
@@ -639,6 +635,7 @@ impl EventsCore {
             let sub = events.managed_subscribe(&subscription, batch_size).await?;
             let committer = Some(sub.committer());
             Ok(SubscriptionCore {
+                abort: sub.abort_handle(),
                 stream: Arc::new(Mutex::new(Stream::Managed(sub))),
                 committer,
             })

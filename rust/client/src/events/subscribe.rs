@@ -164,6 +164,12 @@ impl Subscription {
         self.rx.try_recv().ok()
     }
 
+    /// Ends the subscription from anywhere (another thread or task), without waiting for the
+    /// reader: a pending `next_batch` then returns None.
+    pub fn abort_handle(&self) -> tokio::task::AbortHandle {
+        self.task.abort_handle()
+    }
+
     /// Ends the subscription.
     pub fn close(&mut self) {
         self.task.abort();
