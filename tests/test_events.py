@@ -433,3 +433,20 @@ def test_closing_from_another_thread_ends_a_waiting_loop(events_org: Emulator) -
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert got == ["O-0", "O-1", "O-2"]
+
+
+def test_a_slow_consumer_holds_back_the_stream(events_org: Emulator) -> None:
+    """Flow control: while the consumer sits on its first event, the subscriber stops asking
+    for more once its bounded queue is full, so the service sends a fraction of the backlog."""
+    sf = events_org.client()
+    publish_orders(sf, 0, 5_000)
+    with sf.events.subscribe("/event/Order__e", replay="earliest", batch_size=100) as sub:
+        events = iter(sub)
+        first = next(events)
+        time.sleep(1.0)
+        sent_while_waiting = events_org.stats()["events"]["events_delivered"]
+        rest = [next(events) for _ in range(4_999)]
+    assert first.payload["Order_Number__c"] == "O-0"
+    assert rest[-1].payload["Order_Number__c"] == "O-4999"
+    # queue (4 batches) + the batch in hand + outstanding credit, far from all 5,000
+    assert 100 <= sent_while_waiting <= 1_000

@@ -214,6 +214,10 @@ impl Pump {
                     self.cursor = last.replay;
                     self.credit -= events.len() as i64;
                     delivered += events.len() as u64;
+                    self.org
+                        .events
+                        .events_delivered
+                        .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
                     let batch = Batch {
                         events: events.iter().map(|e| consumer_event(e)).collect(),
                         latest_replay_id: ReplayId(self.cursor).to_bytes(),

@@ -196,6 +196,8 @@ pub struct EventBus {
     /// Subscription streams opened, and ended by the drop fault.
     pub streams_opened: AtomicU64,
     pub streams_dropped: AtomicU64,
+    /// Events sent to subscribers, all streams together.
+    pub events_delivered: AtomicU64,
 }
 
 impl Default for EventBus {
@@ -219,6 +221,7 @@ impl EventBus {
             settings: RwLock::new(BusSettings::default()),
             streams_opened: AtomicU64::new(0),
             streams_dropped: AtomicU64::new(0),
+            events_delivered: AtomicU64::new(0),
         };
         bus.write_topics().insert(
             ALL_CHANGES.to_owned(),
@@ -509,6 +512,7 @@ impl EventBus {
             "latest_replay_id": self.latest_replay(),
             "streams_opened": self.streams_opened.load(Ordering::Relaxed),
             "streams_dropped": self.streams_dropped.load(Ordering::Relaxed),
+            "events_delivered": self.events_delivered.load(Ordering::Relaxed),
         })
     }
 }
