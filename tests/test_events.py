@@ -18,6 +18,7 @@ from salesforce_api import (
     AsyncSalesforce,
     InvalidArgumentError,
     InvalidFieldError,
+    NotFoundError,
     PubSubError,
     ReplayIdError,
     Salesforce,
@@ -450,3 +451,21 @@ def test_a_slow_consumer_holds_back_the_stream(events_org: Emulator) -> None:
     assert rest[-1].payload["Order_Number__c"] == "O-4999"
     # queue (4 batches) + the batch in hand + outstanding credit, far from all 5,000
     assert 100 <= sent_while_waiting <= 1_000
+
+
+def test_event_schemas_over_rest(events_org: Emulator) -> None:
+    sf = events_org.client()
+    topic = sf.events.get_topic("/event/Order__e")
+    compact = sf.events.event_schema("Order__e", compact=True)
+    assert compact["uuid"] == topic.schema_id
+    assert [f["name"] for f in compact["fields"]] == ["CreatedDate", "CreatedById", *ORDER_FIELDS]
+    assert json.loads(sf.events.get_schema(topic.schema_id).schema_json)["fields"] == compact["fields"]
+    expanded = sf.events.event_schema(topic.schema_id)
+    assert expanded["type"] == "expanded-record" and expanded["name"] == "Order__e"
+    data = expanded["fields"][0]["type"]["fields"]
+    assert [f["name"] for f in data] == ["schema", "payload", "event"]
+    assert [f["name"] for f in data[1]["type"]["fields"]][2:] == list(ORDER_FIELDS)
+    with pytest.raises(InvalidArgumentError):
+        sf.events.event_schema("not a name")
+    with pytest.raises(NotFoundError):
+        sf.events.event_schema("Unknown__e")

@@ -288,6 +288,11 @@ class Events:
         schema_id, schema_json = self._core.get_schema(schema_id).wait()
         return SchemaInfo(schema_id, schema_json)
 
+    def event_schema(self, event_or_schema_id: str, *, compact: bool = False) -> dict[str, Any]:
+        """An event's schema over REST, by event name (``Order__e``) or schema id: Salesforce's
+        EXPANDED form, or with ``compact=True`` the Avro schema with its id as ``uuid``."""
+        return self._core.event_schema(event_or_schema_id, compact=compact).wait()
+
 
 class AsyncEvents:
     """Reached as ``sf.events`` on the async client."""
@@ -326,3 +331,6 @@ class AsyncEvents:
     async def get_schema(self, schema_id: str) -> SchemaInfo:
         schema_id, schema_json = await self._core.get_schema(schema_id)
         return SchemaInfo(schema_id, schema_json)
+
+    async def event_schema(self, event_or_schema_id: str, *, compact: bool = False) -> dict[str, Any]:
+        return await self._core.event_schema(event_or_schema_id, compact=compact)

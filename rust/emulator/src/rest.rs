@@ -168,6 +168,61 @@ pub fn change_origin(api: &str, version: &str, headers: &HeaderMap) -> String {
     }
 }
 
+/// An event schema over REST: COMPACT is the Avro schema with its id as `uuid`; EXPANDED (the
+/// default) wraps the payload record with the schema id, replay id and channel.
+fn event_schema(org: &Org, schema_id: &str, query: Option<&str>) -> Result<Reply, ApiFailure> {
+    let params = query_params(query);
+    let format = params
+        .get("payloadFormat")
+        .map(String::as_str)
+        .unwrap_or("EXPANDED");
+    let json = org
+        .events
+        .schema_json(schema_id)
+        .ok_or_else(ApiFailure::not_found)?;
+    let mut schema: Value = serde_json::from_str(&json).map_err(|e| {
+        ApiFailure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            e.to_string(),
+        )
+    })?;
+    match format {
+        "COMPACT" => {
+            if let Value::Object(map) = &mut schema {
+                map.insert("uuid".into(), Value::String(schema_id.to_owned()));
+            }
+            Ok(Reply::ok(schema))
+        }
+        "EXPANDED" => {
+            let name = schema["name"].clone();
+            let mut payload = schema;
+            if let Value::Object(map) = &mut payload {
+                map.insert("name".into(), json!("Payload"));
+                map.remove("namespace");
+            }
+            Ok(Reply::ok(json!({
+                "name": name,
+                "namespace": "com.sforce.eventbus",
+                "type": "expanded-record",
+                "fields": [
+                    {"name": "data", "type": {"type": "record", "name": "Data", "namespace": "", "fields": [
+                        {"name": "schema", "type": "string"},
+                        {"name": "payload", "type": payload},
+                        {"name": "event", "type": {"type": "record", "name": "Event",
+                            "fields": [{"name": "replayId", "type": "long"}]}}
+                    ]}},
+                    {"name": "channel", "type": "string"}
+                ]
+            })))
+        }
+        other => Err(ApiFailure::bad_request(
+            "INVALID_PARAMETER_VALUE",
+            format!("Invalid payloadFormat: {other}. Use EXPANDED or COMPACT."),
+        )),
+    }
+}
+
 /// POST /sobjects/Name__e: the event is queued for the transaction's commit and answered 201
 /// with OPERATION_ENQUEUED and the event's UUID.
 fn publish_event(
@@ -371,6 +426,16 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
                 json!({"id": id, "success": true, "errors": []}),
                 sobject_url(&name, &id),
             ))
+        }
+        (Method::GET, ["event", "eventSchema", schema_id]) => {
+            event_schema(org, schema_id, call.query)
+        }
+        (Method::GET, ["sobjects", object, "eventSchema"]) if object.ends_with("__e") => {
+            let event = org
+                .events
+                .event_type(object)
+                .ok_or_else(ApiFailure::not_found)?;
+            event_schema(org, &event.schema_id, call.query)
         }
         (Method::GET, ["sobjects", object, "describe"]) => {
             Ok(Reply::ok(store.describe(object, version)?))

@@ -674,6 +674,17 @@ impl EventsCore {
         Pending::new(async move { events.get_topic(&topic).await.map(TopicOut) })
     }
 
+    #[pyo3(signature = (event_or_schema_id, *, compact = false))]
+    fn event_schema(&self, event_or_schema_id: String, compact: bool) -> Pending {
+        let events = self.client.events();
+        Pending::new(async move {
+            events
+                .event_schema(&event_or_schema_id, compact)
+                .await
+                .map(crate::convert::Json)
+        })
+    }
+
     fn get_schema(&self, schema_id: String) -> Pending {
         let events = self.client.events();
         Pending::new(async move {

@@ -210,6 +210,34 @@ impl Events {
             .cloned()
     }
 
+    /// An event's schema over REST, by event name (`Order__e`) or schema id: `compact` is the
+    /// Avro schema with its id as `uuid`; otherwise Salesforce's EXPANDED form.
+    pub async fn event_schema(
+        &self,
+        event_or_schema_id: &str,
+        compact: bool,
+    ) -> Result<serde_json::Value> {
+        let name = event_or_schema_id.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::invalid_argument(
+                "event",
+                format!("expected an event name like Order__e or a schema id, got {event_or_schema_id:?}"),
+            ));
+        }
+        let mut url = if name.ends_with("__e") {
+            self.client.data_url(&["sobjects", name, "eventSchema"])?
+        } else {
+            self.client.data_url(&["event", "eventSchema", name])?
+        };
+        let format = if compact { "COMPACT" } else { "EXPANDED" };
+        url.query_pairs_mut().append_pair("payloadFormat", format);
+        self.client.get_json(url).await
+    }
+
     fn cached_schema(&self, schema_id: &str) -> Option<Arc<EventSchema>> {
         self.state()
             .schemas
