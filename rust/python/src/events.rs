@@ -368,41 +368,28 @@ impl ChangeEvent {
     }
 }
 
-fn header_of(
-    schema: &EventSchema,
-    payload: &Bound<'_, PyAny>,
-) -> PyResult<Option<ChangeEventHeader>> {
-    let Some(layout) = &schema.layout else {
-        return Ok(None);
-    };
-    let header = payload.get_item("ChangeEventHeader")?;
-    let text = |k: &str| -> PyResult<String> { header.get_item(k)?.extract() };
-    let number = |k: &str| -> PyResult<i64> { header.get_item(k)?.extract() };
-    let list = |k: &str| -> PyResult<Vec<String>> { header.get_item(k)?.extract() };
-    let expand = |k: &str| -> PyResult<Vec<String>> {
-        layout
-            .decode(&list(k)?)
-            .map_err(|e| PyValueError::new_err(e.to_string()))
-    };
-    Ok(Some(ChangeEventHeader {
-        entity_name: text("entityName")?,
-        record_ids: list("recordIds")?,
-        change_type: text("changeType")?,
-        change_origin: text("changeOrigin")?,
-        transaction_key: text("transactionKey")?,
-        sequence_number: number("sequenceNumber")?,
-        commit_timestamp: number("commitTimestamp")?,
-        commit_number: number("commitNumber")?,
-        commit_user: text("commitUser")?,
-        changed_fields: expand("changedFields")?,
-        nulled_fields: expand("nulledFields")?,
-        diff_fields: expand("diffFields")?,
-    }))
+impl From<sf::events::ChangeEventHeader> for ChangeEventHeader {
+    fn from(h: sf::events::ChangeEventHeader) -> Self {
+        Self {
+            entity_name: h.entity_name,
+            record_ids: h.record_ids,
+            change_type: h.change_type,
+            change_origin: h.change_origin,
+            transaction_key: h.transaction_key,
+            sequence_number: h.sequence_number,
+            commit_timestamp: h.commit_timestamp,
+            commit_number: h.commit_number,
+            commit_user: h.commit_user,
+            changed_fields: h.changed_fields,
+            nulled_fields: h.nulled_fields,
+            diff_fields: h.diff_fields,
+        }
+    }
 }
 
 fn to_event(py: Python<'_>, e: ReceivedEvent) -> PyResult<PyObject> {
     let payload = decode(py, &e.schema, &e.payload)?;
-    let header = header_of(&e.schema, &payload)?;
+    let header = e.change_header().map_err(to_pyerr)?;
     let base = Event {
         replay: e.replay_id.0,
         event_id: e.event_id,
@@ -414,7 +401,7 @@ fn to_event(py: Python<'_>, e: ReceivedEvent) -> PyResult<PyObject> {
         None => Py::new(py, base)?.into_any(),
         Some(h) => {
             let init = PyClassInitializer::from(base).add_subclass(ChangeEvent {
-                header: Py::new(py, h)?,
+                header: Py::new(py, ChangeEventHeader::from(h))?,
             });
             Py::new(py, init)?.into_any()
         }

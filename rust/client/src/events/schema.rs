@@ -19,6 +19,9 @@ pub struct EventSchema {
     pub names: HashMap<Name, Schema>,
     /// Set for change events (first field `ChangeEventHeader`).
     pub layout: Option<FieldLayout>,
+    /// For change events, the `ChangeEventHeader` record: encoded first, so a header can be
+    /// read from the front of a payload without decoding the rest.
+    pub header: Option<Schema>,
 }
 
 impl EventSchema {
@@ -30,12 +33,21 @@ impl EventSchema {
         let mut names = HashMap::new();
         collect_names(&schema, None, &mut names);
         let layout = change_layout(&schema, &names);
+        let header = layout.as_ref().and_then(|_| match &schema {
+            Schema::Record(r) => r
+                .fields
+                .first()
+                .and_then(|f| record_of(&f.schema, &names))
+                .cloned(),
+            _ => None,
+        });
         Ok(Self {
             id: id.to_owned(),
             json: json.to_owned(),
             schema,
             names,
             layout,
+            header: header.map(Schema::Record),
         })
     }
 

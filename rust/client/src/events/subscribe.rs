@@ -104,11 +104,15 @@ impl ReceivedEvent {
 
     /// For change events: the header, bitmaps expanded against the schema.
     pub fn change_header(&self) -> Result<Option<ChangeEventHeader>> {
-        let Some(layout) = &self.schema.layout else {
+        let (Some(layout), Some(header_schema)) = (&self.schema.layout, &self.schema.header) else {
             return Ok(None);
         };
-        let payload = self.decode()?;
-        let header = &payload["ChangeEventHeader"];
+        let header = apache_avro::from_avro_datum(header_schema, &mut &self.payload[..], None)
+            .map(super::to_json)
+            .map_err(|e| Error::Avro {
+                schema_id: self.schema.id.clone(),
+                message: e.to_string(),
+            })?;
         let text = |k: &str| header[k].as_str().unwrap_or_default().to_owned();
         let number = |k: &str| header[k].as_i64().unwrap_or_default();
         let list = |k: &str| -> Vec<String> {

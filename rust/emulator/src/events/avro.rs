@@ -8,7 +8,7 @@ use base64::Engine;
 use salesforce_wire::FieldLayout;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 const NAMESPACE: &str = "com.sforce.eventbus";
 
@@ -110,6 +110,14 @@ pub fn schema_id(schema_json: &str) -> String {
 
 fn parse(schema_json: &str) -> Result<Schema, String> {
     Schema::parse_str(schema_json).map_err(|e| format!("invalid Avro schema: {e}"))
+}
+
+/// `AccountChangeEvent`, `Employee__ChangeEvent`: the change event type of an object.
+pub fn change_event_name(object: &str) -> String {
+    match object.strip_suffix("__c") {
+        Some(base) => format!("{base}__ChangeEvent"),
+        None => format!("{object}ChangeEvent"),
+    }
 }
 
 /// A custom platform event type (`Name__e`) and its Avro schema.
@@ -217,6 +225,8 @@ pub struct ChangeSchema {
     pub schema_id: String,
     pub layout: FieldLayout,
     columns: Vec<(String, Column)>,
+    /// Stored field name to its name in the event (`BillingCity` → `BillingAddress.City`).
+    event_names: HashMap<String, String>,
 }
 
 /// Which stored fields a change names, by their event names (`BillingCity` →
@@ -318,10 +328,17 @@ impl ChangeSchema {
             layout.fields.push(name.clone());
         }
         let entity = meta.name.clone();
-        let event_name = match entity.strip_suffix("__c") {
-            Some(base) => format!("{base}__ChangeEvent"),
-            None => format!("{entity}ChangeEvent"),
-        };
+        let event_name = change_event_name(&entity);
+        let event_names = columns
+            .iter()
+            .flat_map(|(name, column)| match column {
+                Column::Plain { field, .. } => vec![(field.clone(), name.clone())],
+                Column::Compound { parts } => parts
+                    .iter()
+                    .map(|(part, field, _)| (field.clone(), format!("{name}.{part}")))
+                    .collect(),
+            })
+            .collect();
         let schema_json =
             json!({"name": event_name, "namespace": NAMESPACE, "type": "record", "fields": fields})
                 .to_string();
@@ -332,18 +349,13 @@ impl ChangeSchema {
             schema_json,
             layout,
             columns,
+            event_names,
         })
     }
 
     /// The event name of a stored field: `BillingCity` → `BillingAddress.City`.
     pub fn event_name_of(&self, stored: &str) -> Option<String> {
-        self.columns.iter().find_map(|(name, column)| match column {
-            Column::Plain { field, .. } => (field == stored).then(|| name.clone()),
-            Column::Compound { parts } => parts
-                .iter()
-                .find(|(_, f, _)| f == stored)
-                .map(|(part, _, _)| format!("{name}.{part}")),
-        })
+        self.event_names.get(stored).cloned()
     }
 
     /// Encodes one change straight to Avro binary (this runs for every record a bulk job

@@ -99,9 +99,7 @@ impl PubSubService {
     /// Where a subscription starts: the replay id it delivers after.
     fn start(&self, topic: &Topic, preset: i32, replay_id: &[u8]) -> Result<u64, Status> {
         match ReplayPreset::try_from(preset) {
-            Ok(ReplayPreset::Latest) => {
-                Ok(topic.watch().borrow().max(self.org.events.latest_replay()))
-            }
+            Ok(ReplayPreset::Latest) => Ok(topic.latest().max(self.org.events.latest_replay())),
             Ok(ReplayPreset::Earliest) => Ok(0),
             Ok(ReplayPreset::Custom) => {
                 if replay_id.is_empty() {

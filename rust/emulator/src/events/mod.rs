@@ -66,6 +66,11 @@ impl Topic {
         log.events.range(start..).take(max).cloned().collect()
     }
 
+    /// The newest replay id on this topic (0 before any event).
+    pub fn latest(&self) -> u64 {
+        *self.latest.borrow()
+    }
+
     /// Notified whenever an event is appended; the value is the newest replay id.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.latest.subscribe()
@@ -519,10 +524,7 @@ impl EventBus {
 
 /// `/data/AccountChangeEvent`, `/data/Employee__ChangeEvent`.
 pub fn change_topic(object: &str) -> String {
-    match object.strip_suffix("__c") {
-        Some(base) => format!("/data/{base}__ChangeEvent"),
-        None => format!("/data/{object}ChangeEvent"),
-    }
+    format!("/data/{}", avro::change_event_name(object))
 }
 
 /// A random (version 4) UUID.
