@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import pytest
 import requests
@@ -50,6 +51,31 @@ async def test_async_stream_and_resume(org: Emulator, many: list[str], async_sf:
     assert first.next_records_url is not None
     resumed = await async_sf.query.query_more(first.next_records_url)
     assert [r["Id"] for r in resumed.records] == many[1000:2000]
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_flat_records_stay_out_of_the_cyclic_collector(org: Emulator, collector_on: bool) -> None:
+    """Flat records cannot form cycles, so the collector is spared them; anything that could
+    (a record holding a record) stays tracked, and the collector's own state is left as found."""
+    sf = org.client()
+    acme = sf.sobjects.create("Account", {"Name": "Acme"}).id
+    sf.sobjects.create("Contact", {"LastName": "Smith", "AccountId": acme})
+    was_enabled = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        flat = list(sf.query.stream("SELECT Id, Name FROM Account"))
+        nested = list(sf.query.stream("SELECT Id, Account.Name FROM Contact"))
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+    assert flat[0]["Name"] == "Acme"
+    assert flat[0]["attributes"]["type"] == "Account"
+    assert not gc.is_tracked(flat[0])
+    assert nested[0]["Account"]["Name"] == "Acme"
+    assert gc.is_tracked(nested[0])
+    # A container put into a flat record makes CPython track it again: cycles stay collectable.
+    flat[0]["self"] = [flat[0]]
+    assert gc.is_tracked(flat[0])
 
 
 def test_query_all_sees_deleted_rows(org: Emulator) -> None:

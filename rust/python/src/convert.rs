@@ -1,8 +1,12 @@
 //! JSON values to Python objects and back, built once at the edge.
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{
+    PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Number, Value};
 
@@ -191,129 +195,77 @@ pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     Err(PyTypeError::new_err(format!("cannot send a {type_name} to Salesforce; use str, int, float, bool, None, date, datetime, Decimal, list or dict")))
 }
 
-/// Builds Python objects while parsing JSON: no intermediate `serde_json::Value`.
-struct PySeed<'a, 'py> {
-    py: Python<'py>,
-    keys: &'a mut KeyCache<'py>,
-}
+/// `orjson.loads`, looked up once: it builds dicts from JSON about twice as fast as a serde
+/// visitor calling the C API per value (measured on 2,000-record query pages).
+static ORJSON_LOADS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
-impl<'de, 'py> serde::de::DeserializeSeed<'de> for PySeed<'_, 'py> {
-    type Value = Bound<'py, PyAny>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-fn py_error<E: serde::de::Error>(err: PyErr) -> E {
-    E::custom(err.to_string())
-}
-
-impl<'de, 'py> serde::de::Visitor<'de> for PySeed<'_, 'py> {
-    type Value = Bound<'py, PyAny>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.py).map_err(py_error)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.py).map_err(py_error)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.py).map_err(py_error)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.py).map_err(py_error)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.py, v).into_any())
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(self.py.None().into_bound(self.py))
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        self.visit_unit()
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let (py, keys) = (self.py, self.keys);
-        let list = PyList::empty(py);
-        while let Some(item) = seq.next_element_seed(PySeed {
-            py,
-            keys: &mut *keys,
-        })? {
-            list.append(item).map_err(py_error)?;
-        }
-        Ok(list.into_any())
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (py, keys) = (self.py, self.keys);
-        let dict = PyDict::new(py);
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let key = keys.key(py, &key);
-            let value = map.next_value_seed(PySeed {
-                py,
-                keys: &mut *keys,
-            })?;
-            dict.set_item(key, value).map_err(py_error)?;
-        }
-        Ok(dict.into_any())
-    }
-}
-
-/// Reads the `records` of a query page straight into a list of dicts.
-struct RecordsOfPage<'a, 'py> {
-    py: Python<'py>,
-    keys: &'a mut KeyCache<'py>,
-}
-
-impl<'de, 'py> serde::de::Visitor<'de> for RecordsOfPage<'_, 'py> {
-    type Value = Option<Bound<'py, PyAny>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a query page")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (py, keys) = (self.py, self.keys);
-        let mut records = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "records" {
-                records = Some(map.next_value_seed(PySeed {
-                    py,
-                    keys: &mut *keys,
-                })?);
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
+/// The records of a query page's JSON body, as Python dicts.
+pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let loads = ORJSON_LOADS.get_or_try_init(py, || {
+        py.import("orjson")?.getattr("loads").map(Bound::unbind)
+    })?;
+    let collector = PausedCollector::pause();
+    let page = loads
+        .bind(py)
+        .call1((PyBytes::new(py, body),))
+        .map_err(|e| PyValueError::new_err(format!("cannot read the query page: {e}")))?;
+    let records = page
+        .downcast::<PyDict>()
+        .ok()
+        .and_then(|page| page.get_item("records").ok().flatten());
+    if let Some(list) = records.as_ref().and_then(|r| r.downcast::<PyList>().ok()) {
+        for record in list.iter() {
+            if let Ok(record) = record.downcast::<PyDict>() {
+                untrack_if_flat(record);
             }
         }
-        Ok(records)
+    }
+    drop(collector);
+    Ok(records.unwrap_or_else(|| PyList::empty(py).into_any()))
+}
+
+/// The cyclic garbage collector, off while a page's thousands of dicts are built (the GIL is
+/// held throughout, so no other Python code runs meanwhile) and back on when dropped, if it was
+/// on before.
+struct PausedCollector {
+    was_enabled: bool,
+}
+
+impl PausedCollector {
+    fn pause() -> Self {
+        // SAFETY: called with the GIL held (every caller has a `Python` token).
+        let was_enabled = unsafe { ffi::PyGC_Disable() } == 1;
+        Self { was_enabled }
     }
 }
 
-/// The records of a query page's JSON body, as Python dicts built while parsing.
-pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    use serde::Deserializer as _;
-    let mut keys = KeyCache::default();
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let records = deserializer
-        .deserialize_map(RecordsOfPage {
-            py,
-            keys: &mut keys,
-        })
-        .map_err(|e| PyValueError::new_err(format!("cannot read the query page: {e}")))?;
-    Ok(records.unwrap_or_else(|| PyList::empty(py).into_any()))
+impl Drop for PausedCollector {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            // SAFETY: dropped with the GIL still held, in the function that paused it.
+            unsafe { ffi::PyGC_Enable() };
+        }
+    }
+}
+
+/// Takes a record out of the cyclic collector's sight when it cannot be part of a cycle: its
+/// values are scalars or dicts the collector does not track (`attributes`). CPython leaves such
+/// dicts tracked only because one value is a dict; each collection would then walk every record
+/// of the page again. Should the caller later put a list or dict into the record, CPython
+/// tracks it again on that insert.
+fn untrack_if_flat(record: &Bound<'_, PyDict>) {
+    let flat = record.iter().all(|(_, value)| {
+        let ptr = value.as_ptr();
+        // SAFETY: `ptr` is a live object borrowed for this closure, the GIL is held.
+        unsafe {
+            let is_container = ffi::PyType_IS_GC(ffi::Py_TYPE(ptr)) != 0;
+            !is_container
+                || (value.is_instance_of::<PyDict>() && ffi::PyObject_GC_IsTracked(ptr) == 0)
+        }
+    });
+    if flat {
+        // SAFETY: a dict we built and own a reference to; untracking a container that cannot
+        // reach itself only spares the collector work.
+        unsafe { ffi::PyObject_GC_UnTrack(record.as_ptr().cast()) };
+    }
 }
