@@ -2,7 +2,7 @@
 simple-salesforce's query_all_iter, in one run; records per second, CPU seconds per 100k
 records, and ratios. Every run checks it got every record exactly once.
 
-Run: python benches/compare_query_stream.py [--records 200000] [--external]
+Run: python benches/compare_query_stream.py [--records 200000] [--external] [--rounds 3]
 Use a release build (maturin develop --release). By default the emulator runs inside this
 process (its threads count in "process CPU"); with --external it runs as `sfapi emulator` in its
 own process, so process CPU is the client's alone.
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -51,6 +52,18 @@ def run(label: str, fn: Callable[[], set[str]], expected: int) -> tuple[float, f
         f"main-thread CPU {main * per:5.2f} s/100k  process CPU {cpu * per:5.2f} s/100k"
     )
     return wall, cpu
+
+
+def ratios(
+    title: str, peer: tuple[float, float], sync: tuple[float, float], asyn: tuple[float, float]
+) -> None:
+    print(f"  {title}")
+    print(
+        f"    records/s ours / simple-salesforce: sync {peer[0] / sync[0]:.2f}x, async {peer[0] / asyn[0]:.2f}x"
+    )
+    print(
+        f"    process CPU simple-salesforce / ours: sync {peer[1] / sync[1]:.2f}x, async {peer[1] / asyn[1]:.2f}x"
+    )
 
 
 @contextlib.contextmanager
@@ -94,6 +107,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--external", action="store_true", help="run the emulator in its own process")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of the three clients, interleaved (this machine is shared and noisy)",
+    )
     args = parser.parse_args()
     n = args.records
     org = org_in_subprocess if args.external else org_in_process
@@ -114,23 +133,36 @@ def main() -> None:
             return {r["Id"] for r in sf.query.stream(SOQL)}
 
         def ours_async() -> set[str]:
-            async def go() -> set[str]:
-                return {r["Id"] async for r in asf.query.stream(SOQL)}
+            found: list[set[str]] = []
 
-            return asyncio.run(go())
+            async def go() -> None:
+                found.append({r["Id"] async for r in asf.query.stream(SOQL)})
+
+            # The main task returns None: on Python 3.11 asyncio.run reprs its task while it
+            # restores the SIGINT handler, and a task holding 200,000 ids costs ~0.2 s to repr.
+            asyncio.run(go())
+            return found[0]
 
         def theirs() -> set[str]:
             return {r["Id"] for r in peer.query_all_iter(SOQL)}
 
-        sync_wall, sync_cpu = run("salesforce_api sync stream", ours_sync, n)
-        async_wall, async_cpu = run("salesforce_api async stream", ours_async, n)
-        peer_wall, peer_cpu = run("simple-salesforce query_all_iter", theirs, n)
-        print(
-            f"  records/s ours / simple-salesforce: sync {peer_wall / sync_wall:.2f}x, async {peer_wall / async_wall:.2f}x"
-        )
-        print(
-            f"  process CPU simple-salesforce / ours: sync {peer_cpu / sync_cpu:.2f}x, async {peer_cpu / async_cpu:.2f}x"
-        )
+        results: dict[str, list[tuple[float, float]]] = {"sync": [], "async": [], "peer": []}
+        for round_number in range(1, args.rounds + 1):
+            print(f" round {round_number}")
+            results["sync"].append(run("salesforce_api sync stream", ours_sync, n))
+            results["async"].append(run("salesforce_api async stream", ours_async, n))
+            results["peer"].append(run("simple-salesforce query_all_iter", theirs, n))
+            ratios("this round:", results["peer"][-1], results["sync"][-1], results["async"][-1])
+
+        def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+            return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+
+        def best(runs: list[tuple[float, float]]) -> tuple[float, float]:
+            return min(w for w, _ in runs), min(c for _, c in runs)
+
+        print(f" over {args.rounds} rounds")
+        ratios("medians:", median(results["peer"]), median(results["sync"]), median(results["async"]))
+        ratios("best of each:", best(results["peer"]), best(results["sync"]), best(results["async"]))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 //! SOQL queries: one page, the next page, every page with the next one fetched ahead, explain.
 
-use crate::client::{decode_json, Client, RestCall};
+use crate::client::{Client, RestCall};
 use crate::error::{Error, Result};
 use crate::resilience::Idempotency;
 use crate::sobjects::Record;
@@ -33,21 +33,84 @@ pub struct RawPage {
     pub body: bytes::Bytes,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A page's counts and cursor.
+#[derive(Default)]
 struct PageMeta {
-    total_size: u64,
-    done: bool,
-    #[serde(default)]
+    total_size: Option<u64>,
+    done: Option<bool>,
     next_records_url: Option<String>,
+    /// Parsing was stopped on purpose at `records`, everything needed read.
+    stopped: bool,
+}
+
+impl PageMeta {
+    fn complete(&self) -> bool {
+        match (self.total_size, self.done) {
+            (Some(_), Some(done)) => done || self.next_records_url.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Reads the counts and cursor. Salesforce writes them before `records`, so parsing stops
+    /// there instead of scanning every record (a tenth of a streaming client's CPU); a page
+    /// written in another order is read to its end.
+    fn read(body: &[u8]) -> std::result::Result<Self, serde_json::Error> {
+        use serde::Deserializer as _;
+        let mut meta = PageMeta::default();
+        let outcome = serde_json::Deserializer::from_slice(body)
+            .deserialize_map(FrontOfPage { meta: &mut meta });
+        match outcome {
+            Err(e) if !meta.stopped => Err(e),
+            _ if meta.total_size.is_none() => Err(serde::de::Error::missing_field("totalSize")),
+            _ if meta.done.is_none() => Err(serde::de::Error::missing_field("done")),
+            _ => Ok(meta),
+        }
+    }
+}
+
+struct FrontOfPage<'a> {
+    meta: &'a mut PageMeta,
+}
+
+impl<'de> serde::de::Visitor<'de> for FrontOfPage<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a query page")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<(), A::Error> {
+        use serde::de::{Error as _, IgnoredAny};
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "totalSize" => self.meta.total_size = Some(map.next_value()?),
+                "done" => self.meta.done = Some(map.next_value()?),
+                "nextRecordsUrl" => self.meta.next_records_url = map.next_value()?,
+                "records" if self.meta.complete() => {
+                    self.meta.stopped = true;
+                    return Err(A::Error::custom("stopped at records"));
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RawPage {
     fn from_response(response: &crate::transport::HttpResponse) -> Result<Self> {
-        let meta: PageMeta = decode_json(response)?;
+        let meta = PageMeta::read(&response.body).map_err(|e| Error::UnexpectedResponse {
+            status: response.status.as_u16(),
+            message: format!("cannot decode the JSON body: {e}"),
+        })?;
         Ok(Self {
-            total_size: meta.total_size,
-            done: meta.done,
+            total_size: meta.total_size.unwrap_or_default(),
+            done: meta.done.unwrap_or_default(),
             next_records_url: meta.next_records_url,
             body: response.body.clone(),
         })
@@ -241,5 +304,40 @@ impl Drop for QueryPager {
         if let Some(ahead) = self.ahead.take() {
             ahead.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::PageMeta;
+
+    #[test]
+    fn page_counts_are_read_from_the_front_or_from_anywhere() {
+        let front =
+            br#"{"totalSize":3,"done":false,"nextRecordsUrl":"/q/01g-2","records":[{"Id":"1"},"#;
+        let meta = PageMeta::read(front).unwrap();
+        assert_eq!((meta.total_size, meta.done), (Some(3), Some(false)));
+        assert_eq!(meta.next_records_url.as_deref(), Some("/q/01g-2"));
+
+        let last = br#"{"records":[{"a":"\"}"}],"done":true,"totalSize":1}"#;
+        let meta = PageMeta::read(last).unwrap();
+        assert_eq!(
+            (meta.total_size, meta.done, meta.next_records_url),
+            (Some(1), Some(true), None)
+        );
+
+        let url_after = br#"{"totalSize":3,"done":false,"records":[],"nextRecordsUrl":"/q/x-2"}"#;
+        assert_eq!(
+            PageMeta::read(url_after)
+                .unwrap()
+                .next_records_url
+                .as_deref(),
+            Some("/q/x-2")
+        );
+
+        assert!(PageMeta::read(br#"{"totalSize":3,"records":[]}"#).is_err());
+        assert!(PageMeta::read(br#"{"totalSize":3,"done":false,"records":[1,"#).is_err());
+        assert!(PageMeta::read(b"<html>").is_err());
     }
 }

@@ -254,18 +254,23 @@ impl Drop for PausedCollector {
 /// of the page again. Should the caller later put a list or dict into the record, CPython
 /// tracks it again on that insert.
 fn untrack_if_flat(record: &Bound<'_, PyDict>) {
-    let flat = record.iter().all(|(_, value)| {
-        let ptr = value.as_ptr();
-        // SAFETY: `ptr` is a live object borrowed for this closure, the GIL is held.
-        unsafe {
-            let is_container = ffi::PyType_IS_GC(ffi::Py_TYPE(ptr)) != 0;
-            !is_container
-                || (value.is_instance_of::<PyDict>() && ffi::PyObject_GC_IsTracked(ptr) == 0)
+    let dict = record.as_ptr();
+    let mut position: ffi::Py_ssize_t = 0;
+    let mut key = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: the GIL is held and nothing runs Python code while the dict is walked, so the
+    // borrowed key and value pointers PyDict_Next hands out stay valid for each step.
+    unsafe {
+        while ffi::PyDict_Next(dict, &mut position, &mut key, &mut value) != 0 {
+            let container = ffi::PyType_IS_GC(ffi::Py_TYPE(value)) != 0;
+            let untracked_dict =
+                ffi::PyDict_Check(value) != 0 && ffi::PyObject_GC_IsTracked(value) == 0;
+            if container && !untracked_dict {
+                return;
+            }
         }
-    });
-    if flat {
-        // SAFETY: a dict we built and own a reference to; untracking a container that cannot
-        // reach itself only spares the collector work.
-        unsafe { ffi::PyObject_GC_UnTrack(record.as_ptr().cast()) };
+        // A dict we built and hold; untracking a container that cannot reach itself only
+        // spares the collector work.
+        ffi::PyObject_GC_UnTrack(dict.cast());
     }
 }
