@@ -9,8 +9,6 @@ pub use parse::{parse, Query};
 use crate::failure::ApiFailure;
 use crate::org::lock;
 use crate::store::{Store, StoredRecord};
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use std::collections::{btree_map, BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
@@ -118,7 +116,7 @@ fn next_url(cursor: &str, offset: usize, version: &str) -> String {
     format!("/services/data/v{version}/query/{cursor}-{offset}")
 }
 
-/// A page serialized straight from the store: no copy of the records is built first.
+/// A page written straight from the store: no copy of the records is built first.
 fn page(
     store: &Store,
     cursor: &Cursor,
@@ -126,84 +124,123 @@ fn page(
     version: &str,
     next: Option<String>,
 ) -> Result<Vec<u8>, ApiFailure> {
-    let body = PageBody {
-        store,
-        cursor,
-        offset,
-        version,
-        next,
-    };
     // About 400 bytes a row of ten fields: sized once rather than grown by copying.
     let mut out = Vec::with_capacity(4096 + 400 * cursor.batch.min(cursor.ids.len()));
-    serde_json::to_writer(&mut out, &body)
-        .map(|()| out)
-        .map_err(|e| {
-            ApiFailure::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN_EXCEPTION",
-                e.to_string(),
-            )
-        })
+    write_page(&mut out, store, cursor, offset, version, next.as_deref()).map_err(|e| {
+        ApiFailure::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            e.to_string(),
+        )
+    })?;
+    Ok(out)
 }
 
-struct PageBody<'a> {
-    store: &'a Store,
-    cursor: &'a Cursor,
+fn write_page(
+    out: &mut Vec<u8>,
+    store: &Store,
+    cursor: &Cursor,
     offset: usize,
-    version: &'a str,
-    next: Option<String>,
-}
-
-impl Serialize for PageBody<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("totalSize", &self.cursor.ids.len())?;
-        map.serialize_entry("done", &self.next.is_none())?;
-        if let Some(next) = &self.next {
-            map.serialize_entry("nextRecordsUrl", next)?;
-        }
-        map.serialize_entry("records", &Rows(self))?;
-        map.end()
+    version: &str,
+    next: Option<&str>,
+) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"totalSize\":");
+    serde_json::to_writer(&mut *out, &cursor.ids.len())?;
+    out.extend_from_slice(if next.is_some() {
+        b",\"done\":false"
+    } else {
+        b",\"done\":true"
+    });
+    if let Some(next) = next {
+        out.extend_from_slice(b",\"nextRecordsUrl\":");
+        serde_json::to_writer(&mut *out, next)?;
     }
-}
-
-struct Rows<'a, 'b>(&'b PageBody<'a>);
-
-impl Serialize for Rows<'_, '_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let p = self.0;
-        let ids = p.cursor.ids.iter().skip(p.offset).take(p.cursor.batch);
-        let flat = p.cursor.columns.iter().all(Resolved::is_own_field);
-        let mut records = p
-            .store
-            .object(&p.cursor.object)
+    out.extend_from_slice(b",\"records\":[");
+    let ids = cursor.ids.iter().skip(offset).take(cursor.batch);
+    if cursor.columns.iter().all(Resolved::is_own_field) {
+        let mut records = store
+            .object(&cursor.object)
             .ok()
             .map(|o| InOrderLookup::new(&o.records));
-        let mut positions = FieldPositions::new(p.cursor.columns.len());
-        let mut values = Vec::with_capacity(p.cursor.columns.len());
-        let mut seq = serializer.serialize_seq(None)?;
-        for id in ids {
-            if flat {
-                let record = records.as_mut().and_then(|r| r.get(id));
-                positions.read(record, &p.cursor.columns, &mut values);
-                seq.serialize_element(&OwnRow {
-                    object: &p.cursor.object,
-                    id,
-                    columns: &p.cursor.columns,
-                    values: &values,
-                    version: p.version,
-                })?;
-            } else {
-                seq.serialize_element(&render(
-                    p.store,
-                    &p.cursor.object,
-                    id,
-                    &p.cursor.columns,
-                    p.version,
-                ))?;
+        let mut positions = FieldPositions::new(cursor.columns.len());
+        let mut values = Vec::with_capacity(cursor.columns.len());
+        let row = FlatRow::new(&cursor.object, &cursor.columns, version)?;
+        for (n, id) in ids.enumerate() {
+            if n > 0 {
+                out.push(b',');
             }
+            let record = records.as_mut().and_then(|r| r.get(id));
+            positions.read(record, &cursor.columns, &mut values);
+            row.write(out, id, &values)?;
         }
-        seq.end()
+    } else {
+        for (n, id) in ids.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let row = render(store, &cursor.object, id, &cursor.columns, version);
+            serde_json::to_writer(&mut *out, &row)?;
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Ok(())
+}
+
+/// A row whose columns are all the object's own fields, its fixed parts (the attributes up to
+/// the id, each `,"Field":`) escaped once per page instead of once per row.
+struct FlatRow {
+    /// `{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/`
+    head: Vec<u8>,
+    /// `"Account"`, for a row whose id needs escaping.
+    object: Vec<u8>,
+    url_base: String,
+    keys: Vec<Vec<u8>>,
+}
+
+impl FlatRow {
+    fn new(object: &str, columns: &[Resolved], version: &str) -> serde_json::Result<Self> {
+        let url_base = format!("/services/data/v{version}/sobjects/{object}/");
+        let object = serde_json::to_vec(object)?;
+        let mut head = b"{\"attributes\":{\"type\":".to_vec();
+        head.extend_from_slice(&object);
+        head.extend_from_slice(b",\"url\":");
+        serde_json::to_writer(&mut head, &url_base)?;
+        head.pop(); // the closing quote: the id follows
+        let keys = columns
+            .iter()
+            .map(|column| {
+                let mut key = vec![b','];
+                serde_json::to_writer(&mut key, column.field_name())?;
+                key.push(b':');
+                Ok(key)
+            })
+            .collect::<serde_json::Result<_>>()?;
+        Ok(Self {
+            head,
+            object,
+            url_base,
+            keys,
+        })
+    }
+
+    fn write(&self, out: &mut Vec<u8>, id: &str, values: &[&Value]) -> serde_json::Result<()> {
+        if id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            out.extend_from_slice(&self.head);
+            out.extend_from_slice(id.as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(b"{\"attributes\":{\"type\":");
+            out.extend_from_slice(&self.object);
+            out.extend_from_slice(b",\"url\":");
+            serde_json::to_writer(&mut *out, &format!("{}{id}", self.url_base))?;
+        }
+        out.push(b'}');
+        for (key, value) in self.keys.iter().zip(values) {
+            out.extend_from_slice(key);
+            serde_json::to_writer(&mut *out, value)?;
+        }
+        out.push(b'}');
+        Ok(())
     }
 }
 
@@ -289,59 +326,6 @@ impl<'a> InOrderLookup<'a> {
             .map(|(_, record)| record);
         self.walk = Some(walk);
         found
-    }
-}
-
-/// A row whose columns are all the object's own fields.
-struct OwnRow<'a> {
-    object: &'a str,
-    id: &'a str,
-    columns: &'a [Resolved],
-    values: &'a [&'a Value],
-    version: &'a str,
-}
-
-impl Serialize for OwnRow<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.columns.len() + 1))?;
-        map.serialize_entry(
-            "attributes",
-            &Attributes {
-                object: self.object,
-                id: self.id,
-                version: self.version,
-            },
-        )?;
-        for (column, value) in self.columns.iter().zip(self.values) {
-            map.serialize_entry(column.field_name(), value)?;
-        }
-        map.end()
-    }
-}
-
-/// A record's `attributes`, written without building a map or its url first.
-struct Attributes<'a> {
-    object: &'a str,
-    id: &'a str,
-    version: &'a str,
-}
-
-impl Serialize for Attributes<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct Url<'a>(&'a Attributes<'a>);
-        impl Serialize for Url<'_> {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let a = self.0;
-                serializer.collect_str(&format_args!(
-                    "/services/data/v{}/sobjects/{}/{}",
-                    a.version, a.object, a.id
-                ))
-            }
-        }
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("type", self.object)?;
-        map.serialize_entry("url", &Url(self))?;
-        map.end()
     }
 }
 
