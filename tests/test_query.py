@@ -58,11 +58,21 @@ def test_values_needing_escapes_come_back_intact(org: Emulator) -> None:
     name = 'Quote " back \\ slash\nnew line\ttab \u00fcn\u00efcode \U0001f600 </script>'
     created = sf.sobjects.create("Account", {"Name": name, "NumberOfEmployees": 7, "AnnualRevenue": 1.5}).id
     sf.sobjects.create("Account", {"Name": "plain"})
-    rows = list(sf.query.stream("SELECT Id, Name, NumberOfEmployees, AnnualRevenue, Phone FROM Account ORDER BY Name"))
+    rows = list(
+        sf.query.stream("SELECT Id, Name, NumberOfEmployees, AnnualRevenue, Phone FROM Account ORDER BY Name")
+    )
     assert [r["Name"] for r in rows] == ["plain", name]  # Salesforce orders text case-insensitively
     first = rows[1]
-    assert (first["Id"], first["NumberOfEmployees"], first["AnnualRevenue"], first["Phone"]) == (created, 7, 1.5, None)
-    assert first["attributes"] == {"type": "Account", "url": f"/services/data/v62.0/sobjects/Account/{created}"}
+    assert (first["Id"], first["NumberOfEmployees"], first["AnnualRevenue"], first["Phone"]) == (
+        created,
+        7,
+        1.5,
+        None,
+    )
+    assert first["attributes"] == {
+        "type": "Account",
+        "url": f"/services/data/v62.0/sobjects/Account/{created}",
+    }
 
 
 @pytest.mark.parametrize("collector_on", [True, False])
