@@ -552,7 +552,12 @@ impl Store {
             ));
         };
         let store = self.object(object)?;
-        let mut out = Map::new();
+        // Room for the system fields a create adds, so the record's map is not grown twice.
+        let extra = match mode {
+            Write::Create => 10,
+            Write::Update => 0,
+        };
+        let mut out = Map::with_capacity(input.len() + extra);
         for (name, value) in input {
             if name == "attributes" {
                 continue;

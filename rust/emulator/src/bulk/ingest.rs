@@ -332,7 +332,7 @@ fn error_text(failure: &ApiFailure) -> String {
 
 /// Field values of a row: empty means "leave as is", `#N/A` sets null.
 fn row_body(columns: &Columns, row: &csv::StringRecord, skip: Option<usize>) -> Value {
-    let mut body = Map::new();
+    let mut body = Map::with_capacity(row.len());
     for (i, value) in row.iter().enumerate() {
         if Some(i) == skip || value.is_empty() {
             continue;
