@@ -260,13 +260,26 @@ impl Store {
         Ok(body)
     }
 
+    /// An object by name, in any case. The exact name is tried first by scanning the dozen
+    /// objects: this runs several times for every row a bulk job writes, and lower-casing
+    /// allocates.
     pub fn object(&self, name: &str) -> Result<&ObjectStore, ApiFailure> {
+        if let Some(object) = self.objects.values().find(|o| o.meta.name == name) {
+            return Ok(object);
+        }
         self.objects
             .get(&name.to_ascii_lowercase())
             .ok_or_else(|| unsupported_type(name))
     }
 
     fn object_mut(&mut self, name: &str) -> Result<&mut ObjectStore, ApiFailure> {
+        if self.objects.values().any(|o| o.meta.name == name) {
+            return self
+                .objects
+                .values_mut()
+                .find(|o| o.meta.name == name)
+                .ok_or_else(|| unsupported_type(name));
+        }
         self.objects
             .get_mut(&name.to_ascii_lowercase())
             .ok_or_else(|| unsupported_type(name))
@@ -356,8 +369,8 @@ impl Store {
         let mut values = self.validate(&name, body, Write::Create)?;
         let store = self.object(&name)?;
         for f in &store.meta.fields {
-            if !values.contains_key(&f.name) {
-                if let Some(default) = &f.default_value {
+            if let Some(default) = &f.default_value {
+                if !values.contains_key(&f.name) {
                     values.insert(f.name.clone(), default.clone());
                 }
             }
