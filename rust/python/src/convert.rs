@@ -204,7 +204,7 @@ pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py,
     let loads = ORJSON_LOADS.get_or_try_init(py, || {
         py.import("orjson")?.getattr("loads").map(Bound::unbind)
     })?;
-    let collector = PausedCollector::pause();
+    let collector = PausedCollector::pause(py);
     let page = loads
         .bind(py)
         .call1((PyBytes::new(py, body),))
@@ -232,8 +232,8 @@ struct PausedCollector {
 }
 
 impl PausedCollector {
-    fn pause() -> Self {
-        // SAFETY: called with the GIL held (every caller has a `Python` token).
+    fn pause(_gil: Python<'_>) -> Self {
+        // SAFETY: the GIL is held, as the token proves.
         let was_enabled = unsafe { ffi::PyGC_Disable() } == 1;
         Self { was_enabled }
     }
