@@ -130,7 +130,7 @@ impl FlatRow {
         out.push(b'}');
         for (key, value) in self.keys.iter().zip(values) {
             out.extend_from_slice(key);
-            serde_json::to_writer(&mut *out, value)?;
+            write_value(out, value)?;
         }
         out.push(b'}');
         Ok(())
@@ -219,5 +219,57 @@ impl<'a> InOrderLookup<'a> {
             .map(|(_, record)| record);
         self.walk = Some(walk);
         found
+    }
+}
+
+/// A field value as JSON. Most text needs no escaping, which one pass over its bytes tells;
+/// that text is copied as it is, anything else goes through serde_json.
+fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+    match value {
+        Value::String(text) if !needs_escape(text.as_bytes()) => {
+            out.reserve(text.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+            Ok(())
+        }
+        Value::Null => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+        other => serde_json::to_writer(&mut *out, other),
+    }
+}
+
+/// What JSON requires escaped in a string: quote, backslash and control characters.
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |seen, &b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::write_value;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        let values = [
+            json!("plain text, ünïcode 😀 and a / slash"),
+            json!("quote \" backslash \\ newline \n tab \t bell \u{7} del \u{7f}"),
+            json!(""),
+            Value::Null,
+            json!(true),
+            json!(0.0),
+            json!(-12.5),
+            json!(1234567890123_i64),
+        ];
+        for value in &values {
+            let mut ours = Vec::new();
+            write_value(&mut ours, value).unwrap();
+            assert_eq!(ours, serde_json::to_vec(value).unwrap(), "{value}");
+        }
     }
 }
