@@ -2,7 +2,7 @@
 
 Run: python -m pytest benches/bench_query_stream.py --benchmark-group-by=group
 The emulator runs in this process here (its threads share the machine with the client); the
-side-by-side script benches/compare_query_stream.py --external runs it in its own process.
+side-by-side script benches/compare_query_stream.py runs it in its own process.
 Each benchmark checks it got every record exactly once.
 """
 

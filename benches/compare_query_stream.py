@@ -2,10 +2,10 @@
 simple-salesforce's query_all_iter, in one run; records per second, CPU seconds per 100k
 records, and ratios. Every run checks it got every record exactly once.
 
-Run: python benches/compare_query_stream.py [--records 200000] [--external] [--rounds 3]
-Use a release build (maturin develop --release). By default the emulator runs inside this
-process (its threads count in "process CPU"); with --external it runs as `sfapi emulator` in its
-own process, so process CPU is the client's alone.
+Run: python benches/compare_query_stream.py [--records 200000] [--rounds 3] [--in-process]
+Use a release build (maturin develop --release). The emulator runs as `sfapi emulator` in its own
+process, so "process CPU" is the client's alone; with --in-process it runs inside this process
+(its threads then count in "process CPU").
 """
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ def org_in_subprocess(n: int) -> Iterator[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--external", action="store_true", help="run the emulator in its own process")
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the emulator inside this process instead of its own"
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -115,10 +117,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     n = args.records
-    org = org_in_subprocess if args.external else org_in_process
+    org = org_in_process if args.in_process else org_in_subprocess
     started = time.perf_counter()
     with org(n) as (url, token, ca):
-        where = "its own process" if args.external else "this process"
+        where = "this process" if args.in_process else "its own process"
         print(
             f"{n} Accounts ready in {time.perf_counter() - started:.1f} s (emulator in {where}); 10 fields, HTTPS"
         )
