@@ -48,15 +48,7 @@ def test_ours_sync_subscribe(benchmark, cdc_org: Emulator) -> None:  # type: ign
 @pytest.mark.benchmark(group="consume 20k change events")
 def test_grpcio_fastavro_subscribe(benchmark, cdc_org: Emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pb2, pb2_grpc = load_stubs(tmp_path)
-    peer = GrpcioSubscriber(
-        pb2,
-        pb2_grpc,
-        cdc_org.pubsub_endpoint,
-        token=cdc_org.access_token(),
-        instance_url=cdc_org.instance_url,
-        tenant_id=cdc_org.org_id,
-        ca_pem=Path(cdc_org.ca_cert_path or "").read_bytes(),
-    )
+    peer = GrpcioSubscriber.for_emulator(pb2, pb2_grpc, cdc_org)
 
     def run() -> int:
         return sum(payload["Name"] is not None for _, payload in peer.subscribe(TOPIC, EVENTS))

@@ -13,7 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from salesforce_api.testing import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 # The published contract when it is at hand (an optional cross-check), else our copy of it.
@@ -78,6 +81,19 @@ class GrpcioSubscriber:
         self.decoder = decoder
         self.schema_json: dict[str, str] = {}
         self.parsed: dict[str, Any] = {}
+
+    @classmethod
+    def for_emulator(cls, pb2: ModuleType, pb2_grpc: ModuleType, org: Emulator) -> GrpcioSubscriber:
+        """A subscriber to ``org``'s Pub/Sub endpoint with its token, ids and CA."""
+        return cls(
+            pb2,
+            pb2_grpc,
+            org.pubsub_endpoint,
+            token=org.access_token(),
+            instance_url=org.instance_url,
+            tenant_id=org.org_id,
+            ca_pem=Path(org.ca_cert_path or "").read_bytes(),
+        )
 
     def get_schema_json(self, schema_id: str) -> str:
         if schema_id not in self.schema_json:

@@ -280,17 +280,8 @@ def test_a_grpcio_fastavro_subscriber_reads_the_same_payloads(events_org: Emulat
     publish_orders(sf, 0, 250)
     sf.sobjects.create("Account", {"Name": "Peer", "BillingCity": "Oslo", "NumberOfEmployees": 7})
     pb2, pb2_grpc = load_stubs(tmp_path)
-    ca = Path(events_org.ca_cert_path or "").read_bytes()
     for topic, count in (("/event/Order__e", 250), ("/data/AccountChangeEvent", 1)):
-        peer = GrpcioSubscriber(
-            pb2,
-            pb2_grpc,
-            events_org.pubsub_endpoint,
-            token=events_org.access_token(),
-            instance_url=events_org.instance_url,
-            tenant_id=events_org.org_id,
-            ca_pem=ca,
-        )
+        peer = GrpcioSubscriber.for_emulator(pb2, pb2_grpc, events_org)
         try:
             theirs = list(peer.subscribe(topic, count, batch=100))
         finally:

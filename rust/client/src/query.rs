@@ -51,19 +51,33 @@ impl PageMeta {
         }
     }
 
-    /// Reads the counts and cursor. Salesforce writes them before `records`, so parsing stops
-    /// there instead of scanning every record (a tenth of a streaming client's CPU); a page
-    /// written in another order is read to its end.
-    fn read(body: &[u8]) -> std::result::Result<Self, serde_json::Error> {
+    /// Reads `totalSize`, `done` and `nextRecordsUrl`. Salesforce writes them before `records`,
+    /// so parsing stops there instead of scanning every record (a tenth of a streaming
+    /// client's CPU); a page written in another order is read to its end.
+    fn read(body: &[u8]) -> std::result::Result<(u64, bool, Option<String>), serde_json::Error> {
+        use serde::de::Error as _;
         use serde::Deserializer as _;
         let mut meta = PageMeta::default();
         let outcome = serde_json::Deserializer::from_slice(body)
             .deserialize_map(FrontOfPage { meta: &mut meta });
-        match outcome {
-            Err(e) if !meta.stopped => Err(e),
-            _ if meta.total_size.is_none() => Err(serde::de::Error::missing_field("totalSize")),
-            _ if meta.done.is_none() => Err(serde::de::Error::missing_field("done")),
-            _ => Ok(meta),
+        match (outcome, meta) {
+            (Err(e), meta) if !meta.stopped => Err(e),
+            (
+                _,
+                PageMeta {
+                    total_size: None, ..
+                },
+            ) => Err(serde_json::Error::missing_field("totalSize")),
+            (_, PageMeta { done: None, .. }) => Err(serde_json::Error::missing_field("done")),
+            (
+                _,
+                PageMeta {
+                    total_size: Some(total),
+                    done: Some(done),
+                    next_records_url,
+                    ..
+                },
+            ) => Ok((total, done, next_records_url)),
         }
     }
 }
@@ -104,14 +118,15 @@ impl<'de> serde::de::Visitor<'de> for FrontOfPage<'_> {
 
 impl RawPage {
     fn from_response(response: &crate::transport::HttpResponse) -> Result<Self> {
-        let meta = PageMeta::read(&response.body).map_err(|e| Error::UnexpectedResponse {
-            status: response.status.as_u16(),
-            message: format!("cannot decode the JSON body: {e}"),
-        })?;
+        let (total_size, done, next_records_url) =
+            PageMeta::read(&response.body).map_err(|e| Error::UnexpectedResponse {
+                status: response.status.as_u16(),
+                message: format!("cannot decode the JSON body: {e}"),
+            })?;
         Ok(Self {
-            total_size: meta.total_size.unwrap_or_default(),
-            done: meta.done.unwrap_or_default(),
-            next_records_url: meta.next_records_url,
+            total_size,
+            done,
+            next_records_url,
             body: response.body.clone(),
         })
     }
@@ -316,25 +331,16 @@ mod tests {
     fn page_counts_are_read_from_the_front_or_from_anywhere() {
         let front =
             br#"{"totalSize":3,"done":false,"nextRecordsUrl":"/q/01g-2","records":[{"Id":"1"},"#;
-        let meta = PageMeta::read(front).unwrap();
-        assert_eq!((meta.total_size, meta.done), (Some(3), Some(false)));
-        assert_eq!(meta.next_records_url.as_deref(), Some("/q/01g-2"));
+        let (total, done, next) = PageMeta::read(front).unwrap();
+        assert_eq!((total, done), (3, false));
+        assert_eq!(next.as_deref(), Some("/q/01g-2"));
 
         let last = br#"{"records":[{"a":"\"}"}],"done":true,"totalSize":1}"#;
-        let meta = PageMeta::read(last).unwrap();
-        assert_eq!(
-            (meta.total_size, meta.done, meta.next_records_url),
-            (Some(1), Some(true), None)
-        );
+        assert_eq!(PageMeta::read(last).unwrap(), (1, true, None));
 
         let url_after = br#"{"totalSize":3,"done":false,"records":[],"nextRecordsUrl":"/q/x-2"}"#;
-        assert_eq!(
-            PageMeta::read(url_after)
-                .unwrap()
-                .next_records_url
-                .as_deref(),
-            Some("/q/x-2")
-        );
+        let (_, _, next) = PageMeta::read(url_after).unwrap();
+        assert_eq!(next.as_deref(), Some("/q/x-2"));
 
         assert!(PageMeta::read(br#"{"totalSize":3,"records":[]}"#).is_err());
         assert!(PageMeta::read(br#"{"totalSize":3,"done":false,"records":[1,"#).is_err());

@@ -260,28 +260,20 @@ impl Store {
         Ok(body)
     }
 
-    /// An object by name, in any case. The exact name is tried first by scanning the dozen
-    /// objects: this runs several times for every row a bulk job writes, and lower-casing
-    /// allocates.
+    /// An object by name, in any case. A scan of the dozen objects comparing names without
+    /// regard to case: this runs several times for every row a bulk job writes, and
+    /// lower-casing the name for the map's key would allocate each time.
     pub fn object(&self, name: &str) -> Result<&ObjectStore, ApiFailure> {
-        if let Some(object) = self.objects.values().find(|o| o.meta.name == name) {
-            return Ok(object);
-        }
         self.objects
-            .get(&name.to_ascii_lowercase())
+            .values()
+            .find(|o| o.meta.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| unsupported_type(name))
     }
 
     fn object_mut(&mut self, name: &str) -> Result<&mut ObjectStore, ApiFailure> {
-        if self.objects.values().any(|o| o.meta.name == name) {
-            return self
-                .objects
-                .values_mut()
-                .find(|o| o.meta.name == name)
-                .ok_or_else(|| unsupported_type(name));
-        }
         self.objects
-            .get_mut(&name.to_ascii_lowercase())
+            .values_mut()
+            .find(|o| o.meta.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| unsupported_type(name))
     }
 

@@ -6,6 +6,7 @@ pub mod avro;
 pub mod grpc;
 
 use crate::org::lock;
+use crate::store::{ObjectStore, Store};
 use avro::{ChangeSchema, EventType, Header};
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -368,7 +369,7 @@ impl EventBus {
     /// event per record change, numbered within the transaction.
     pub fn commit(
         &self,
-        store: &crate::store::Store,
+        store: &Store,
         changes: Vec<RecordChange>,
         events: Vec<PendingEvent>,
         origin: &str,
@@ -388,24 +389,24 @@ impl EventBus {
             return;
         };
         let retention = self.settings().retention.max(1);
-        // A bulk batch changes thousands of records of one object: look its schema up once.
-        let mut targets: HashMap<String, Option<ChangeTarget>> = HashMap::new();
+        // A bulk batch changes thousands of records of one object: look it and its schema up
+        // once.
+        let mut targets: HashMap<String, Option<(&ObjectStore, ChangeTarget)>> = HashMap::new();
         for (i, change) in changes.into_iter().enumerate() {
             let target = targets.entry(change.object.clone()).or_insert_with(|| {
-                let meta = &store.object(&change.object).ok()?.meta;
-                let schema = self.change_schema(meta).ok()?;
-                let topic = self.topic(&change_topic(&meta.name))?;
+                let object = store.object(&change.object).ok()?;
+                let schema = self.change_schema(&object.meta).ok()?;
+                let topic = self.topic(&change_topic(&object.meta.name))?;
                 let id: Arc<str> = Arc::from(schema.schema_id.as_str());
-                Some((schema, topic, id))
+                Some((object, (schema, topic, id)))
             });
-            let Some((schema, topic, schema_id)) = target else {
+            let Some((object, (schema, topic, schema_id))) = target else {
                 continue;
             };
             // A CREATE carries every field of the record as stored.
             let stored = (change.change_type == "CREATE")
-                .then(|| store.object(&change.object).ok())
+                .then(|| object.records.get(&change.id))
                 .flatten()
-                .and_then(|o| o.records.get(&change.id))
                 .map(|r| &r.fields);
             let header = Header {
                 record_ids: vec![change.id.clone()],

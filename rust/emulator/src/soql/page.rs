@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;
 
-/// A page written straight from the store: no copy of the records is built first.
+/// One page of a cursor, as the JSON body of the answer.
 pub(super) fn page(
     store: &Store,
     cursor: &Cursor,
