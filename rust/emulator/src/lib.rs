@@ -16,6 +16,7 @@ mod failure;
 mod identity;
 mod oauth;
 pub mod org;
+pub mod record;
 pub mod rest;
 pub mod schema;
 mod server;

@@ -518,7 +518,7 @@ fn external_match(
     let f = o
         .meta
         .field(field)
-        .filter(|f| f.external_id || f.name == "Id")
+        .filter(|f| f.external_id || &*f.name == "Id")
         .ok_or_else(|| {
             ApiFailure::new(
                 StatusCode::NOT_FOUND,
@@ -526,7 +526,7 @@ fn external_match(
                 format!("Provided external ID field does not exist or is not accessible: {field}"),
             )
         })?;
-    let key = crate::store::coerce(f, &Value::String(value.to_owned()))?;
+    let key = crate::store::coerce(f, Value::String(value.to_owned()))?;
     let key_text = key
         .as_str()
         .map(str::to_lowercase)

@@ -110,7 +110,7 @@ impl FieldType {
 /// One field of an object.
 #[derive(Debug, Clone)]
 pub struct FieldMeta {
-    pub name: String,
+    pub name: crate::record::FieldName,
     pub label: String,
     pub field_type: FieldType,
     pub length: u32,
@@ -130,7 +130,7 @@ pub struct FieldMeta {
 impl FieldMeta {
     pub fn new(name: &str, field_type: FieldType) -> Self {
         Self {
-            name: name.to_owned(),
+            name: name.into(),
             label: label_of(name),
             field_type,
             length: field_type.default_length(),
@@ -161,7 +161,7 @@ impl FieldMeta {
     fn system(mut self) -> Self {
         self.createable = false;
         self.updateable = false;
-        self.nillable = self.field_type != FieldType::Id && self.name != "IsDeleted";
+        self.nillable = self.field_type != FieldType::Id && &*self.name != "IsDeleted";
         self.defaulted_on_create = true;
         self
     }
@@ -196,7 +196,7 @@ impl FieldMeta {
             })
             .collect();
         json!({
-            "name": self.name,
+            "name": &*self.name,
             "label": self.label,
             "type": self.field_type.name(),
             "soapType": self.field_type.soap_type(),
@@ -254,7 +254,7 @@ impl ObjectMeta {
             fields.push(f);
         }
         // OwnerId is defaulted to the running user.
-        if let Some(owner) = fields.iter_mut().find(|f| f.name == "OwnerId") {
+        if let Some(owner) = fields.iter_mut().find(|f| &*f.name == "OwnerId") {
             owner.defaulted_on_create = true;
             owner.nillable = false;
         }

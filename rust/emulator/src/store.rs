@@ -3,6 +3,7 @@
 
 use crate::events::{PendingEvent, RecordChange};
 use crate::failure::ApiFailure;
+use crate::record::{FieldName, Fields};
 use crate::schema::{self, FieldMeta, FieldType, ObjectMeta};
 use axum::http::StatusCode;
 use salesforce_wire::RecordId;
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 /// A stored record: canonical field names to values.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
     pub deleted: bool,
 }
 
@@ -24,6 +25,43 @@ pub struct ObjectStore {
     pub records: BTreeMap<String, StoredRecord>,
     /// For unique and external id fields: field name to lower-cased value to ids.
     index: HashMap<String, HashMap<String, Vec<String>>>,
+    system: SystemNames,
+}
+
+/// The names of the fields every create and update sets, taken from the metadata once so that
+/// each row shares them.
+#[derive(Debug, Clone)]
+struct SystemNames {
+    id: FieldName,
+    owner_id: FieldName,
+    is_deleted: FieldName,
+    created_date: FieldName,
+    created_by_id: FieldName,
+    last_modified_date: FieldName,
+    last_modified_by_id: FieldName,
+    system_modstamp: FieldName,
+}
+
+impl SystemNames {
+    /// How many fields a create sets besides the given ones.
+    const COUNT: usize = 8;
+
+    fn of(meta: &ObjectMeta) -> Self {
+        let name = |n: &str| {
+            meta.field(n)
+                .map_or_else(|| FieldName::from(n), |f| f.name.clone())
+        };
+        Self {
+            id: name("Id"),
+            owner_id: name("OwnerId"),
+            is_deleted: name("IsDeleted"),
+            created_date: name("CreatedDate"),
+            created_by_id: name("CreatedById"),
+            last_modified_date: name("LastModifiedDate"),
+            last_modified_by_id: name("LastModifiedById"),
+            system_modstamp: name("SystemModstamp"),
+        }
+    }
 }
 
 impl ObjectStore {
@@ -32,16 +70,29 @@ impl ObjectStore {
             .fields
             .iter()
             .filter(|f| f.unique || f.external_id)
-            .map(|f| (f.name.clone(), HashMap::new()))
+            .map(|f| (f.name.to_string(), HashMap::new()))
             .collect();
         Self {
+            system: SystemNames::of(&meta),
             meta,
             records: BTreeMap::new(),
             index,
         }
     }
 
-    fn index_insert(&mut self, id: &str, fields: &Map<String, Value>) {
+    /// How many values a create adds to the given ones at most: system fields and defaults.
+    /// Sizing a new record's values for them saves growing the vector per row.
+    pub fn added_on_create(&self) -> usize {
+        SystemNames::COUNT
+            + self
+                .meta
+                .fields
+                .iter()
+                .filter(|f| f.default_value.is_some())
+                .count()
+    }
+
+    fn index_insert(&mut self, id: &str, fields: &Fields) {
         for (field, values) in &mut self.index {
             if let Some(key) = fields.get(field).and_then(index_key) {
                 values.entry(key).or_default().push(id.to_owned());
@@ -49,7 +100,7 @@ impl ObjectStore {
         }
     }
 
-    fn index_remove(&mut self, id: &str, fields: &Map<String, Value>) {
+    fn index_remove(&mut self, id: &str, fields: &Fields) {
         for (field, values) in &mut self.index {
             if let Some(key) = fields.get(field).and_then(index_key) {
                 if let Some(ids) = values.get_mut(&key) {
@@ -140,12 +191,12 @@ impl Store {
         object: &str,
         id: &str,
         change_type: &'static str,
-        values: Map<String, Value>,
+        values: Fields,
         changed: Vec<String>,
     ) {
         let nulled = changed
             .iter()
-            .filter(|f| values.get(*f).is_some_and(Value::is_null))
+            .filter(|f| values.get(f).is_some_and(Value::is_null))
             .cloned()
             .collect();
         self.changes.push(RecordChange {
@@ -224,14 +275,14 @@ impl Store {
                     .chars()
                     .filter(|c| !c.is_whitespace())
                     .collect();
-                let name = if f.name == "ParentId" && child.name == parent {
+                let name = if &*f.name == "ParentId" && child.name == parent {
                     format!("Child{plural}")
                 } else if f.custom {
                     format!("{plural}__r")
                 } else {
                     plural
                 };
-                out.push((name, child.name.clone(), f.name.clone()));
+                out.push((name, child.name.clone(), f.name.to_string()));
             }
         }
         out
@@ -281,7 +332,7 @@ impl Store {
         let serial = self.next_serial;
         self.next_serial += 1;
         RecordId::mint(key_prefix, &self.pod, serial)
-            .map(|id| id.to_string())
+            .map(RecordId::into_string)
             .map_err(|e| {
                 ApiFailure::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -331,7 +382,7 @@ impl Store {
             None => {
                 for f in &store.meta.fields {
                     out.insert(
-                        f.name.clone(),
+                        f.name.to_string(),
                         record.fields.get(&f.name).cloned().unwrap_or(Value::Null),
                     );
                 }
@@ -343,7 +394,7 @@ impl Store {
                         .field(name)
                         .ok_or_else(|| no_such_column(name, &store.meta.name))?;
                     out.insert(
-                        f.name.clone(),
+                        f.name.to_string(),
                         record.fields.get(&f.name).cloned().unwrap_or(Value::Null),
                     );
                 }
@@ -354,17 +405,23 @@ impl Store {
     }
 
     pub fn create(&mut self, object: &str, body: &Value, now: &str) -> Result<String, ApiFailure> {
-        let (name, key_prefix) = {
-            let store = self.object(object)?;
-            (store.meta.name.clone(), store.meta.key_prefix.clone())
-        };
-        let mut values = self.validate(&name, body, Write::Create)?;
-        let store = self.object(&name)?;
+        let values = self.validate(object, body, Write::Create)?;
+        self.create_checked(object, values, now)
+    }
+
+    /// Creates a record from values `check_fields` accepted: fills in defaults, checks required
+    /// and unique fields, mints the id and sets the system fields.
+    pub fn create_checked(
+        &mut self,
+        object: &str,
+        mut values: Fields,
+        now: &str,
+    ) -> Result<String, ApiFailure> {
+        let store = self.object(object)?;
+        let (name, key_prefix) = (store.meta.name.clone(), store.meta.key_prefix.clone());
         for f in &store.meta.fields {
             if let Some(default) = &f.default_value {
-                if !values.contains_key(&f.name) {
-                    values.insert(f.name.clone(), default.clone());
-                }
+                values.insert_missing(&f.name, || default.clone());
             }
         }
         let missing: Vec<String> = store
@@ -372,7 +429,7 @@ impl Store {
             .fields
             .iter()
             .filter(|f| f.required_on_create() && values.get(&f.name).is_none_or(Value::is_null))
-            .map(|f| f.name.clone())
+            .map(|f| f.name.to_string())
             .collect();
         if !missing.is_empty() {
             return Err(required_missing(missing));
@@ -381,17 +438,20 @@ impl Store {
         let id = self.mint_id(&key_prefix)?;
         let user = Value::String(self.user_id.clone());
         let stamp = Value::String(now.to_owned());
-        values.insert("Id".into(), Value::String(id.clone()));
-        values.entry("OwnerId").or_insert_with(|| user.clone());
-        values.insert("IsDeleted".into(), Value::Bool(false));
-        for f in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
-            values.insert(f.into(), stamp.clone());
-        }
-        values.insert("CreatedById".into(), user.clone());
-        values.insert("LastModifiedById".into(), user);
-        // The event body is read from the stored record when the transaction commits.
-        self.record_change(&name, &id, "CREATE", Map::new(), Vec::new());
         let store = self.object_mut(&name)?;
+        let system = &store.system;
+        values.insert(system.id.clone(), Value::String(id.clone()));
+        values.insert_missing(&system.owner_id, || user.clone());
+        values.insert(system.is_deleted.clone(), Value::Bool(false));
+        for f in [
+            &system.created_date,
+            &system.last_modified_date,
+            &system.system_modstamp,
+        ] {
+            values.insert(f.clone(), stamp.clone());
+        }
+        values.insert(system.created_by_id.clone(), user.clone());
+        values.insert(system.last_modified_by_id.clone(), user);
         store.index_insert(&id, &values);
         store.records.insert(
             id.clone(),
@@ -400,6 +460,8 @@ impl Store {
                 deleted: false,
             },
         );
+        // The event body is read from the stored record when the transaction commits.
+        self.record_change(&name, &id, "CREATE", Fields::default(), Vec::new());
         Ok(id)
     }
 
@@ -410,16 +472,29 @@ impl Store {
         body: &Value,
         now: &str,
     ) -> Result<(), ApiFailure> {
+        // An id that names no live record is answered before the body is looked at.
+        self.live_record(object, raw_id)?;
+        let changes = self.validate(object, body, Write::Update)?;
+        self.update_checked(object, raw_id, changes, now)
+    }
+
+    /// Applies changes `check_fields` accepted to a live record.
+    pub fn update_checked(
+        &mut self,
+        object: &str,
+        raw_id: &str,
+        changes: Fields,
+        now: &str,
+    ) -> Result<(), ApiFailure> {
         let (name, id) = {
             let (store, id) = self.live_record(object, raw_id)?;
             (store.meta.name.clone(), id)
         };
-        let changes = self.validate(&name, body, Write::Update)?;
         let store = self.object(&name)?;
         let nulled_required: Vec<String> = changes
             .iter()
             .filter(|(k, v)| v.is_null() && store.meta.field(k).is_some_and(|f| !f.nillable))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
             .collect();
         if !nulled_required.is_empty() {
             return Err(required_missing(nulled_required));
@@ -432,25 +507,22 @@ impl Store {
         };
         store.index_remove(&id, &record.fields);
         let mut changed = Vec::new();
-        let mut values = Map::new();
+        let mut values = Fields::default();
         for (k, v) in changes {
             if record.fields.get(&k).unwrap_or(&Value::Null) != &v {
-                changed.push(k.clone());
+                changed.push(k.to_string());
                 values.insert(k.clone(), v.clone());
             }
             record.fields.insert(k, v);
         }
-        changed.push("LastModifiedDate".into());
-        values.insert("LastModifiedDate".into(), Value::String(now.to_owned()));
-        record
-            .fields
-            .insert("LastModifiedDate".into(), Value::String(now.to_owned()));
-        record
-            .fields
-            .insert("SystemModstamp".into(), Value::String(now.to_owned()));
-        record
-            .fields
-            .insert("LastModifiedById".into(), Value::String(user));
+        let system = &store.system;
+        let stamp = Value::String(now.to_owned());
+        changed.push(system.last_modified_date.to_string());
+        values.insert(system.last_modified_date.clone(), stamp.clone());
+        let fields = &mut record.fields;
+        fields.insert(system.last_modified_date.clone(), stamp.clone());
+        fields.insert(system.system_modstamp.clone(), stamp);
+        fields.insert(system.last_modified_by_id.clone(), Value::String(user));
         store.index_insert(&id, &record.fields);
         store.records.insert(id.clone(), record);
         self.record_change(&name, &id, "UPDATE", values, changed);
@@ -481,7 +553,7 @@ impl Store {
                     ),
                 )
             })?;
-        let key = coerce(&ext, &Value::String(raw_value.to_owned()))?;
+        let key = coerce(&ext, Value::String(raw_value.to_owned()))?;
         let live: Vec<String> = store
             .matches(&ext.name, &key)
             .into_iter()
@@ -497,7 +569,7 @@ impl Store {
                         ))
                     }
                 };
-                with_key.insert(ext.name.clone(), key);
+                with_key.insert(ext.name.to_string(), key);
                 self.create(&name, &Value::Object(with_key), now)
                     .map(UpsertOutcome::Created)
             }
@@ -521,12 +593,15 @@ impl Store {
         };
         store.index_remove(&id, &record.fields);
         record.deleted = true;
-        record.fields.insert("IsDeleted".into(), Value::Bool(true));
-        record
-            .fields
-            .insert("SystemModstamp".into(), Value::String(now.to_owned()));
+        let system = &store.system;
+        let fields = &mut record.fields;
+        fields.insert(system.is_deleted.clone(), Value::Bool(true));
+        fields.insert(
+            system.system_modstamp.clone(),
+            Value::String(now.to_owned()),
+        );
         store.records.insert(id.clone(), record);
-        self.record_change(&name, &id, "DELETE", Map::new(), Vec::new());
+        self.record_change(&name, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
     }
 
@@ -540,37 +615,48 @@ impl Store {
         if let Some(record) = store.records.remove(&id) {
             store.index_remove(&id, &record.fields);
         }
-        self.record_change(&name, &id, "DELETE", Map::new(), Vec::new());
+        self.record_change(&name, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
     }
 
-    /// Checks a body against the object's fields and returns canonical names to coerced values.
-    fn validate(
-        &self,
-        object: &str,
-        body: &Value,
-        mode: Write,
-    ) -> Result<Map<String, Value>, ApiFailure> {
+    /// Checks a JSON body against the object's fields and returns canonical names to coerced
+    /// values.
+    fn validate(&self, object: &str, body: &Value, mode: Write) -> Result<Fields, ApiFailure> {
         let Value::Object(input) = body else {
             return Err(ApiFailure::json_parser(
                 "The request body must be a JSON object of field values",
             ));
         };
         let store = self.object(object)?;
-        // Room for the system fields a create adds, so the record's map is not grown twice.
-        let extra = match mode {
-            Write::Create => 10,
-            Write::Update => 0,
-        };
-        let mut out = Map::with_capacity(input.len() + extra);
-        for (name, value) in input {
-            if name == "attributes" {
-                continue;
-            }
-            let field = store
-                .meta
-                .field(name)
-                .ok_or_else(|| no_such_column(name, &store.meta.name))?;
+        let meta = &store.meta;
+        let capacity = input.len()
+            + match mode {
+                Write::Create => store.added_on_create(),
+                Write::Update => 0,
+            };
+        let values = input
+            .iter()
+            .filter(|(name, _)| *name != "attributes")
+            .map(|(name, value)| {
+                let field = meta
+                    .field(name)
+                    .ok_or_else(|| no_such_column(name, &meta.name))?;
+                Ok((field, value.clone()))
+            });
+        self.check_fields(values, capacity, mode)
+    }
+
+    /// Checks values for their fields, in order: writable by this kind of write, of the field's
+    /// type, references to live records. Returns them by canonical name.
+    pub fn check_fields<'m>(
+        &self,
+        values: impl Iterator<Item = Result<(&'m FieldMeta, Value), ApiFailure>>,
+        capacity: usize,
+        mode: Write,
+    ) -> Result<Fields, ApiFailure> {
+        let mut out = Fields::with_capacity(capacity);
+        for item in values {
+            let (field, value) = item?;
             let writable = match mode {
                 Write::Create => field.createable,
                 Write::Update => field.updateable,
@@ -580,7 +666,7 @@ impl Store {
                     "INVALID_FIELD_FOR_INSERT_UPDATE",
                     format!("Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", field.name),
                 )
-                .with_fields(vec![field.name.clone()]));
+                .with_fields(vec![field.name.to_string()]));
             }
             let coerced = coerce(field, value)?;
             if field.field_type == FieldType::Reference {
@@ -605,7 +691,7 @@ impl Store {
                     "INVALID_CROSS_REFERENCE_KEY",
                     format!("{}: id value of incorrect type: {target}", field.label),
                 )
-                .with_fields(vec![field.name.clone()]))
+                .with_fields(vec![field.name.to_string()]))
             };
         }
         match self.live_record(object, target) {
@@ -618,20 +704,20 @@ impl Store {
                     "FIELD_INTEGRITY_EXCEPTION",
                     format!("{} ID: id value of incorrect type: {target}", field.label),
                 )
-                .with_fields(vec![field.name.clone()]))
+                .with_fields(vec![field.name.to_string()]))
             }
             Err(_) => Err(ApiFailure::bad_request(
                 "INVALID_CROSS_REFERENCE_KEY",
                 "invalid cross reference id",
             )
-            .with_fields(vec![field.name.clone()])),
+            .with_fields(vec![field.name.to_string()])),
         }
     }
 
     fn check_unique(
         &self,
         object: &str,
-        values: &Map<String, Value>,
+        values: &Fields,
         own_id: Option<&str>,
     ) -> Result<(), ApiFailure> {
         let store = self.object(object)?;
@@ -651,7 +737,7 @@ impl Store {
                         f.name
                     ),
                 )
-                .with_fields(vec![f.name.clone()]));
+                .with_fields(vec![f.name.to_string()]));
             }
         }
         Ok(())
@@ -664,8 +750,9 @@ fn target_has_prefix(store: &Store, object: &str, target: &str) -> bool {
         .is_ok_and(|o| target.len() >= 3 && target.get(..3) == Some(o.meta.key_prefix.as_str()))
 }
 
-#[derive(Clone, Copy)]
-enum Write {
+/// Which permission a write needs on each field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
     Create,
     Update,
 }
@@ -718,39 +805,23 @@ fn cannot_deserialize(field: &FieldMeta, value: &Value) -> ApiFailure {
 }
 
 /// Checks and normalizes one value for a field of the given type.
-pub fn coerce(field: &FieldMeta, value: &Value) -> Result<Value, ApiFailure> {
+pub fn coerce(field: &FieldMeta, value: Value) -> Result<Value, ApiFailure> {
     if value.is_null() {
         return Ok(Value::Null);
     }
+    if field.field_type.is_text() {
+        // Moved, not copied: a bulk job sets millions of text values.
+        let text = match value {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            other => return Err(cannot_deserialize(field, &other)),
+        };
+        return checked_text(field, text);
+    }
+    let value = &value;
     let bad = || cannot_deserialize(field, value);
-    let as_text = || match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
     match field.field_type {
-        t if t.is_text() => {
-            let s = as_text().ok_or_else(bad)?;
-            if s.chars().count() > field.length as usize && field.length > 0 {
-                return Err(ApiFailure::bad_request(
-                    "STRING_TOO_LONG",
-                    format!(
-                        "{}: data value too large: {s} (max length={})",
-                        field.label, field.length
-                    ),
-                )
-                .with_fields(vec![field.name.clone()]));
-            }
-            if field.field_type == FieldType::Email && !looks_like_email(&s) {
-                return Err(ApiFailure::bad_request(
-                    "INVALID_EMAIL_ADDRESS",
-                    format!("{}: invalid email address: {s}", field.label),
-                )
-                .with_fields(vec![field.name.clone()]));
-            }
-            Ok(Value::String(s))
-        }
         FieldType::Boolean => match value {
             Value::Bool(b) => Ok(Value::Bool(*b)),
             Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
@@ -788,12 +859,36 @@ pub fn coerce(field: &FieldMeta, value: &Value) -> Result<Value, ApiFailure> {
         FieldType::Id | FieldType::Reference => {
             let s = value.as_str().ok_or_else(bad)?;
             let id = RecordId::parse(s).map_err(|_| {
-                ApiFailure::malformed_id(&field.label, s).with_fields(vec![field.name.clone()])
+                ApiFailure::malformed_id(&field.label, s).with_fields(vec![field.name.to_string()])
             })?;
             Ok(Value::String(id.to_string()))
         }
         _ => Err(bad()),
     }
+}
+
+/// A text value within the field's length and, for an email field, shaped like an address.
+fn checked_text(field: &FieldMeta, s: String) -> Result<Value, ApiFailure> {
+    let length = field.length as usize;
+    // Bytes bound characters from above, so most values need no count.
+    if length > 0 && s.len() > length && s.chars().count() > length {
+        return Err(ApiFailure::bad_request(
+            "STRING_TOO_LONG",
+            format!(
+                "{}: data value too large: {s} (max length={})",
+                field.label, field.length
+            ),
+        )
+        .with_fields(vec![field.name.to_string()]));
+    }
+    if field.field_type == FieldType::Email && !looks_like_email(&s) {
+        return Err(ApiFailure::bad_request(
+            "INVALID_EMAIL_ADDRESS",
+            format!("{}: invalid email address: {s}", field.label),
+        )
+        .with_fields(vec![field.name.to_string()]));
+    }
+    Ok(Value::String(s))
 }
 
 fn number_of(value: &Value) -> Option<f64> {

@@ -55,8 +55,25 @@ impl RecordId {
             rest /= 62;
         }
         let body = std::str::from_utf8(&digits).map_err(|_| IdError::Charset)?;
-        let short = format!("{key_prefix}{pod}{body}");
-        Self::parse(&short)
+        // Built in place rather than through `parse`: a bulk job mints an id per row.
+        let mut id = String::with_capacity(18);
+        id.push_str(key_prefix);
+        id.push_str(pod);
+        id.push_str(body);
+        if id.len() != 15 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Self::parse(&id);
+        }
+        let mut sum = [0u8; 3];
+        for (slot, c) in sum.iter_mut().zip(checksum_chars(id.as_bytes())) {
+            *slot = c;
+        }
+        id.extend(sum.map(char::from));
+        Ok(Self(id))
+    }
+
+    /// The id as an owned string, without copying it.
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// The three-character key prefix naming the object type.
@@ -78,16 +95,18 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /// The three checksum characters of a 15-character id.
 pub fn checksum(id15: &[u8]) -> String {
-    id15.chunks(5)
-        .map(|chunk| {
-            let bits = chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.is_ascii_uppercase())
-                .fold(0usize, |acc, (i, _)| acc | (1 << i));
-            char::from(CHECKSUM_ALPHABET[bits & 31])
-        })
-        .collect()
+    checksum_chars(id15).map(char::from).collect()
+}
+
+fn checksum_chars(id15: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    id15.chunks(5).map(|chunk| {
+        let bits = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_ascii_uppercase())
+            .fold(0usize, |acc, (i, _)| acc | (1 << i));
+        CHECKSUM_ALPHABET[bits & 31]
+    })
 }
 
 impl fmt::Display for RecordId {
@@ -139,5 +158,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.key_prefix(), "001");
         assert_eq!(RecordId::parse(a.short()).unwrap(), a);
+        let big = RecordId::mint("a0B", "5e", 62u64.pow(9) * 61 + 3).unwrap();
+        assert_eq!(big.as_str(), "a0B5ez000000003EAA");
+        assert_eq!(RecordId::parse("a0B5ez000000003").unwrap(), big);
+        assert_eq!(big.clone().into_string(), big.as_str());
+        assert_eq!(RecordId::mint("001", "5", 1), Err(IdError::Length(14)));
+        assert_eq!(RecordId::mint("00-", "5e", 1), Err(IdError::Charset));
     }
 }

@@ -4,7 +4,9 @@
 use super::job::{write_quoted, Job, JobState, Operation};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
-use crate::store::{format_datetime, Store, UpsertOutcome};
+use crate::record::Fields;
+use crate::schema::FieldMeta;
+use crate::store::{format_datetime, Store, UpsertOutcome, Write};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -18,10 +20,12 @@ pub const BATCH_RECORDS: usize = 10_000;
 struct Columns {
     /// The header as uploaded, for the result files.
     raw: Vec<String>,
-    /// Canonical field name per column.
-    fields: Vec<String>,
+    /// The field of each column.
+    fields: Vec<FieldMeta>,
     id_column: Option<usize>,
     external_column: Option<usize>,
+    /// Room a created record needs beyond its columns.
+    added_on_create: usize,
 }
 
 struct JobSpec {
@@ -187,12 +191,16 @@ fn check_header(
             .meta
             .field(name)
             .ok_or_else(|| format!("InvalidBatch : Field name not found : {name}"))?;
-        if fields.contains(&field.name) {
+        if fields.iter().any(|f: &FieldMeta| f.name == field.name) {
             return Err(format!("InvalidBatch : Duplicate field name : {name}"));
         }
-        fields.push(field.name.clone());
+        fields.push(field.clone());
     }
-    let position = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
+    let position = |name: &str| {
+        fields
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(name))
+    };
     let id_column = position("Id");
     let external_column = spec.external_id.as_deref().and_then(position);
     match spec.operation {
@@ -218,6 +226,7 @@ fn check_header(
         fields,
         id_column,
         external_column,
+        added_on_create: object.added_on_create(),
     })
 }
 
@@ -330,22 +339,48 @@ fn error_text(failure: &ApiFailure) -> String {
     }
 }
 
-/// Field values of a row: empty means "leave as is", `#N/A` sets null.
+/// The cells of a row that set a value, with their fields: an empty cell leaves the field as
+/// is, `#N/A` sets it to null.
+fn cells<'r>(
+    columns: &'r Columns,
+    row: &'r csv::StringRecord,
+    skip: Option<usize>,
+) -> impl Iterator<Item = (&'r FieldMeta, Value)> {
+    row.iter()
+        .zip(&columns.fields)
+        .enumerate()
+        .filter(move |(i, (text, _))| Some(*i) != skip && !text.is_empty())
+        .map(|(_, (text, field))| {
+            let value = if text == "#N/A" {
+                Value::Null
+            } else {
+                Value::String(text.to_owned())
+            };
+            (field, value)
+        })
+}
+
+/// A row's values checked against their fields, as a write of this kind needs them.
+fn row_fields(
+    store: &Store,
+    columns: &Columns,
+    row: &csv::StringRecord,
+    skip: Option<usize>,
+    mode: Write,
+) -> Result<Fields, ApiFailure> {
+    let capacity = row.len()
+        + match mode {
+            Write::Create => columns.added_on_create,
+            Write::Update => 0,
+        };
+    store.check_fields(cells(columns, row, skip).map(Ok), capacity, mode)
+}
+
+/// A row as a JSON body, for writes that check it themselves.
 fn row_body(columns: &Columns, row: &csv::StringRecord, skip: Option<usize>) -> Value {
     let mut body = Map::with_capacity(row.len());
-    for (i, value) in row.iter().enumerate() {
-        if Some(i) == skip || value.is_empty() {
-            continue;
-        }
-        let Some(field) = columns.fields.get(i) else {
-            continue;
-        };
-        let value = if value == "#N/A" {
-            Value::Null
-        } else {
-            Value::String(value.to_owned())
-        };
-        body.insert(field.clone(), value);
+    for (field, value) in cells(columns, row, skip) {
+        body.insert(field.name.to_string(), value);
     }
     Value::Object(body)
 }
@@ -365,14 +400,18 @@ fn apply_row(
             .to_owned()
     };
     match spec.operation {
-        Operation::Insert => store
-            .create(&spec.object, &row_body(columns, row, None), now)
+        Operation::Insert => row_fields(store, columns, row, None, Write::Create)
+            .and_then(|values| store.create_checked(&spec.object, values, now))
             .map(|id| (id, true))
             .map_err(|e| (String::new(), e)),
         Operation::Update => {
             let id = id_of(columns.id_column);
-            let body = row_body(columns, row, columns.id_column);
-            match store.update(&spec.object, &id, &body, now) {
+            // An id that names no live record is answered before the row's values are looked at.
+            let result = store
+                .live_record(&spec.object, &id)
+                .and_then(|_| row_fields(store, columns, row, columns.id_column, Write::Update))
+                .and_then(|changes| store.update_checked(&spec.object, &id, changes, now));
+            match result {
                 Ok(()) => Ok((canonical(&id), false)),
                 Err(e) => Err((id, e)),
             }

@@ -194,13 +194,13 @@ fn create(
             (Operation::Upsert, Some(field)) => {
                 let f = meta
                     .field(field)
-                    .filter(|f| f.external_id || f.name == "Id")
+                    .filter(|f| f.external_id || &*f.name == "Id")
                     .ok_or_else(|| {
                         invalid_job(format!(
                             "Field {field} is not an external id field of {name}"
                         ))
                     })?;
-                Some(f.name.clone())
+                Some(f.name.to_string())
             }
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! Avro schemas of the org's events and their payloads: platform events from their fields,
 //! change events from their object's fields (compound address fields as nested records).
 
+use crate::record::{FieldName, Fields};
 use crate::schema::{FieldType, ObjectMeta};
 use apache_avro::types::Value as Avro;
 use apache_avro::Schema;
@@ -205,12 +206,12 @@ impl EventType {
 #[derive(Debug, Clone)]
 enum Column {
     Plain {
-        field: String,
+        field: FieldName,
         kind: Kind,
     },
     /// A compound field: (component name, stored field, kind).
     Compound {
-        parts: Vec<(String, String, Kind)>,
+        parts: Vec<(String, FieldName, Kind)>,
     },
 }
 
@@ -225,6 +226,9 @@ pub struct ChangeSchema {
     pub schema_id: String,
     pub layout: FieldLayout,
     columns: Vec<(String, Column)>,
+    /// The stored fields in the order the body is written: each plain column's field, each
+    /// compound column's parts.
+    stored: Vec<FieldName>,
     /// Stored field name to its name in the event (`BillingCity` → `BillingAddress.City`).
     event_names: HashMap<String, String>,
 }
@@ -234,10 +238,10 @@ pub struct ChangeSchema {
 impl ChangeSchema {
     pub fn new(meta: &ObjectMeta) -> Result<Self, String> {
         let skip = ["Id", "IsDeleted", "SystemModstamp"];
-        let has = |name: &str| meta.fields.iter().any(|f| f.name == name);
+        let has = |name: &str| meta.fields.iter().any(|f| &*f.name == name);
         let mut columns: Vec<(String, Column)> = Vec::new();
         for f in &meta.fields {
-            if skip.contains(&f.name.as_str()) {
+            if skip.contains(&&*f.name) {
                 continue;
             }
             let prefix = ADDRESS_PARTS
@@ -253,8 +257,9 @@ impl ChangeSchema {
                             .iter()
                             .filter_map(|p| {
                                 let stored = format!("{prefix}{p}");
-                                meta.field(&stored)
-                                    .map(|m| (p.to_string(), stored, Kind::of(m.field_type)))
+                                meta.field(&stored).map(|m| {
+                                    (p.to_string(), m.name.clone(), Kind::of(m.field_type))
+                                })
                             })
                             .collect();
                         columns.push((format!("{prefix}Address"), Column::Compound { parts }));
@@ -263,7 +268,7 @@ impl ChangeSchema {
                 }
             }
             columns.push((
-                f.name.clone(),
+                f.name.to_string(),
                 Column::Plain {
                     field: f.name.clone(),
                     kind: Kind::of(f.field_type),
@@ -332,16 +337,23 @@ impl ChangeSchema {
         let event_names = columns
             .iter()
             .flat_map(|(name, column)| match column {
-                Column::Plain { field, .. } => vec![(field.clone(), name.clone())],
+                Column::Plain { field, .. } => vec![(field.to_string(), name.clone())],
                 Column::Compound { parts } => parts
                     .iter()
-                    .map(|(part, field, _)| (field.clone(), format!("{name}.{part}")))
+                    .map(|(part, field, _)| (field.to_string(), format!("{name}.{part}")))
                     .collect(),
             })
             .collect();
         let schema_json =
             json!({"name": event_name, "namespace": NAMESPACE, "type": "record", "fields": fields})
                 .to_string();
+        let stored = columns
+            .iter()
+            .flat_map(|(_, column)| match column {
+                Column::Plain { field, .. } => vec![field.clone()],
+                Column::Compound { parts } => parts.iter().map(|(_, f, _)| f.clone()).collect(),
+            })
+            .collect();
         Ok(Self {
             entity,
             schema: parse(&schema_json)?,
@@ -349,6 +361,7 @@ impl ChangeSchema {
             schema_json,
             layout,
             columns,
+            stored,
             event_names,
         })
     }
@@ -361,7 +374,18 @@ impl ChangeSchema {
     /// Encodes one change straight to Avro binary (this runs for every record a bulk job
     /// writes, so it builds no value tree). `values` holds the fields the event carries (all
     /// for CREATE and UNDELETE, the changed ones for UPDATE, none for DELETE).
-    pub fn encode(&self, header: &Header, values: &Map<String, Value>) -> Result<Vec<u8>, String> {
+    pub fn encode(&self, header: &Header<'_>, values: &Fields) -> Result<Vec<u8>, String> {
+        self.encode_with(header, values, &mut SlotCache::default())
+    }
+
+    /// `encode`, finding the values' places through a cache kept across the records of a
+    /// commit.
+    pub fn encode_with(
+        &self,
+        header: &Header<'_>,
+        values: &Fields,
+        cache: &mut SlotCache,
+    ) -> Result<Vec<u8>, String> {
         let names = |stored: &[String]| -> Vec<String> {
             let mut names: Vec<String> = stored
                 .iter()
@@ -374,29 +398,41 @@ impl ChangeSchema {
             .iter()
             .position(|t| *t == header.change_type)
             .ok_or_else(|| format!("unknown change type {}", header.change_type))?;
-        let mut out = Vec::with_capacity(512);
+        // Written into a buffer kept across records, then copied out at its exact size: the event
+        // log holds a million of these after a bulk job.
+        let mut out = std::mem::take(&mut cache.buffer);
+        out.clear();
         let w = &mut out;
         write_str(w, &self.entity);
-        write_strings(w, &header.record_ids);
+        write_strings(w, header.record_ids);
         write_long(w, change_index as i64);
-        write_str(w, &header.change_origin);
-        write_str(w, &header.transaction_key);
+        write_str(w, header.change_origin);
+        write_str(w, header.transaction_key);
         write_long(w, i64::from(header.sequence_number));
         write_long(w, header.commit_timestamp);
         write_long(w, header.commit_number);
-        write_str(w, &header.commit_user);
-        write_strings(w, &names(&header.nulled_fields));
+        write_str(w, header.commit_user);
+        write_strings(w, &names(header.nulled_fields));
         write_strings(w, &[]);
-        write_strings(w, &names(&header.changed_fields));
-        let present = |field: &str| values.get(field).filter(|v| !v.is_null());
+        write_strings(w, &names(header.changed_fields));
+        cache.locate(&self.stored, values);
+        let mut slots = cache.entries.iter().map(|entry| {
+            entry
+                .and_then(|i| values.value_at(i))
+                .filter(|v| !v.is_null())
+        });
         for (_, column) in &self.columns {
             match column {
-                Column::Plain { field, kind } => write_optional(w, *kind, present(field)),
+                Column::Plain { kind, .. } => write_optional(w, *kind, slots.next().flatten()),
                 Column::Compound { parts } => {
-                    if parts.iter().any(|(_, f, _)| present(f).is_some()) {
+                    let mut present = [None; ADDRESS_PARTS.len()];
+                    for (value, _) in present.iter_mut().zip(parts) {
+                        *value = slots.next().flatten();
+                    }
+                    if present.iter().any(Option::is_some) {
                         write_long(w, 1);
-                        for (_, field, kind) in parts {
-                            write_optional(w, *kind, present(field));
+                        for (value, (_, _, kind)) in present.iter().zip(parts) {
+                            write_optional(w, *kind, *value);
                         }
                     } else {
                         write_long(w, 0);
@@ -404,7 +440,44 @@ impl ChangeSchema {
                 }
             }
         }
-        Ok(out)
+        let payload = out.clone();
+        cache.buffer = out;
+        Ok(payload)
+    }
+}
+
+/// Where a record's values go in a change event, remembered from one record to the next: the
+/// rows of a bulk batch set the same fields in the same order, so finding a value's place is
+/// mostly one pointer comparison.
+#[derive(Debug, Default)]
+pub struct SlotCache {
+    /// Per position in the last record: the field there and the slot it filled.
+    seen: Vec<(FieldName, Option<usize>)>,
+    /// Per slot: the position of its value in the record at hand.
+    entries: Vec<Option<usize>>,
+    buffer: Vec<u8>,
+}
+
+impl SlotCache {
+    fn locate(&mut self, stored: &[FieldName], values: &Fields) {
+        self.entries.clear();
+        self.entries.resize(stored.len(), None);
+        for (i, (name, _)) in values.iter().enumerate() {
+            let slot = match self.seen.get_mut(i) {
+                Some((seen, slot)) if std::sync::Arc::ptr_eq(seen, name) => *slot,
+                known => {
+                    let slot = stored.iter().position(|s| s == name);
+                    match known {
+                        Some(entry) => *entry = (name.clone(), slot),
+                        None => self.seen.push((name.clone(), slot)),
+                    }
+                    slot
+                }
+            };
+            if let Some(entry) = slot.and_then(|s| self.entries.get_mut(s)) {
+                *entry = Some(i);
+            }
+        }
     }
 }
 
@@ -491,24 +564,32 @@ pub const CHANGE_TYPES: [&str; 10] = [
 ];
 
 /// The ChangeEventHeader of one change, with field lists by stored field name.
-#[derive(Debug, Clone)]
-pub struct Header {
-    pub record_ids: Vec<String>,
+#[derive(Debug, Clone, Copy)]
+pub struct Header<'a> {
+    pub record_ids: &'a [String],
     pub change_type: &'static str,
-    pub change_origin: String,
-    pub transaction_key: String,
+    pub change_origin: &'a str,
+    pub transaction_key: &'a str,
     pub sequence_number: i32,
     pub commit_timestamp: i64,
     pub commit_number: i64,
-    pub commit_user: String,
-    pub changed_fields: Vec<String>,
-    pub nulled_fields: Vec<String>,
+    pub commit_user: &'a str,
+    pub changed_fields: &'a [String],
+    pub nulled_fields: &'a [String],
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn fields_of(body: Value) -> Fields {
+        body.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (FieldName::from(k.as_str()), v.clone()))
+            .collect()
+    }
 
     #[test]
     fn account_change_schema_groups_addresses_and_encodes_bitmaps() {
@@ -535,20 +616,21 @@ mod tests {
         assert!(schema
             .schema_json
             .contains("\"com.sforce.eventbus.Address\""));
+        let ids = ["001000000000001AAA".to_owned()];
+        let changed = ["Name".to_owned(), "BillingCity".to_owned()];
         let header = Header {
-            record_ids: vec!["001000000000001AAA".into()],
+            record_ids: &ids,
             change_type: "UPDATE",
-            change_origin: "com/salesforce/api/rest/62.0".into(),
-            transaction_key: "t".into(),
+            change_origin: "com/salesforce/api/rest/62.0",
+            transaction_key: "t",
             sequence_number: 1,
             commit_timestamp: 1,
             commit_number: 1,
-            commit_user: "005".into(),
-            changed_fields: vec!["Name".into(), "BillingCity".into()],
-            nulled_fields: vec![],
+            commit_user: "005",
+            changed_fields: &changed,
+            nulled_fields: &[],
         };
-        let values =
-            serde_json::from_value(json!({"Name": "Acme", "BillingCity": "Paris"})).unwrap();
+        let values = fields_of(json!({"Name": "Acme", "BillingCity": "Paris"}));
         let bytes = schema.encode(&header, &values).unwrap();
         let decoded =
             apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
@@ -566,14 +648,13 @@ mod tests {
 
         let create = Header {
             change_type: "CREATE",
-            changed_fields: vec![],
+            changed_fields: &[],
             ..header
         };
-        let values = serde_json::from_value(json!({
+        let values = fields_of(json!({
             "Name": "Acme", "NumberOfEmployees": 7, "AnnualRevenue": 1.5,
             "CreatedDate": "2026-11-26T10:50:00.000+0000", "ShippingCity": "Oslo"
-        }))
-        .unwrap();
+        }));
         let bytes = schema.encode(&create, &values).unwrap();
         let decoded =
             apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
@@ -585,6 +666,33 @@ mod tests {
         assert_eq!(json["ShippingAddress"]["City"], "Oslo");
         assert_eq!(json["BillingAddress"], Value::Null);
         assert_eq!(json["ChangeEventHeader"]["changeType"], "CREATE");
+
+        // One cache across records that set different fields, in different orders, under
+        // names shared or not: each encodes as it does on its own.
+        let mut cache = SlotCache::default();
+        let records = [
+            values.clone(),
+            fields_of(json!({"ShippingCity": "Rome", "Name": "B", "BillingStreet": "1 Way"})),
+            fields_of(json!({"Name": "C"})),
+            values,
+        ];
+        for record in &records {
+            assert_eq!(
+                schema.encode_with(&create, record, &mut cache).unwrap(),
+                schema.encode(&create, record).unwrap()
+            );
+        }
+        let bytes = schema
+            .encode_with(&create, &records[1], &mut cache)
+            .unwrap();
+        let decoded =
+            apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
+        let json = crate::events::avro::tests::plain(decoded);
+        assert_eq!(json["Name"], "B");
+        assert_eq!(json["ShippingAddress"]["City"], "Rome");
+        assert_eq!(json["BillingAddress"]["Street"], "1 Way");
+        assert_eq!(json["BillingAddress"]["City"], Value::Null);
+        assert_eq!(json["NumberOfEmployees"], Value::Null);
     }
 
     /// A decoded value as JSON, unions unwrapped.

@@ -7,7 +7,7 @@ pub mod grpc;
 
 use crate::org::lock;
 use crate::store::{ObjectStore, Store};
-use avro::{ChangeSchema, EventType, Header};
+use avro::{ChangeSchema, EventType, Header, SlotCache};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -97,11 +97,18 @@ impl Topic {
         self.len() == 0
     }
 
-    fn append(&self, event: Arc<BusEvent>, retention: usize) {
-        let replay = event.replay;
-        {
+    /// Appends events in replay order, under one lock and with one wake-up for subscribers.
+    fn append(&self, events: impl IntoIterator<Item = Arc<BusEvent>>, retention: usize) {
+        let replay = {
             let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
-            log.events.push_back(event);
+            let before = log.events.len();
+            log.events.extend(events);
+            let Some(replay) = log.events.back().map(|e| e.replay) else {
+                return;
+            };
+            if log.events.len() == before {
+                return;
+            }
             if log.events.len() > retention {
                 // Trim in chunks so appends stay cheap.
                 let len = log.events.len();
@@ -109,7 +116,8 @@ impl Topic {
                 log.events.drain(..drop);
                 log.retained_from = log.events.front().map_or(replay + 1, |e| e.replay);
             }
-        }
+            replay
+        };
         self.latest.send_replace(replay);
     }
 
@@ -170,7 +178,7 @@ pub struct RecordChange {
     pub change_type: &'static str,
     /// Fields the event body carries, by stored name (for CREATE: read from the stored record
     /// at commit).
-    pub values: Map<String, Value>,
+    pub values: crate::record::Fields,
     pub changed: Vec<String>,
     pub nulled: Vec<String>,
 }
@@ -355,7 +363,7 @@ impl EventBus {
             payload: Bytes::from(payload),
         });
         for topic in topics {
-            topic.append(event.clone(), retention);
+            topic.append([event.clone()], retention);
         }
         replay
     }
@@ -390,17 +398,28 @@ impl EventBus {
         };
         let retention = self.settings().retention.max(1);
         // A bulk batch changes thousands of records of one object: look it and its schema up
-        // once.
-        let mut targets: HashMap<String, Option<(&ObjectStore, ChangeTarget)>> = HashMap::new();
-        for (i, change) in changes.into_iter().enumerate() {
-            let target = targets.entry(change.object.clone()).or_insert_with(|| {
-                let object = store.object(&change.object).ok()?;
-                let schema = self.change_schema(&object.meta).ok()?;
-                let topic = self.topic(&change_topic(&object.meta.name))?;
-                let id: Arc<str> = Arc::from(schema.schema_id.as_str());
-                Some((object, (schema, topic, id)))
-            });
-            let Some((object, (schema, topic, schema_id))) = target else {
+        // once, and keep one slot cache per object.
+        let mut targets: HashMap<String, Option<(&ObjectStore, ChangeTarget, SlotCache)>> =
+            HashMap::new();
+        // Numbered under one lock and appended per topic in one go, so a commit's events stay
+        // together and in order on every topic.
+        let mut next = lock(&self.next_replay);
+        let mut per_topic: Vec<(Arc<Topic>, Vec<Arc<BusEvent>>)> = Vec::new();
+        let mut everything = Vec::with_capacity(changes.len());
+        for (i, change) in changes.iter().enumerate() {
+            if !targets.contains_key(&change.object) {
+                let target = (|| {
+                    let object = store.object(&change.object).ok()?;
+                    let schema = self.change_schema(&object.meta).ok()?;
+                    let topic = self.topic(&change_topic(&object.meta.name))?;
+                    let id: Arc<str> = Arc::from(schema.schema_id.as_str());
+                    Some((object, (schema, topic, id), SlotCache::default()))
+                })();
+                targets.insert(change.object.clone(), target);
+            }
+            let Some(Some((object, (schema, topic, schema_id), cache))) =
+                targets.get_mut(&change.object)
+            else {
                 continue;
             };
             // A CREATE carries every field of the record as stored.
@@ -409,27 +428,38 @@ impl EventBus {
                 .flatten()
                 .map(|r| &r.fields);
             let header = Header {
-                record_ids: vec![change.id.clone()],
+                record_ids: std::slice::from_ref(&change.id),
                 change_type: change.change_type,
-                change_origin: origin.to_owned(),
-                transaction_key: transaction_key.clone(),
+                change_origin: origin,
+                transaction_key: &transaction_key,
                 sequence_number: i32::try_from(i + 1).unwrap_or(i32::MAX),
                 commit_timestamp,
                 commit_number,
-                commit_user: store.user_id.clone(),
-                changed_fields: change.changed,
-                nulled_fields: change.nulled,
+                commit_user: &store.user_id,
+                changed_fields: &change.changed,
+                nulled_fields: &change.nulled,
             };
-            if let Ok(payload) = schema.encode(&header, stored.unwrap_or(&change.values)) {
-                self.append_with(
-                    &[topic, &all],
-                    uuid(),
-                    schema_id.clone(),
-                    payload,
-                    retention,
-                );
+            let Ok(payload) = schema.encode_with(&header, stored.unwrap_or(&change.values), cache)
+            else {
+                continue;
+            };
+            let event = Arc::new(BusEvent {
+                replay: *next,
+                id: uuid(),
+                schema_id: schema_id.clone(),
+                payload: Bytes::from(payload),
+            });
+            *next += 1;
+            match per_topic.iter_mut().find(|(t, _)| Arc::ptr_eq(t, topic)) {
+                Some((_, events)) => events.push(event.clone()),
+                None => per_topic.push((topic.clone(), vec![event.clone()])),
             }
+            everything.push(event);
         }
+        for (topic, events) in per_topic {
+            topic.append(events, retention);
+        }
+        all.append(everything, retention);
     }
 
     /// Drops events with replay ids below `replay` from every topic, as retention would.

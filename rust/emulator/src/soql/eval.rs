@@ -91,7 +91,7 @@ fn resolve(
             .name
             .clone();
         hops.push((
-            field.name.clone(),
+            field.name.to_string(),
             field.relationship_name.clone().unwrap_or_default(),
             target_name.clone(),
         ));
@@ -300,7 +300,7 @@ pub fn render(store: &Store, object: &str, id: &str, columns: &[Resolved], versi
                 .and_then(|r| r.fields.get(&column.field.name))
                 .cloned()
                 .unwrap_or(Value::Null);
-            row.insert(column.field.name.clone(), value);
+            row.insert(column.field.name.to_string(), value);
             continue;
         }
         let value = value_of(store, object, id, column);
@@ -333,7 +333,7 @@ pub fn render(store: &Store, object: &str, id: &str, columns: &[Resolved], versi
         insert_nested(
             &mut row,
             &chain,
-            complete.then_some((column.field.name.as_str(), value)),
+            complete.then_some((&*column.field.name, value)),
             version,
         );
     }

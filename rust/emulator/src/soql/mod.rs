@@ -158,12 +158,12 @@ fn indexed_filter_fields(query: &Query, object: &crate::store::ObjectStore) -> V
                 ..
             } if field.len() == 1 => {
                 if let Some(f) = field.first().and_then(|name| object.meta.field(name)) {
-                    if f.name == "Id"
+                    if &*f.name == "Id"
                         || f.external_id
                         || f.unique
                         || f.field_type == crate::schema::FieldType::Reference
                     {
-                        out.push(f.name.clone());
+                        out.push(f.name.to_string());
                     }
                 }
             }

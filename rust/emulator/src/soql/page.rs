@@ -3,6 +3,7 @@
 
 use super::{Cursor, Resolved};
 use crate::failure::ApiFailure;
+use crate::record::FieldName;
 use crate::soql::render;
 use crate::store::{Store, StoredRecord};
 use serde_json::Value;
@@ -142,7 +143,7 @@ impl FlatRow {
 /// hashing every column's name into every record's map.
 struct FieldPositions<'a> {
     at: Vec<Option<usize>>,
-    entries: Vec<(&'a String, &'a Value)>,
+    entries: Vec<(&'a FieldName, &'a Value)>,
 }
 
 impl<'a> FieldPositions<'a> {
@@ -169,14 +170,10 @@ impl<'a> FieldPositions<'a> {
             let name = column.field_name();
             let by_position = at
                 .and_then(|i| self.entries.get(i))
-                .filter(|(key, _)| key.as_str() == name);
+                .filter(|(key, _)| &***key == name);
             let value = match by_position {
                 Some((_, value)) => *value,
-                None => match self
-                    .entries
-                    .iter()
-                    .position(|(key, _)| key.as_str() == name)
-                {
+                None => match self.entries.iter().position(|(key, _)| &***key == name) {
                     Some(i) => {
                         *at = Some(i);
                         self.entries[i].1

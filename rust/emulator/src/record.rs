@@ -1,0 +1,156 @@
+//! A stored record's values, kept small: a bulk job stores a million of them.
+//!
+//! Field names are the object's own (`FieldName` is an `Arc<str>` cloned from its metadata), so
+//! rows hold no copies of them, and values sit in one vector in the order they were set. A record
+//! has a few dozen fields at most; a scan over their short names costs less than hashing the name
+//! and, unlike a hash map per record, needs no index table.
+
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A field's canonical name, shared between the metadata and every record.
+pub type FieldName = Arc<str>;
+
+/// Field values by canonical name, in the order they were set.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    entries: Vec<(FieldName, Value)>,
+    /// One bit per name set (`filter_bit`): a clear bit proves a name absent without a scan,
+    /// which is what most inserts into a new record find.
+    filter: u64,
+}
+
+/// A bit chosen by a name's length and last byte: cheap, and distinct for most field names of
+/// one object.
+fn filter_bit(name: &str) -> u64 {
+    let last = name.as_bytes().last().copied().unwrap_or(0);
+    1 << ((name.len().wrapping_mul(7) ^ usize::from(last)) & 63)
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Fields {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(capacity),
+            filter: 0,
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.filter & filter_bit(name) == 0 {
+            return None;
+        }
+        self.entries.iter().position(|(key, _)| &**key == name)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.position(name).and_then(|i| self.value_at(i))
+    }
+
+    /// The value at a position of `iter()`.
+    pub fn value_at(&self, position: usize) -> Option<&Value> {
+        self.entries.get(position).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Sets a value, replacing the one already there (which keeps its place).
+    pub fn insert(&mut self, name: FieldName, value: Value) {
+        match self.position(&name).and_then(|i| self.entries.get_mut(i)) {
+            Some((_, slot)) => *slot = value,
+            None => {
+                self.filter |= filter_bit(&name);
+                self.entries.push((name, value));
+            }
+        }
+    }
+
+    /// Sets a value only where none is set yet.
+    pub fn insert_missing(&mut self, name: &FieldName, value: impl FnOnce() -> Value) {
+        if !self.contains_key(name) {
+            self.insert(name.clone(), value());
+        }
+    }
+
+    /// Makes room for this many more values.
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve_exact(additional);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&FieldName, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl FromIterator<(FieldName, Value)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (FieldName, Value)>>(items: I) -> Self {
+        let mut fields = Self::default();
+        for (name, value) in items {
+            fields.insert(name, value);
+        }
+        fields
+    }
+}
+
+impl IntoIterator for Fields {
+    type Item = (FieldName, Value);
+    type IntoIter = std::vec::IntoIter<(FieldName, Value)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn values_are_found_by_name_and_replaced_in_place() {
+        let name: FieldName = Arc::from("Name");
+        let city: FieldName = Arc::from("BillingCity");
+        let mut fields = Fields::with_capacity(2);
+        fields.insert(name.clone(), Value::from("Acme"));
+        fields.insert(city.clone(), Value::from("Paris"));
+        fields.insert(Arc::from("Name"), Value::from("Acme 2"));
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields.get("Name"), Some(&Value::from("Acme 2")));
+        assert_eq!(fields.get("BillingCity"), Some(&Value::from("Paris")));
+        assert_eq!(fields.get("BillingState"), None);
+        assert_eq!(fields.get("name"), None, "names are canonical: exact case");
+        fields.insert_missing(&name, || Value::from("ignored"));
+        fields.insert_missing(&Arc::from("Type"), || Value::from("Customer"));
+        let keys: Vec<&str> = fields.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(keys, ["Name", "BillingCity", "Type"]);
+        assert_eq!(fields.get("Name"), Some(&Value::from("Acme 2")));
+    }
+
+    #[test]
+    fn names_sharing_a_filter_bit_are_told_apart() {
+        // Same length and last byte: the same bit, so only the scan can tell them apart.
+        assert_eq!(filter_bit("CreatedDate"), filter_bit("ClosingDate"));
+        let mut fields = Fields::default();
+        fields.insert(Arc::from("CreatedDate"), Value::from(1));
+        assert_eq!(fields.get("ClosingDate"), None);
+        fields.insert(Arc::from("ClosingDate"), Value::from(2));
+        assert_eq!(fields.get("CreatedDate"), Some(&Value::from(1)));
+        assert_eq!(fields.get("ClosingDate"), Some(&Value::from(2)));
+        assert_eq!(fields.len(), 2);
+    }
+}
