@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,31 @@ def test_waiting_gives_up_without_aborting_and_resume_finishes(org: Emulator, tm
     result = sf.bulk.resume(caught.value.job_ids)
     assert result.records_processed == 30_000
     assert sf.bulk.job_info(job_id)["state"] == "JobComplete"
+
+
+def test_an_ingest_job_aborted_midway_leaves_the_rest_unprocessed(org: Emulator, tmp_path: Path) -> None:
+    sf = org.client()
+    org.set_bulk_batch_delay(0.3)
+    path = write_accounts(tmp_path / "slow.csv", 45_000)
+    with pytest.raises(BulkTimeoutError) as caught:
+        sf.bulk.insert("Account", path, timeout=0.1, **FAST)
+    (job_id,) = caught.value.job_ids
+    assert sf.bulk.abort(job_id)["state"] == "Aborted"
+    org.set_bulk_batch_delay(0)
+    # The batch in flight when the abort came still finishes; the job's processing time is set
+    # once nothing more will change (it stays 0 only if processing never began).
+    deadline = time.monotonic() + 10
+    while not sf.bulk.job_info(job_id)["totalProcessingTime"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    result = sf.bulk.resume([job_id])
+    assert result.jobs[0]["state"] == "Aborted"
+    processed = result.records_processed
+    assert processed % 10_000 == 0 and processed < 45_000
+    done = [r["Name"] for r in result.successful_records()]
+    left = [r["Name"] for r in result.unprocessed_records()]
+    assert len(done) == processed
+    assert done + left == [f"Account {i}" for i in range(45_000)]
+    assert sf.query.query("SELECT COUNT() FROM Account").total_size == processed
 
 
 def test_a_query_job_that_is_aborted_raises(org: Emulator) -> None:

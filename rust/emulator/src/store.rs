@@ -657,26 +657,26 @@ impl Store {
         let mut out = Fields::with_capacity(capacity);
         for item in values {
             let (field, value) = item?;
-            let writable = match mode {
-                Write::Create => field.createable,
-                Write::Update => field.updateable,
-            };
-            if !writable {
-                return Err(ApiFailure::bad_request(
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    format!("Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", field.name),
-                )
-                .with_fields(vec![field.name.to_string()]));
-            }
-            let coerced = coerce(field, value)?;
+            let checked = check_value(field, value, mode)?;
+            self.check_references([(field, &checked)])?;
+            out.insert(field.name.clone(), checked);
+        }
+        Ok(out)
+    }
+
+    /// Checks that the values of reference fields name live records of the right object.
+    pub fn check_references<'v>(
+        &self,
+        values: impl IntoIterator<Item = (&'v FieldMeta, &'v Value)>,
+    ) -> Result<(), ApiFailure> {
+        for (field, value) in values {
             if field.field_type == FieldType::Reference {
-                if let Value::String(target) = &coerced {
+                if let Value::String(target) = value {
                     self.check_reference(field, target)?;
                 }
             }
-            out.insert(field.name.clone(), coerced);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn check_reference(&self, field: &FieldMeta, target: &str) -> Result<(), ApiFailure> {
@@ -802,6 +802,23 @@ fn cannot_deserialize(field: &FieldMeta, value: &Value) -> ApiFailure {
         "Cannot deserialize instance of {} from {kind} value {shown} or request may be missing a required field",
         field.field_type.name()
     ))
+}
+
+/// Checks one value for its field without looking at other records (so outside the store
+/// lock): writable by this kind of write, and of the field's type, normalized.
+pub fn check_value(field: &FieldMeta, value: Value, mode: Write) -> Result<Value, ApiFailure> {
+    let writable = match mode {
+        Write::Create => field.createable,
+        Write::Update => field.updateable,
+    };
+    if !writable {
+        return Err(ApiFailure::bad_request(
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            format!("Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", field.name),
+        )
+        .with_fields(vec![field.name.to_string()]));
+    }
+    coerce(field, value)
 }
 
 /// Checks and normalizes one value for a field of the given type.

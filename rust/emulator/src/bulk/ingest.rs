@@ -5,12 +5,12 @@ use super::job::{write_quoted, Job, JobState, Operation};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
 use crate::record::Fields;
-use crate::schema::FieldMeta;
-use crate::store::{format_datetime, Store, UpsertOutcome, Write};
+use crate::schema::{FieldMeta, FieldType};
+use crate::store::{check_value, format_datetime, Store, UpsertOutcome, Write};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 /// Records per internal batch, as Salesforce splits job data.
@@ -42,6 +42,11 @@ pub fn process(org: &Org, job: &Arc<Mutex<Job>>) {
     let started = Instant::now();
     let (spec, data) = {
         let mut j = lock(job);
+        if j.state == JobState::Aborted && j.unprocessed.is_empty() {
+            // Aborted before processing began: every row stays unprocessed.
+            let data = j.uploads.first().cloned().unwrap_or_default();
+            j.unprocessed.extend_from_slice(&data);
+        }
         if j.state != JobState::UploadComplete {
             return;
         }
@@ -108,52 +113,128 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
         HashMap::new()
     };
     let fail_after = org.bulk.fail_after_batches();
-    let mut records = reader.into_records();
-    let mut batches = 0usize;
+    // Rows are read and their values checked one batch ahead, on a second thread, while the
+    // batch before them is applied under the store lock.
+    let (hand_over, ready) = mpsc::sync_channel::<Batch>(0);
+    std::thread::scope(|scope| {
+        let records = reader.into_records();
+        let columns = &columns;
+        let reading = scope.spawn(move || read_ahead(records, spec, columns, hand_over));
+        let outcome = apply_batches(org, job, spec, columns, &duplicates, fail_after, ready);
+        // The receiver is gone with `apply_batches`, so a reader waiting to hand a batch over
+        // gets it back and returns its rows with those it had not read yet.
+        match reading.join() {
+            Ok(leftover) => {
+                leave_unprocessed(job, spec, leftover.into_iter());
+                outcome
+            }
+            Err(_) => Err("InternalServerError : reading the job data failed".into()),
+        }
+    })
+}
+
+/// Rows read together and applied under one store lock.
+struct Batch {
+    rows: Vec<csv::StringRecord>,
+    /// Per row, its values checked against their fields (for inserts and updates).
+    checked: Vec<Option<Result<Fields, ApiFailure>>>,
+    /// The CSV error that ended reading, and the rows after it.
+    broken: Option<String>,
+    rest: Vec<csv::StringRecord>,
+}
+
+/// Reads batches and checks their rows, handing each over when the applier takes it. Returns
+/// the rows it could not hand over (the applier stopped) followed by those it had not read.
+fn read_ahead(
+    mut records: csv::StringRecordsIntoIter<&[u8]>,
+    spec: &JobSpec,
+    columns: &Columns,
+    hand_over: mpsc::SyncSender<Batch>,
+) -> Vec<csv::StringRecord> {
     loop {
-        let mut batch = Vec::with_capacity(BATCH_RECORDS);
+        let mut rows = Vec::with_capacity(BATCH_RECORDS);
         let mut broken = None;
         for record in records.by_ref() {
             match record {
-                Ok(r) => batch.push(r),
+                Ok(r) => rows.push(r),
                 Err(e) => {
                     broken = Some(format!("ClientInputError : {e}"));
                     break;
                 }
             }
-            if batch.len() == BATCH_RECORDS {
+            if rows.len() == BATCH_RECORDS {
                 break;
             }
         }
-        let stop_now = lock(job).state == JobState::Aborted
-            || fail_after.is_some_and(|limit| batches >= limit);
-        if stop_now {
-            let aborted = lock(job).state == JobState::Aborted;
-            leave_unprocessed(
-                job,
-                spec,
-                batch.into_iter().chain(records.by_ref().flatten()),
-            );
+        let rest = match broken {
+            Some(_) => records.by_ref().flatten().collect(),
+            None => Vec::new(),
+        };
+        let last = rows.is_empty() || broken.is_some();
+        let checked = rows
+            .iter()
+            .map(|row| check_row(spec, columns, row))
+            .collect();
+        let batch = Batch {
+            rows,
+            checked,
+            broken,
+            rest,
+        };
+        if let Err(mpsc::SendError(unsent)) = hand_over.send(batch) {
+            let mut leftover = unsent.rows;
+            leftover.extend(unsent.rest);
+            leftover.extend(records.flatten());
+            return leftover;
+        }
+        if last {
+            return Vec::new();
+        }
+    }
+}
+
+/// Applies batches in order until the data ends, the job is aborted or a fault stops it.
+fn apply_batches(
+    org: &Org,
+    job: &Arc<Mutex<Job>>,
+    spec: &JobSpec,
+    columns: &Columns,
+    duplicates: &HashMap<String, usize>,
+    fail_after: Option<usize>,
+    ready: mpsc::Receiver<Batch>,
+) -> Result<(), String> {
+    for (applied, batch) in ready.into_iter().enumerate() {
+        let aborted = lock(job).state == JobState::Aborted;
+        if aborted || fail_after.is_some_and(|limit| applied >= limit) {
+            leave_unprocessed(job, spec, batch.rows.into_iter().chain(batch.rest));
             return if aborted {
                 Ok(())
             } else {
                 Err("InternalServerError : the batch failed after 20 retries".into())
             };
         }
-        if batch.is_empty() && broken.is_none() {
+        if batch.rows.is_empty() && batch.broken.is_none() {
             return Ok(());
         }
-        apply_batch(org, job, spec, &columns, &duplicates, &batch);
-        batches += 1;
+        apply_batch(
+            org,
+            job,
+            spec,
+            columns,
+            duplicates,
+            &batch.rows,
+            batch.checked,
+        );
         let delay = org.bulk.batch_delay();
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
-        if let Some(message) = broken {
-            leave_unprocessed(job, spec, records.by_ref().flatten());
+        if let Some(message) = batch.broken {
+            leave_unprocessed(job, spec, batch.rest.into_iter());
             return Err(message);
         }
     }
+    Ok(())
 }
 
 /// Writes rows that were never attempted to the job's `unprocessedrecords`.
@@ -280,6 +361,7 @@ fn apply_batch(
     columns: &Columns,
     duplicates: &HashMap<String, usize>,
     batch: &[csv::StringRecord],
+    checked: Vec<Option<Result<Fields, ApiFailure>>>,
 ) {
     let now = format_datetime(chrono::Utc::now());
     let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
@@ -288,8 +370,8 @@ fn apply_batch(
     let mut failed = 0u64;
     {
         let mut store = org.store();
-        for row in batch {
-            match apply_row(&mut store, spec, columns, duplicates, row, &now) {
+        for (row, checked) in batch.iter().zip(checked) {
+            match apply_row(&mut store, spec, columns, duplicates, row, checked, &now) {
                 Ok((id, created)) => {
                     let flag: &[u8] = if created { b"true" } else { b"false" };
                     write_quoted(
@@ -360,20 +442,38 @@ fn cells<'r>(
         })
 }
 
-/// A row's values checked against their fields, as a write of this kind needs them.
-fn row_fields(
-    store: &Store,
+/// A row's values checked against their fields as far as that needs no other record, for the
+/// writes that take checked values.
+fn check_row(
+    spec: &JobSpec,
     columns: &Columns,
     row: &csv::StringRecord,
-    skip: Option<usize>,
-    mode: Write,
-) -> Result<Fields, ApiFailure> {
-    let capacity = row.len()
-        + match mode {
-            Write::Create => columns.added_on_create,
-            Write::Update => 0,
-        };
-    store.check_fields(cells(columns, row, skip).map(Ok), capacity, mode)
+) -> Option<Result<Fields, ApiFailure>> {
+    let (skip, mode, extra) = match spec.operation {
+        Operation::Insert => (None, Write::Create, columns.added_on_create),
+        Operation::Update => (columns.id_column, Write::Update, 0),
+        _ => return None,
+    };
+    let check = || {
+        let mut values = Fields::with_capacity(row.len() + extra);
+        for (field, value) in cells(columns, row, skip) {
+            values.insert(field.name.clone(), check_value(field, value, mode)?);
+        }
+        Ok(values)
+    };
+    Some(check())
+}
+
+/// Checks the row's references to other records: under the store lock, as they may be
+/// written by the same job.
+fn check_references(store: &Store, columns: &Columns, values: &Fields) -> Result<(), ApiFailure> {
+    store.check_references(
+        columns
+            .fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::Reference)
+            .filter_map(|f| values.get(&f.name).map(|v| (f, v))),
+    )
 }
 
 /// A row as a JSON body, for writes that check it themselves.
@@ -391,8 +491,20 @@ fn apply_row(
     columns: &Columns,
     duplicates: &HashMap<String, usize>,
     row: &csv::StringRecord,
+    checked: Option<Result<Fields, ApiFailure>>,
     now: &str,
 ) -> Result<(String, bool), (String, ApiFailure)> {
+    // Checked ahead for inserts and updates; the reader always does, this is the fallback.
+    let checked = move || {
+        checked.unwrap_or_else(|| {
+            check_row(spec, columns, row).unwrap_or_else(|| {
+                Err(ApiFailure::bad_request(
+                    "INVALIDJOB",
+                    "no checked values for this operation",
+                ))
+            })
+        })
+    };
     let id_of = |column: Option<usize>| {
         column
             .and_then(|c| row.get(c))
@@ -400,8 +512,11 @@ fn apply_row(
             .to_owned()
     };
     match spec.operation {
-        Operation::Insert => row_fields(store, columns, row, None, Write::Create)
-            .and_then(|values| store.create_checked(&spec.object, values, now))
+        Operation::Insert => checked()
+            .and_then(|values| {
+                check_references(store, columns, &values)?;
+                store.create_checked(&spec.object, values, now)
+            })
             .map(|id| (id, true))
             .map_err(|e| (String::new(), e)),
         Operation::Update => {
@@ -409,8 +524,11 @@ fn apply_row(
             // An id that names no live record is answered before the row's values are looked at.
             let result = store
                 .live_record(&spec.object, &id)
-                .and_then(|_| row_fields(store, columns, row, columns.id_column, Write::Update))
-                .and_then(|changes| store.update_checked(&spec.object, &id, changes, now));
+                .and_then(|_| checked())
+                .and_then(|changes| {
+                    check_references(store, columns, &changes)?;
+                    store.update_checked(&spec.object, &id, changes, now)
+                });
             match result {
                 Ok(()) => Ok((canonical(&id), false)),
                 Err(e) => Err((id, e)),
