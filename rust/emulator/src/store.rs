@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use salesforce_wire::RecordId;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A stored record: canonical field names to values.
 #[derive(Debug, Clone)]
@@ -25,7 +26,80 @@ pub struct ObjectStore {
     pub records: BTreeMap<String, StoredRecord>,
     /// For unique and external id fields: field name to lower-cased value to ids.
     index: HashMap<String, HashMap<String, Vec<String>>>,
+    /// The object's name, shared by its change records.
+    name: Arc<str>,
+    creation: Creation,
+}
+
+/// What a create adds to the given values and requires of them, none of which reads another
+/// record: a bulk job takes a copy and completes its rows outside the store lock.
+#[derive(Debug, Clone)]
+pub struct Creation {
     system: SystemNames,
+    defaults: Vec<(FieldName, Value)>,
+    required: Vec<FieldName>,
+}
+
+impl Creation {
+    fn of(meta: &ObjectMeta) -> Self {
+        Self {
+            system: SystemNames::of(meta),
+            defaults: meta
+                .fields
+                .iter()
+                .filter_map(|f| Some((f.name.clone(), f.default_value.clone()?)))
+                .collect(),
+            required: meta
+                .fields
+                .iter()
+                .filter(|f| f.required_on_create())
+                .map(|f| f.name.clone())
+                .collect(),
+        }
+    }
+
+    /// How many values a create adds at most. Sizing a new record's values for them saves
+    /// growing the vector per row.
+    pub fn added(&self) -> usize {
+        SystemNames::COUNT + self.defaults.len()
+    }
+
+    /// Fills in defaults, checks required fields and sets the system fields other than the id
+    /// (which `Store::create_completed` mints).
+    pub fn complete(
+        &self,
+        values: &mut Fields,
+        user_id: &str,
+        now: &str,
+    ) -> Result<(), ApiFailure> {
+        for (name, default) in &self.defaults {
+            values.insert_missing(name, || default.clone());
+        }
+        let missing: Vec<String> = self
+            .required
+            .iter()
+            .filter(|name| values.get(name).is_none_or(Value::is_null))
+            .map(|name| name.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(required_missing(missing));
+        }
+        let user = Value::String(user_id.to_owned());
+        let stamp = Value::String(now.to_owned());
+        let system = &self.system;
+        values.insert_missing(&system.owner_id, || user.clone());
+        values.insert(system.is_deleted.clone(), Value::Bool(false));
+        for f in [
+            &system.created_date,
+            &system.last_modified_date,
+            &system.system_modstamp,
+        ] {
+            values.insert(f.clone(), stamp.clone());
+        }
+        values.insert(system.created_by_id.clone(), user.clone());
+        values.insert(system.last_modified_by_id.clone(), user);
+        Ok(())
+    }
 }
 
 /// The names of the fields every create and update sets, taken from the metadata once so that
@@ -73,23 +147,40 @@ impl ObjectStore {
             .map(|f| (f.name.to_string(), HashMap::new()))
             .collect();
         Self {
-            system: SystemNames::of(&meta),
+            name: Arc::from(meta.name.as_str()),
+            creation: Creation::of(&meta),
             meta,
             records: BTreeMap::new(),
             index,
         }
     }
 
-    /// How many values a create adds to the given ones at most: system fields and defaults.
-    /// Sizing a new record's values for them saves growing the vector per row.
-    pub fn added_on_create(&self) -> usize {
-        SystemNames::COUNT
-            + self
-                .meta
-                .fields
-                .iter()
-                .filter(|f| f.default_value.is_some())
-                .count()
+    pub fn creation(&self) -> &Creation {
+        &self.creation
+    }
+
+    /// A unique field's value already held by another record is DUPLICATE_VALUE.
+    fn check_unique(&self, values: &Fields, own_id: Option<&str>) -> Result<(), ApiFailure> {
+        for f in self.meta.fields.iter().filter(|f| f.unique) {
+            let Some(value) = values.get(&f.name) else {
+                continue;
+            };
+            if let Some(other) = self
+                .matches(&f.name, value)
+                .into_iter()
+                .find(|id| Some(id.as_str()) != own_id)
+            {
+                return Err(ApiFailure::bad_request(
+                    "DUPLICATE_VALUE",
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {other}",
+                        f.name
+                    ),
+                )
+                .with_fields(vec![f.name.to_string()]));
+            }
+        }
+        Ok(())
     }
 
     fn index_insert(&mut self, id: &str, fields: &Fields) {
@@ -188,7 +279,7 @@ impl Store {
 
     fn record_change(
         &mut self,
-        object: &str,
+        object: Arc<str>,
         id: &str,
         change_type: &'static str,
         values: Fields,
@@ -200,12 +291,13 @@ impl Store {
             .cloned()
             .collect();
         self.changes.push(RecordChange {
-            object: object.to_owned(),
+            object,
             id: id.to_owned(),
             change_type,
             values,
             changed,
             nulled,
+            body: None,
         });
     }
 
@@ -328,20 +420,6 @@ impl Store {
             .ok_or_else(|| unsupported_type(name))
     }
 
-    fn mint_id(&mut self, key_prefix: &str) -> Result<String, ApiFailure> {
-        let serial = self.next_serial;
-        self.next_serial += 1;
-        RecordId::mint(key_prefix, &self.pod, serial)
-            .map(RecordId::into_string)
-            .map_err(|e| {
-                ApiFailure::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "UNKNOWN_EXCEPTION",
-                    e.to_string(),
-                )
-            })
-    }
-
     /// Resolves a record id of `object`: malformed ids are MALFORMED_ID, ids of another object
     /// or of no record are NOT_FOUND, deleted rows ENTITY_IS_DELETED.
     pub fn live_record(
@@ -409,49 +487,44 @@ impl Store {
         self.create_checked(object, values, now)
     }
 
-    /// Creates a record from values `check_fields` accepted: fills in defaults, checks required
-    /// and unique fields, mints the id and sets the system fields.
+    /// Creates a record from values `check_fields` accepted.
     pub fn create_checked(
         &mut self,
         object: &str,
         mut values: Fields,
         now: &str,
     ) -> Result<String, ApiFailure> {
-        let store = self.object(object)?;
-        let (name, key_prefix) = (store.meta.name.clone(), store.meta.key_prefix.clone());
-        for f in &store.meta.fields {
-            if let Some(default) = &f.default_value {
-                values.insert_missing(&f.name, || default.clone());
-            }
-        }
-        let missing: Vec<String> = store
-            .meta
-            .fields
-            .iter()
-            .filter(|f| f.required_on_create() && values.get(&f.name).is_none_or(Value::is_null))
-            .map(|f| f.name.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(required_missing(missing));
-        }
-        self.check_unique(&name, &values, None)?;
-        let id = self.mint_id(&key_prefix)?;
-        let user = Value::String(self.user_id.clone());
-        let stamp = Value::String(now.to_owned());
-        let store = self.object_mut(&name)?;
-        let system = &store.system;
-        values.insert(system.id.clone(), Value::String(id.clone()));
-        values.insert_missing(&system.owner_id, || user.clone());
-        values.insert(system.is_deleted.clone(), Value::Bool(false));
-        for f in [
-            &system.created_date,
-            &system.last_modified_date,
-            &system.system_modstamp,
-        ] {
-            values.insert(f.clone(), stamp.clone());
-        }
-        values.insert(system.created_by_id.clone(), user.clone());
-        values.insert(system.last_modified_by_id.clone(), user);
+        self.object(object)?
+            .creation
+            .complete(&mut values, &self.user_id, now)?;
+        self.create_completed(object, values, None)
+    }
+
+    /// Stores a record `Creation::complete` filled in: checks unique values, mints the id and
+    /// queues the change event. `event_body` is the event's body when encoded ahead (the
+    /// record's fields but the id); without it the body is encoded from the stored record at
+    /// commit.
+    pub fn create_completed(
+        &mut self,
+        object: &str,
+        mut values: Fields,
+        event_body: Option<Vec<u8>>,
+    ) -> Result<String, ApiFailure> {
+        // Borrowed field by field: the object's store, the serial and the change list at once.
+        let Self {
+            objects,
+            next_serial,
+            pod,
+            changes,
+            ..
+        } = self;
+        let store = objects
+            .values_mut()
+            .find(|o| o.meta.name.eq_ignore_ascii_case(object))
+            .ok_or_else(|| unsupported_type(object))?;
+        store.check_unique(&values, None)?;
+        let id = mint_id(next_serial, &store.meta.key_prefix, pod)?;
+        values.insert(store.creation.system.id.clone(), Value::String(id.clone()));
         store.index_insert(&id, &values);
         store.records.insert(
             id.clone(),
@@ -460,8 +533,16 @@ impl Store {
                 deleted: false,
             },
         );
-        // The event body is read from the stored record when the transaction commits.
-        self.record_change(&name, &id, "CREATE", Fields::default(), Vec::new());
+        // Without a body ahead, the event body is read from the stored record at commit.
+        changes.push(RecordChange {
+            object: store.name.clone(),
+            id: id.clone(),
+            change_type: "CREATE",
+            values: Fields::default(),
+            changed: Vec::new(),
+            nulled: Vec::new(),
+            body: event_body,
+        });
         Ok(id)
     }
 
@@ -499,7 +580,7 @@ impl Store {
         if !nulled_required.is_empty() {
             return Err(required_missing(nulled_required));
         }
-        self.check_unique(&name, &changes, Some(&id))?;
+        self.object(&name)?.check_unique(&changes, Some(&id))?;
         let user = self.user_id.clone();
         let store = self.object_mut(&name)?;
         let Some(mut record) = store.records.remove(&id) else {
@@ -515,7 +596,7 @@ impl Store {
             }
             record.fields.insert(k, v);
         }
-        let system = &store.system;
+        let system = &store.creation.system;
         let stamp = Value::String(now.to_owned());
         changed.push(system.last_modified_date.to_string());
         values.insert(system.last_modified_date.clone(), stamp.clone());
@@ -525,7 +606,8 @@ impl Store {
         fields.insert(system.last_modified_by_id.clone(), Value::String(user));
         store.index_insert(&id, &record.fields);
         store.records.insert(id.clone(), record);
-        self.record_change(&name, &id, "UPDATE", values, changed);
+        let object = self.object(&name)?.name.clone();
+        self.record_change(object, &id, "UPDATE", values, changed);
         Ok(())
     }
 
@@ -593,7 +675,7 @@ impl Store {
         };
         store.index_remove(&id, &record.fields);
         record.deleted = true;
-        let system = &store.system;
+        let system = &store.creation.system;
         let fields = &mut record.fields;
         fields.insert(system.is_deleted.clone(), Value::Bool(true));
         fields.insert(
@@ -601,7 +683,8 @@ impl Store {
             Value::String(now.to_owned()),
         );
         store.records.insert(id.clone(), record);
-        self.record_change(&name, &id, "DELETE", Fields::default(), Vec::new());
+        let object = self.object(&name)?.name.clone();
+        self.record_change(object, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
     }
 
@@ -615,7 +698,8 @@ impl Store {
         if let Some(record) = store.records.remove(&id) {
             store.index_remove(&id, &record.fields);
         }
-        self.record_change(&name, &id, "DELETE", Fields::default(), Vec::new());
+        let object = self.object(&name)?.name.clone();
+        self.record_change(object, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
     }
 
@@ -631,7 +715,7 @@ impl Store {
         let meta = &store.meta;
         let capacity = input.len()
             + match mode {
-                Write::Create => store.added_on_create(),
+                Write::Create => store.creation.added(),
                 Write::Update => 0,
             };
         let values = input
@@ -713,35 +797,21 @@ impl Store {
             .with_fields(vec![field.name.to_string()])),
         }
     }
+}
 
-    fn check_unique(
-        &self,
-        object: &str,
-        values: &Fields,
-        own_id: Option<&str>,
-    ) -> Result<(), ApiFailure> {
-        let store = self.object(object)?;
-        for f in store.meta.fields.iter().filter(|f| f.unique) {
-            let Some(value) = values.get(&f.name) else {
-                continue;
-            };
-            if let Some(other) = store
-                .matches(&f.name, value)
-                .into_iter()
-                .find(|id| Some(id.as_str()) != own_id)
-            {
-                return Err(ApiFailure::bad_request(
-                    "DUPLICATE_VALUE",
-                    format!(
-                        "duplicate value found: {} duplicates value on record with id: {other}",
-                        f.name
-                    ),
-                )
-                .with_fields(vec![f.name.to_string()]));
-            }
-        }
-        Ok(())
-    }
+/// The next record id: serials count up across the org.
+fn mint_id(next_serial: &mut u64, key_prefix: &str, pod: &str) -> Result<String, ApiFailure> {
+    let serial = *next_serial;
+    *next_serial += 1;
+    RecordId::mint(key_prefix, pod, serial)
+        .map(RecordId::into_string)
+        .map_err(|e| {
+            ApiFailure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN_EXCEPTION",
+                e.to_string(),
+            )
+        })
 }
 
 fn target_has_prefix(store: &Store, object: &str, target: &str) -> bool {

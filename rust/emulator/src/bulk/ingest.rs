@@ -2,11 +2,12 @@
 //! applied in 10,000-record batches, each under one store lock, with results written as it goes.
 
 use super::job::{write_quoted, Job, JobState, Operation};
+use crate::events::avro::{ChangeSchema, SlotCache};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
 use crate::record::Fields;
 use crate::schema::{FieldMeta, FieldType};
-use crate::store::{check_value, format_datetime, Store, UpsertOutcome, Write};
+use crate::store::{check_value, format_datetime, Creation, Store, UpsertOutcome, Write};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -24,8 +25,20 @@ struct Columns {
     fields: Vec<FieldMeta>,
     id_column: Option<usize>,
     external_column: Option<usize>,
-    /// Room a created record needs beyond its columns.
-    added_on_create: usize,
+}
+
+/// What an insert job needs to prepare its rows outside the store lock.
+struct InsertPlan {
+    creation: Creation,
+    user_id: String,
+    /// The object's change-event schema, to encode each new record's event body ahead.
+    change_schema: Option<Arc<ChangeSchema>>,
+}
+
+/// A row's values, checked and (for inserts) completed outside the store lock.
+struct Prepared {
+    values: Fields,
+    event_body: Option<Vec<u8>>,
 }
 
 struct JobSpec {
@@ -112,14 +125,17 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
     } else {
         HashMap::new()
     };
+    let insert = (spec.operation == Operation::Insert)
+        .then(|| insert_plan(org, spec))
+        .flatten();
     let fail_after = org.bulk.fail_after_batches();
     // Rows are read and their values checked one batch ahead, on a second thread, while the
     // batch before them is applied under the store lock.
     let (hand_over, ready) = mpsc::sync_channel::<Batch>(0);
     std::thread::scope(|scope| {
         let records = reader.into_records();
-        let columns = &columns;
-        let reading = scope.spawn(move || read_ahead(records, spec, columns, hand_over));
+        let (columns, insert) = (&columns, insert.as_ref());
+        let reading = scope.spawn(move || read_ahead(records, spec, columns, insert, hand_over));
         let outcome = apply_batches(org, job, spec, columns, &duplicates, fail_after, ready);
         // The receiver is gone with `apply_batches`, so a reader waiting to hand a batch over
         // gets it back and returns its rows with those it had not read yet.
@@ -136,8 +152,8 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
 /// Rows read together and applied under one store lock.
 struct Batch {
     rows: Vec<csv::StringRecord>,
-    /// Per row, its values checked against their fields (for inserts and updates).
-    checked: Vec<Option<Result<Fields, ApiFailure>>>,
+    /// Per row, its values prepared (for inserts and updates).
+    prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
     /// The CSV error that ended reading, and the rows after it.
     broken: Option<String>,
     rest: Vec<csv::StringRecord>,
@@ -149,8 +165,10 @@ fn read_ahead(
     mut records: csv::StringRecordsIntoIter<&[u8]>,
     spec: &JobSpec,
     columns: &Columns,
+    insert: Option<&InsertPlan>,
     hand_over: mpsc::SyncSender<Batch>,
 ) -> Vec<csv::StringRecord> {
+    let mut cache = SlotCache::default();
     loop {
         let mut rows = Vec::with_capacity(BATCH_RECORDS);
         let mut broken = None;
@@ -171,13 +189,14 @@ fn read_ahead(
             None => Vec::new(),
         };
         let last = rows.is_empty() || broken.is_some();
-        let checked = rows
+        let now = format_datetime(chrono::Utc::now());
+        let prepared = rows
             .iter()
-            .map(|row| check_row(spec, columns, row))
+            .map(|row| prepare_row(spec, columns, insert, row, &now, &mut cache))
             .collect();
         let batch = Batch {
             rows,
-            checked,
+            prepared,
             broken,
             rest,
         };
@@ -223,7 +242,7 @@ fn apply_batches(
             columns,
             duplicates,
             &batch.rows,
-            batch.checked,
+            batch.prepared,
         );
         let delay = org.bulk.batch_delay();
         if !delay.is_zero() {
@@ -307,7 +326,6 @@ fn check_header(
         fields,
         id_column,
         external_column,
-        added_on_create: object.added_on_create(),
     })
 }
 
@@ -361,7 +379,7 @@ fn apply_batch(
     columns: &Columns,
     duplicates: &HashMap<String, usize>,
     batch: &[csv::StringRecord],
-    checked: Vec<Option<Result<Fields, ApiFailure>>>,
+    prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
 ) {
     let now = format_datetime(chrono::Utc::now());
     let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
@@ -370,8 +388,8 @@ fn apply_batch(
     let mut failed = 0u64;
     {
         let mut store = org.store();
-        for (row, checked) in batch.iter().zip(checked) {
-            match apply_row(&mut store, spec, columns, duplicates, row, checked, &now) {
+        for (row, prepared) in batch.iter().zip(prepared) {
+            match apply_row(&mut store, spec, columns, duplicates, row, prepared, &now) {
                 Ok((id, created)) => {
                     let flag: &[u8] = if created { b"true" } else { b"false" };
                     write_quoted(
@@ -442,26 +460,51 @@ fn cells<'r>(
         })
 }
 
-/// A row's values checked against their fields as far as that needs no other record, for the
-/// writes that take checked values.
-fn check_row(
+/// What an insert job takes from the org once: how to complete a new record, and its event
+/// schema.
+fn insert_plan(org: &Org, spec: &JobSpec) -> Option<InsertPlan> {
+    let store = org.store();
+    let object = store.object(&spec.object).ok()?;
+    Some(InsertPlan {
+        creation: object.creation().clone(),
+        user_id: store.user_id.clone(),
+        change_schema: org.events.change_schema(&object.meta).ok(),
+    })
+}
+
+/// A row prepared as far as that needs no other record, for the writes that take prepared
+/// values: its values checked against their fields, and for an insert completed with defaults
+/// and system fields, with its change event's body encoded.
+fn prepare_row(
     spec: &JobSpec,
     columns: &Columns,
+    insert: Option<&InsertPlan>,
     row: &csv::StringRecord,
-) -> Option<Result<Fields, ApiFailure>> {
-    let (skip, mode, extra) = match spec.operation {
-        Operation::Insert => (None, Write::Create, columns.added_on_create),
-        Operation::Update => (columns.id_column, Write::Update, 0),
+    now: &str,
+    cache: &mut SlotCache,
+) -> Option<Result<Prepared, ApiFailure>> {
+    let (skip, mode, plan) = match (spec.operation, insert) {
+        (Operation::Insert, Some(plan)) => (None, Write::Create, Some(plan)),
+        (Operation::Update, _) => (columns.id_column, Write::Update, None),
         _ => return None,
     };
-    let check = || {
+    let mut prepare = || {
+        let extra = plan.map_or(0, |p| p.creation.added());
         let mut values = Fields::with_capacity(row.len() + extra);
         for (field, value) in cells(columns, row, skip) {
             values.insert(field.name.clone(), check_value(field, value, mode)?);
         }
-        Ok(values)
+        let mut event_body = None;
+        if let Some(plan) = plan {
+            plan.creation.complete(&mut values, &plan.user_id, now)?;
+            event_body = plan
+                .change_schema
+                .as_ref()
+                .map(|schema| schema.encode_body(&values, cache));
+        }
+        Ok(Prepared { values, event_body })
     };
-    Some(check())
+    Some(prepare())
 }
 
 /// Checks the row's references to other records: under the store lock, as they may be
@@ -491,18 +534,17 @@ fn apply_row(
     columns: &Columns,
     duplicates: &HashMap<String, usize>,
     row: &csv::StringRecord,
-    checked: Option<Result<Fields, ApiFailure>>,
+    prepared: Option<Result<Prepared, ApiFailure>>,
     now: &str,
 ) -> Result<(String, bool), (String, ApiFailure)> {
-    // Checked ahead for inserts and updates; the reader always does, this is the fallback.
-    let checked = move || {
-        checked.unwrap_or_else(|| {
-            check_row(spec, columns, row).unwrap_or_else(|| {
-                Err(ApiFailure::bad_request(
-                    "INVALIDJOB",
-                    "no checked values for this operation",
-                ))
-            })
+    // The reader prepares every row of an insert or update.
+    let prepared = move || {
+        prepared.unwrap_or_else(|| {
+            Err(ApiFailure::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN_EXCEPTION",
+                "the row was not prepared",
+            ))
         })
     };
     let id_of = |column: Option<usize>| {
@@ -512,10 +554,10 @@ fn apply_row(
             .to_owned()
     };
     match spec.operation {
-        Operation::Insert => checked()
-            .and_then(|values| {
-                check_references(store, columns, &values)?;
-                store.create_checked(&spec.object, values, now)
+        Operation::Insert => prepared()
+            .and_then(|row| {
+                check_references(store, columns, &row.values)?;
+                store.create_completed(&spec.object, row.values, row.event_body)
             })
             .map(|id| (id, true))
             .map_err(|e| (String::new(), e)),
@@ -524,10 +566,10 @@ fn apply_row(
             // An id that names no live record is answered before the row's values are looked at.
             let result = store
                 .live_record(&spec.object, &id)
-                .and_then(|_| checked())
-                .and_then(|changes| {
-                    check_references(store, columns, &changes)?;
-                    store.update_checked(&spec.object, &id, changes, now)
+                .and_then(|_| prepared())
+                .and_then(|row| {
+                    check_references(store, columns, &row.values)?;
+                    store.update_checked(&spec.object, &id, row.values, now)
                 });
             match result {
                 Ok(()) => Ok((canonical(&id), false)),

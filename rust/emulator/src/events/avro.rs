@@ -386,6 +386,39 @@ impl ChangeSchema {
         values: &Fields,
         cache: &mut SlotCache,
     ) -> Result<Vec<u8>, String> {
+        // Written into a buffer kept across records, then copied out at its exact size: the event
+        // log holds a million of these after a bulk job.
+        let mut out = std::mem::take(&mut cache.buffer);
+        out.clear();
+        let written = self.write_header(header, &mut out);
+        if written.is_ok() {
+            self.write_body(values, cache, &mut out);
+        }
+        let payload = out.clone();
+        cache.buffer = out;
+        written.map(|()| payload)
+    }
+
+    /// The body of a change event (the record's fields, without the header), which a bulk job
+    /// encodes ahead of its commit, outside the store lock.
+    pub fn encode_body(&self, values: &Fields, cache: &mut SlotCache) -> Vec<u8> {
+        let mut out = std::mem::take(&mut cache.buffer);
+        out.clear();
+        self.write_body(values, cache, &mut out);
+        let body = out.clone();
+        cache.buffer = out;
+        body
+    }
+
+    /// A change event from its header and a body from `encode_body`.
+    pub fn encode_with_body(&self, header: &Header<'_>, body: &[u8]) -> Result<Vec<u8>, String> {
+        let mut out = Vec::with_capacity(160 + body.len());
+        self.write_header(header, &mut out)?;
+        out.extend_from_slice(body);
+        Ok(out)
+    }
+
+    fn write_header(&self, header: &Header<'_>, w: &mut Vec<u8>) -> Result<(), String> {
         let names = |stored: &[String]| -> Vec<String> {
             let mut names: Vec<String> = stored
                 .iter()
@@ -398,11 +431,6 @@ impl ChangeSchema {
             .iter()
             .position(|t| *t == header.change_type)
             .ok_or_else(|| format!("unknown change type {}", header.change_type))?;
-        // Written into a buffer kept across records, then copied out at its exact size: the event
-        // log holds a million of these after a bulk job.
-        let mut out = std::mem::take(&mut cache.buffer);
-        out.clear();
-        let w = &mut out;
         write_str(w, &self.entity);
         write_strings(w, header.record_ids);
         write_long(w, change_index as i64);
@@ -415,6 +443,10 @@ impl ChangeSchema {
         write_strings(w, &names(header.nulled_fields));
         write_strings(w, &[]);
         write_strings(w, &names(header.changed_fields));
+        Ok(())
+    }
+
+    fn write_body(&self, values: &Fields, cache: &mut SlotCache, w: &mut Vec<u8>) {
         cache.locate(&self.stored, values);
         let mut slots = cache.entries.iter().map(|entry| {
             entry
@@ -440,9 +472,6 @@ impl ChangeSchema {
                 }
             }
         }
-        let payload = out.clone();
-        cache.buffer = out;
-        Ok(payload)
     }
 }
 
@@ -677,10 +706,13 @@ mod tests {
             values,
         ];
         for record in &records {
+            let whole = schema.encode(&create, record).unwrap();
             assert_eq!(
                 schema.encode_with(&create, record, &mut cache).unwrap(),
-                schema.encode(&create, record).unwrap()
+                whole
             );
+            let body = schema.encode_body(record, &mut cache);
+            assert_eq!(schema.encode_with_body(&create, &body).unwrap(), whole);
         }
         let bytes = schema
             .encode_with(&create, &records[1], &mut cache)

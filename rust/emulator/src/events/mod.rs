@@ -173,7 +173,7 @@ impl Default for BusSettings {
 /// What one committed transaction changed, for change events.
 #[derive(Debug, Clone)]
 pub struct RecordChange {
-    pub object: String,
+    pub object: Arc<str>,
     pub id: String,
     pub change_type: &'static str,
     /// Fields the event body carries, by stored name (for CREATE: read from the stored record
@@ -181,6 +181,8 @@ pub struct RecordChange {
     pub values: crate::record::Fields,
     pub changed: Vec<String>,
     pub nulled: Vec<String>,
+    /// The event's body, encoded ahead by a bulk job (`ChangeSchema::encode_body`).
+    pub body: Option<Vec<u8>>,
 }
 
 /// A platform event published over REST, waiting for its transaction to commit.
@@ -399,7 +401,7 @@ impl EventBus {
         let retention = self.settings().retention.max(1);
         // A bulk batch changes thousands of records of one object: look it and its schema up
         // once, and keep one slot cache per object.
-        let mut targets: HashMap<String, Option<(&ObjectStore, ChangeTarget, SlotCache)>> =
+        let mut targets: HashMap<Arc<str>, Option<(&ObjectStore, ChangeTarget, SlotCache)>> =
             HashMap::new();
         // Numbered under one lock and appended per topic in one go, so a commit's events stay
         // together and in order on every topic.
@@ -422,11 +424,6 @@ impl EventBus {
             else {
                 continue;
             };
-            // A CREATE carries every field of the record as stored.
-            let stored = (change.change_type == "CREATE")
-                .then(|| object.records.get(&change.id))
-                .flatten()
-                .map(|r| &r.fields);
             let header = Header {
                 record_ids: std::slice::from_ref(&change.id),
                 change_type: change.change_type,
@@ -439,8 +436,18 @@ impl EventBus {
                 changed_fields: &change.changed,
                 nulled_fields: &change.nulled,
             };
-            let Ok(payload) = schema.encode_with(&header, stored.unwrap_or(&change.values), cache)
-            else {
+            let payload = match &change.body {
+                Some(body) => schema.encode_with_body(&header, body),
+                None => {
+                    // A CREATE carries every field of the record as stored.
+                    let stored = (change.change_type == "CREATE")
+                        .then(|| object.records.get(&change.id))
+                        .flatten()
+                        .map(|r| &r.fields);
+                    schema.encode_with(&header, stored.unwrap_or(&change.values), cache)
+                }
+            };
+            let Ok(payload) = payload else {
                 continue;
             };
             let event = Arc::new(BusEvent {
