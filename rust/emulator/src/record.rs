@@ -3,7 +3,8 @@
 //! Field names are the object's own (`FieldName` is an `Arc<str>` cloned from its metadata), so
 //! rows hold no copies of them, and values sit in one vector in the order they were set. A record
 //! has a few dozen fields at most; a scan over their short names costs less than hashing the name
-//! and, unlike a hash map per record, needs no index table.
+//! and, unlike a hash map per record, needs no index table. Values that many records hold alike
+//! (the creation time and user of a batch) can be shared rather than copied.
 
 use serde_json::Value;
 use std::sync::Arc;
@@ -14,10 +15,33 @@ pub type FieldName = Arc<str>;
 /// Field values by canonical name, in the order they were set.
 #[derive(Debug, Clone, Default)]
 pub struct Fields {
-    entries: Vec<(FieldName, Value)>,
+    entries: Vec<(FieldName, Slot)>,
     /// One bit per name set (`filter_bit`): a clear bit proves a name absent without a scan,
     /// which is what most inserts into a new record find.
     filter: u64,
+}
+
+/// A value held by this record alone, or shared with others.
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    Own(Value),
+    Shared(Arc<Value>),
+}
+
+impl Slot {
+    fn value(&self) -> &Value {
+        match self {
+            Self::Own(v) => v,
+            Self::Shared(v) => v,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Self::Own(v) => v,
+            Self::Shared(v) => Arc::unwrap_or_clone(v),
+        }
+    }
 }
 
 /// A bit chosen by a name's length and last byte: cheap, and distinct for most field names of
@@ -29,7 +53,7 @@ fn filter_bit(name: &str) -> u64 {
 
 impl PartialEq for Fields {
     fn eq(&self, other: &Self) -> bool {
-        self.entries == other.entries
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
     }
 }
 
@@ -54,7 +78,7 @@ impl Fields {
 
     /// The value at a position of `iter()`.
     pub fn value_at(&self, position: usize) -> Option<&Value> {
-        self.entries.get(position).map(|(_, v)| v)
+        self.entries.get(position).map(|(_, v)| v.value())
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -63,6 +87,15 @@ impl Fields {
 
     /// Sets a value, replacing the one already there (which keeps its place).
     pub fn insert(&mut self, name: FieldName, value: Value) {
+        self.put(name, Slot::Own(value));
+    }
+
+    /// Sets a value shared with other records.
+    pub fn insert_shared(&mut self, name: FieldName, value: &Arc<Value>) {
+        self.put(name, Slot::Shared(value.clone()));
+    }
+
+    fn put(&mut self, name: FieldName, value: Slot) {
         match self.position(&name).and_then(|i| self.entries.get_mut(i)) {
             Some((_, slot)) => *slot = value,
             None => {
@@ -72,10 +105,10 @@ impl Fields {
         }
     }
 
-    /// Sets a value only where none is set yet.
-    pub fn insert_missing(&mut self, name: &FieldName, value: impl FnOnce() -> Value) {
+    /// Sets a shared value only where none is set yet.
+    pub fn insert_missing(&mut self, name: &FieldName, value: &Arc<Value>) {
         if !self.contains_key(name) {
-            self.insert(name.clone(), value());
+            self.insert_shared(name.clone(), value);
         }
     }
 
@@ -85,7 +118,7 @@ impl Fields {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&FieldName, &Value)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries.iter().map(|(k, v)| (k, v.value()))
     }
 
     pub fn len(&self) -> usize {
@@ -107,12 +140,23 @@ impl FromIterator<(FieldName, Value)> for Fields {
     }
 }
 
+/// The values of a record, owned, in the order they were set.
+pub struct IntoIter(std::vec::IntoIter<(FieldName, Slot)>);
+
+impl Iterator for IntoIter {
+    type Item = (FieldName, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(name, slot)| (name, slot.into_value()))
+    }
+}
+
 impl IntoIterator for Fields {
     type Item = (FieldName, Value);
-    type IntoIter = std::vec::IntoIter<(FieldName, Value)>;
+    type IntoIter = IntoIter;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.entries.into_iter())
     }
 }
 
@@ -134,11 +178,24 @@ mod tests {
         assert_eq!(fields.get("BillingCity"), Some(&Value::from("Paris")));
         assert_eq!(fields.get("BillingState"), None);
         assert_eq!(fields.get("name"), None, "names are canonical: exact case");
-        fields.insert_missing(&name, || Value::from("ignored"));
-        fields.insert_missing(&Arc::from("Type"), || Value::from("Customer"));
+        let shared = Arc::new(Value::from("Customer"));
+        fields.insert_missing(&name, &Arc::new(Value::from("ignored")));
+        fields.insert_missing(&Arc::from("Type"), &shared);
         let keys: Vec<&str> = fields.iter().map(|(k, _)| &**k).collect();
         assert_eq!(keys, ["Name", "BillingCity", "Type"]);
         assert_eq!(fields.get("Name"), Some(&Value::from("Acme 2")));
+        assert_eq!(fields.get("Type"), Some(&Value::from("Customer")));
+        assert_eq!(Arc::strong_count(&shared), 2, "shared, not copied");
+        let owned: Vec<(FieldName, Value)> = fields.clone().into_iter().collect();
+        assert_eq!(owned[2], (Arc::from("Type"), Value::from("Customer")));
+        let mut same = Fields::default();
+        for (k, v) in owned {
+            same.insert(k, v);
+        }
+        assert_eq!(
+            same, fields,
+            "a shared value equals the same value held alone"
+        );
     }
 
     #[test]

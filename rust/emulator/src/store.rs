@@ -36,8 +36,24 @@ pub struct ObjectStore {
 #[derive(Debug, Clone)]
 pub struct Creation {
     system: SystemNames,
-    defaults: Vec<(FieldName, Value)>,
+    defaults: Vec<(FieldName, Arc<Value>)>,
     required: Vec<FieldName>,
+}
+
+/// Who makes a write and when, as values the records of one batch share.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    user: Arc<Value>,
+    now: Arc<Value>,
+}
+
+impl Stamp {
+    pub fn new(user_id: &str, now: &str) -> Self {
+        Self {
+            user: Arc::new(Value::String(user_id.to_owned())),
+            now: Arc::new(Value::String(now.to_owned())),
+        }
+    }
 }
 
 impl Creation {
@@ -47,7 +63,7 @@ impl Creation {
             defaults: meta
                 .fields
                 .iter()
-                .filter_map(|f| Some((f.name.clone(), f.default_value.clone()?)))
+                .filter_map(|f| Some((f.name.clone(), Arc::new(f.default_value.clone()?))))
                 .collect(),
             required: meta
                 .fields
@@ -66,14 +82,9 @@ impl Creation {
 
     /// Fills in defaults, checks required fields and sets the system fields other than the id
     /// (which `Store::create_completed` mints).
-    pub fn complete(
-        &self,
-        values: &mut Fields,
-        user_id: &str,
-        now: &str,
-    ) -> Result<(), ApiFailure> {
+    pub fn complete(&self, values: &mut Fields, stamp: &Stamp) -> Result<(), ApiFailure> {
         for (name, default) in &self.defaults {
-            values.insert_missing(name, || default.clone());
+            values.insert_missing(name, default);
         }
         let missing: Vec<String> = self
             .required
@@ -84,20 +95,18 @@ impl Creation {
         if !missing.is_empty() {
             return Err(required_missing(missing));
         }
-        let user = Value::String(user_id.to_owned());
-        let stamp = Value::String(now.to_owned());
         let system = &self.system;
-        values.insert_missing(&system.owner_id, || user.clone());
+        values.insert_missing(&system.owner_id, &stamp.user);
         values.insert(system.is_deleted.clone(), Value::Bool(false));
         for f in [
             &system.created_date,
             &system.last_modified_date,
             &system.system_modstamp,
         ] {
-            values.insert(f.clone(), stamp.clone());
+            values.insert_shared(f.clone(), &stamp.now);
         }
-        values.insert(system.created_by_id.clone(), user.clone());
-        values.insert(system.last_modified_by_id.clone(), user);
+        values.insert_shared(system.created_by_id.clone(), &stamp.user);
+        values.insert_shared(system.last_modified_by_id.clone(), &stamp.user);
         Ok(())
     }
 }
@@ -496,7 +505,7 @@ impl Store {
     ) -> Result<String, ApiFailure> {
         self.object(object)?
             .creation
-            .complete(&mut values, &self.user_id, now)?;
+            .complete(&mut values, &Stamp::new(&self.user_id, now))?;
         self.create_completed(object, values, None)
     }
 

@@ -136,7 +136,7 @@ fn corrupted() -> Status {
 fn consumer_event(e: &BusEvent) -> ConsumerEvent {
     ConsumerEvent {
         event: Some(ProducerEvent {
-            id: e.id.clone(),
+            id: e.id.to_string(),
             schema_id: e.schema_id.to_string(),
             payload: e.payload.to_vec(),
             headers: Vec::new(),

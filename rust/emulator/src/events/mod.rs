@@ -23,9 +23,32 @@ pub const CODE_PREFIX: &str = "sfdc.platform.eventbus.grpc.";
 #[derive(Debug)]
 pub struct BusEvent {
     pub replay: u64,
-    pub id: String,
+    pub id: EventId,
     pub schema_id: Arc<str>,
     pub payload: Bytes,
+}
+
+/// An event's id: one the bus mints is kept as its random bits and written out as a UUID on
+/// delivery (a bulk job mints a million); a publisher's is kept as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventId {
+    Minted(u128),
+    Given(String),
+}
+
+impl EventId {
+    pub fn mint() -> Self {
+        Self::Minted(rand::random())
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Minted(bits) => f.write_str(&salesforce_wire::uuid_v4(*bits)),
+            Self::Given(id) => f.write_str(id),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -342,7 +365,13 @@ impl EventBus {
     }
 
     /// Appends one event to topics in order, under one replay id.
-    fn append(&self, topics: &[&Arc<Topic>], id: String, schema_id: &str, payload: Vec<u8>) -> u64 {
+    fn append(
+        &self,
+        topics: &[&Arc<Topic>],
+        id: EventId,
+        schema_id: &str,
+        payload: Vec<u8>,
+    ) -> u64 {
         let retention = self.settings().retention.max(1);
         self.append_with(topics, id, Arc::from(schema_id), payload, retention)
     }
@@ -350,7 +379,7 @@ impl EventBus {
     fn append_with(
         &self,
         topics: &[&Arc<Topic>],
-        id: String,
+        id: EventId,
         schema_id: Arc<str>,
         payload: Vec<u8>,
         retention: usize,
@@ -372,7 +401,7 @@ impl EventBus {
 
     /// Publishes one platform event payload on a topic; returns its replay id.
     pub fn publish(&self, topic: &Arc<Topic>, id: String, payload: Vec<u8>) -> u64 {
-        self.append(&[topic], id, &topic.schema_id, payload)
+        self.append(&[topic], EventId::Given(id), &topic.schema_id, payload)
     }
 
     /// Publishes the events of a committed transaction: platform events, then one change
@@ -386,7 +415,7 @@ impl EventBus {
     ) {
         for e in events {
             if let Some(topic) = self.topic(&e.topic) {
-                self.append(&[&topic], e.uuid, &e.schema_id, e.payload);
+                self.append(&[&topic], EventId::Given(e.uuid), &e.schema_id, e.payload);
             }
         }
         if changes.is_empty() {
@@ -452,7 +481,7 @@ impl EventBus {
             };
             let event = Arc::new(BusEvent {
                 replay: *next,
-                id: uuid(),
+                id: EventId::mint(),
                 schema_id: schema_id.clone(),
                 payload: Bytes::from(payload),
             });
