@@ -11,6 +11,7 @@
 
 pub mod bulk;
 mod composite;
+pub mod creation;
 pub mod events;
 mod failure;
 mod identity;

@@ -1,9 +1,10 @@
 //! Records in memory, with Salesforce's validation: unknown fields, types, required fields,
 //! unique and external id values, deleted rows.
 
+use crate::creation::{Creation, Stamp};
 use crate::events::{PendingEvent, RecordChange};
 use crate::failure::ApiFailure;
-use crate::record::{FieldName, Fields};
+use crate::record::Fields;
 use crate::schema::{self, FieldMeta, FieldType, ObjectMeta};
 use axum::http::StatusCode;
 use salesforce_wire::RecordId;
@@ -29,122 +30,6 @@ pub struct ObjectStore {
     /// The object's name, shared by its change records.
     name: Arc<str>,
     creation: Creation,
-}
-
-/// What a create adds to the given values and requires of them, none of which reads another
-/// record: a bulk job takes a copy and completes its rows outside the store lock.
-#[derive(Debug, Clone)]
-pub struct Creation {
-    system: SystemNames,
-    defaults: Vec<(FieldName, Arc<Value>)>,
-    required: Vec<FieldName>,
-}
-
-/// Who makes a write and when, as values the records of one batch share.
-#[derive(Debug, Clone)]
-pub struct Stamp {
-    user: Arc<Value>,
-    now: Arc<Value>,
-}
-
-impl Stamp {
-    pub fn new(user_id: &str, now: &str) -> Self {
-        Self {
-            user: Arc::new(Value::String(user_id.to_owned())),
-            now: Arc::new(Value::String(now.to_owned())),
-        }
-    }
-}
-
-impl Creation {
-    fn of(meta: &ObjectMeta) -> Self {
-        Self {
-            system: SystemNames::of(meta),
-            defaults: meta
-                .fields
-                .iter()
-                .filter_map(|f| Some((f.name.clone(), Arc::new(f.default_value.clone()?))))
-                .collect(),
-            required: meta
-                .fields
-                .iter()
-                .filter(|f| f.required_on_create())
-                .map(|f| f.name.clone())
-                .collect(),
-        }
-    }
-
-    /// How many values a create adds at most. Sizing a new record's values for them saves
-    /// growing the vector per row.
-    pub fn added(&self) -> usize {
-        SystemNames::COUNT + self.defaults.len()
-    }
-
-    /// Fills in defaults, checks required fields and sets the system fields other than the id
-    /// (which `Store::create_completed` mints).
-    pub fn complete(&self, values: &mut Fields, stamp: &Stamp) -> Result<(), ApiFailure> {
-        for (name, default) in &self.defaults {
-            values.insert_missing(name, default);
-        }
-        let missing: Vec<String> = self
-            .required
-            .iter()
-            .filter(|name| values.get(name).is_none_or(Value::is_null))
-            .map(|name| name.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(required_missing(missing));
-        }
-        let system = &self.system;
-        values.insert_missing(&system.owner_id, &stamp.user);
-        values.insert(system.is_deleted.clone(), Value::Bool(false));
-        for f in [
-            &system.created_date,
-            &system.last_modified_date,
-            &system.system_modstamp,
-        ] {
-            values.insert_shared(f.clone(), &stamp.now);
-        }
-        values.insert_shared(system.created_by_id.clone(), &stamp.user);
-        values.insert_shared(system.last_modified_by_id.clone(), &stamp.user);
-        Ok(())
-    }
-}
-
-/// The names of the fields every create and update sets, taken from the metadata once so that
-/// each row shares them.
-#[derive(Debug, Clone)]
-struct SystemNames {
-    id: FieldName,
-    owner_id: FieldName,
-    is_deleted: FieldName,
-    created_date: FieldName,
-    created_by_id: FieldName,
-    last_modified_date: FieldName,
-    last_modified_by_id: FieldName,
-    system_modstamp: FieldName,
-}
-
-impl SystemNames {
-    /// How many fields a create sets besides the given ones.
-    const COUNT: usize = 8;
-
-    fn of(meta: &ObjectMeta) -> Self {
-        let name = |n: &str| {
-            meta.field(n)
-                .map_or_else(|| FieldName::from(n), |f| f.name.clone())
-        };
-        Self {
-            id: name("Id"),
-            owner_id: name("OwnerId"),
-            is_deleted: name("IsDeleted"),
-            created_date: name("CreatedDate"),
-            created_by_id: name("CreatedById"),
-            last_modified_date: name("LastModifiedDate"),
-            last_modified_by_id: name("LastModifiedById"),
-            system_modstamp: name("SystemModstamp"),
-        }
-    }
 }
 
 impl ObjectStore {
@@ -615,7 +500,7 @@ impl Store {
         fields.insert(system.last_modified_by_id.clone(), Value::String(user));
         store.index_insert(&id, &record.fields);
         store.records.insert(id.clone(), record);
-        let object = self.object(&name)?.name.clone();
+        let object = store.name.clone();
         self.record_change(object, &id, "UPDATE", values, changed);
         Ok(())
     }
@@ -692,7 +577,7 @@ impl Store {
             Value::String(now.to_owned()),
         );
         store.records.insert(id.clone(), record);
-        let object = self.object(&name)?.name.clone();
+        let object = store.name.clone();
         self.record_change(object, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
     }
@@ -707,7 +592,7 @@ impl Store {
         if let Some(record) = store.records.remove(&id) {
             store.index_remove(&id, &record.fields);
         }
-        let object = self.object(&name)?.name.clone();
+        let object = store.name.clone();
         self.record_change(object, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
     }
@@ -855,7 +740,7 @@ fn no_such_column(field: &str, object: &str) -> ApiFailure {
     .with_fields(vec![field.to_owned()])
 }
 
-fn required_missing(fields: Vec<String>) -> ApiFailure {
+pub(crate) fn required_missing(fields: Vec<String>) -> ApiFailure {
     ApiFailure::bad_request(
         "REQUIRED_FIELD_MISSING",
         format!("Required fields are missing: [{}]", fields.join(", ")),

@@ -1,13 +1,17 @@
 //! Processing an ingest job in the background: header checks that fail the whole job, then rows
 //! applied in 10,000-record batches, each under one store lock, with results written as it goes.
+//! A second thread reads and prepares the next batch meanwhile (CSV, value checks, and for
+//! inserts the defaults, system fields and change-event body), so the lock covers only what
+//! reads other records: references, unique values, ids, storage.
 
 use super::job::{write_quoted, Job, JobState, Operation};
+use crate::creation::{Creation, Stamp};
 use crate::events::avro::{ChangeSchema, SlotCache};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
 use crate::record::Fields;
 use crate::schema::{FieldMeta, FieldType};
-use crate::store::{check_value, format_datetime, Creation, Stamp, Store, UpsertOutcome, Write};
+use crate::store::{check_value, format_datetime, Store, UpsertOutcome, Write};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -194,14 +198,13 @@ fn read_ahead(
             None => Vec::new(),
         };
         let last = rows.is_empty() || broken.is_some();
-        // One stamp per batch: its records share the values.
-        let stamp = Stamp::new(
-            insert.map_or("", |plan| &plan.user_id),
-            &format_datetime(chrono::Utc::now()),
-        );
+        // One stamp per batch: its new records share the values.
+        let now = format_datetime(chrono::Utc::now());
+        let stamp = insert.map(|plan| Stamp::new(&plan.user_id, &now));
+        let create = insert.zip(stamp.as_ref());
         let prepared = rows
             .iter()
-            .map(|row| prepare_row(spec, columns, insert, row, &stamp, &mut cache))
+            .map(|row| prepare_row(spec, columns, create, row, &mut cache))
             .collect();
         let batch = Batch {
             rows,
@@ -487,24 +490,23 @@ fn insert_plan(org: &Org, spec: &JobSpec) -> Option<InsertPlan> {
 fn prepare_row(
     spec: &JobSpec,
     columns: &Columns,
-    insert: Option<&InsertPlan>,
+    create: Option<(&InsertPlan, &Stamp)>,
     row: &csv::StringRecord,
-    stamp: &Stamp,
     cache: &mut SlotCache,
 ) -> Option<Result<Prepared, ApiFailure>> {
-    let (skip, mode, plan) = match (spec.operation, insert) {
-        (Operation::Insert, Some(plan)) => (None, Write::Create, Some(plan)),
+    let (skip, mode, create) = match (spec.operation, create) {
+        (Operation::Insert, Some(create)) => (None, Write::Create, Some(create)),
         (Operation::Update, _) => (columns.id_column, Write::Update, None),
         _ => return None,
     };
     let mut prepare = || {
-        let extra = plan.map_or(0, |p| p.creation.added());
+        let extra = create.map_or(0, |(plan, _)| plan.creation.added());
         let mut values = Fields::with_capacity(row.len() + extra);
         for (field, value) in cells(columns, row, skip) {
             values.insert(field.name.clone(), check_value(field, value, mode)?);
         }
         let mut event_body = None;
-        if let Some(plan) = plan {
+        if let Some((plan, stamp)) = create {
             plan.creation.complete(&mut values, stamp)?;
             event_body = plan
                 .change_schema

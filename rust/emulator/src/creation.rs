@@ -1,0 +1,126 @@
+//! What creating a record adds to the values it is given: defaults, the system fields and
+//! the check of required fields. None of it reads another record, so a bulk job does it for
+//! its rows outside the store lock; the id is minted under the lock (`Store::create_completed`).
+
+use crate::failure::ApiFailure;
+use crate::record::{FieldName, Fields};
+use crate::schema::ObjectMeta;
+use crate::store::required_missing;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What a create adds to the given values and requires of them, none of which reads another
+/// record: a bulk job takes a copy and completes its rows outside the store lock.
+#[derive(Debug, Clone)]
+pub struct Creation {
+    pub(crate) system: SystemNames,
+    defaults: Vec<(FieldName, Arc<Value>)>,
+    required: Vec<FieldName>,
+}
+
+/// Who makes a write and when, as values the records of one batch share.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    user: Arc<Value>,
+    now: Arc<Value>,
+}
+
+impl Stamp {
+    pub fn new(user_id: &str, now: &str) -> Self {
+        Self {
+            user: Arc::new(Value::String(user_id.to_owned())),
+            now: Arc::new(Value::String(now.to_owned())),
+        }
+    }
+}
+
+impl Creation {
+    pub(crate) fn of(meta: &ObjectMeta) -> Self {
+        Self {
+            system: SystemNames::of(meta),
+            defaults: meta
+                .fields
+                .iter()
+                .filter_map(|f| Some((f.name.clone(), Arc::new(f.default_value.clone()?))))
+                .collect(),
+            required: meta
+                .fields
+                .iter()
+                .filter(|f| f.required_on_create())
+                .map(|f| f.name.clone())
+                .collect(),
+        }
+    }
+
+    /// How many values a create adds at most. Sizing a new record's values for them saves
+    /// growing the vector per row.
+    pub fn added(&self) -> usize {
+        SystemNames::COUNT + self.defaults.len()
+    }
+
+    /// Fills in defaults, checks required fields and sets the system fields other than the id
+    /// (which `Store::create_completed` mints).
+    pub fn complete(&self, values: &mut Fields, stamp: &Stamp) -> Result<(), ApiFailure> {
+        for (name, default) in &self.defaults {
+            values.insert_missing(name, default);
+        }
+        let missing: Vec<String> = self
+            .required
+            .iter()
+            .filter(|name| values.get(name).is_none_or(Value::is_null))
+            .map(|name| name.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(required_missing(missing));
+        }
+        let system = &self.system;
+        values.insert_missing(&system.owner_id, &stamp.user);
+        values.insert(system.is_deleted.clone(), Value::Bool(false));
+        for f in [
+            &system.created_date,
+            &system.last_modified_date,
+            &system.system_modstamp,
+        ] {
+            values.insert_shared(f.clone(), &stamp.now);
+        }
+        values.insert_shared(system.created_by_id.clone(), &stamp.user);
+        values.insert_shared(system.last_modified_by_id.clone(), &stamp.user);
+        Ok(())
+    }
+}
+
+/// The names of the fields every create and update sets, taken from the metadata once so that
+/// each row shares them.
+#[derive(Debug, Clone)]
+pub(crate) struct SystemNames {
+    pub id: FieldName,
+    pub owner_id: FieldName,
+    pub is_deleted: FieldName,
+    pub created_date: FieldName,
+    pub created_by_id: FieldName,
+    pub last_modified_date: FieldName,
+    pub last_modified_by_id: FieldName,
+    pub system_modstamp: FieldName,
+}
+
+impl SystemNames {
+    /// How many fields a create sets besides the given ones.
+    const COUNT: usize = 8;
+
+    fn of(meta: &ObjectMeta) -> Self {
+        let name = |n: &str| {
+            meta.field(n)
+                .map_or_else(|| FieldName::from(n), |f| f.name.clone())
+        };
+        Self {
+            id: name("Id"),
+            owner_id: name("OwnerId"),
+            is_deleted: name("IsDeleted"),
+            created_date: name("CreatedDate"),
+            created_by_id: name("CreatedById"),
+            last_modified_date: name("LastModifiedDate"),
+            last_modified_by_id: name("LastModifiedById"),
+            system_modstamp: name("SystemModstamp"),
+        }
+    }
+}
