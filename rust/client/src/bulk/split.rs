@@ -107,6 +107,8 @@ pub struct CsvSplitter {
     /// The largest file, in raw bytes, whose base64 form stays within the limit less the margin.
     budget: u64,
     state: State,
+    /// The state a CR interrupted, for the line it ends.
+    before_cr: State,
     line: u64,
     record_line: u64,
     fields: usize,
@@ -156,6 +158,7 @@ impl CsvSplitter {
             options,
             budget,
             state: State::FieldStart,
+            before_cr: State::FieldStart,
             line: 1,
             record_line: 1,
             fields: 0,
@@ -203,7 +206,8 @@ impl CsvSplitter {
         }
         let delimiter = self.options.delimiter;
         let mut segment = 0;
-        for (i, &b) in data.iter().enumerate() {
+        let mut i = 0;
+        while let Some(&b) = data.get(i) {
             match self.state {
                 State::FieldStart | State::Unquoted | State::QuoteInQuoted => {
                     if b == delimiter {
@@ -216,6 +220,7 @@ impl CsvSplitter {
                         self.end_record(LineEnding::Lf)?;
                         self.line += 1;
                     } else if b == b'\r' {
+                        self.before_cr = self.state;
                         self.state = State::CarriageReturn;
                     } else if b == b'"' {
                         self.state = match self.state {
@@ -255,10 +260,24 @@ impl CsvSplitter {
                         .extend_from_slice(data.get(segment..i).unwrap_or_default());
                     self.current.pop(); // the '\r'
                     segment = i + 1;
+                    // The line ended where the CR began (a blank line is still blank).
+                    self.state = self.before_cr;
                     self.end_record(LineEnding::Crlf)?;
                     self.line += 1;
                 }
             }
+            i += 1;
+            // Bytes that are neither a delimiter, a quote nor a line end change nothing: skip
+            // their runs in one search instead of stepping through them.
+            let rest = data.get(i..).unwrap_or_default();
+            i += match self.state {
+                State::Unquoted => rest
+                    .iter()
+                    .position(|&c| c == delimiter || c == b'"' || c == b'\n' || c == b'\r')
+                    .unwrap_or(rest.len()),
+                State::Quoted => memchr::memchr2(b'"', b'\n', rest).unwrap_or(rest.len()),
+                _ => 0,
+            };
         }
         self.current
             .extend_from_slice(data.get(segment..).unwrap_or_default());
@@ -550,6 +569,39 @@ mod tests {
                 Err(Error::Csv { line: l, message }) => {
                     assert_eq!(l, line, "{message}");
                     assert!(message.contains(text), "{message}");
+                }
+                other => panic!("expected a CSV error, got {other:?}"),
+            }
+        }
+    }
+
+    /// Feeds `data` in pieces of `size` bytes.
+    fn split_in_pieces(data: &[u8], size: usize) -> Result<SplitCsv> {
+        let mut splitter = CsvSplitter::new(SplitOptions::default())?;
+        for piece in data.chunks(size) {
+            splitter.feed(piece)?;
+        }
+        splitter.finish()
+    }
+
+    #[test]
+    fn pieces_of_any_size_split_and_fail_alike() {
+        // Runs of plain bytes are skipped in one search; a piece may end anywhere in them, in
+        // a quoted field, between CR and LF, or right after a closing quote.
+        let good = "Name,Note,City\r\nAcme,\"said \"\"hi\"\"\r\nthere, all\",Paris\r\nB,,\r\n\r\nC,\"\",Oslo"
+            .as_bytes();
+        let whole = contents(&split(good, SplitOptions::default()).unwrap());
+        assert_eq!(whole.len(), 1);
+        assert!(whole[0].ends_with("B,,\r\nC,\"\",Oslo\r\n"), "{whole:?}");
+        let bad: &[u8] = b"Name,Note\nA,plain\nB,pla\"in\n";
+        for size in 1..=good.len() {
+            let split = split_in_pieces(good, size).unwrap();
+            assert_eq!(contents(&split), whole, "pieces of {size}");
+            assert_eq!(split.records, 3);
+            match split_in_pieces(bad, size) {
+                Err(Error::Csv { line, message }) => {
+                    assert_eq!(line, 3, "{message}");
+                    assert!(message.contains("quote inside"), "{message}");
                 }
                 other => panic!("expected a CSV error, got {other:?}"),
             }
