@@ -386,28 +386,36 @@ impl ChangeSchema {
         values: &Fields,
         cache: &mut SlotCache,
     ) -> Result<Vec<u8>, String> {
-        // Written into a buffer kept across records, then copied out at its exact size: the event
-        // log holds a million of these after a bulk job.
-        let mut out = std::mem::take(&mut cache.buffer);
-        out.clear();
-        let written = self.write_header(header, &mut out);
-        if written.is_ok() {
-            self.write_body(values, cache, &mut out);
-        }
-        let payload = out.clone();
-        cache.buffer = out;
-        written.map(|()| payload)
+        self.written(cache, |schema, cache, out| {
+            schema.write_header(header, out)?;
+            schema.write_body(values, cache, out);
+            Ok(())
+        })
     }
 
     /// The body of a change event (the record's fields, without the header), which a bulk job
     /// encodes ahead of its commit, outside the store lock.
     pub fn encode_body(&self, values: &Fields, cache: &mut SlotCache) -> Vec<u8> {
+        self.written(cache, |schema, cache, out| {
+            schema.write_body(values, cache, out);
+            Ok(())
+        })
+        .unwrap_or_default()
+    }
+
+    /// What `write` puts in the cache's buffer, copied out at its exact size: the event log holds
+    /// a million of these after a bulk job, and the buffer is reused from record to record.
+    fn written(
+        &self,
+        cache: &mut SlotCache,
+        write: impl FnOnce(&Self, &mut SlotCache, &mut Vec<u8>) -> Result<(), String>,
+    ) -> Result<Vec<u8>, String> {
         let mut out = std::mem::take(&mut cache.buffer);
         out.clear();
-        self.write_body(values, cache, &mut out);
-        let body = out.clone();
+        let outcome = write(self, cache, &mut out);
+        let copy = out.clone();
         cache.buffer = out;
-        body
+        outcome.map(|()| copy)
     }
 
     /// A change event from its header and a body from `encode_body`.

@@ -126,12 +126,10 @@ impl Topic {
             let mut log = self.log.write().unwrap_or_else(|p| p.into_inner());
             let before = log.events.len();
             log.events.extend(events);
-            let Some(replay) = log.events.back().map(|e| e.replay) else {
+            let added = log.events.len() > before;
+            let Some(replay) = log.events.back().map(|e| e.replay).filter(|_| added) else {
                 return;
             };
-            if log.events.len() == before {
-                return;
-            }
             if log.events.len() > retention {
                 // Trim in chunks so appends stay cheap.
                 let len = log.events.len();
@@ -439,13 +437,9 @@ impl EventBus {
         let mut everything = Vec::with_capacity(changes.len());
         for (i, change) in changes.iter().enumerate() {
             if !targets.contains_key(&change.object) {
-                let target = (|| {
-                    let object = store.object(&change.object).ok()?;
-                    let schema = self.change_schema(&object.meta).ok()?;
-                    let topic = self.topic(&change_topic(&object.meta.name))?;
-                    let id: Arc<str> = Arc::from(schema.schema_id.as_str());
-                    Some((object, (schema, topic, id), SlotCache::default()))
-                })();
+                let target = self
+                    .change_target(store, &change.object)
+                    .map(|(object, target)| (object, target, SlotCache::default()));
                 targets.insert(change.object.clone(), target);
             }
             let Some(Some((object, (schema, topic, schema_id), cache))) =
@@ -496,6 +490,19 @@ impl EventBus {
             topic.append(events, retention);
         }
         all.append(everything, retention);
+    }
+
+    /// An object's store, change-event schema, topic and schema id, for its changes.
+    fn change_target<'s>(
+        &self,
+        store: &'s Store,
+        object: &str,
+    ) -> Option<(&'s ObjectStore, ChangeTarget)> {
+        let object = store.object(object).ok()?;
+        let schema = self.change_schema(&object.meta).ok()?;
+        let topic = self.topic(&change_topic(&object.meta.name))?;
+        let id: Arc<str> = Arc::from(schema.schema_id.as_str());
+        Some((object, (schema, topic, id)))
     }
 
     /// Drops events with replay ids below `replay` from every topic, as retention would.
