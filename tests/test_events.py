@@ -138,6 +138,16 @@ def test_change_events_come_from_composite_and_bulk_too(events_org: Emulator) ->
     bulk_keys = {e.header.transaction_key for e in events[3:] if isinstance(e, ChangeEvent)}
     assert len(bulk_keys) == 1  # one batch, one transaction
     assert [e.header.sequence_number for e in events[3:] if isinstance(e, ChangeEvent)] == [1, 2, 3, 4, 5]
+    # A bulk insert encodes each body ahead of its commit: it must carry the record as stored.
+    ids = [r["sf__Id"] for r in result.successful_records()]
+    bulk = [e for e in events[3:] if isinstance(e, ChangeEvent)]
+    assert [e.header.record_ids for e in bulk] == [[i] for i in ids]
+    assert [e.payload["LastName"] for e in bulk] == [f"B{i}" for i in range(5)]
+    for e in bulk:
+        stored = sf.sobjects.get("Contact", e.header.record_ids[0])
+        assert e.payload["OwnerId"] == e.payload["CreatedById"] == stored["OwnerId"]
+        assert isinstance(e.payload["CreatedDate"], int) and e.payload["CreatedDate"] > 0
+        assert e.payload["FirstName"] is None and "Id" not in e.payload
 
 
 def test_invalid_replay_ids_raise_a_typed_error(events_org: Emulator) -> None:
