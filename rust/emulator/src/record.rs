@@ -22,7 +22,7 @@ pub struct Fields {
 }
 
 /// A value held by this record alone, or shared with others.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 enum Slot {
     Own(Value),
     Shared(Arc<Value>),
@@ -110,11 +110,6 @@ impl Fields {
         if !self.contains_key(name) {
             self.insert_shared(name.clone(), value);
         }
-    }
-
-    /// Makes room for this many more values.
-    pub fn reserve(&mut self, additional: usize) {
-        self.entries.reserve_exact(additional);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&FieldName, &Value)> {
