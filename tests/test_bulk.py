@@ -208,27 +208,27 @@ def test_bulk_query_of_120000_records_is_paged(org: Emulator, tmp_path: Path) ->
         list(sf.bulk.query("SELECT FROM Account"))
 
 
-def test_waiting_gives_up_without_aborting_and_resume_finishes(org: Emulator, tmp_path: Path) -> None:
+def insert_until_timeout(org: Emulator, path: Path) -> tuple[Salesforce, str]:
+    """Starts a slow insert and stops waiting for it almost at once; the job goes on."""
     sf = org.client()
     org.set_bulk_batch_delay(0.3)
-    path = write_accounts(tmp_path / "slow.csv", 30_000)
     with pytest.raises(BulkTimeoutError) as caught:
         sf.bulk.insert("Account", path, timeout=0.1, **FAST)
     (job_id,) = caught.value.job_ids
+    return sf, job_id
+
+
+def test_waiting_gives_up_without_aborting_and_resume_finishes(org: Emulator, tmp_path: Path) -> None:
+    sf, job_id = insert_until_timeout(org, write_accounts(tmp_path / "slow.csv", 30_000))
     assert sf.bulk.job_info(job_id)["state"] in {"InProgress", "UploadComplete"}
     org.set_bulk_batch_delay(0)
-    result = sf.bulk.resume(caught.value.job_ids)
+    result = sf.bulk.resume([job_id])
     assert result.records_processed == 30_000
     assert sf.bulk.job_info(job_id)["state"] == "JobComplete"
 
 
 def test_an_ingest_job_aborted_midway_leaves_the_rest_unprocessed(org: Emulator, tmp_path: Path) -> None:
-    sf = org.client()
-    org.set_bulk_batch_delay(0.3)
-    path = write_accounts(tmp_path / "slow.csv", 45_000)
-    with pytest.raises(BulkTimeoutError) as caught:
-        sf.bulk.insert("Account", path, timeout=0.1, **FAST)
-    (job_id,) = caught.value.job_ids
+    sf, job_id = insert_until_timeout(org, write_accounts(tmp_path / "slow.csv", 45_000))
     assert sf.bulk.abort(job_id)["state"] == "Aborted"
     org.set_bulk_batch_delay(0)
     # The batch in flight when the abort came still finishes; the job's processing time is set

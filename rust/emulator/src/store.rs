@@ -116,6 +116,13 @@ fn index_key(value: &Value) -> Option<String> {
     }
 }
 
+/// A record found live by `Store::live_target`.
+#[derive(Debug)]
+pub struct LiveTarget {
+    object: String,
+    id: String,
+}
+
 /// What an upsert did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum UpsertOutcome {
@@ -377,17 +384,7 @@ impl Store {
     }
 
     pub fn create(&mut self, object: &str, body: &Value, now: &str) -> Result<String, ApiFailure> {
-        let values = self.validate(object, body, Write::Create)?;
-        self.create_checked(object, values, now)
-    }
-
-    /// Creates a record from values `check_fields` accepted.
-    pub fn create_checked(
-        &mut self,
-        object: &str,
-        mut values: Fields,
-        now: &str,
-    ) -> Result<String, ApiFailure> {
+        let mut values = self.validate(object, body, Write::Create)?;
         self.object(object)?
             .creation
             .complete(&mut values, &Stamp::new(&self.user_id, now))?;
@@ -448,23 +445,28 @@ impl Store {
         now: &str,
     ) -> Result<(), ApiFailure> {
         // An id that names no live record is answered before the body is looked at.
-        self.live_record(object, raw_id)?;
+        let target = self.live_target(object, raw_id)?;
         let changes = self.validate(object, body, Write::Update)?;
-        self.update_checked(object, raw_id, changes, now)
+        self.update_live(target, changes, now)
     }
 
-    /// Applies changes `check_fields` accepted to a live record.
-    pub fn update_checked(
+    /// The object and canonical id of a live record (`live_record`), for `update_live`.
+    pub fn live_target(&self, object: &str, raw_id: &str) -> Result<LiveTarget, ApiFailure> {
+        let (store, id) = self.live_record(object, raw_id)?;
+        Ok(LiveTarget {
+            object: store.meta.name.clone(),
+            id,
+        })
+    }
+
+    /// Applies checked changes (values checked as `validate` does) to a live record.
+    pub fn update_live(
         &mut self,
-        object: &str,
-        raw_id: &str,
+        target: LiveTarget,
         changes: Fields,
         now: &str,
     ) -> Result<(), ApiFailure> {
-        let (name, id) = {
-            let (store, id) = self.live_record(object, raw_id)?;
-            (store.meta.name.clone(), id)
-        };
+        let LiveTarget { object: name, id } = target;
         let store = self.object(&name)?;
         let nulled_required: Vec<String> = changes
             .iter()
@@ -612,30 +614,14 @@ impl Store {
                 Write::Create => store.creation.added(),
                 Write::Update => 0,
             };
-        let values = input
-            .iter()
-            .filter(|(name, _)| *name != "attributes")
-            .map(|(name, value)| {
-                let field = meta
-                    .field(name)
-                    .ok_or_else(|| no_such_column(name, &meta.name))?;
-                Ok((field, value.clone()))
-            });
-        self.check_fields(values, capacity, mode)
-    }
-
-    /// Checks values for their fields, in order: writable by this kind of write, of the field's
-    /// type, references to live records. Returns them by canonical name.
-    pub fn check_fields<'m>(
-        &self,
-        values: impl Iterator<Item = Result<(&'m FieldMeta, Value), ApiFailure>>,
-        capacity: usize,
-        mode: Write,
-    ) -> Result<Fields, ApiFailure> {
+        // Field by field, in order: known, writable by this kind of write, of the field's type,
+        // a reference to a live record.
         let mut out = Fields::with_capacity(capacity);
-        for item in values {
-            let (field, value) = item?;
-            let checked = check_value(field, value, mode)?;
+        for (name, value) in input.iter().filter(|(name, _)| *name != "attributes") {
+            let field = meta
+                .field(name)
+                .ok_or_else(|| no_such_column(name, &meta.name))?;
+            let checked = check_value(field, value.clone(), mode)?;
             self.check_references([(field, &checked)])?;
             out.insert(field.name.clone(), checked);
         }

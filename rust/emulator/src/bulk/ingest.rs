@@ -145,7 +145,14 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
         let records = reader.into_records();
         let (columns, insert) = (&columns, insert.as_ref());
         let reading = scope.spawn(move || read_ahead(records, spec, columns, insert, hand_over));
-        let outcome = apply_batches(org, job, spec, columns, &duplicates, fail_after, ready);
+        let applier = Applier {
+            org,
+            job,
+            spec,
+            columns,
+            duplicates: &duplicates,
+        };
+        let outcome = applier.apply_batches(fail_after, ready);
         // The receiver is gone with `apply_batches`, so a reader waiting to hand a batch over
         // gets it back and returns its rows with those it had not read yet.
         match reading.join() {
@@ -224,48 +231,210 @@ fn read_ahead(
     }
 }
 
-/// Applies batches in order until the data ends, the job is aborted or a fault stops it.
-fn apply_batches(
-    org: &Org,
-    job: &Arc<Mutex<Job>>,
-    spec: &JobSpec,
-    columns: &Columns,
-    duplicates: &HashMap<String, usize>,
-    fail_after: Option<usize>,
-    ready: mpsc::Receiver<Batch>,
-) -> Result<(), String> {
-    for (applied, batch) in ready.into_iter().enumerate() {
-        let aborted = lock(job).state == JobState::Aborted;
-        if aborted || fail_after.is_some_and(|limit| applied >= limit) {
-            leave_unprocessed(job, spec, batch.rows.into_iter().chain(batch.rest));
-            return if aborted {
-                Ok(())
-            } else {
-                Err("InternalServerError : the batch failed after 20 retries".into())
-            };
+/// What applying a job's batches works with.
+struct Applier<'a> {
+    org: &'a Org,
+    job: &'a Arc<Mutex<Job>>,
+    spec: &'a JobSpec,
+    columns: &'a Columns,
+    /// External ids that appear on more than one row (upserts).
+    duplicates: &'a HashMap<String, usize>,
+}
+
+impl Applier<'_> {
+    /// Applies batches in order until the data ends, the job is aborted or a fault stops it.
+    fn apply_batches(
+        &self,
+        fail_after: Option<usize>,
+        ready: mpsc::Receiver<Batch>,
+    ) -> Result<(), String> {
+        let Self { org, job, spec, .. } = *self;
+        for (applied, batch) in ready.into_iter().enumerate() {
+            let aborted = lock(job).state == JobState::Aborted;
+            if aborted || fail_after.is_some_and(|limit| applied >= limit) {
+                leave_unprocessed(job, spec, batch.rows.into_iter().chain(batch.rest));
+                return if aborted {
+                    Ok(())
+                } else {
+                    Err("InternalServerError : the batch failed after 20 retries".into())
+                };
+            }
+            if batch.rows.is_empty() && batch.broken.is_none() {
+                return Ok(());
+            }
+            self.apply_batch(&batch.rows, batch.prepared);
+            let delay = org.bulk.batch_delay();
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            if let Some(message) = batch.broken {
+                leave_unprocessed(job, spec, batch.rest.into_iter());
+                return Err(message);
+            }
         }
-        if batch.rows.is_empty() && batch.broken.is_none() {
-            return Ok(());
+        Ok(())
+    }
+
+    /// Applies one batch under one store lock and commits it; results go to the job.
+    fn apply_batch(
+        &self,
+        batch: &[csv::StringRecord],
+        prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
+    ) {
+        let Self { org, job, spec, .. } = *self;
+        let now = format_datetime(chrono::Utc::now());
+        let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
+        let mut successful = Vec::new();
+        let mut failures = Vec::new();
+        let mut failed = 0u64;
+        {
+            let mut store = org.store();
+            for (row, prepared) in batch.iter().zip(prepared) {
+                match self.apply_row(&mut store, row, prepared, &now) {
+                    Ok((id, created)) => {
+                        let flag: &[u8] = if created { b"true" } else { b"false" };
+                        write_quoted(
+                            &mut successful,
+                            [id.as_bytes(), flag]
+                                .into_iter()
+                                .chain(row.iter().map(str::as_bytes)),
+                            spec.delimiter,
+                            spec.terminator,
+                        );
+                    }
+                    Err((id, failure)) => {
+                        failed += 1;
+                        let error = error_text(&failure);
+                        write_quoted(
+                            &mut failures,
+                            [id.as_bytes(), error.as_bytes()]
+                                .into_iter()
+                                .chain(row.iter().map(str::as_bytes)),
+                            spec.delimiter,
+                            spec.terminator,
+                        );
+                    }
+                }
+            }
+            org.commit(&mut store, &origin);
         }
-        apply_batch(
-            org,
-            job,
+        let mut j = lock(job);
+        j.successful.extend_from_slice(&successful);
+        j.failures.extend_from_slice(&failures);
+        j.processed += batch.len() as u64;
+        j.failed += failed;
+        j.modstamp = now;
+    }
+
+    /// One row's write; the id it names and the failure, if it fails.
+    fn apply_row(
+        &self,
+        store: &mut Store,
+        row: &csv::StringRecord,
+        prepared: Option<Result<Prepared, ApiFailure>>,
+        now: &str,
+    ) -> Result<(String, bool), (String, ApiFailure)> {
+        let Self {
             spec,
             columns,
             duplicates,
-            &batch.rows,
-            batch.prepared,
-        );
-        let delay = org.bulk.batch_delay();
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
-        }
-        if let Some(message) = batch.broken {
-            leave_unprocessed(job, spec, batch.rest.into_iter());
-            return Err(message);
+            ..
+        } = *self;
+        // The reader prepares every row of an insert or update.
+        let prepared = move || {
+            prepared.unwrap_or_else(|| {
+                Err(ApiFailure::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN_EXCEPTION",
+                    "the row was not prepared",
+                ))
+            })
+        };
+        let id_of = |column: Option<usize>| {
+            column
+                .and_then(|c| row.get(c))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        match spec.operation {
+            Operation::Insert => prepared()
+                .and_then(|row| {
+                    check_references(store, columns, &row.values)?;
+                    store.create_completed(&spec.object, row.values, row.event_body)
+                })
+                .map(|id| (id, true))
+                .map_err(|e| (String::new(), e)),
+            Operation::Update => {
+                let id = id_of(columns.id_column);
+                // An id that names no live record is answered before the row's values are looked at.
+                let result = store.live_target(&spec.object, &id).and_then(|target| {
+                    let row = prepared()?;
+                    check_references(store, columns, &row.values)?;
+                    store.update_live(target, row.values, now)
+                });
+                match result {
+                    Ok(()) => Ok((canonical(&id), false)),
+                    Err(e) => Err((id, e)),
+                }
+            }
+            Operation::Delete | Operation::HardDelete => {
+                let id = id_of(columns.id_column);
+                let result = if spec.operation == Operation::Delete {
+                    store.delete(&spec.object, &id, now)
+                } else {
+                    store.hard_delete(&spec.object, &id)
+                };
+                match result {
+                    Ok(()) => Ok((canonical(&id), false)),
+                    Err(e) => Err((id, e)),
+                }
+            }
+            Operation::Upsert => {
+                let field = spec.external_id.as_deref().unwrap_or_default();
+                let key = id_of(columns.external_column);
+                if key.is_empty() {
+                    return Err((
+                        String::new(),
+                        ApiFailure::bad_request(
+                            "MISSING_ARGUMENT",
+                            format!("{field} not specified"),
+                        ),
+                    ));
+                }
+                if duplicates.contains_key(&key.to_lowercase()) {
+                    return Err((
+                        String::new(),
+                        ApiFailure::bad_request(
+                            "DUPLICATE_VALUE",
+                            format!("Duplicate external id specified: {key}"),
+                        )
+                        .with_fields(vec![field.to_owned()]),
+                    ));
+                }
+                let body = row_body(columns, row, columns.external_column);
+                match store.upsert(&spec.object, field, &key, &body, now) {
+                    Ok(UpsertOutcome::Created(id)) => Ok((id, true)),
+                    Ok(UpsertOutcome::Updated(id)) => Ok((id, false)),
+                    Ok(UpsertOutcome::MultipleMatches(ids)) => Err((
+                        String::new(),
+                        ApiFailure::bad_request(
+                            "DUPLICATE_EXTERNAL_ID",
+                            format!(
+                                "{field}: more than one record found for external id field: [{}]",
+                                ids.join(", ")
+                            ),
+                        )
+                        .with_fields(vec![field.to_owned()]),
+                    )),
+                    Err(e) => Err((String::new(), e)),
+                }
+            }
+            Operation::Query | Operation::QueryAll => Err((
+                String::new(),
+                ApiFailure::bad_request("INVALIDJOB", "not an ingest operation"),
+            )),
         }
     }
-    Ok(())
 }
 
 /// Writes rows that were never attempted to the job's `unprocessedrecords`.
@@ -384,59 +553,6 @@ fn duplicate_keys(body: &[u8], spec: &JobSpec, columns: &Columns) -> HashMap<Str
     counts
 }
 
-fn apply_batch(
-    org: &Org,
-    job: &Arc<Mutex<Job>>,
-    spec: &JobSpec,
-    columns: &Columns,
-    duplicates: &HashMap<String, usize>,
-    batch: &[csv::StringRecord],
-    prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
-) {
-    let now = format_datetime(chrono::Utc::now());
-    let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
-    let mut successful = Vec::new();
-    let mut failures = Vec::new();
-    let mut failed = 0u64;
-    {
-        let mut store = org.store();
-        for (row, prepared) in batch.iter().zip(prepared) {
-            match apply_row(&mut store, spec, columns, duplicates, row, prepared, &now) {
-                Ok((id, created)) => {
-                    let flag: &[u8] = if created { b"true" } else { b"false" };
-                    write_quoted(
-                        &mut successful,
-                        [id.as_bytes(), flag]
-                            .into_iter()
-                            .chain(row.iter().map(str::as_bytes)),
-                        spec.delimiter,
-                        spec.terminator,
-                    );
-                }
-                Err((id, failure)) => {
-                    failed += 1;
-                    let error = error_text(&failure);
-                    write_quoted(
-                        &mut failures,
-                        [id.as_bytes(), error.as_bytes()]
-                            .into_iter()
-                            .chain(row.iter().map(str::as_bytes)),
-                        spec.delimiter,
-                        spec.terminator,
-                    );
-                }
-            }
-        }
-        org.commit(&mut store, &origin);
-    }
-    let mut j = lock(job);
-    j.successful.extend_from_slice(&successful);
-    j.failures.extend_from_slice(&failures);
-    j.processed += batch.len() as u64;
-    j.failed += failed;
-    j.modstamp = now;
-}
-
 /// `CODE:message:field,field --`, or `CODE:message:--` without fields.
 fn error_text(failure: &ApiFailure) -> String {
     if failure.fields.is_empty() {
@@ -537,110 +653,6 @@ fn row_body(columns: &Columns, row: &csv::StringRecord, skip: Option<usize>) -> 
         body.insert(field.name.to_string(), value);
     }
     Value::Object(body)
-}
-
-fn apply_row(
-    store: &mut Store,
-    spec: &JobSpec,
-    columns: &Columns,
-    duplicates: &HashMap<String, usize>,
-    row: &csv::StringRecord,
-    prepared: Option<Result<Prepared, ApiFailure>>,
-    now: &str,
-) -> Result<(String, bool), (String, ApiFailure)> {
-    // The reader prepares every row of an insert or update.
-    let prepared = move || {
-        prepared.unwrap_or_else(|| {
-            Err(ApiFailure::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN_EXCEPTION",
-                "the row was not prepared",
-            ))
-        })
-    };
-    let id_of = |column: Option<usize>| {
-        column
-            .and_then(|c| row.get(c))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    match spec.operation {
-        Operation::Insert => prepared()
-            .and_then(|row| {
-                check_references(store, columns, &row.values)?;
-                store.create_completed(&spec.object, row.values, row.event_body)
-            })
-            .map(|id| (id, true))
-            .map_err(|e| (String::new(), e)),
-        Operation::Update => {
-            let id = id_of(columns.id_column);
-            // An id that names no live record is answered before the row's values are looked at.
-            let result = store
-                .live_record(&spec.object, &id)
-                .and_then(|_| prepared())
-                .and_then(|row| {
-                    check_references(store, columns, &row.values)?;
-                    store.update_checked(&spec.object, &id, row.values, now)
-                });
-            match result {
-                Ok(()) => Ok((canonical(&id), false)),
-                Err(e) => Err((id, e)),
-            }
-        }
-        Operation::Delete | Operation::HardDelete => {
-            let id = id_of(columns.id_column);
-            let result = if spec.operation == Operation::Delete {
-                store.delete(&spec.object, &id, now)
-            } else {
-                store.hard_delete(&spec.object, &id)
-            };
-            match result {
-                Ok(()) => Ok((canonical(&id), false)),
-                Err(e) => Err((id, e)),
-            }
-        }
-        Operation::Upsert => {
-            let field = spec.external_id.as_deref().unwrap_or_default();
-            let key = id_of(columns.external_column);
-            if key.is_empty() {
-                return Err((
-                    String::new(),
-                    ApiFailure::bad_request("MISSING_ARGUMENT", format!("{field} not specified")),
-                ));
-            }
-            if duplicates.contains_key(&key.to_lowercase()) {
-                return Err((
-                    String::new(),
-                    ApiFailure::bad_request(
-                        "DUPLICATE_VALUE",
-                        format!("Duplicate external id specified: {key}"),
-                    )
-                    .with_fields(vec![field.to_owned()]),
-                ));
-            }
-            let body = row_body(columns, row, columns.external_column);
-            match store.upsert(&spec.object, field, &key, &body, now) {
-                Ok(UpsertOutcome::Created(id)) => Ok((id, true)),
-                Ok(UpsertOutcome::Updated(id)) => Ok((id, false)),
-                Ok(UpsertOutcome::MultipleMatches(ids)) => Err((
-                    String::new(),
-                    ApiFailure::bad_request(
-                        "DUPLICATE_EXTERNAL_ID",
-                        format!(
-                            "{field}: more than one record found for external id field: [{}]",
-                            ids.join(", ")
-                        ),
-                    )
-                    .with_fields(vec![field.to_owned()]),
-                )),
-                Err(e) => Err((String::new(), e)),
-            }
-        }
-        Operation::Query | Operation::QueryAll => Err((
-            String::new(),
-            ApiFailure::bad_request("INVALIDJOB", "not an ingest operation"),
-        )),
-    }
 }
 
 /// The 18-character form of an id the caller gave (15 or 18 characters).

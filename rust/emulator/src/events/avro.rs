@@ -373,13 +373,8 @@ impl ChangeSchema {
 
     /// Encodes one change straight to Avro binary (this runs for every record a bulk job
     /// writes, so it builds no value tree). `values` holds the fields the event carries (all
-    /// for CREATE and UNDELETE, the changed ones for UPDATE, none for DELETE).
-    pub fn encode(&self, header: &Header<'_>, values: &Fields) -> Result<Vec<u8>, String> {
-        self.encode_with(header, values, &mut SlotCache::default())
-    }
-
-    /// `encode`, finding the values' places through a cache kept across the records of a
-    /// commit.
+    /// for CREATE and UNDELETE, the changed ones for UPDATE, none for DELETE); `cache` finds
+    /// their places and is kept across the records of a commit.
     pub fn encode_with(
         &self,
         header: &Header<'_>,
@@ -620,6 +615,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// One change encoded on its own, with a fresh cache.
+    fn encode(schema: &ChangeSchema, header: &Header<'_>, values: &Fields) -> Vec<u8> {
+        schema
+            .encode_with(header, values, &mut SlotCache::default())
+            .unwrap()
+    }
+
     fn fields_of(body: Value) -> Fields {
         body.as_object()
             .unwrap()
@@ -668,7 +670,7 @@ mod tests {
             nulled_fields: &[],
         };
         let values = fields_of(json!({"Name": "Acme", "BillingCity": "Paris"}));
-        let bytes = schema.encode(&header, &values).unwrap();
+        let bytes = encode(&schema, &header, &values);
         let decoded =
             apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
         let Avro::Record(fields) = decoded else {
@@ -692,7 +694,7 @@ mod tests {
             "Name": "Acme", "NumberOfEmployees": 7, "AnnualRevenue": 1.5,
             "CreatedDate": "2026-11-26T10:50:00.000+0000", "ShippingCity": "Oslo"
         }));
-        let bytes = schema.encode(&create, &values).unwrap();
+        let bytes = encode(&schema, &create, &values);
         let decoded =
             apache_avro::from_avro_datum(&schema.schema, &mut bytes.as_slice(), None).unwrap();
         let json = crate::events::avro::tests::plain(decoded);
@@ -714,7 +716,7 @@ mod tests {
             values,
         ];
         for record in &records {
-            let whole = schema.encode(&create, record).unwrap();
+            let whole = encode(&schema, &create, record);
             assert_eq!(
                 schema.encode_with(&create, record, &mut cache).unwrap(),
                 whole
