@@ -3,7 +3,7 @@
 //! its rows outside the store lock; the id is minted under the lock (`Store::create_completed`).
 
 use crate::failure::ApiFailure;
-use crate::record::{FieldName, Fields};
+use crate::record::{FieldName, Fields, Shape};
 use crate::schema::ObjectMeta;
 use crate::store::required_missing;
 use serde_json::Value;
@@ -16,6 +16,8 @@ pub struct Creation {
     pub(crate) system: SystemNames,
     defaults: Vec<(FieldName, Arc<Value>)>,
     required: Vec<FieldName>,
+    /// `IsDeleted` of every new record, shared.
+    not_deleted: Arc<Value>,
 }
 
 /// Who makes a write and when, as values the records of one batch share.
@@ -49,6 +51,7 @@ impl Creation {
                 .filter(|f| f.required_on_create())
                 .map(|f| f.name.clone())
                 .collect(),
+            not_deleted: Arc::new(Value::Bool(false)),
         }
     }
 
@@ -58,8 +61,9 @@ impl Creation {
         SystemNames::COUNT + self.defaults.len()
     }
 
-    /// Fills in defaults, checks required fields and sets the system fields other than the id
-    /// (which `Store::create_completed` mints).
+    /// Fills in defaults, checks required fields and sets the system fields. The id, which
+    /// `Store::create_completed` mints, is null until then: setting it in place keeps the
+    /// record's shape, which the rows of a bulk batch share.
     pub fn complete(&self, values: &mut Fields, stamp: &Stamp) -> Result<(), ApiFailure> {
         for (name, default) in &self.defaults {
             values.insert_missing(name, default);
@@ -75,17 +79,77 @@ impl Creation {
         }
         let system = &self.system;
         values.insert_missing(&system.owner_id, &stamp.user);
-        values.insert(system.is_deleted.clone(), Value::Bool(false));
+        values.insert_shared(&system.is_deleted, &self.not_deleted);
         for f in [
             &system.created_date,
             &system.last_modified_date,
             &system.system_modstamp,
         ] {
-            values.insert_shared(f.clone(), &stamp.now);
+            values.insert_shared(f, &stamp.now);
         }
-        values.insert_shared(system.created_by_id.clone(), &stamp.user);
-        values.insert_shared(system.last_modified_by_id.clone(), &stamp.user);
+        values.insert_shared(&system.created_by_id, &stamp.user);
+        values.insert_shared(&system.last_modified_by_id, &stamp.user);
+        values.insert(&system.id, Value::Null);
         Ok(())
+    }
+}
+
+/// How `Creation::complete` finished one row, to finish rows given the same fields alike without
+/// going through it again: it adds only values the batch shares and the null id, so such rows
+/// differ only in the values they were given, and share the first row's shape.
+#[derive(Debug)]
+pub struct Completion {
+    shape: Arc<Shape>,
+    /// The own values `complete` added after the given ones.
+    added: Vec<Value>,
+    /// Where the given values of required fields are, which must not be null.
+    required: Vec<usize>,
+}
+
+impl Creation {
+    /// How `complete` finished `completed`, which was given values for `given`, in order; `None`
+    /// when its own values do not start with the given ones, so that rows cannot be finished
+    /// alike.
+    pub fn completion(&self, completed: &Fields, given: &[&FieldName]) -> Option<Completion> {
+        let shape = completed.shape();
+        let in_order = given
+            .iter()
+            .enumerate()
+            .all(|(i, name)| shape.own_index(name) == Some(i));
+        if !in_order {
+            return None;
+        }
+        Some(Completion {
+            shape: shape.clone(),
+            added: completed.own_values().get(given.len()..)?.to_vec(),
+            required: self
+                .required
+                .iter()
+                .filter_map(|name| shape.own_index(name))
+                .filter(|&i| i < given.len())
+                .collect(),
+        })
+    }
+}
+
+impl Completion {
+    /// A row given these values, for the same fields in the same order as the row this was made
+    /// from, completed alike. The values come back when a required one is null, for `complete`
+    /// to say which.
+    pub fn complete(&self, mut given: Vec<Value>) -> Result<Fields, Vec<Value>> {
+        let required_null = self
+            .required
+            .iter()
+            .any(|&i| given.get(i).is_none_or(Value::is_null));
+        if required_null {
+            return Err(given);
+        }
+        let count = given.len();
+        given.extend(self.added.iter().cloned());
+        Fields::of_shape(&self.shape, given).map_err(|mut back| {
+            back.truncate(count);
+            back
+        })
     }
 }
 

@@ -1,47 +1,82 @@
 //! A stored record's values, kept small: a bulk job stores a million of them.
 //!
-//! Field names are the object's own (`FieldName` is an `Arc<str>` cloned from its metadata), so
-//! rows hold no copies of them, and values sit in one vector in the order they were set. A record
-//! has a few dozen fields at most; a scan over their short names costs less than hashing the name
-//! and, unlike a hash map per record, needs no index table. Values that many records hold alike
-//! (the creation time and user of a batch) can be shared rather than copied.
+//! A record is its shape (the names of its fields, in the order they were set, and where each
+//! value is) and the values it holds alone. Records written alike, such as the rows of a bulk
+//! batch, share one shape (`Fields::take`), so a row keeps no names and no pointers to the values
+//! its batch shares (the creation time and user, defaults): only its own values. A shape is
+//! copied when one of its records gains a field or changes a shared value. Field names are the
+//! object's own (`FieldName` is an `Arc<str>` cloned from its metadata). A record has a few dozen
+//! fields at most; a scan over their short names costs less than hashing the name.
 
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// A field's canonical name, shared between the metadata and every record.
 pub type FieldName = Arc<str>;
 
 /// Field values by canonical name, in the order they were set.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Fields {
-    entries: Vec<(FieldName, Slot)>,
-    /// One bit per name set (`filter_bit`): a clear bit proves a name absent without a scan,
-    /// which is what most inserts into a new record find.
+    shape: Arc<Shape>,
+    /// The values this record holds alone, where its shape's `Place::Own` points.
+    own: Vec<Value>,
+}
+
+/// The names of a record's fields and where their values are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shape {
+    names: Vec<FieldName>,
+    places: Vec<Place>,
+    /// One bit per name (`filter_bit`): a clear bit proves a name absent without a scan, which
+    /// is what most inserts into a new record find.
     filter: u64,
 }
 
-/// A value held by this record alone, or shared with others.
+impl Shape {
+    fn own_count(&self) -> usize {
+        self.places
+            .iter()
+            .filter(|p| matches!(p, Place::Own(_)))
+            .count()
+    }
+
+    /// Where a field's value is among the own values of a record of this shape, if the record
+    /// holds it alone.
+    pub fn own_index(&self, name: &str) -> Option<usize> {
+        let at = self.names.iter().position(|key| &**key == name)?;
+        match self.places.get(at)? {
+            Place::Own(i) => Some(*i),
+            Place::Shared(_) => None,
+        }
+    }
+}
+
+/// Where a field's value is: in the record's own values, or shared with other records.
 #[derive(Debug, Clone)]
-enum Slot {
-    Own(Value),
+enum Place {
+    Own(usize),
     Shared(Arc<Value>),
 }
 
-impl Slot {
-    fn value(&self) -> &Value {
-        match self {
-            Self::Own(v) => v,
-            Self::Shared(v) => v,
+impl PartialEq for Place {
+    /// Shared values are the same place only when they are the same allocation: that is what
+    /// lets records share a shape.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Own(a), Self::Own(b)) => a == b,
+            (Self::Shared(a), Self::Shared(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
+}
 
-    fn into_value(self) -> Value {
-        match self {
-            Self::Own(v) => v,
-            Self::Shared(v) => Arc::unwrap_or_clone(v),
-        }
-    }
+/// The shape every empty record starts from, so that an empty record allocates nothing.
+static EMPTY: LazyLock<Arc<Shape>> = LazyLock::new(Arc::default);
+
+/// The shape last given to a record by `Fields::take`, for the next records written alike.
+#[derive(Debug, Default)]
+pub struct Shapes {
+    last: Option<Arc<Shape>>,
 }
 
 /// A bit chosen by a name's length and last byte: cheap, and distinct for most field names of
@@ -49,6 +84,15 @@ impl Slot {
 fn filter_bit(name: &str) -> u64 {
     let last = name.as_bytes().last().copied().unwrap_or(0);
     1 << ((name.len().wrapping_mul(7) ^ usize::from(last)) & 63)
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Self {
+            shape: EMPTY.clone(),
+            own: Vec::new(),
+        }
+    }
 }
 
 impl PartialEq for Fields {
@@ -60,16 +104,20 @@ impl PartialEq for Fields {
 impl Fields {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            entries: Vec::with_capacity(capacity),
-            filter: 0,
+            shape: Arc::new(Shape {
+                names: Vec::with_capacity(capacity),
+                places: Vec::with_capacity(capacity),
+                filter: 0,
+            }),
+            own: Vec::with_capacity(capacity),
         }
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        if self.filter & filter_bit(name) == 0 {
+        if self.shape.filter & filter_bit(name) == 0 {
             return None;
         }
-        self.entries.iter().position(|(key, _)| &**key == name)
+        self.shape.names.iter().position(|key| &**key == name)
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -78,7 +126,17 @@ impl Fields {
 
     /// The value at a position of `iter()`.
     pub fn value_at(&self, position: usize) -> Option<&Value> {
-        self.entries.get(position).map(|(_, v)| v.value())
+        self.shape
+            .places
+            .get(position)
+            .and_then(|place| self.value_in(place))
+    }
+
+    fn value_in<'a>(&'a self, place: &'a Place) -> Option<&'a Value> {
+        match place {
+            Place::Own(i) => self.own.get(*i),
+            Place::Shared(value) => Some(value),
+        }
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -86,42 +144,132 @@ impl Fields {
     }
 
     /// Sets a value, replacing the one already there (which keeps its place).
-    pub fn insert(&mut self, name: FieldName, value: Value) {
-        self.put(name, Slot::Own(value));
+    pub fn insert(&mut self, name: &FieldName, value: Value) {
+        let Some(at) = self.position(name) else {
+            let own = Place::Own(self.own.len());
+            self.own.push(value);
+            self.add(name, own);
+            return;
+        };
+        match self.shape.places.get(at) {
+            Some(Place::Own(i)) => {
+                if let Some(slot) = self.own.get_mut(*i) {
+                    *slot = value;
+                }
+            }
+            _ => {
+                let own = Place::Own(self.own.len());
+                self.own.push(value);
+                self.set_place(at, own);
+            }
+        }
     }
 
     /// Sets a value shared with other records.
-    pub fn insert_shared(&mut self, name: FieldName, value: &Arc<Value>) {
-        self.put(name, Slot::Shared(value.clone()));
-    }
-
-    fn put(&mut self, name: FieldName, value: Slot) {
-        match self.position(&name).and_then(|i| self.entries.get_mut(i)) {
-            Some((_, slot)) => *slot = value,
-            None => {
-                self.filter |= filter_bit(&name);
-                self.entries.push((name, value));
+    pub fn insert_shared(&mut self, name: &FieldName, value: &Arc<Value>) {
+        let Some(at) = self.position(name) else {
+            self.add(name, Place::Shared(value.clone()));
+            return;
+        };
+        match self.shape.places.get(at) {
+            // The own slot keeps a copy rather than leaving a hole in the own values.
+            Some(Place::Own(i)) => {
+                if let Some(slot) = self.own.get_mut(*i) {
+                    *slot = Value::clone(value);
+                }
             }
+            _ => self.set_place(at, Place::Shared(value.clone())),
         }
     }
 
     /// Sets a shared value only where none is set yet.
     pub fn insert_missing(&mut self, name: &FieldName, value: &Arc<Value>) {
         if !self.contains_key(name) {
-            self.insert_shared(name.clone(), value);
+            self.add(name, Place::Shared(value.clone()));
         }
     }
 
+    /// A new name at the end of the shape, copied first if other records share it.
+    fn add(&mut self, name: &FieldName, place: Place) {
+        let shape = Arc::make_mut(&mut self.shape);
+        shape.filter |= filter_bit(name);
+        shape.names.push(name.clone());
+        shape.places.push(place);
+    }
+
+    fn set_place(&mut self, at: usize, place: Place) {
+        if let Some(slot) = Arc::make_mut(&mut self.shape).places.get_mut(at) {
+            *slot = place;
+        }
+    }
+
+    /// Empties the record, keeping its shape's room when no other record shares it.
+    pub fn clear(&mut self) {
+        self.own.clear();
+        match Arc::get_mut(&mut self.shape) {
+            Some(shape) => {
+                shape.names.clear();
+                shape.places.clear();
+                shape.filter = 0;
+            }
+            None => self.shape = EMPTY.clone(),
+        }
+    }
+
+    /// Moves the values out into a record of their own, sized to fit, whose shape is the one
+    /// `shapes` gave last when it is the same; this record is left empty, to be filled again.
+    /// Rows built one after another in one record share their shapes this way.
+    pub fn take(&mut self, shapes: &mut Shapes) -> Fields {
+        let shape = match &shapes.last {
+            Some(last) if **last == *self.shape => last.clone(),
+            _ => {
+                let copy = Arc::new(Shape::clone(&self.shape));
+                shapes.last = Some(copy.clone());
+                copy
+            }
+        };
+        let mut own = Vec::with_capacity(self.own.len());
+        own.append(&mut self.own);
+        self.clear();
+        Fields { shape, own }
+    }
+
+    /// The record's shape; records that share one hold the same fields in the same order.
+    pub fn shape(&self) -> &Arc<Shape> {
+        &self.shape
+    }
+
+    /// The values this record holds alone, in the order `of_shape` takes them.
+    pub fn own_values(&self) -> &[Value] {
+        &self.own
+    }
+
+    /// A record of another record's shape holding `own` in place of that record's own values;
+    /// the values back when their number does not fit the shape.
+    pub fn of_shape(shape: &Arc<Shape>, own: Vec<Value>) -> Result<Self, Vec<Value>> {
+        if own.len() != shape.own_count() {
+            return Err(own);
+        }
+        Ok(Self {
+            shape: shape.clone(),
+            own,
+        })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&FieldName, &Value)> {
-        self.entries.iter().map(|(k, v)| (k, v.value()))
+        self.shape
+            .names
+            .iter()
+            .zip(&self.shape.places)
+            .filter_map(|(name, place)| Some((name, self.value_in(place)?)))
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.shape.names.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.shape.names.is_empty()
     }
 }
 
@@ -129,20 +277,30 @@ impl FromIterator<(FieldName, Value)> for Fields {
     fn from_iter<I: IntoIterator<Item = (FieldName, Value)>>(items: I) -> Self {
         let mut fields = Self::default();
         for (name, value) in items {
-            fields.insert(name, value);
+            fields.insert(&name, value);
         }
         fields
     }
 }
 
 /// The values of a record, owned, in the order they were set.
-pub struct IntoIter(std::vec::IntoIter<(FieldName, Slot)>);
+pub struct IntoIter {
+    names: std::vec::IntoIter<FieldName>,
+    places: std::vec::IntoIter<Place>,
+    own: Vec<Value>,
+}
 
 impl Iterator for IntoIter {
     type Item = (FieldName, Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(name, slot)| (name, slot.into_value()))
+        let name = self.names.next()?;
+        let value = match self.places.next()? {
+            // Each own slot is read once, so it is taken rather than copied.
+            Place::Own(i) => self.own.get_mut(i).map(std::mem::take).unwrap_or_default(),
+            Place::Shared(value) => Arc::unwrap_or_clone(value),
+        };
+        Some((name, value))
     }
 }
 
@@ -151,7 +309,12 @@ impl IntoIterator for Fields {
     type IntoIter = IntoIter;
 
     fn into_iter(self) -> IntoIter {
-        IntoIter(self.entries.into_iter())
+        let shape = Arc::unwrap_or_clone(self.shape);
+        IntoIter {
+            names: shape.names.into_iter(),
+            places: shape.places.into_iter(),
+            own: self.own,
+        }
     }
 }
 
@@ -165,9 +328,9 @@ mod tests {
         let name: FieldName = Arc::from("Name");
         let city: FieldName = Arc::from("BillingCity");
         let mut fields = Fields::with_capacity(2);
-        fields.insert(name.clone(), Value::from("Acme"));
-        fields.insert(city.clone(), Value::from("Paris"));
-        fields.insert(Arc::from("Name"), Value::from("Acme 2"));
+        fields.insert(&name, Value::from("Acme"));
+        fields.insert(&city, Value::from("Paris"));
+        fields.insert(&Arc::from("Name"), Value::from("Acme 2"));
         assert_eq!(fields.len(), 2);
         assert_eq!(fields.get("Name"), Some(&Value::from("Acme 2")));
         assert_eq!(fields.get("BillingCity"), Some(&Value::from("Paris")));
@@ -185,7 +348,7 @@ mod tests {
         assert_eq!(owned[2], (Arc::from("Type"), Value::from("Customer")));
         let mut same = Fields::default();
         for (k, v) in owned {
-            same.insert(k, v);
+            same.insert(&k, v);
         }
         assert_eq!(
             same, fields,
@@ -198,9 +361,9 @@ mod tests {
         // Same length and last byte: the same bit, so only the scan can tell them apart.
         assert_eq!(filter_bit("CreatedDate"), filter_bit("ClosingDate"));
         let mut fields = Fields::default();
-        fields.insert(Arc::from("CreatedDate"), Value::from(1));
+        fields.insert(&Arc::from("CreatedDate"), Value::from(1));
         assert_eq!(fields.get("ClosingDate"), None);
-        fields.insert(Arc::from("ClosingDate"), Value::from(2));
+        fields.insert(&Arc::from("ClosingDate"), Value::from(2));
         assert_eq!(fields.get("CreatedDate"), Some(&Value::from(1)));
         assert_eq!(fields.get("ClosingDate"), Some(&Value::from(2)));
         assert_eq!(fields.len(), 2);

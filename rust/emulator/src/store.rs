@@ -415,7 +415,7 @@ impl Store {
             .ok_or_else(|| unsupported_type(object))?;
         store.check_unique(&values, None)?;
         let id = mint_id(next_serial, &store.meta.key_prefix, pod)?;
-        values.insert(store.creation.system.id.clone(), Value::String(id.clone()));
+        values.insert(&store.creation.system.id, Value::String(id.clone()));
         store.index_insert(&id, &values);
         store.records.insert(
             id.clone(),
@@ -488,18 +488,18 @@ impl Store {
         for (k, v) in changes {
             if record.fields.get(&k).unwrap_or(&Value::Null) != &v {
                 changed.push(k.to_string());
-                values.insert(k.clone(), v.clone());
+                values.insert(&k, v.clone());
             }
-            record.fields.insert(k, v);
+            record.fields.insert(&k, v);
         }
         let system = &store.creation.system;
         let stamp = Value::String(now.to_owned());
         changed.push(system.last_modified_date.to_string());
-        values.insert(system.last_modified_date.clone(), stamp.clone());
+        values.insert(&system.last_modified_date, stamp.clone());
         let fields = &mut record.fields;
-        fields.insert(system.last_modified_date.clone(), stamp.clone());
-        fields.insert(system.system_modstamp.clone(), stamp);
-        fields.insert(system.last_modified_by_id.clone(), Value::String(user));
+        fields.insert(&system.last_modified_date, stamp.clone());
+        fields.insert(&system.system_modstamp, stamp);
+        fields.insert(&system.last_modified_by_id, Value::String(user));
         store.index_insert(&id, &record.fields);
         store.records.insert(id.clone(), record);
         let object = store.name.clone();
@@ -573,11 +573,8 @@ impl Store {
         record.deleted = true;
         let system = &store.creation.system;
         let fields = &mut record.fields;
-        fields.insert(system.is_deleted.clone(), Value::Bool(true));
-        fields.insert(
-            system.system_modstamp.clone(),
-            Value::String(now.to_owned()),
-        );
+        fields.insert(&system.is_deleted, Value::Bool(true));
+        fields.insert(&system.system_modstamp, Value::String(now.to_owned()));
         store.records.insert(id.clone(), record);
         let object = store.name.clone();
         self.record_change(object, &id, "DELETE", Fields::default(), Vec::new());
@@ -623,7 +620,7 @@ impl Store {
                 .ok_or_else(|| no_such_column(name, &meta.name))?;
             let checked = check_value(field, value.clone(), mode)?;
             self.check_references([(field, &checked)])?;
-            out.insert(field.name.clone(), checked);
+            out.insert(&field.name, checked);
         }
         Ok(out)
     }

@@ -5,11 +5,11 @@
 //! reads other records: references, unique values, ids, storage.
 
 use super::job::{write_quoted, Job, JobState, Operation};
-use crate::creation::{Creation, Stamp};
+use crate::creation::{Completion, Creation, Stamp};
 use crate::events::avro::{ChangeSchema, SlotCache};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
-use crate::record::Fields;
+use crate::record::{FieldName, Fields, Shapes};
 use crate::schema::{FieldMeta, FieldType};
 use crate::store::{check_value, format_datetime, Store, UpsertOutcome, Write};
 use bytes::Bytes;
@@ -184,7 +184,7 @@ fn read_ahead(
     insert: Option<&InsertPlan>,
     hand_over: mpsc::SyncSender<Batch>,
 ) -> Vec<csv::StringRecord> {
-    let mut cache = SlotCache::default();
+    let mut scratch = RowScratch::default();
     loop {
         let mut rows = Vec::with_capacity(BATCH_RECORDS);
         let mut broken = None;
@@ -209,9 +209,10 @@ fn read_ahead(
         let now = format_datetime(chrono::Utc::now());
         let stamp = insert.map(|plan| Stamp::new(&plan.user_id, &now));
         let create = insert.zip(stamp.as_ref());
+        scratch.completions.clear();
         let prepared = rows
             .iter()
-            .map(|row| prepare_row(spec, columns, create, row, &mut cache))
+            .map(|row| prepare_row(spec, columns, create, row, &mut scratch))
             .collect();
         let batch = Batch {
             rows,
@@ -573,18 +574,18 @@ fn cells<'r>(
     columns: &'r Columns,
     row: &'r csv::StringRecord,
     skip: Option<usize>,
-) -> impl Iterator<Item = (&'r FieldMeta, Value)> {
+) -> impl Iterator<Item = (usize, &'r FieldMeta, Value)> {
     row.iter()
         .zip(&columns.fields)
         .enumerate()
         .filter(move |(i, (text, _))| Some(*i) != skip && !text.is_empty())
-        .map(|(_, (text, field))| {
+        .map(|(i, (text, field))| {
             let value = if text == "#N/A" {
                 Value::Null
             } else {
                 Value::String(text.to_owned())
             };
-            (field, value)
+            (i, field, value)
         })
 }
 
@@ -600,6 +601,77 @@ fn insert_plan(org: &Org, spec: &JobSpec) -> Option<InsertPlan> {
     })
 }
 
+/// What the reader keeps from row to row: the record rows are built in, the shapes they share,
+/// how the rows of the batch that were given the same fields were completed, and where values
+/// go in a change event.
+#[derive(Default)]
+struct RowScratch {
+    draft: Fields,
+    shapes: Shapes,
+    /// Per set of columns with a value, how the first row was completed (inserts only; cleared
+    /// per batch, as the batch's stamp is part of it).
+    completions: Vec<(Vec<usize>, Option<Completion>)>,
+    /// The columns with a value in the row at hand.
+    set: Vec<usize>,
+    slots: SlotCache,
+}
+
+impl RowScratch {
+    /// The row's values checked against their fields, and for a create completed: like an
+    /// earlier row given the same fields when there is one, else the full way.
+    fn values(
+        &mut self,
+        columns: &Columns,
+        row: &csv::StringRecord,
+        skip: Option<usize>,
+        mode: Write,
+        creation: Option<(&Creation, &Stamp)>,
+    ) -> Result<Fields, ApiFailure> {
+        self.set.clear();
+        let mut given = Vec::with_capacity(row.len() + 1);
+        for (i, field, value) in cells(columns, row, skip) {
+            given.push(check_value(field, value, mode)?);
+            self.set.push(i);
+        }
+        let Some((creation, stamp)) = creation else {
+            self.fill_draft(columns, given);
+            return Ok(self.draft.take(&mut self.shapes));
+        };
+        let known = self.completions.iter().find(|(set, _)| *set == self.set);
+        if let Some((_, Some(completion))) = known {
+            match completion.complete(given) {
+                Ok(values) => return Ok(values),
+                Err(back) => given = back,
+            }
+        }
+        let fill = known.is_none();
+        self.fill_draft(columns, given);
+        creation.complete(&mut self.draft, stamp)?;
+        let values = self.draft.take(&mut self.shapes);
+        if fill {
+            let names: Vec<&FieldName> = self
+                .set
+                .iter()
+                .filter_map(|&i| columns.fields.get(i))
+                .map(|f| &f.name)
+                .collect();
+            let completion = creation.completion(&values, &names);
+            self.completions.push((self.set.clone(), completion));
+        }
+        Ok(values)
+    }
+
+    /// Empties the draft record and gives it the values of the columns in `set`.
+    fn fill_draft(&mut self, columns: &Columns, given: Vec<Value>) {
+        self.draft.clear();
+        for (&i, value) in self.set.iter().zip(given) {
+            if let Some(field) = columns.fields.get(i) {
+                self.draft.insert(&field.name, value);
+            }
+        }
+    }
+}
+
 /// A row prepared as far as that needs no other record, for the writes that take prepared
 /// values: its values checked against their fields, and for an insert completed with defaults
 /// and system fields, with its change event's body encoded.
@@ -608,30 +680,23 @@ fn prepare_row(
     columns: &Columns,
     create: Option<(&InsertPlan, &Stamp)>,
     row: &csv::StringRecord,
-    cache: &mut SlotCache,
+    scratch: &mut RowScratch,
 ) -> Option<Result<Prepared, ApiFailure>> {
     let (skip, mode, create) = match (spec.operation, create) {
         (Operation::Insert, Some(create)) => (None, Write::Create, Some(create)),
         (Operation::Update, _) => (columns.id_column, Write::Update, None),
         _ => return None,
     };
-    let mut prepare = || {
-        let extra = create.map_or(0, |(plan, _)| plan.creation.added());
-        let mut values = Fields::with_capacity(row.len() + extra);
-        for (field, value) in cells(columns, row, skip) {
-            values.insert(field.name.clone(), check_value(field, value, mode)?);
-        }
-        let mut event_body = None;
-        if let Some((plan, stamp)) = create {
-            plan.creation.complete(&mut values, stamp)?;
-            event_body = plan
-                .change_schema
-                .as_ref()
-                .map(|schema| schema.encode_body(&values, cache));
-        }
-        Ok(Prepared { values, event_body })
-    };
-    Some(prepare())
+    let creation = create.map(|(plan, stamp)| (&plan.creation, stamp));
+    let prepared = scratch
+        .values(columns, row, skip, mode, creation)
+        .map(|values| {
+            let event_body = create
+                .and_then(|(plan, _)| plan.change_schema.as_ref())
+                .map(|schema| schema.encode_body(&values, &mut scratch.slots));
+            Prepared { values, event_body }
+        });
+    Some(prepared)
 }
 
 /// Checks the row's references to other records: under the store lock, as they may be
@@ -649,7 +714,7 @@ fn check_references(store: &Store, columns: &Columns, values: &Fields) -> Result
 /// A row as a JSON body, for writes that check it themselves.
 fn row_body(columns: &Columns, row: &csv::StringRecord, skip: Option<usize>) -> Value {
     let mut body = Map::with_capacity(row.len());
-    for (field, value) in cells(columns, row, skip) {
+    for (_, field, value) in cells(columns, row, skip) {
         body.insert(field.name.to_string(), value);
     }
     Value::Object(body)

@@ -1,7 +1,7 @@
 //! Avro schemas of the org's events and their payloads: platform events from their fields,
 //! change events from their object's fields (compound address fields as nested records).
 
-use crate::record::{FieldName, Fields};
+use crate::record::{FieldName, Fields, Shape};
 use crate::schema::{FieldType, ObjectMeta};
 use apache_avro::types::Value as Avro;
 use apache_avro::Schema;
@@ -10,6 +10,7 @@ use salesforce_wire::FieldLayout;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 const NAMESPACE: &str = "com.sforce.eventbus";
 
@@ -487,11 +488,22 @@ pub struct SlotCache {
     seen: Vec<(FieldName, Option<usize>)>,
     /// Per slot: the position of its value in the record at hand.
     entries: Vec<Option<usize>>,
+    /// The shape and schema `entries` were found for: a record of the same shape needs no
+    /// search at all. Holding the shape keeps it from changing (records copy shared shapes).
+    located: Option<(Arc<Shape>, usize)>,
     buffer: Vec<u8>,
 }
 
 impl SlotCache {
     fn locate(&mut self, stored: &[FieldName], values: &Fields) {
+        // The schema by address: a cache serves one schema, and this guards against misuse.
+        let schema = stored.as_ptr() as usize;
+        if let Some((shape, located)) = &self.located {
+            if Arc::ptr_eq(shape, values.shape()) && *located == schema {
+                return;
+            }
+        }
+        self.located = Some((values.shape().clone(), schema));
         self.entries.clear();
         self.entries.resize(stored.len(), None);
         for (i, (name, _)) in values.iter().enumerate() {
