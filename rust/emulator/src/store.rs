@@ -173,6 +173,11 @@ impl Store {
         )
     }
 
+    /// Room for the changes of a transaction about to write this many more records.
+    pub fn reserve_changes(&mut self, additional: usize) {
+        self.changes.reserve(additional);
+    }
+
     /// Queues a platform event until the transaction commits.
     pub fn queue_event(&mut self, event: PendingEvent) {
         self.events.push(event);

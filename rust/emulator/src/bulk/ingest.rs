@@ -285,11 +285,17 @@ impl Applier<'_> {
         let Self { org, job, spec, .. } = *self;
         let now = format_datetime(chrono::Utc::now());
         let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
-        let mut successful = Vec::new();
+        // Each result line is the row quoted, after an id and a flag: room for them up front.
+        let room = batch
+            .iter()
+            .map(|row| row.as_slice().len() + 3 * row.len() + 32)
+            .sum();
+        let mut successful = Vec::with_capacity(room);
         let mut failures = Vec::new();
         let mut failed = 0u64;
         {
             let mut store = org.store();
+            store.reserve_changes(batch.len());
             for (row, prepared) in batch.iter().zip(prepared) {
                 match self.apply_row(&mut store, row, prepared, &now) {
                     Ok((id, created)) => {

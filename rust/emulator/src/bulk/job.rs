@@ -202,13 +202,32 @@ pub fn write_quoted<'a>(
             out.push(delimiter);
         }
         out.push(b'"');
-        for &b in value {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
+        // Quotes are doubled; the runs between them are copied whole.
+        let mut rest = value;
+        while let Some(at) = memchr::memchr(b'"', rest) {
+            let (run, after) = rest.split_at(at + 1);
+            out.extend_from_slice(run);
+            out.push(b'"');
+            rest = after;
         }
+        out.extend_from_slice(rest);
         out.push(b'"');
     }
     out.extend_from_slice(terminator);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_quoted;
+
+    #[test]
+    fn result_rows_quote_every_value_and_double_quotes() {
+        let mut out = Vec::new();
+        let values: [&[u8]; 4] = [b"001", b"", b"say \"hi\"\"", b"\"a;b\nc"];
+        write_quoted(&mut out, values, b';', b"\r\n");
+        assert_eq!(
+            out,
+            b"\"001\";\"\";\"say \"\"hi\"\"\"\"\";\"\"\"a;b\nc\"\r\n".to_vec()
+        );
+    }
 }
