@@ -543,7 +543,7 @@ fn external_match(
                     == key_text
             })
         })
-        .map(|(id, _)| id.clone())
+        .map(|(id, _)| id.to_string())
         .collect();
     match ids.as_slice() {
         [one] => Ok(one.clone()),

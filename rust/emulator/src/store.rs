@@ -4,7 +4,7 @@
 use crate::creation::{Creation, Stamp};
 use crate::events::{PendingEvent, RecordChange};
 use crate::failure::ApiFailure;
-use crate::record::Fields;
+use crate::record::{FieldName, Fields, RecordKey};
 use crate::schema::{self, FieldMeta, FieldType, ObjectMeta};
 use axum::http::StatusCode;
 use salesforce_wire::RecordId;
@@ -24,12 +24,14 @@ pub struct StoredRecord {
 pub struct ObjectStore {
     pub meta: ObjectMeta,
     /// Ids are minted in increasing order, so this map iterates in insertion order.
-    pub records: BTreeMap<String, StoredRecord>,
+    pub records: BTreeMap<RecordKey, StoredRecord>,
     /// For unique and external id fields: field name to lower-cased value to ids.
     index: HashMap<String, HashMap<String, Vec<String>>>,
     /// The object's name, shared by its change records.
     name: Arc<str>,
     creation: Creation,
+    /// The fields whose values must be unique, checked on every write.
+    unique: Vec<FieldName>,
 }
 
 impl ObjectStore {
@@ -43,6 +45,12 @@ impl ObjectStore {
         Self {
             name: Arc::from(meta.name.as_str()),
             creation: Creation::of(&meta),
+            unique: meta
+                .fields
+                .iter()
+                .filter(|f| f.unique)
+                .map(|f| f.name.clone())
+                .collect(),
             meta,
             records: BTreeMap::new(),
             index,
@@ -55,23 +63,22 @@ impl ObjectStore {
 
     /// A unique field's value already held by another record is DUPLICATE_VALUE.
     fn check_unique(&self, values: &Fields, own_id: Option<&str>) -> Result<(), ApiFailure> {
-        for f in self.meta.fields.iter().filter(|f| f.unique) {
-            let Some(value) = values.get(&f.name) else {
+        for name in &self.unique {
+            let Some(value) = values.get(name) else {
                 continue;
             };
             if let Some(other) = self
-                .matches(&f.name, value)
+                .matches(name, value)
                 .into_iter()
                 .find(|id| Some(id.as_str()) != own_id)
             {
                 return Err(ApiFailure::bad_request(
                     "DUPLICATE_VALUE",
                     format!(
-                        "duplicate value found: {} duplicates value on record with id: {other}",
-                        f.name
+                        "duplicate value found: {name} duplicates value on record with id: {other}",
                     ),
                 )
-                .with_fields(vec![f.name.to_string()]));
+                .with_fields(vec![name.to_string()]));
             }
         }
         Ok(())
@@ -340,7 +347,7 @@ impl Store {
             return Err(ApiFailure::not_found());
         }
         let id = id.to_string();
-        match store.records.get(&id) {
+        match store.records.get(id.as_str()) {
             None => Err(ApiFailure::not_found()),
             Some(r) if r.deleted => Err(ApiFailure::entity_deleted()),
             Some(_) => Ok((store, id)),
@@ -356,7 +363,10 @@ impl Store {
         version: &str,
     ) -> Result<Value, ApiFailure> {
         let (store, id) = self.live_record(object, id)?;
-        let record = store.records.get(&id).ok_or_else(ApiFailure::not_found)?;
+        let record = store
+            .records
+            .get(id.as_str())
+            .ok_or_else(ApiFailure::not_found)?;
         let mut out = Map::new();
         out.insert(
             "attributes".into(),
@@ -423,7 +433,7 @@ impl Store {
         values.insert(&store.creation.system.id, Value::String(id.clone()));
         store.index_insert(&id, &values);
         store.records.insert(
-            id.clone(),
+            RecordKey::from(id.as_str()),
             StoredRecord {
                 fields: values,
                 deleted: false,
@@ -484,7 +494,7 @@ impl Store {
         self.object(&name)?.check_unique(&changes, Some(&id))?;
         let user = self.user_id.clone();
         let store = self.object_mut(&name)?;
-        let Some(mut record) = store.records.remove(&id) else {
+        let Some((key, mut record)) = store.records.remove_entry(id.as_str()) else {
             return Err(ApiFailure::not_found());
         };
         store.index_remove(&id, &record.fields);
@@ -506,7 +516,7 @@ impl Store {
         fields.insert(&system.system_modstamp, stamp);
         fields.insert(&system.last_modified_by_id, Value::String(user));
         store.index_insert(&id, &record.fields);
-        store.records.insert(id.clone(), record);
+        store.records.insert(key, record);
         let object = store.name.clone();
         self.record_change(object, &id, "UPDATE", values, changed);
         Ok(())
@@ -540,7 +550,7 @@ impl Store {
         let live: Vec<String> = store
             .matches(&ext.name, &key)
             .into_iter()
-            .filter(|id| store.records.get(id).is_some_and(|r| !r.deleted))
+            .filter(|id| store.records.get(id.as_str()).is_some_and(|r| !r.deleted))
             .collect();
         match live.as_slice() {
             [] => {
@@ -571,7 +581,7 @@ impl Store {
             (store.meta.name.clone(), id)
         };
         let store = self.object_mut(&name)?;
-        let Some(mut record) = store.records.remove(&id) else {
+        let Some((key, mut record)) = store.records.remove_entry(id.as_str()) else {
             return Err(ApiFailure::not_found());
         };
         store.index_remove(&id, &record.fields);
@@ -580,7 +590,7 @@ impl Store {
         let fields = &mut record.fields;
         fields.insert(&system.is_deleted, Value::Bool(true));
         fields.insert(&system.system_modstamp, Value::String(now.to_owned()));
-        store.records.insert(id.clone(), record);
+        store.records.insert(key, record);
         let object = store.name.clone();
         self.record_change(object, &id, "DELETE", Fields::default(), Vec::new());
         Ok(())
@@ -593,7 +603,7 @@ impl Store {
             (store.meta.name.clone(), id)
         };
         let store = self.object_mut(&name)?;
-        if let Some(record) = store.records.remove(&id) {
+        if let Some(record) = store.records.remove(id.as_str()) {
             store.index_remove(&id, &record.fields);
         }
         let object = store.name.clone();

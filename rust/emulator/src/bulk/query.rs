@@ -76,7 +76,7 @@ pub fn process(org: &Org, job: &Arc<Mutex<Job>>, snapshot: &Snapshot) {
         let mut values: Vec<String> = Vec::with_capacity(labels.len());
         for id in &snapshot.ids {
             values.clear();
-            let own = records.and_then(|o| o.records.get(id));
+            let own = records.and_then(|o| o.records.get(id.as_str()));
             let nested = if snapshot.columns.iter().all(Resolved::is_own_field) {
                 None
             } else {

@@ -427,23 +427,27 @@ impl EventBus {
         };
         let retention = self.settings().retention.max(1);
         // A bulk batch changes thousands of records of one object: look it and its schema up
-        // once, and keep one slot cache per object.
-        let mut targets: HashMap<Arc<str>, Option<(&ObjectStore, ChangeTarget, SlotCache)>> =
-            HashMap::new();
+        // once, and keep one slot cache per object. A commit touches a few objects, so they are
+        // found by a scan, mostly by pointer.
+        let mut targets: Vec<(Arc<str>, Option<(&ObjectStore, ChangeTarget, SlotCache)>)> =
+            Vec::new();
         // Numbered under one lock and appended per topic in one go, so a commit's events stay
         // together and in order on every topic.
         let mut next = lock(&self.next_replay);
         let mut per_topic: Vec<(Arc<Topic>, Vec<Arc<BusEvent>>)> = Vec::new();
         let mut everything = Vec::with_capacity(changes.len());
         for (i, change) in changes.iter().enumerate() {
-            if !targets.contains_key(&change.object) {
+            let known = targets
+                .iter()
+                .position(|(name, _)| Arc::ptr_eq(name, &change.object) || *name == change.object);
+            let at = known.unwrap_or_else(|| {
                 let target = self
                     .change_target(store, &change.object)
                     .map(|(object, target)| (object, target, SlotCache::default()));
-                targets.insert(change.object.clone(), target);
-            }
-            let Some(Some((object, (schema, topic, schema_id), cache))) =
-                targets.get_mut(&change.object)
+                targets.push((change.object.clone(), target));
+                targets.len() - 1
+            });
+            let Some((_, Some((object, (schema, topic, schema_id), cache)))) = targets.get_mut(at)
             else {
                 continue;
             };
@@ -464,7 +468,7 @@ impl EventBus {
                 None => {
                     // A CREATE carries every field of the record as stored.
                     let stored = (change.change_type == "CREATE")
-                        .then(|| object.records.get(&change.id))
+                        .then(|| object.records.get(change.id.as_str()))
                         .flatten()
                         .map(|r| &r.fields);
                     schema.encode_with(&header, stored.unwrap_or(&change.values), cache)

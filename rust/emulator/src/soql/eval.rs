@@ -113,7 +113,7 @@ fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -> Value {
         let next = store
             .object(&object)
             .ok()
-            .and_then(|o| o.records.get(&id))
+            .and_then(|o| o.records.get(id.as_str()))
             .and_then(|r| r.fields.get(reference))
             .and_then(Value::as_str)
             .map(str::to_owned);
@@ -128,7 +128,7 @@ fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -> Value {
     store
         .object(&object)
         .ok()
-        .and_then(|o| o.records.get(&id))
+        .and_then(|o| o.records.get(id.as_str()))
         .filter(|r| !r.deleted || path.hops.is_empty())
         .and_then(|r| r.fields.get(&path.field.name))
         .cloned()
@@ -194,7 +194,7 @@ pub fn run(
                 continue;
             }
         }
-        ids.push(id.clone());
+        ids.push(id.to_string());
     }
     if query.count_only {
         return Ok(Outcome::Count(ids.len()));
@@ -313,7 +313,7 @@ pub fn render(store: &Store, object: &str, id: &str, columns: &[Resolved], versi
             let next_id = store
                 .object(&parent_object)
                 .ok()
-                .and_then(|o| o.records.get(&parent_id))
+                .and_then(|o| o.records.get(parent_id.as_str()))
                 .and_then(|r| r.fields.get(reference))
                 .and_then(Value::as_str)
                 .map(str::to_owned);

@@ -3,7 +3,7 @@
 
 use super::{Cursor, Resolved};
 use crate::failure::ApiFailure;
-use crate::record::FieldName;
+use crate::record::{FieldName, RecordKey};
 use crate::soql::render;
 use crate::store::{Store, StoredRecord};
 use serde_json::Value;
@@ -189,12 +189,12 @@ impl<'a> FieldPositions<'a> {
 /// Looks records up by id, walking the map instead of searching it while the ids come in the
 /// map's order (a query without ORDER BY), and searching when they jump.
 struct InOrderLookup<'a> {
-    records: &'a BTreeMap<String, StoredRecord>,
-    walk: Option<std::iter::Peekable<btree_map::Range<'a, String, StoredRecord>>>,
+    records: &'a BTreeMap<RecordKey, StoredRecord>,
+    walk: Option<std::iter::Peekable<btree_map::Range<'a, RecordKey, StoredRecord>>>,
 }
 
 impl<'a> InOrderLookup<'a> {
-    fn new(records: &'a BTreeMap<String, StoredRecord>) -> Self {
+    fn new(records: &'a BTreeMap<RecordKey, StoredRecord>) -> Self {
         Self {
             records,
             walk: None,
