@@ -218,6 +218,9 @@ pub struct PendingEvent {
 /// Where an object's change events go: its schema, its topic and its schema id.
 type ChangeTarget = (Arc<ChangeSchema>, Arc<Topic>, Arc<str>);
 
+/// An object a commit changed, where its events go, and where its values go in them.
+type ObjectTarget<'s> = (&'s ObjectStore, ChangeTarget, SlotCache);
+
 /// All topics, schemas and event types of the org.
 #[derive(Debug)]
 pub struct EventBus {
@@ -429,8 +432,7 @@ impl EventBus {
         // A bulk batch changes thousands of records of one object: look it and its schema up
         // once, and keep one slot cache per object. A commit touches a few objects, so they are
         // found by a scan, mostly by pointer.
-        let mut targets: Vec<(Arc<str>, Option<(&ObjectStore, ChangeTarget, SlotCache)>)> =
-            Vec::new();
+        let mut targets: Vec<(Arc<str>, Option<ObjectTarget<'_>>)> = Vec::new();
         // Numbered under one lock and appended per topic in one go, so a commit's events stay
         // together and in order on every topic.
         let mut next = lock(&self.next_replay);
