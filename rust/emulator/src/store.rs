@@ -2,6 +2,7 @@
 //! unique and external id values, deleted rows.
 
 use crate::creation::{Creation, Stamp};
+use crate::events::avro::EventBody;
 use crate::events::{PendingEvent, RecordChange};
 use crate::failure::ApiFailure;
 use crate::record::{FieldName, Fields, RecordKey};
@@ -414,7 +415,7 @@ impl Store {
         &mut self,
         object: &str,
         mut values: Fields,
-        event_body: Option<Vec<u8>>,
+        event_body: Option<EventBody>,
     ) -> Result<String, ApiFailure> {
         // Borrowed field by field: the object's store, the serial and the change list at once.
         let Self {

@@ -5,13 +5,12 @@
 //! reads other records: references, unique values, ids, storage.
 
 use super::job::{write_quoted, Job, JobState, Operation};
-use crate::creation::{Completion, Creation, Stamp};
-use crate::events::avro::{ChangeSchema, SlotCache};
+use super::reading::{cells, insert_plan, read_ahead, Batch, Prepared, QuotedRows};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
-use crate::record::{FieldName, Fields, Shapes};
+use crate::record::Fields;
 use crate::schema::{FieldMeta, FieldType};
-use crate::store::{check_value, format_datetime, Store, UpsertOutcome, Write};
+use crate::store::{format_datetime, Store, UpsertOutcome};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -22,35 +21,22 @@ use std::time::Instant;
 pub const BATCH_RECORDS: usize = 10_000;
 
 /// What the header of the uploaded CSV says about each column.
-struct Columns {
+pub(super) struct Columns {
     /// The header as uploaded, for the result files.
     raw: Vec<String>,
     /// The field of each column.
-    fields: Vec<FieldMeta>,
-    id_column: Option<usize>,
+    pub fields: Vec<FieldMeta>,
+    pub id_column: Option<usize>,
     external_column: Option<usize>,
 }
 
-/// What an insert job needs to prepare its rows outside the store lock.
-struct InsertPlan {
-    creation: Creation,
-    user_id: String,
-    /// The object's change-event schema, to encode each new record's event body ahead.
-    change_schema: Option<Arc<ChangeSchema>>,
-}
-
-/// A row's values, checked and (for inserts) completed outside the store lock.
-struct Prepared {
-    values: Fields,
-    event_body: Option<Vec<u8>>,
-}
-
-struct JobSpec {
-    operation: Operation,
-    object: String,
+/// What a job's settings say about its data and its writes.
+pub(super) struct JobSpec {
+    pub operation: Operation,
+    pub object: String,
     external_id: Option<String>,
-    delimiter: u8,
-    terminator: &'static [u8],
+    pub delimiter: u8,
+    pub terminator: &'static [u8],
     crlf: bool,
 }
 
@@ -134,8 +120,9 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
     } else {
         HashMap::new()
     };
+    let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
     let insert = (spec.operation == Operation::Insert)
-        .then(|| insert_plan(org, spec))
+        .then(|| insert_plan(org, spec, &origin))
         .flatten();
     let fail_after = org.bulk.fail_after_batches();
     // Rows are read and their values checked one batch ahead, on a second thread, while the
@@ -151,85 +138,19 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
             spec,
             columns,
             duplicates: &duplicates,
+            origin: &origin,
         };
         let outcome = applier.apply_batches(fail_after, ready);
         // The receiver is gone with `apply_batches`, so a reader waiting to hand a batch over
         // gets it back and returns its rows with those it had not read yet.
         match reading.join() {
             Ok(leftover) => {
-                leave_unprocessed(job, spec, leftover.into_iter());
+                lock(job).unprocessed.extend_from_slice(&leftover);
                 outcome
             }
             Err(_) => Err("InternalServerError : reading the job data failed".into()),
         }
     })
-}
-
-/// Rows read together and applied under one store lock.
-struct Batch {
-    rows: Vec<csv::StringRecord>,
-    /// Per row, its values prepared (for inserts and updates).
-    prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
-    /// The CSV error that ended reading, and the rows after it.
-    broken: Option<String>,
-    rest: Vec<csv::StringRecord>,
-}
-
-/// Reads batches and checks their rows, handing each over when the applier takes it. Returns
-/// the rows it could not hand over (the applier stopped) followed by those it had not read.
-fn read_ahead(
-    mut records: csv::StringRecordsIntoIter<&[u8]>,
-    spec: &JobSpec,
-    columns: &Columns,
-    insert: Option<&InsertPlan>,
-    hand_over: mpsc::SyncSender<Batch>,
-) -> Vec<csv::StringRecord> {
-    let mut scratch = RowScratch::default();
-    loop {
-        let mut rows = Vec::with_capacity(BATCH_RECORDS);
-        let mut broken = None;
-        for record in records.by_ref() {
-            match record {
-                Ok(r) => rows.push(r),
-                Err(e) => {
-                    broken = Some(format!("ClientInputError : {e}"));
-                    break;
-                }
-            }
-            if rows.len() == BATCH_RECORDS {
-                break;
-            }
-        }
-        let rest = match broken {
-            Some(_) => records.by_ref().flatten().collect(),
-            None => Vec::new(),
-        };
-        let last = rows.is_empty() || broken.is_some();
-        // One stamp per batch: its new records share the values.
-        let now = format_datetime(chrono::Utc::now());
-        let stamp = insert.map(|plan| Stamp::new(&plan.user_id, &now));
-        let create = insert.zip(stamp.as_ref());
-        scratch.completions.clear();
-        let prepared = rows
-            .iter()
-            .map(|row| prepare_row(spec, columns, create, row, &mut scratch))
-            .collect();
-        let batch = Batch {
-            rows,
-            prepared,
-            broken,
-            rest,
-        };
-        if let Err(mpsc::SendError(unsent)) = hand_over.send(batch) {
-            let mut leftover = unsent.rows;
-            leftover.extend(unsent.rest);
-            leftover.extend(records.flatten());
-            return leftover;
-        }
-        if last {
-            return Vec::new();
-        }
-    }
 }
 
 /// What applying a job's batches works with.
@@ -240,6 +161,8 @@ struct Applier<'a> {
     columns: &'a Columns,
     /// External ids that appear on more than one row (upserts).
     duplicates: &'a HashMap<String, usize>,
+    /// The change origin of the job's change events.
+    origin: &'a str,
 }
 
 impl Applier<'_> {
@@ -249,27 +172,29 @@ impl Applier<'_> {
         fail_after: Option<usize>,
         ready: mpsc::Receiver<Batch>,
     ) -> Result<(), String> {
-        let Self { org, job, spec, .. } = *self;
+        let Self { org, job, .. } = *self;
         for (applied, batch) in ready.into_iter().enumerate() {
             let aborted = lock(job).state == JobState::Aborted;
             if aborted || fail_after.is_some_and(|limit| applied >= limit) {
-                leave_unprocessed(job, spec, batch.rows.into_iter().chain(batch.rest));
+                let mut j = lock(job);
+                j.unprocessed.extend_from_slice(&batch.lines.into_bytes());
+                j.unprocessed.extend_from_slice(&batch.rest);
                 return if aborted {
                     Ok(())
                 } else {
                     Err("InternalServerError : the batch failed after 20 retries".into())
                 };
             }
-            if batch.rows.is_empty() && batch.broken.is_none() {
+            if batch.lines.len() == 0 && batch.broken.is_none() {
                 return Ok(());
             }
-            self.apply_batch(&batch.rows, batch.prepared);
+            self.apply_batch(&batch.rows, &batch.lines, batch.prepared);
             let delay = org.bulk.batch_delay();
             if !delay.is_zero() {
                 std::thread::sleep(delay);
             }
             if let Some(message) = batch.broken {
-                leave_unprocessed(job, spec, batch.rest.into_iter());
+                lock(job).unprocessed.extend_from_slice(&batch.rest);
                 return Err(message);
             }
         }
@@ -279,56 +204,44 @@ impl Applier<'_> {
     /// Applies one batch under one store lock and commits it; results go to the job.
     fn apply_batch(
         &self,
-        batch: &[csv::StringRecord],
+        rows: &[csv::StringRecord],
+        lines: &QuotedRows,
         prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
     ) {
         let Self { org, job, spec, .. } = *self;
         let now = format_datetime(chrono::Utc::now());
-        let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
-        // Each result line is the row quoted, after an id and a flag: room for them up front.
-        let room = batch
-            .iter()
-            .map(|row| row.as_slice().len() + 3 * row.len() + 32)
-            .sum();
-        let mut successful = Vec::with_capacity(room);
+        // A result line is the quoted row after an id and a flag: room for them up front.
+        let mut successful = Vec::with_capacity(lines.len() * 40 + lines.bytes_len());
         let mut failures = Vec::new();
         let mut failed = 0u64;
+        // The id and the flag or error in front of the quoted row, as two quoted values.
+        let write = |out: &mut Vec<u8>, first: &str, second: &str, line: &[u8]| {
+            let front = [first.as_bytes(), second.as_bytes()];
+            write_quoted(out, front, spec.delimiter, &[spec.delimiter]);
+            out.extend_from_slice(line);
+        };
         {
             let mut store = org.store();
-            store.reserve_changes(batch.len());
-            for (row, prepared) in batch.iter().zip(prepared) {
-                match self.apply_row(&mut store, row, prepared, &now) {
+            store.reserve_changes(lines.len());
+            for (i, prepared) in prepared.into_iter().enumerate() {
+                let line = lines.get(i);
+                match self.apply_row(&mut store, rows.get(i), prepared, &now) {
                     Ok((id, created)) => {
-                        let flag: &[u8] = if created { b"true" } else { b"false" };
-                        write_quoted(
-                            &mut successful,
-                            [id.as_bytes(), flag]
-                                .into_iter()
-                                .chain(row.iter().map(str::as_bytes)),
-                            spec.delimiter,
-                            spec.terminator,
-                        );
+                        let flag = if created { "true" } else { "false" };
+                        write(&mut successful, &id, flag, line);
                     }
                     Err((id, failure)) => {
                         failed += 1;
-                        let error = error_text(&failure);
-                        write_quoted(
-                            &mut failures,
-                            [id.as_bytes(), error.as_bytes()]
-                                .into_iter()
-                                .chain(row.iter().map(str::as_bytes)),
-                            spec.delimiter,
-                            spec.terminator,
-                        );
+                        write(&mut failures, &id, &error_text(&failure), line);
                     }
                 }
             }
-            org.commit(&mut store, &origin);
+            org.commit(&mut store, self.origin);
         }
         let mut j = lock(job);
         j.successful.extend_from_slice(&successful);
         j.failures.extend_from_slice(&failures);
-        j.processed += batch.len() as u64;
+        j.processed += lines.len() as u64;
         j.failed += failed;
         j.modstamp = now;
     }
@@ -337,7 +250,7 @@ impl Applier<'_> {
     fn apply_row(
         &self,
         store: &mut Store,
-        row: &csv::StringRecord,
+        row: Option<&csv::StringRecord>,
         prepared: Option<Result<Prepared, ApiFailure>>,
         now: &str,
     ) -> Result<(String, bool), (String, ApiFailure)> {
@@ -359,7 +272,8 @@ impl Applier<'_> {
         };
         let id_of = |column: Option<usize>| {
             column
-                .and_then(|c| row.get(c))
+                .zip(row)
+                .and_then(|(c, row)| row.get(c))
                 .unwrap_or_default()
                 .to_owned()
         };
@@ -418,7 +332,9 @@ impl Applier<'_> {
                         .with_fields(vec![field.to_owned()]),
                     ));
                 }
-                let body = row_body(columns, row, columns.external_column);
+                let body = row
+                    .map(|row| row_body(columns, row, columns.external_column))
+                    .unwrap_or_default();
                 match store.upsert(&spec.object, field, &key, &body, now) {
                     Ok(UpsertOutcome::Created(id)) => Ok((id, true)),
                     Ok(UpsertOutcome::Updated(id)) => Ok((id, false)),
@@ -441,23 +357,6 @@ impl Applier<'_> {
                 ApiFailure::bad_request("INVALIDJOB", "not an ingest operation"),
             )),
         }
-    }
-}
-
-/// Writes rows that were never attempted to the job's `unprocessedrecords`.
-fn leave_unprocessed(
-    job: &Arc<Mutex<Job>>,
-    spec: &JobSpec,
-    rows: impl Iterator<Item = csv::StringRecord>,
-) {
-    let mut j = lock(job);
-    for row in rows {
-        write_quoted(
-            &mut j.unprocessed,
-            row.iter().map(str::as_bytes),
-            spec.delimiter,
-            spec.terminator,
-        );
     }
 }
 
@@ -572,137 +471,6 @@ fn error_text(failure: &ApiFailure) -> String {
             failure.fields.join(",")
         )
     }
-}
-
-/// The cells of a row that set a value, with their fields: an empty cell leaves the field as
-/// is, `#N/A` sets it to null.
-fn cells<'r>(
-    columns: &'r Columns,
-    row: &'r csv::StringRecord,
-    skip: Option<usize>,
-) -> impl Iterator<Item = (usize, &'r FieldMeta, Value)> {
-    row.iter()
-        .zip(&columns.fields)
-        .enumerate()
-        .filter(move |(i, (text, _))| Some(*i) != skip && !text.is_empty())
-        .map(|(i, (text, field))| {
-            let value = if text == "#N/A" {
-                Value::Null
-            } else {
-                Value::String(text.to_owned())
-            };
-            (i, field, value)
-        })
-}
-
-/// What an insert job takes from the org once: how to complete a new record, and its event
-/// schema.
-fn insert_plan(org: &Org, spec: &JobSpec) -> Option<InsertPlan> {
-    let store = org.store();
-    let object = store.object(&spec.object).ok()?;
-    Some(InsertPlan {
-        creation: object.creation().clone(),
-        user_id: store.user_id.clone(),
-        change_schema: org.events.change_schema(&object.meta).ok(),
-    })
-}
-
-/// What the reader keeps from row to row: the record rows are built in, the shapes they share,
-/// how the rows of the batch that were given the same fields were completed, and where values
-/// go in a change event.
-#[derive(Default)]
-struct RowScratch {
-    draft: Fields,
-    shapes: Shapes,
-    /// Per set of columns with a value, how the first row was completed (inserts only; cleared
-    /// per batch, as the batch's stamp is part of it).
-    completions: Vec<(Vec<usize>, Option<Completion>)>,
-    /// The columns with a value in the row at hand.
-    set: Vec<usize>,
-    slots: SlotCache,
-}
-
-impl RowScratch {
-    /// The row's values checked against their fields, and for a create completed: like an
-    /// earlier row given the same fields when there is one, else the full way.
-    fn values(
-        &mut self,
-        columns: &Columns,
-        row: &csv::StringRecord,
-        skip: Option<usize>,
-        mode: Write,
-        creation: Option<(&Creation, &Stamp)>,
-    ) -> Result<Fields, ApiFailure> {
-        self.set.clear();
-        let mut given = Vec::with_capacity(row.len() + 1);
-        for (i, field, value) in cells(columns, row, skip) {
-            given.push(check_value(field, value, mode)?);
-            self.set.push(i);
-        }
-        let Some((creation, stamp)) = creation else {
-            self.fill_draft(columns, given);
-            return Ok(self.draft.take(&mut self.shapes));
-        };
-        let known = self.completions.iter().find(|(set, _)| *set == self.set);
-        if let Some((_, Some(completion))) = known {
-            match completion.complete(given) {
-                Ok(values) => return Ok(values),
-                Err(back) => given = back,
-            }
-        }
-        let fill = known.is_none();
-        self.fill_draft(columns, given);
-        creation.complete(&mut self.draft, stamp)?;
-        let values = self.draft.take(&mut self.shapes);
-        if fill {
-            let names: Vec<&FieldName> = self
-                .set
-                .iter()
-                .filter_map(|&i| columns.fields.get(i))
-                .map(|f| &f.name)
-                .collect();
-            let completion = creation.completion(&values, &names);
-            self.completions.push((self.set.clone(), completion));
-        }
-        Ok(values)
-    }
-
-    /// Empties the draft record and gives it the values of the columns in `set`.
-    fn fill_draft(&mut self, columns: &Columns, given: Vec<Value>) {
-        self.draft.clear();
-        for (&i, value) in self.set.iter().zip(given) {
-            if let Some(field) = columns.fields.get(i) {
-                self.draft.insert(&field.name, value);
-            }
-        }
-    }
-}
-
-/// A row prepared as far as that needs no other record, for the writes that take prepared
-/// values: its values checked against their fields, and for an insert completed with defaults
-/// and system fields, with its change event's body encoded.
-fn prepare_row(
-    spec: &JobSpec,
-    columns: &Columns,
-    create: Option<(&InsertPlan, &Stamp)>,
-    row: &csv::StringRecord,
-    scratch: &mut RowScratch,
-) -> Option<Result<Prepared, ApiFailure>> {
-    let (skip, mode, create) = match (spec.operation, create) {
-        (Operation::Insert, Some(create)) => (None, Write::Create, Some(create)),
-        (Operation::Update, _) => (columns.id_column, Write::Update, None),
-        _ => return None,
-    };
-    let creation = create.map(|(plan, stamp)| (&plan.creation, stamp));
-    let prepared = scratch
-        .values(columns, row, skip, mode, creation)
-        .map(|values| {
-            let event_body = create
-                .and_then(|(plan, _)| plan.change_schema.as_ref())
-                .map(|schema| schema.encode_body(&values, &mut scratch.slots));
-            Prepared { values, event_body }
-        });
-    Some(prepared)
 }
 
 /// Checks the row's references to other records: under the store lock, as they may be

@@ -4,6 +4,7 @@
 mod ingest;
 mod job;
 mod query;
+mod reading;
 
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};

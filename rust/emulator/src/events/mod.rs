@@ -7,7 +7,7 @@ pub mod grpc;
 
 use crate::org::lock;
 use crate::store::{ObjectStore, Store};
-use avro::{ChangeSchema, EventType, Header, SlotCache};
+use avro::{ChangeSchema, EventBody, EventType, Header, SlotCache};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -203,7 +203,7 @@ pub struct RecordChange {
     pub changed: Vec<String>,
     pub nulled: Vec<String>,
     /// The event's body, encoded ahead by a bulk job (`ChangeSchema::encode_body`).
-    pub body: Option<Vec<u8>>,
+    pub body: Option<EventBody>,
 }
 
 /// A platform event published over REST, waiting for its transaction to commit.
@@ -438,7 +438,7 @@ impl EventBus {
         let mut next = lock(&self.next_replay);
         let mut per_topic: Vec<(Arc<Topic>, Vec<Arc<BusEvent>>)> = Vec::new();
         let mut everything = Vec::with_capacity(changes.len());
-        for (i, change) in changes.iter().enumerate() {
+        for (i, mut change) in changes.into_iter().enumerate() {
             let known = targets
                 .iter()
                 .position(|(name, _)| Arc::ptr_eq(name, &change.object) || *name == change.object);
@@ -465,15 +465,17 @@ impl EventBus {
                 changed_fields: &change.changed,
                 nulled_fields: &change.nulled,
             };
-            let payload = match &change.body {
-                Some(body) => schema.encode_with_body(&header, body),
+            let payload = match change.body.take() {
+                Some(body) => schema.encode_with_body(&header, body, cache),
                 None => {
                     // A CREATE carries every field of the record as stored.
                     let stored = (change.change_type == "CREATE")
                         .then(|| object.records.get(change.id.as_str()))
                         .flatten()
                         .map(|r| &r.fields);
-                    schema.encode_with(&header, stored.unwrap_or(&change.values), cache)
+                    schema
+                        .encode_with(&header, stored.unwrap_or(&change.values), cache)
+                        .map(Bytes::from)
                 }
             };
             let Ok(payload) = payload else {
@@ -483,7 +485,7 @@ impl EventBus {
                 replay: *next,
                 id: EventId::mint(),
                 schema_id: schema_id.clone(),
-                payload: Bytes::from(payload),
+                payload,
             });
             *next += 1;
             match per_topic.iter_mut().find(|(t, _)| Arc::ptr_eq(t, topic)) {

@@ -1,0 +1,304 @@
+//! The reading side of an ingest job: a thread that parses the next batch of rows and does all
+//! the work on them that needs no other record while the batch before is applied under the store
+//! lock (`ingest`). It checks values, completes inserts (defaults, system fields), encodes their
+//! change events' bodies, and quotes each row as the result files repeat it, so the applier only
+//! writes the id and flag in front.
+
+use super::ingest::{Columns, JobSpec, BATCH_RECORDS};
+use super::job::{write_quoted, Operation};
+use crate::creation::{Completion, Creation, Stamp};
+use crate::events::avro::{ChangeSchema, EventBody, SlotCache};
+use crate::failure::ApiFailure;
+use crate::org::Org;
+use crate::record::{FieldName, Fields, Shapes};
+use crate::schema::FieldMeta;
+use crate::store::{check_value, format_datetime, Write};
+use serde_json::Value;
+use std::sync::{mpsc, Arc};
+
+/// What an insert job needs to prepare its rows outside the store lock.
+pub(super) struct InsertPlan {
+    creation: Creation,
+    user_id: String,
+    /// The object's change-event schema, to encode each new record's event body ahead, and the
+    /// room to leave in front of each body for its header.
+    change_schema: Option<(Arc<ChangeSchema>, usize)>,
+}
+
+/// What an insert job takes from the org once: how to complete a new record, and its event
+/// schema. `origin` is the change origin its events will carry.
+pub(super) fn insert_plan(org: &Org, spec: &JobSpec, origin: &str) -> Option<InsertPlan> {
+    let store = org.store();
+    let object = store.object(&spec.object).ok()?;
+    let change_schema = org.events.change_schema(&object.meta).ok().map(|schema| {
+        let room = schema.header_room(origin, &store.user_id, BATCH_RECORDS);
+        (schema, room)
+    });
+    Some(InsertPlan {
+        creation: object.creation().clone(),
+        user_id: store.user_id.clone(),
+        change_schema,
+    })
+}
+
+/// A row's values, checked and (for inserts) completed outside the store lock.
+pub(super) struct Prepared {
+    pub values: Fields,
+    pub event_body: Option<EventBody>,
+}
+
+/// Rows read together and applied under one store lock.
+pub(super) struct Batch {
+    /// The rows as parsed, for the writes that read them under the lock (all but inserts).
+    pub rows: Vec<csv::StringRecord>,
+    /// Every row quoted, as the result files repeat it.
+    pub lines: QuotedRows,
+    /// Per row, its values prepared (for inserts and updates).
+    pub prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
+    /// The CSV error that ended reading, and the rows after it, quoted.
+    pub broken: Option<String>,
+    pub rest: Vec<u8>,
+}
+
+/// Rows quoted as result files write them, each ending with the line terminator.
+#[derive(Default)]
+pub(super) struct QuotedRows {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl QuotedRows {
+    fn push(&mut self, row: &csv::StringRecord, spec: &JobSpec) {
+        quote_row(&mut self.bytes, row, spec);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The quoted row at a position.
+    pub fn get(&self, row: usize) -> &[u8] {
+        let start = row
+            .checked_sub(1)
+            .and_then(|before| self.ends.get(before))
+            .copied()
+            .unwrap_or(0);
+        let end = self.ends.get(row).copied().unwrap_or(start);
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The bytes of all the rows together.
+    pub fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// All the rows, one after another.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+fn quote_row(out: &mut Vec<u8>, row: &csv::StringRecord, spec: &JobSpec) {
+    write_quoted(
+        out,
+        row.iter().map(str::as_bytes),
+        spec.delimiter,
+        spec.terminator,
+    );
+}
+
+/// Rows quoted one after another, for `unprocessedrecords`.
+fn quote_rows(rows: impl Iterator<Item = csv::StringRecord>, spec: &JobSpec) -> Vec<u8> {
+    let mut out = Vec::new();
+    for row in rows {
+        quote_row(&mut out, &row, spec);
+    }
+    out
+}
+
+/// Reads batches and prepares their rows, handing each over when the applier takes it. Returns
+/// the rows it could not hand over (the applier stopped) followed by those it had not read,
+/// quoted for `unprocessedrecords`.
+pub(super) fn read_ahead(
+    mut records: csv::StringRecordsIntoIter<&[u8]>,
+    spec: &JobSpec,
+    columns: &Columns,
+    insert: Option<&InsertPlan>,
+    hand_over: mpsc::SyncSender<Batch>,
+) -> Vec<u8> {
+    let mut scratch = RowScratch::default();
+    loop {
+        let mut rows = Vec::with_capacity(BATCH_RECORDS);
+        let mut broken = None;
+        for record in records.by_ref() {
+            match record {
+                Ok(r) => rows.push(r),
+                Err(e) => {
+                    broken = Some(format!("ClientInputError : {e}"));
+                    break;
+                }
+            }
+            if rows.len() == BATCH_RECORDS {
+                break;
+            }
+        }
+        let rest = match broken {
+            Some(_) => quote_rows(records.by_ref().flatten(), spec),
+            None => Vec::new(),
+        };
+        let last = rows.is_empty() || broken.is_some();
+        // One stamp per batch: its new records share the values.
+        let now = format_datetime(chrono::Utc::now());
+        let stamp = insert.map(|plan| Stamp::new(&plan.user_id, &now));
+        let create = insert.zip(stamp.as_ref());
+        scratch.completions.clear();
+        let mut lines = QuotedRows::default();
+        let prepared = rows
+            .iter()
+            .map(|row| {
+                lines.push(row, spec);
+                prepare_row(spec, columns, create, row, &mut scratch)
+            })
+            .collect();
+        if spec.operation == Operation::Insert {
+            // Nothing under the lock reads an insert's rows: they are freed here.
+            rows = Vec::new();
+        }
+        let batch = Batch {
+            rows,
+            lines,
+            prepared,
+            broken,
+            rest,
+        };
+        if let Err(mpsc::SendError(unsent)) = hand_over.send(batch) {
+            let mut leftover = unsent.lines.into_bytes();
+            leftover.extend_from_slice(&unsent.rest);
+            leftover.extend(quote_rows(records.flatten(), spec));
+            return leftover;
+        }
+        if last {
+            return Vec::new();
+        }
+    }
+}
+
+/// The cells of a row that set a value, with their columns and fields: an empty cell leaves the
+/// field as is, `#N/A` sets it to null.
+pub(super) fn cells<'r>(
+    columns: &'r Columns,
+    row: &'r csv::StringRecord,
+    skip: Option<usize>,
+) -> impl Iterator<Item = (usize, &'r FieldMeta, Value)> {
+    row.iter()
+        .zip(&columns.fields)
+        .enumerate()
+        .filter(move |(i, (text, _))| Some(*i) != skip && !text.is_empty())
+        .map(|(i, (text, field))| {
+            let value = if text == "#N/A" {
+                Value::Null
+            } else {
+                Value::String(text.to_owned())
+            };
+            (i, field, value)
+        })
+}
+
+/// What the reader keeps from row to row: the record rows are built in, the shapes they share,
+/// how the rows of the batch that were given the same fields were completed, and where values
+/// go in a change event.
+#[derive(Default)]
+struct RowScratch {
+    draft: Fields,
+    shapes: Shapes,
+    /// Per set of columns with a value, how the first row was completed (inserts only; cleared
+    /// per batch, as the batch's stamp is part of it).
+    completions: Vec<(Vec<usize>, Option<Completion>)>,
+    /// The columns with a value in the row at hand.
+    set: Vec<usize>,
+    slots: SlotCache,
+}
+
+impl RowScratch {
+    /// The row's values checked against their fields, and for a create completed: like an
+    /// earlier row given the same fields when there is one, else the full way.
+    fn values(
+        &mut self,
+        columns: &Columns,
+        row: &csv::StringRecord,
+        skip: Option<usize>,
+        mode: Write,
+        creation: Option<(&Creation, &Stamp)>,
+    ) -> Result<Fields, ApiFailure> {
+        self.set.clear();
+        let mut given = Vec::with_capacity(row.len() + 1);
+        for (i, field, value) in cells(columns, row, skip) {
+            given.push(check_value(field, value, mode)?);
+            self.set.push(i);
+        }
+        let Some((creation, stamp)) = creation else {
+            self.fill_draft(columns, given);
+            return Ok(self.draft.take(&mut self.shapes));
+        };
+        let known = self.completions.iter().find(|(set, _)| *set == self.set);
+        if let Some((_, Some(completion))) = known {
+            match completion.complete(given) {
+                Ok(values) => return Ok(values),
+                Err(back) => given = back,
+            }
+        }
+        let fill = known.is_none();
+        self.fill_draft(columns, given);
+        creation.complete(&mut self.draft, stamp)?;
+        let values = self.draft.take(&mut self.shapes);
+        if fill {
+            let names: Vec<&FieldName> = self
+                .set
+                .iter()
+                .filter_map(|&i| columns.fields.get(i))
+                .map(|f| &f.name)
+                .collect();
+            let completion = creation.completion(&values, &names);
+            self.completions.push((self.set.clone(), completion));
+        }
+        Ok(values)
+    }
+
+    /// Empties the draft record and gives it the values of the columns in `set`.
+    fn fill_draft(&mut self, columns: &Columns, given: Vec<Value>) {
+        self.draft.clear();
+        for (&i, value) in self.set.iter().zip(given) {
+            if let Some(field) = columns.fields.get(i) {
+                self.draft.insert(&field.name, value);
+            }
+        }
+    }
+}
+
+/// A row prepared as far as that needs no other record, for the writes that take prepared
+/// values: its values checked against their fields, and for an insert completed with defaults
+/// and system fields, with its change event's body encoded.
+fn prepare_row(
+    spec: &JobSpec,
+    columns: &Columns,
+    create: Option<(&InsertPlan, &Stamp)>,
+    row: &csv::StringRecord,
+    scratch: &mut RowScratch,
+) -> Option<Result<Prepared, ApiFailure>> {
+    let (skip, mode, create) = match (spec.operation, create) {
+        (Operation::Insert, Some(create)) => (None, Write::Create, Some(create)),
+        (Operation::Update, _) => (columns.id_column, Write::Update, None),
+        _ => return None,
+    };
+    let creation = create.map(|(plan, stamp)| (&plan.creation, stamp));
+    let prepared = scratch
+        .values(columns, row, skip, mode, creation)
+        .map(|values| {
+            let event_body = create
+                .and_then(|(plan, _)| plan.change_schema.as_ref())
+                .map(|(schema, room)| schema.encode_body(&values, &mut scratch.slots, *room));
+            Prepared { values, event_body }
+        });
+    Some(prepared)
+}
