@@ -129,9 +129,8 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
     // batch before them is applied under the store lock.
     let (hand_over, ready) = mpsc::sync_channel::<Batch>(0);
     std::thread::scope(|scope| {
-        let records = reader.into_records();
         let (columns, insert) = (&columns, insert.as_ref());
-        let reading = scope.spawn(move || read_ahead(records, spec, columns, insert, hand_over));
+        let reading = scope.spawn(move || read_ahead(reader, spec, columns, insert, hand_over));
         let applier = Applier {
             org,
             job,
@@ -184,9 +183,6 @@ impl Applier<'_> {
                 } else {
                     Err("InternalServerError : the batch failed after 20 retries".into())
                 };
-            }
-            if batch.lines.len() == 0 && batch.broken.is_none() {
-                return Ok(());
             }
             self.apply_batch(&batch.rows, &batch.lines, batch.prepared);
             let delay = org.bulk.batch_delay();

@@ -202,7 +202,13 @@ pub fn write_quoted<'a>(
             out.push(delimiter);
         }
         out.push(b'"');
-        // Quotes are doubled; the runs between them are copied whole.
+        // Quotes are doubled; the runs between them are copied whole. Most values have none,
+        // which a plain scan of their few bytes tells.
+        if !value.contains(&b'"') {
+            out.extend_from_slice(value);
+            out.push(b'"');
+            continue;
+        }
         let mut rest = value;
         while let Some(at) = memchr::memchr(b'"', rest) {
             let (run, after) = rest.split_at(at + 1);

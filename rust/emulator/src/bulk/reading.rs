@@ -61,13 +61,19 @@ pub(super) struct Batch {
 }
 
 /// Rows quoted as result files write them, each ending with the line terminator.
-#[derive(Default)]
 pub(super) struct QuotedRows {
     bytes: Vec<u8>,
     ends: Vec<usize>,
 }
 
 impl QuotedRows {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(rows),
+        }
+    }
+
     fn push(&mut self, row: &csv::StringRecord, spec: &JobSpec) {
         quote_row(&mut self.bytes, row, spec);
         self.ends.push(self.bytes.len());
@@ -121,50 +127,55 @@ fn quote_rows(rows: impl Iterator<Item = csv::StringRecord>, spec: &JobSpec) -> 
 /// the rows it could not hand over (the applier stopped) followed by those it had not read,
 /// quoted for `unprocessedrecords`.
 pub(super) fn read_ahead(
-    mut records: csv::StringRecordsIntoIter<&[u8]>,
+    mut reader: csv::Reader<&[u8]>,
     spec: &JobSpec,
     columns: &Columns,
     insert: Option<&InsertPlan>,
     hand_over: mpsc::SyncSender<Batch>,
 ) -> Vec<u8> {
     let mut scratch = RowScratch::default();
+    // Rows are read into one record; only the writes that read them under the lock keep them.
+    let mut record = csv::StringRecord::new();
+    let keep_rows = spec.operation != Operation::Insert;
+    let mut line_bytes = 0;
     loop {
-        let mut rows = Vec::with_capacity(BATCH_RECORDS);
-        let mut broken = None;
-        for record in records.by_ref() {
-            match record {
-                Ok(r) => rows.push(r),
-                Err(e) => {
-                    broken = Some(format!("ClientInputError : {e}"));
-                    break;
-                }
-            }
-            if rows.len() == BATCH_RECORDS {
-                break;
-            }
-        }
-        let rest = match broken {
-            Some(_) => quote_rows(records.by_ref().flatten(), spec),
-            None => Vec::new(),
-        };
-        let last = rows.is_empty() || broken.is_some();
         // One stamp per batch: its new records share the values.
         let now = format_datetime(chrono::Utc::now());
         let stamp = insert.map(|plan| Stamp::new(&plan.user_id, &now));
         let create = insert.zip(stamp.as_ref());
         scratch.completions.clear();
-        let mut lines = QuotedRows::default();
-        let prepared = rows
-            .iter()
-            .map(|row| {
-                lines.push(row, spec);
-                prepare_row(spec, columns, create, row, &mut scratch)
-            })
-            .collect();
-        if spec.operation == Operation::Insert {
-            // Nothing under the lock reads an insert's rows: they are freed here.
-            rows = Vec::new();
+        let mut rows = Vec::new();
+        let mut lines = QuotedRows::with_capacity(BATCH_RECORDS, line_bytes);
+        let mut prepared = Vec::with_capacity(BATCH_RECORDS);
+        let (mut ended, mut broken) = (false, None);
+        while prepared.len() < BATCH_RECORDS {
+            match reader.read_record(&mut record) {
+                Ok(true) => {
+                    lines.push(&record, spec);
+                    prepared.push(prepare_row(spec, columns, create, &record, &mut scratch));
+                    if keep_rows {
+                        rows.push(record.clone());
+                    }
+                }
+                Ok(false) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => {
+                    broken = Some(format!("ClientInputError : {e}"));
+                    break;
+                }
+            }
         }
+        let rest = match broken {
+            Some(_) => quote_rows(reader.records().flatten(), spec),
+            None => Vec::new(),
+        };
+        let last = ended || broken.is_some();
+        if prepared.is_empty() && broken.is_none() {
+            return Vec::new();
+        }
+        line_bytes = lines.bytes_len();
         let batch = Batch {
             rows,
             lines,
@@ -175,7 +186,7 @@ pub(super) fn read_ahead(
         if let Err(mpsc::SendError(unsent)) = hand_over.send(batch) {
             let mut leftover = unsent.lines.into_bytes();
             leftover.extend_from_slice(&unsent.rest);
-            leftover.extend(quote_rows(records.flatten(), spec));
+            leftover.extend(quote_rows(reader.records().flatten(), spec));
             return leftover;
         }
         if last {
