@@ -299,7 +299,7 @@ class BulkCore:
         *,
         external_id_field: str | None = None,
         parallelism: int = 4,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
         max_poll_interval: float = 10.0,
         timeout: float = 7200.0,
         progress: Callable[..., object] | None = None,
@@ -308,7 +308,7 @@ class BulkCore:
         self,
         job_ids: Sequence[str],
         *,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
         max_poll_interval: float = 10.0,
         timeout: float = 7200.0,
     ) -> Pending[BulkResultCore]: ...
@@ -321,7 +321,7 @@ class BulkCore:
         *,
         include_deleted: bool = False,
         max_records: int | None = None,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
         max_poll_interval: float = 10.0,
         timeout: float = 7200.0,
     ) -> Pending[BulkQueryCore]: ...

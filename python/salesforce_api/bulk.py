@@ -146,7 +146,7 @@ def _ingest(
         split,
         external_id_field=external_id_field,
         parallelism=options.get("parallelism", 4),
-        poll_interval=options.get("poll_interval", 0.25),
+        poll_interval=options.get("poll_interval", 0.1),
         max_poll_interval=options.get("max_poll_interval", 10.0),
         timeout=options.get("timeout", 7200.0),
         progress=_progress(options.get("progress")),
@@ -327,7 +327,7 @@ class Bulk:
         include_deleted: bool = False,
         max_records: int | None = None,
         timeout: float = 7200.0,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
     ) -> Iterator[dict[str, str]]:
         """Every row of a bulk query as a dict of strings, read page by page (``max_records``
         rows per page), so memory stays flat."""
@@ -343,7 +343,7 @@ class Bulk:
         include_deleted: bool = False,
         max_records: int | None = None,
         timeout: float = 7200.0,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
     ) -> int:
         """Writes the query's CSV (one header row) to a path or binary writer, page by page;
         returns the number of records."""
@@ -426,7 +426,7 @@ class AsyncBulk:
         include_deleted: bool = False,
         max_records: int | None = None,
         timeout: float = 7200.0,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
     ) -> AsyncIterator[dict[str, str]]:
         """``async for row in sf.bulk.query(soql)``: every row, page by page."""
         job = await self._core.query(
@@ -448,7 +448,7 @@ class AsyncBulk:
         include_deleted: bool = False,
         max_records: int | None = None,
         timeout: float = 7200.0,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.1,
     ) -> int:
         job = await self._core.query(
             soql,

@@ -528,7 +528,7 @@ fn job_kind(kind: &str) -> PyResult<sf::JobKind> {
 #[pymethods]
 impl BulkCore {
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (object, operation, data, *, external_id_field = None, parallelism = 4, poll_interval = 0.25, max_poll_interval = 10.0, timeout = 7200.0, progress = None))]
+    #[pyo3(signature = (object, operation, data, *, external_id_field = None, parallelism = 4, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0, progress = None))]
     fn ingest(
         &self,
         object: String,
@@ -559,7 +559,7 @@ impl BulkCore {
         }))
     }
 
-    #[pyo3(signature = (job_ids, *, poll_interval = 0.25, max_poll_interval = 10.0, timeout = 7200.0))]
+    #[pyo3(signature = (job_ids, *, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
     fn resume(
         &self,
         job_ids: Vec<String>,
@@ -611,7 +611,7 @@ impl BulkCore {
         }))
     }
 
-    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, poll_interval = 0.25, max_poll_interval = 10.0, timeout = 7200.0))]
+    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
     fn query(
         &self,
         soql: String,

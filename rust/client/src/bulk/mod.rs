@@ -145,7 +145,10 @@ pub struct PollOptions {
 impl Default for PollOptions {
     fn default() -> Self {
         Self {
-            initial: Duration::from_millis(250),
+            // Short, so that a job that finishes within seconds is seen to finish soon after;
+            // the waits grow from here (or follow the job's pace), so a long job is not polled
+            // this often.
+            initial: Duration::from_millis(100),
             max: Duration::from_secs(10),
             timeout: Duration::from_secs(2 * 3600),
         }
