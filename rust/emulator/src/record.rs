@@ -192,6 +192,12 @@ impl Fields {
         }
     }
 
+    /// Whether the value at a position of `iter()` is one the record's shape holds, the same for
+    /// every record of that shape.
+    pub fn shared_at(&self, position: usize) -> bool {
+        matches!(self.shape.places.get(position), Some(Place::Shared(_)))
+    }
+
     pub fn contains_key(&self, name: &str) -> bool {
         self.position(name).is_some()
     }

@@ -503,19 +503,106 @@ impl ChangeSchema {
     }
 
     fn write_body(&self, values: &Fields, cache: &mut SlotCache, w: &mut Vec<u8>) {
-        cache.locate(&self.stored, values);
-        let mut slots = cache.entries.iter().map(|entry| {
+        let same_shape = cache.locate(&self.stored, values);
+        if !same_shape {
+            cache.plan = None;
+            self.write_some_columns(values, &cache.entries, w, |_| true);
+            return;
+        }
+        // A second record of one shape: from now on only its own values are written per record.
+        if cache.plan.is_none() {
+            cache.plan = Some(self.plan_body(values, &cache.entries));
+        }
+        if let Some(plan) = &cache.plan {
+            for piece in &plan.pieces {
+                match piece {
+                    Piece::Constant(range) => {
+                        w.extend_from_slice(plan.constant.get(range.clone()).unwrap_or_default());
+                    }
+                    Piece::Value { position, kind } => {
+                        let value = values.value_at(*position).filter(|v| !v.is_null());
+                        write_optional(w, *kind, value);
+                    }
+                    Piece::Column(column) => {
+                        let only = |c: usize| c == *column;
+                        self.write_some_columns(values, &cache.entries, w, only);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The body of records of one shape as constant bytes (nulls, and values the shape shares)
+    /// between the values each record holds alone.
+    fn plan_body(&self, values: &Fields, entries: &[Option<usize>]) -> BodyPlan {
+        let mut plan = BodyPlan::default();
+        let mut pieces: Vec<Piece> = Vec::new();
+        let own = |i: &Option<usize>| i.is_some_and(|i| !values.shared_at(i));
+        let mut slots = entries.iter();
+        for (c, (_, column)) in self.columns.iter().enumerate() {
+            let start = plan.constant.len();
+            match column {
+                Column::Plain { kind, .. } => match slots.next() {
+                    Some(Some(i)) if own(&Some(*i)) => {
+                        pieces.push(Piece::Value {
+                            position: *i,
+                            kind: *kind,
+                        });
+                        continue;
+                    }
+                    entry => {
+                        let value = entry.copied().flatten().and_then(|i| values.value_at(i));
+                        write_optional(&mut plan.constant, *kind, value.filter(|v| !v.is_null()));
+                    }
+                },
+                Column::Compound { parts } => {
+                    let mine: Vec<Option<usize>> =
+                        slots.by_ref().take(parts.len()).copied().collect();
+                    if mine.iter().any(own) {
+                        pieces.push(Piece::Column(c));
+                        continue;
+                    }
+                    self.write_some_columns(values, entries, &mut plan.constant, |x| x == c);
+                }
+            }
+            let end = plan.constant.len();
+            match pieces.last_mut() {
+                Some(Piece::Constant(range)) if range.end == start => range.end = end,
+                _ => pieces.push(Piece::Constant(start..end)),
+            }
+        }
+        plan.pieces = pieces;
+        plan
+    }
+
+    /// Writes the columns of the body that `which` picks, by their index.
+    fn write_some_columns(
+        &self,
+        values: &Fields,
+        entries: &[Option<usize>],
+        w: &mut Vec<u8>,
+        which: impl Fn(usize) -> bool,
+    ) {
+        let mut slots = entries.iter().map(|entry| {
             entry
                 .and_then(|i| values.value_at(i))
                 .filter(|v| !v.is_null())
         });
-        for (_, column) in &self.columns {
+        for (c, (_, column)) in self.columns.iter().enumerate() {
             match column {
-                Column::Plain { kind, .. } => write_optional(w, *kind, slots.next().flatten()),
+                Column::Plain { kind, .. } => {
+                    let value = slots.next().flatten();
+                    if which(c) {
+                        write_optional(w, *kind, value);
+                    }
+                }
                 Column::Compound { parts } => {
                     let mut present = [None; ADDRESS_PARTS.len()];
                     for (value, _) in present.iter_mut().zip(parts) {
                         *value = slots.next().flatten();
+                    }
+                    if !which(c) {
+                        continue;
                     }
                     if present.iter().any(Option::is_some) {
                         write_long(w, 1);
@@ -531,6 +618,26 @@ impl ChangeSchema {
     }
 }
 
+/// A body written for the records of one shape: constant bytes, and where each record's own
+/// values go.
+#[derive(Debug, Default)]
+struct BodyPlan {
+    constant: Vec<u8>,
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Constant(std::ops::Range<usize>),
+    /// A plain column's value, held by each record alone.
+    Value {
+        position: usize,
+        kind: Kind,
+    },
+    /// A compound column with a part held by each record alone, written whole.
+    Column(usize),
+}
+
 /// Where a record's values go in a change event, remembered from one record to the next: the
 /// rows of a bulk batch set the same fields in the same order, so finding a value's place is
 /// mostly one pointer comparison.
@@ -543,16 +650,19 @@ pub struct SlotCache {
     /// The shape and schema `entries` were found for: a record of the same shape needs no
     /// search at all. Holding the shape keeps it from changing (records copy shared shapes).
     located: Option<(Arc<Shape>, usize)>,
+    /// How records of the located shape are written, made for its second record.
+    plan: Option<BodyPlan>,
     buffer: Vec<u8>,
 }
 
 impl SlotCache {
-    fn locate(&mut self, stored: &[FieldName], values: &Fields) {
+    /// Finds where the record's values go; true when it is of the shape located last.
+    fn locate(&mut self, stored: &[FieldName], values: &Fields) -> bool {
         // The schema by address: a cache serves one schema, and this guards against misuse.
         let schema = stored.as_ptr() as usize;
         if let Some((shape, located)) = &self.located {
             if Arc::ptr_eq(shape, values.shape()) && *located == schema {
-                return;
+                return true;
             }
         }
         self.located = Some((values.shape().clone(), schema));
@@ -574,6 +684,7 @@ impl SlotCache {
                 *entry = Some(i);
             }
         }
+        false
     }
 }
 
@@ -816,6 +927,82 @@ mod tests {
         assert_eq!(json["BillingAddress"]["Street"], "1 Way");
         assert_eq!(json["BillingAddress"]["City"], Value::Null);
         assert_eq!(json["NumberOfEmployees"], Value::Null);
+    }
+
+    #[test]
+    fn records_sharing_a_shape_encode_as_each_does_alone() {
+        let account = crate::schema::standard_objects()
+            .into_iter()
+            .find(|o| o.name == "Account")
+            .unwrap();
+        let schema = ChangeSchema::new(&account).unwrap();
+        let ids = ["001000000000001AAA".to_owned()];
+        let header = Header {
+            record_ids: &ids,
+            change_type: "CREATE",
+            change_origin: "com/salesforce/api/bulkapi/62.0",
+            transaction_key: "t",
+            sequence_number: 1,
+            commit_timestamp: 1,
+            commit_number: 1,
+            commit_user: "005",
+            changed_fields: &[],
+            nulled_fields: &[],
+        };
+        let name = |n: &str| FieldName::from(n);
+        let (account_name, employees, billing_city, shipping_city, created, billing_country) = (
+            name("Name"),
+            name("NumberOfEmployees"),
+            name("BillingCity"),
+            name("ShippingCity"),
+            name("CreatedDate"),
+            name("BillingCountry"),
+        );
+        // Shared: a date, a part of an address with no part of its own, and a part of an
+        // address whose other part each record holds. Own: plain values, some null.
+        let now = Arc::new(json!("2026-11-26T10:50:00.000+0000"));
+        let rome = Arc::new(json!("Rome"));
+        let norway = Arc::new(json!("Norway"));
+        let rows = [
+            (json!("A"), json!(7), json!("Oslo")),
+            (json!("B"), Value::Null, json!("Bergen")),
+            (json!("C"), json!(9), Value::Null),
+            (Value::Null, json!(0), json!("Oslo")),
+        ];
+        let (mut draft, mut shapes) = (Fields::default(), crate::record::Shapes::default());
+        let mut records = Vec::new();
+        for (n, e, city) in rows {
+            draft.insert(&account_name, n);
+            draft.insert(&employees, e);
+            draft.insert(&billing_city, city);
+            draft.insert_shared(&shipping_city, &rome);
+            draft.insert_shared(&created, &now);
+            draft.insert_shared(&billing_country, &norway);
+            records.push(draft.take(&mut shapes));
+        }
+        assert!(Arc::ptr_eq(records[0].shape(), records[3].shape()));
+        let mut cache = SlotCache::default();
+        for (i, record) in records.iter().enumerate() {
+            let whole = encode(&schema, &header, record);
+            let event = schema.encode_with(&header, record, &mut cache).unwrap();
+            assert_eq!(event, whole, "record {i}");
+        }
+        let decoded = apache_avro::from_avro_datum(
+            &schema.schema,
+            &mut schema
+                .encode_with(&header, &records[2], &mut cache)
+                .unwrap()
+                .as_slice(),
+            None,
+        )
+        .unwrap();
+        let json = plain(decoded);
+        assert_eq!(json["Name"], "C");
+        assert_eq!(json["NumberOfEmployees"], 9);
+        assert_eq!(json["BillingAddress"]["City"], Value::Null);
+        assert_eq!(json["BillingAddress"]["Country"], "Norway");
+        assert_eq!(json["ShippingAddress"]["City"], "Rome");
+        assert_eq!(json["CreatedDate"], 1_795_690_200_000_i64);
     }
 
     /// A decoded value as JSON, unions unwrapped.
