@@ -2,7 +2,6 @@
 //! unique and external id values, deleted rows.
 
 use crate::creation::{Creation, Stamp};
-use crate::events::avro::EventBody;
 use crate::events::{PendingEvent, RecordChange};
 use crate::failure::ApiFailure;
 use crate::record::{FieldName, Fields, RecordKey};
@@ -415,7 +414,7 @@ impl Store {
         &mut self,
         object: &str,
         mut values: Fields,
-        event_body: Option<EventBody>,
+        event_body: Option<Vec<u8>>,
     ) -> Result<String, ApiFailure> {
         // Borrowed field by field: the object's store, the serial and the change list at once.
         let Self {

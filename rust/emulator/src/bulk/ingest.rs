@@ -122,7 +122,7 @@ fn run(org: &Org, job: &Arc<Mutex<Job>>, spec: &JobSpec, data: &Bytes) -> Result
     };
     let origin = format!("com/salesforce/api/bulkapi/{}", lock(job).api_version);
     let insert = (spec.operation == Operation::Insert)
-        .then(|| insert_plan(org, spec, &origin))
+        .then(|| insert_plan(org, spec))
         .flatten();
     let fail_after = org.bulk.fail_after_batches();
     // Rows are read and their values checked one batch ahead, on a second thread, while the

@@ -7,7 +7,7 @@
 use super::ingest::{Columns, JobSpec, BATCH_RECORDS};
 use super::job::{write_quoted, Operation};
 use crate::creation::{Completion, Creation, Stamp};
-use crate::events::avro::{ChangeSchema, EventBody, SlotCache};
+use crate::events::avro::{ChangeSchema, SlotCache};
 use crate::failure::ApiFailure;
 use crate::org::Org;
 use crate::record::{FieldName, Fields, Shapes};
@@ -20,31 +20,26 @@ use std::sync::{mpsc, Arc};
 pub(super) struct InsertPlan {
     creation: Creation,
     user_id: String,
-    /// The object's change-event schema, to encode each new record's event body ahead, and the
-    /// room to leave in front of each body for its header.
-    change_schema: Option<(Arc<ChangeSchema>, usize)>,
+    /// The object's change-event schema, to encode each new record's event body ahead.
+    change_schema: Option<Arc<ChangeSchema>>,
 }
 
 /// What an insert job takes from the org once: how to complete a new record, and its event
-/// schema. `origin` is the change origin its events will carry.
-pub(super) fn insert_plan(org: &Org, spec: &JobSpec, origin: &str) -> Option<InsertPlan> {
+/// schema.
+pub(super) fn insert_plan(org: &Org, spec: &JobSpec) -> Option<InsertPlan> {
     let store = org.store();
     let object = store.object(&spec.object).ok()?;
-    let change_schema = org.events.change_schema(&object.meta).ok().map(|schema| {
-        let room = schema.header_room(origin, &store.user_id, BATCH_RECORDS);
-        (schema, room)
-    });
     Some(InsertPlan {
         creation: object.creation().clone(),
         user_id: store.user_id.clone(),
-        change_schema,
+        change_schema: org.events.change_schema(&object.meta).ok(),
     })
 }
 
 /// A row's values, checked and (for inserts) completed outside the store lock.
 pub(super) struct Prepared {
     pub values: Fields,
-    pub event_body: Option<EventBody>,
+    pub event_body: Option<Vec<u8>>,
 }
 
 /// Rows read together and applied under one store lock.
@@ -308,7 +303,7 @@ fn prepare_row(
         .map(|values| {
             let event_body = create
                 .and_then(|(plan, _)| plan.change_schema.as_ref())
-                .map(|(schema, room)| schema.encode_body(&values, &mut scratch.slots, *room));
+                .map(|schema| schema.encode_body(&values, &mut scratch.slots));
             Prepared { values, event_body }
         });
     Some(prepared)

@@ -6,7 +6,6 @@ use crate::schema::{FieldType, ObjectMeta};
 use apache_avro::types::Value as Avro;
 use apache_avro::Schema;
 use base64::Engine;
-use bytes::{Buf, Bytes};
 use salesforce_wire::FieldLayout;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -391,18 +390,13 @@ impl ChangeSchema {
     }
 
     /// The body of a change event (the record's fields, without the header), which a bulk job
-    /// encodes ahead of its commit, outside the store lock, with `room` bytes free in front for
-    /// the header (`header_room`).
-    pub fn encode_body(&self, values: &Fields, cache: &mut SlotCache, room: usize) -> EventBody {
-        let mut out = std::mem::take(&mut cache.buffer);
-        out.clear();
-        self.write_body(values, cache, &mut out);
-        // Sized exactly: the event log keeps a million of these after a bulk job.
-        let mut bytes = Vec::with_capacity(room + out.len());
-        bytes.resize(room, 0);
-        bytes.extend_from_slice(&out);
-        cache.buffer = out;
-        EventBody { bytes, room }
+    /// encodes ahead of its commit, outside the store lock.
+    pub fn encode_body(&self, values: &Fields, cache: &mut SlotCache) -> Vec<u8> {
+        self.written(cache, |schema, cache, out| {
+            schema.write_body(values, cache, out);
+            Ok(())
+        })
+        .unwrap_or_default()
     }
 
     /// What `write` puts in the cache's buffer, copied out at its exact size: the event log holds
@@ -420,58 +414,12 @@ impl ChangeSchema {
         outcome.map(|()| copy)
     }
 
-    /// The most a header of one of `most` CREATE events of a commit by `user` from `origin`
-    /// takes: room to leave in front of bodies encoded ahead.
-    pub fn header_room(&self, origin: &str, user: &str, most: usize) -> usize {
-        let id = "0".repeat(18);
-        let transaction_key = "0".repeat(36);
-        let header = Header {
-            record_ids: std::slice::from_ref(&id),
-            change_type: "CREATE",
-            change_origin: origin,
-            transaction_key: &transaction_key,
-            sequence_number: i32::try_from(most).unwrap_or(i32::MAX),
-            // Later than any commit of the job, so at least as long.
-            commit_timestamp: chrono::Utc::now().timestamp_millis() * 2,
-            commit_number: 1 << 40,
-            commit_user: user,
-            changed_fields: &[],
-            nulled_fields: &[],
-        };
-        let mut out = Vec::new();
-        self.write_header(&header, &mut out)
-            .map_or(0, |()| out.len())
-    }
-
-    /// A change event from its header and a body from `encode_body`: the header goes in the
-    /// room left for it, so the body is not copied (unless the header does not fit).
-    pub fn encode_with_body(
-        &self,
-        header: &Header<'_>,
-        body: EventBody,
-        cache: &mut SlotCache,
-    ) -> Result<Bytes, String> {
-        let mut head = std::mem::take(&mut cache.buffer);
-        head.clear();
-        let written = self.write_header(header, &mut head);
-        let EventBody { mut bytes, room } = body;
-        let start = room.checked_sub(head.len());
-        let payload =
-            match start.and_then(|start| bytes.get_mut(start..room).map(|gap| (start, gap))) {
-                Some((start, gap)) => {
-                    gap.copy_from_slice(&head);
-                    let mut payload = Bytes::from(bytes);
-                    payload.advance(start);
-                    payload
-                }
-                None => {
-                    let mut joined = head.clone();
-                    joined.extend_from_slice(bytes.get(room..).unwrap_or_default());
-                    Bytes::from(joined)
-                }
-            };
-        cache.buffer = head;
-        written.map(|()| payload)
+    /// A change event from its header and a body from `encode_body`.
+    pub fn encode_with_body(&self, header: &Header<'_>, body: &[u8]) -> Result<Vec<u8>, String> {
+        let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
+        self.write_header(header, &mut out)?;
+        out.extend_from_slice(body);
+        Ok(out)
     }
 
     fn write_header(&self, header: &Header<'_>, w: &mut Vec<u8>) -> Result<(), String> {
@@ -770,12 +718,8 @@ pub const CHANGE_TYPES: [&str; 10] = [
     "SNAPSHOT",
 ];
 
-/// A change event's body encoded ahead of its header, with room left in front for the header.
-#[derive(Debug, Clone)]
-pub struct EventBody {
-    bytes: Vec<u8>,
-    room: usize,
-}
+/// About the size of a change event header, to size a buffer for one.
+const HEADER_SIZE: usize = 160;
 
 /// The ChangeEventHeader of one change, with field lists by stored field name.
 #[derive(Debug, Clone, Copy)]
@@ -903,18 +847,8 @@ mod tests {
                 schema.encode_with(&create, record, &mut cache).unwrap(),
                 whole
             );
-            // Room for the header in front of the body: none (it is joined), the room a bulk
-            // job leaves, more than enough.
-            let room = schema.header_room(create.change_origin, create.commit_user, 10_000);
-            for room in [0, room, 300] {
-                let body = schema.encode_body(record, &mut cache, room);
-                let header = whole.len() - (body.bytes.len() - room);
-                assert!(
-                    header <= schema.header_room(create.change_origin, create.commit_user, 10_000)
-                );
-                let event = schema.encode_with_body(&create, body, &mut cache).unwrap();
-                assert_eq!(event, whole, "room {room}");
-            }
+            let body = schema.encode_body(record, &mut cache);
+            assert_eq!(schema.encode_with_body(&create, &body).unwrap(), whole);
         }
         let bytes = schema
             .encode_with(&create, &records[1], &mut cache)

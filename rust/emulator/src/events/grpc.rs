@@ -138,7 +138,7 @@ fn consumer_event(e: &BusEvent) -> ConsumerEvent {
         event: Some(ProducerEvent {
             id: e.id.to_string(),
             schema_id: e.schema_id.to_string(),
-            payload: e.payload.to_vec(),
+            payload: e.payload(),
             headers: Vec::new(),
         }),
         replay_id: ReplayId(e.replay).to_bytes(),

@@ -6,8 +6,9 @@ pub mod avro;
 pub mod grpc;
 
 use crate::org::lock;
+use crate::record::RecordKey;
 use crate::store::{ObjectStore, Store};
-use avro::{ChangeSchema, EventBody, EventType, Header, SlotCache};
+use avro::{ChangeSchema, EventType, Header, SlotCache};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -25,7 +26,67 @@ pub struct BusEvent {
     pub replay: u64,
     pub id: EventId,
     pub schema_id: Arc<str>,
-    pub payload: Bytes,
+    pub payload: Payload,
+}
+
+/// An event's Avro payload: whole, or for the change events of a bulk insert the record's body
+/// alone, its header written on delivery from what the events of its commit share. A million
+/// such events then keep no headers.
+#[derive(Debug)]
+pub enum Payload {
+    Whole(Bytes),
+    Change {
+        commit: Arc<CommitHeader>,
+        record: RecordKey,
+        sequence: i32,
+        body: Bytes,
+    },
+}
+
+/// What the change events of one commit to one object share in their headers.
+#[derive(Debug)]
+pub struct CommitHeader {
+    schema: Arc<ChangeSchema>,
+    change_type: &'static str,
+    origin: String,
+    transaction_key: String,
+    commit_timestamp: i64,
+    commit_number: i64,
+    user: String,
+}
+
+impl BusEvent {
+    /// The payload as subscribers receive it.
+    pub fn payload(&self) -> Vec<u8> {
+        match &self.payload {
+            Payload::Whole(bytes) => bytes.to_vec(),
+            Payload::Change {
+                commit,
+                record,
+                sequence,
+                body,
+            } => {
+                let id = [record.as_str().to_owned()];
+                let header = Header {
+                    record_ids: &id,
+                    change_type: commit.change_type,
+                    change_origin: &commit.origin,
+                    transaction_key: &commit.transaction_key,
+                    sequence_number: *sequence,
+                    commit_timestamp: commit.commit_timestamp,
+                    commit_number: commit.commit_number,
+                    commit_user: &commit.user,
+                    changed_fields: &[],
+                    nulled_fields: &[],
+                };
+                // Written by this emulator, so it does not fail; the body alone if it did.
+                commit
+                    .schema
+                    .encode_with_body(&header, body)
+                    .unwrap_or_else(|_| body.to_vec())
+            }
+        }
+    }
 }
 
 /// An event's id: one the bus mints is kept as its random bits and written out as a UUID on
@@ -203,7 +264,7 @@ pub struct RecordChange {
     pub changed: Vec<String>,
     pub nulled: Vec<String>,
     /// The event's body, encoded ahead by a bulk job (`ChangeSchema::encode_body`).
-    pub body: Option<EventBody>,
+    pub body: Option<Vec<u8>>,
 }
 
 /// A platform event published over REST, waiting for its transaction to commit.
@@ -218,8 +279,14 @@ pub struct PendingEvent {
 /// Where an object's change events go: its schema, its topic and its schema id.
 type ChangeTarget = (Arc<ChangeSchema>, Arc<Topic>, Arc<str>);
 
-/// An object a commit changed, where its events go, and where its values go in them.
-type ObjectTarget<'s> = (&'s ObjectStore, ChangeTarget, SlotCache);
+/// An object a commit changed, where its events go, where its values go in them, and what the
+/// headers of its bulk-inserted records share.
+type ObjectTarget<'s> = (
+    &'s ObjectStore,
+    ChangeTarget,
+    SlotCache,
+    Option<Arc<CommitHeader>>,
+);
 
 /// All topics, schemas and event types of the org.
 #[derive(Debug)]
@@ -392,7 +459,7 @@ impl EventBus {
             replay,
             id,
             schema_id,
-            payload: Bytes::from(payload),
+            payload: Payload::Whole(Bytes::from(payload)),
         });
         for topic in topics {
             topic.append([event.clone()], retention);
@@ -445,28 +512,56 @@ impl EventBus {
             let at = known.unwrap_or_else(|| {
                 let target = self
                     .change_target(store, &change.object)
-                    .map(|(object, target)| (object, target, SlotCache::default()));
+                    .map(|(object, target)| (object, target, SlotCache::default(), None));
                 targets.push((change.object.clone(), target));
                 targets.len() - 1
             });
-            let Some((_, Some((object, (schema, topic, schema_id), cache)))) = targets.get_mut(at)
+            let Some((_, Some((object, (schema, topic, schema_id), cache, commit)))) =
+                targets.get_mut(at)
             else {
                 continue;
             };
+            let sequence = i32::try_from(i + 1).unwrap_or(i32::MAX);
             let header = Header {
                 record_ids: std::slice::from_ref(&change.id),
                 change_type: change.change_type,
                 change_origin: origin,
                 transaction_key: &transaction_key,
-                sequence_number: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                sequence_number: sequence,
                 commit_timestamp,
                 commit_number,
                 commit_user: &store.user_id,
                 changed_fields: &change.changed,
                 nulled_fields: &change.nulled,
             };
-            let payload = match change.body.take() {
-                Some(body) => schema.encode_with_body(&header, body, cache),
+            let ahead = change.body.take().map(|body| {
+                match RecordKey::new(&change.id).filter(|_| change.change_type == "CREATE") {
+                    Some(record) => {
+                        let commit = commit.get_or_insert_with(|| {
+                            Arc::new(CommitHeader {
+                                schema: schema.clone(),
+                                change_type: change.change_type,
+                                origin: origin.to_owned(),
+                                transaction_key: transaction_key.clone(),
+                                commit_timestamp,
+                                commit_number,
+                                user: store.user_id.clone(),
+                            })
+                        });
+                        Ok(Payload::Change {
+                            commit: commit.clone(),
+                            record,
+                            sequence,
+                            body: Bytes::from(body),
+                        })
+                    }
+                    None => schema
+                        .encode_with_body(&header, &body)
+                        .map(|p| Payload::Whole(Bytes::from(p))),
+                }
+            });
+            let payload = match ahead {
+                Some(payload) => payload,
                 None => {
                     // A CREATE carries every field of the record as stored.
                     let stored = (change.change_type == "CREATE")
@@ -475,7 +570,7 @@ impl EventBus {
                         .map(|r| &r.fields);
                     schema
                         .encode_with(&header, stored.unwrap_or(&change.values), cache)
-                        .map(Bytes::from)
+                        .map(|p| Payload::Whole(Bytes::from(p)))
                 }
             };
             let Ok(payload) = payload else {
