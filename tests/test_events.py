@@ -138,7 +138,7 @@ def test_change_events_come_from_composite_and_bulk_too(events_org: Emulator) ->
     bulk_keys = {e.header.transaction_key for e in events[3:] if isinstance(e, ChangeEvent)}
     assert len(bulk_keys) == 1  # one batch, one transaction
     assert [e.header.sequence_number for e in events[3:] if isinstance(e, ChangeEvent)] == [1, 2, 3, 4, 5]
-    # A bulk insert encodes each body ahead of its commit: it must carry the record as stored.
+    # A bulk insert's events are encoded from their records on delivery: each carries its record.
     ids = [r["sf__Id"] for r in result.successful_records()]
     bulk = [e for e in events[3:] if isinstance(e, ChangeEvent)]
     assert [e.header.record_ids for e in bulk] == [[i] for i in ids]
@@ -148,6 +148,30 @@ def test_change_events_come_from_composite_and_bulk_too(events_org: Emulator) ->
         assert e.payload["OwnerId"] == e.payload["CreatedById"] == stored["OwnerId"]
         assert isinstance(e.payload["CreatedDate"], int) and e.payload["CreatedDate"] > 0
         assert e.payload["FirstName"] is None and "Id" not in e.payload
+
+
+def test_a_bulk_insert_s_create_events_keep_the_records_as_created(events_org: Emulator) -> None:
+    # Those events are encoded from the records when delivered, so a record changed or removed
+    # after its insert must still show its values as created.
+    sf = events_org.client()
+    names = ["Kept", "Renamed", "Deleted", "Gone"]
+    result = sf.bulk.insert("Account", [{"Name": n, "Phone": "1"} for n in names])
+    ids = [r["sf__Id"] for r in result.successful_records()]
+    sf.sobjects.update("Account", ids[1], {"Name": "New name", "Phone": None})
+    sf.sobjects.delete("Account", ids[2])
+    assert sf.bulk.hard_delete("Account", [{"Id": ids[3]}]).records_processed == 1
+    with sf.events.subscribe("/data/AccountChangeEvent", replay="earliest") as sub:
+        events = take(sub, 7)
+    changes = [e for e in events if isinstance(e, ChangeEvent)]
+    assert [e.header.change_type for e in changes] == ["CREATE"] * 4 + ["UPDATE", "DELETE", "DELETE"]
+    assert [e.header.record_ids for e in changes] == [[i] for i in ids] + [[ids[1]], [ids[2]], [ids[3]]]
+    assert [e.payload["Name"] for e in changes[:4]] == names
+    assert [e.payload["Phone"] for e in changes[:4]] == ["1"] * 4
+    assert changes[4].payload["Name"] == "New name" and changes[4].nulled_fields == ["Phone"]
+    # Delivered again, from the start: the same bytes.
+    with sf.events.subscribe("/data/AccountChangeEvent", replay="earliest") as sub:
+        again = [e for e in take(sub, 7) if isinstance(e, ChangeEvent)]
+    assert [e.payload for e in again] == [e.payload for e in changes]
 
 
 def test_invalid_replay_ids_raise_a_typed_error(events_org: Emulator) -> None:

@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub struct StoredRecord {
     pub fields: Fields,
     pub deleted: bool,
+    /// Its CREATE change event is encoded from these values on delivery (a bulk insert's): before
+    /// they change, they are kept in `ObjectStore::created` for it.
+    event_reads_record: bool,
 }
 
 /// One object's metadata and rows.
@@ -32,6 +35,9 @@ pub struct ObjectStore {
     creation: Creation,
     /// The fields whose values must be unique, checked on every write.
     unique: Vec<FieldName>,
+    /// The values of records as created, kept for their CREATE change events once the records
+    /// changed (`StoredRecord::event_reads_record`).
+    created: HashMap<RecordKey, Fields>,
 }
 
 impl ObjectStore {
@@ -51,6 +57,7 @@ impl ObjectStore {
                 .filter(|f| f.unique)
                 .map(|f| f.name.clone())
                 .collect(),
+            created: HashMap::new(),
             meta,
             records: BTreeMap::new(),
             index,
@@ -82,6 +89,27 @@ impl ObjectStore {
             }
         }
         Ok(())
+    }
+
+    /// Takes a record out to change or remove it, keeping its values as created first if its
+    /// change event reads them.
+    fn take_record(&mut self, id: &str) -> Option<(RecordKey, StoredRecord)> {
+        let (key, mut record) = self.records.remove_entry(id)?;
+        if record.event_reads_record {
+            record.event_reads_record = false;
+            self.created.insert(key, record.fields.clone());
+        }
+        Some((key, record))
+    }
+
+    /// A record's values as created, for a CREATE change event encoded on delivery.
+    pub fn created_values(&self, key: &RecordKey) -> Option<&Fields> {
+        self.created.get(key).or_else(|| {
+            self.records
+                .get(key.as_str())
+                .filter(|r| r.event_reads_record)
+                .map(|r| &r.fields)
+        })
     }
 
     fn index_insert(&mut self, id: &str, fields: &Fields) {
@@ -210,7 +238,7 @@ impl Store {
             values,
             changed,
             nulled,
-            body: None,
+            on_delivery: false,
         });
     }
 
@@ -403,7 +431,7 @@ impl Store {
         self.object(object)?
             .creation
             .complete(&mut values, &Stamp::new(&self.user_id, now))?;
-        self.create_completed(object, values, None)
+        self.create_completed(object, values, false)
     }
 
     /// Stores a record `Creation::complete` filled in: checks unique values, mints the id and
@@ -414,7 +442,7 @@ impl Store {
         &mut self,
         object: &str,
         mut values: Fields,
-        event_body: Option<Vec<u8>>,
+        event_reads_record: bool,
     ) -> Result<String, ApiFailure> {
         // Borrowed field by field: the object's store, the serial and the change list at once.
         let Self {
@@ -439,9 +467,10 @@ impl Store {
             StoredRecord {
                 fields: values,
                 deleted: false,
+                event_reads_record,
             },
         );
-        // Without a body ahead, the event body is read from the stored record at commit.
+        // The event's body is read from the stored record: at commit, or on delivery.
         changes.push(RecordChange {
             object: store.name.clone(),
             id: id.clone(),
@@ -449,7 +478,7 @@ impl Store {
             values: Fields::default(),
             changed: Vec::new(),
             nulled: Vec::new(),
-            body: event_body,
+            on_delivery: event_reads_record,
         });
         Ok(id)
     }
@@ -496,7 +525,7 @@ impl Store {
         self.object(&name)?.check_unique(&changes, Some(&id))?;
         let user = self.user_id.clone();
         let store = self.object_mut(&name)?;
-        let Some((key, mut record)) = store.records.remove_entry(id.as_str()) else {
+        let Some((key, mut record)) = store.take_record(&id) else {
             return Err(ApiFailure::not_found());
         };
         store.index_remove(&id, &record.fields);
@@ -583,7 +612,7 @@ impl Store {
             (store.meta.name.clone(), id)
         };
         let store = self.object_mut(&name)?;
-        let Some((key, mut record)) = store.records.remove_entry(id.as_str()) else {
+        let Some((key, mut record)) = store.take_record(&id) else {
             return Err(ApiFailure::not_found());
         };
         store.index_remove(&id, &record.fields);
@@ -605,7 +634,7 @@ impl Store {
             (store.meta.name.clone(), id)
         };
         let store = self.object_mut(&name)?;
-        if let Some(record) = store.records.remove(id.as_str()) {
+        if let Some((_, record)) = store.take_record(&id) {
             store.index_remove(&id, &record.fields);
         }
         let object = store.name.clone();

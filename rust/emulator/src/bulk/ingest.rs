@@ -5,7 +5,7 @@
 //! reads other records: references, unique values, ids, storage.
 
 use super::job::{write_quoted, Job, JobState, Operation};
-use super::reading::{cells, insert_plan, read_ahead, Batch, Prepared, QuotedRows};
+use super::reading::{cells, insert_plan, read_ahead, Batch, QuotedRows};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
 use crate::record::Fields;
@@ -202,7 +202,7 @@ impl Applier<'_> {
         &self,
         rows: &[csv::StringRecord],
         lines: &QuotedRows,
-        prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
+        prepared: Vec<Option<Result<Fields, ApiFailure>>>,
     ) {
         let Self { org, job, spec, .. } = *self;
         let now = format_datetime(chrono::Utc::now());
@@ -247,7 +247,7 @@ impl Applier<'_> {
         &self,
         store: &mut Store,
         row: Option<&csv::StringRecord>,
-        prepared: Option<Result<Prepared, ApiFailure>>,
+        prepared: Option<Result<Fields, ApiFailure>>,
         now: &str,
     ) -> Result<(String, bool), (String, ApiFailure)> {
         let Self {
@@ -275,9 +275,10 @@ impl Applier<'_> {
         };
         match spec.operation {
             Operation::Insert => prepared()
-                .and_then(|row| {
-                    check_references(store, columns, &row.values)?;
-                    store.create_completed(&spec.object, row.values, row.event_body)
+                .and_then(|values| {
+                    check_references(store, columns, &values)?;
+                    // Its change event is encoded from the record on delivery.
+                    store.create_completed(&spec.object, values, true)
                 })
                 .map(|id| (id, true))
                 .map_err(|e| (String::new(), e)),
@@ -285,9 +286,9 @@ impl Applier<'_> {
                 let id = id_of(columns.id_column);
                 // An id that names no live record is answered before the row's values are looked at.
                 let result = store.live_target(&spec.object, &id).and_then(|target| {
-                    let row = prepared()?;
-                    check_references(store, columns, &row.values)?;
-                    store.update_live(target, row.values, now)
+                    let values = prepared()?;
+                    check_references(store, columns, &values)?;
+                    store.update_live(target, values, now)
                 });
                 match result {
                     Ok(()) => Ok((canonical(&id), false)),

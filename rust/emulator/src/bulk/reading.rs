@@ -1,45 +1,33 @@
 //! The reading side of an ingest job: a thread that parses the next batch of rows and does all
 //! the work on them that needs no other record while the batch before is applied under the store
-//! lock (`ingest`). It checks values, completes inserts (defaults, system fields), encodes their
-//! change events' bodies, and quotes each row as the result files repeat it, so the applier only
-//! writes the id and flag in front.
+//! lock (`ingest`). It checks values, completes inserts (defaults, system fields) and quotes each
+//! row as the result files repeat it, so the applier only writes the id and flag in front.
 
 use super::ingest::{Columns, JobSpec, BATCH_RECORDS};
 use super::job::{write_quoted, Operation};
 use crate::creation::{Completion, Creation, Stamp};
-use crate::events::avro::{ChangeSchema, SlotCache};
 use crate::failure::ApiFailure;
 use crate::org::Org;
 use crate::record::{FieldName, Fields, Shapes};
 use crate::schema::FieldMeta;
 use crate::store::{check_value, format_datetime, Write};
 use serde_json::Value;
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 
 /// What an insert job needs to prepare its rows outside the store lock.
 pub(super) struct InsertPlan {
     creation: Creation,
     user_id: String,
-    /// The object's change-event schema, to encode each new record's event body ahead.
-    change_schema: Option<Arc<ChangeSchema>>,
 }
 
-/// What an insert job takes from the org once: how to complete a new record, and its event
-/// schema.
+/// What an insert job takes from the org once: how to complete a new record.
 pub(super) fn insert_plan(org: &Org, spec: &JobSpec) -> Option<InsertPlan> {
     let store = org.store();
     let object = store.object(&spec.object).ok()?;
     Some(InsertPlan {
         creation: object.creation().clone(),
         user_id: store.user_id.clone(),
-        change_schema: org.events.change_schema(&object.meta).ok(),
     })
-}
-
-/// A row's values, checked and (for inserts) completed outside the store lock.
-pub(super) struct Prepared {
-    pub values: Fields,
-    pub event_body: Option<Vec<u8>>,
 }
 
 /// Rows read together and applied under one store lock.
@@ -49,7 +37,7 @@ pub(super) struct Batch {
     /// Every row quoted, as the result files repeat it.
     pub lines: QuotedRows,
     /// Per row, its values prepared (for inserts and updates).
-    pub prepared: Vec<Option<Result<Prepared, ApiFailure>>>,
+    pub prepared: Vec<Option<Result<Fields, ApiFailure>>>,
     /// The CSV error that ended reading, and the rows after it, quoted.
     pub broken: Option<String>,
     pub rest: Vec<u8>,
@@ -212,8 +200,7 @@ pub(super) fn cells<'r>(
 }
 
 /// What the reader keeps from row to row: the record rows are built in, the shapes they share,
-/// how the rows of the batch that were given the same fields were completed, and where values
-/// go in a change event.
+/// and how the rows of the batch that were given the same fields were completed.
 #[derive(Default)]
 struct RowScratch {
     draft: Fields,
@@ -223,7 +210,6 @@ struct RowScratch {
     completions: Vec<(Vec<usize>, Option<Completion>)>,
     /// The columns with a value in the row at hand.
     set: Vec<usize>,
-    slots: SlotCache,
 }
 
 impl RowScratch {
@@ -291,20 +277,12 @@ fn prepare_row(
     create: Option<(&InsertPlan, &Stamp)>,
     row: &csv::StringRecord,
     scratch: &mut RowScratch,
-) -> Option<Result<Prepared, ApiFailure>> {
+) -> Option<Result<Fields, ApiFailure>> {
     let (skip, mode, create) = match (spec.operation, create) {
         (Operation::Insert, Some(create)) => (None, Write::Create, Some(create)),
         (Operation::Update, _) => (columns.id_column, Write::Update, None),
         _ => return None,
     };
     let creation = create.map(|(plan, stamp)| (&plan.creation, stamp));
-    let prepared = scratch
-        .values(columns, row, skip, mode, creation)
-        .map(|values| {
-            let event_body = create
-                .and_then(|(plan, _)| plan.change_schema.as_ref())
-                .map(|schema| schema.encode_body(&values, &mut scratch.slots));
-            Prepared { values, event_body }
-        });
-    Some(prepared)
+    Some(scratch.values(columns, row, skip, mode, creation))
 }

@@ -389,16 +389,6 @@ impl ChangeSchema {
         })
     }
 
-    /// The body of a change event (the record's fields, without the header), which a bulk job
-    /// encodes ahead of its commit, outside the store lock.
-    pub fn encode_body(&self, values: &Fields, cache: &mut SlotCache) -> Vec<u8> {
-        self.written(cache, |schema, cache, out| {
-            schema.write_body(values, cache, out);
-            Ok(())
-        })
-        .unwrap_or_default()
-    }
-
     /// What `write` puts in the cache's buffer, copied out at its exact size: the event log holds
     /// a million of these after a bulk job, and the buffer is reused from record to record.
     fn written(
@@ -412,14 +402,6 @@ impl ChangeSchema {
         let copy = out.clone();
         cache.buffer = out;
         outcome.map(|()| copy)
-    }
-
-    /// A change event from its header and a body from `encode_body`.
-    pub fn encode_with_body(&self, header: &Header<'_>, body: &[u8]) -> Result<Vec<u8>, String> {
-        let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
-        self.write_header(header, &mut out)?;
-        out.extend_from_slice(body);
-        Ok(out)
     }
 
     fn write_header(&self, header: &Header<'_>, w: &mut Vec<u8>) -> Result<(), String> {
@@ -718,9 +700,6 @@ pub const CHANGE_TYPES: [&str; 10] = [
     "SNAPSHOT",
 ];
 
-/// About the size of a change event header, to size a buffer for one.
-const HEADER_SIZE: usize = 160;
-
 /// The ChangeEventHeader of one change, with field lists by stored field name.
 #[derive(Debug, Clone, Copy)]
 pub struct Header<'a> {
@@ -847,8 +826,6 @@ mod tests {
                 schema.encode_with(&create, record, &mut cache).unwrap(),
                 whole
             );
-            let body = schema.encode_body(record, &mut cache);
-            assert_eq!(schema.encode_with_body(&create, &body).unwrap(), whole);
         }
         let bytes = schema
             .encode_with(&create, &records[1], &mut cache)

@@ -1,6 +1,7 @@
 //! The Pub/Sub API over gRPC: auth metadata, topics, schemas, credit-based Subscribe with
 //! keepalives and idle close, Publish, PublishStream and ManagedSubscribe with commits.
 
+use super::avro::SlotCache;
 use super::{uuid, BusEvent, Topic, CODE_PREFIX};
 use crate::org::Org;
 use futures::{Stream, StreamExt};
@@ -133,12 +134,23 @@ fn corrupted() -> Status {
     )
 }
 
-fn consumer_event(e: &BusEvent) -> ConsumerEvent {
+/// Events as delivered. Change events of a bulk insert are encoded from their records, so the
+/// store is locked once for the lot, when one of them is among the events.
+fn consumer_events(org: &Org, events: &[Arc<BusEvent>]) -> Vec<ConsumerEvent> {
+    let store = events.iter().any(|e| e.reads_store()).then(|| org.store());
+    let mut cache = SlotCache::default();
+    events
+        .iter()
+        .map(|e| consumer_event(e, e.payload(store.as_deref(), &mut cache)))
+        .collect()
+}
+
+fn consumer_event(e: &BusEvent, payload: Vec<u8>) -> ConsumerEvent {
     ConsumerEvent {
         event: Some(ProducerEvent {
             id: e.id.to_string(),
             schema_id: e.schema_id.to_string(),
-            payload: e.payload(),
+            payload,
             headers: Vec::new(),
         }),
         replay_id: ReplayId(e.replay).to_bytes(),
@@ -217,7 +229,7 @@ impl Pump {
                         .events_delivered
                         .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
                     let batch = Batch {
-                        events: events.iter().map(|e| consumer_event(e)).collect(),
+                        events: consumer_events(&self.org, &events),
                         latest_replay_id: ReplayId(self.cursor).to_bytes(),
                         pending: self.credit as i32,
                         commit: None,

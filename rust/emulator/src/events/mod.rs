@@ -29,25 +29,24 @@ pub struct BusEvent {
     pub payload: Payload,
 }
 
-/// An event's Avro payload: whole, or for the change events of a bulk insert the record's body
-/// alone, its header written on delivery from what the events of its commit share. A million
-/// such events then keep no headers.
+/// An event's Avro payload: whole, or for the CREATE events of a bulk insert encoded on delivery
+/// from the record as created, with a header from what the events of its commit share. A
+/// million such events then keep neither bodies nor headers.
 #[derive(Debug)]
 pub enum Payload {
     Whole(Bytes),
-    Change {
+    Created {
         commit: Arc<CommitHeader>,
         record: RecordKey,
         sequence: i32,
-        body: Bytes,
     },
 }
 
 /// What the change events of one commit to one object share in their headers.
 #[derive(Debug)]
 pub struct CommitHeader {
+    object: Arc<str>,
     schema: Arc<ChangeSchema>,
-    change_type: &'static str,
     origin: String,
     transaction_key: String,
     commit_timestamp: i64,
@@ -56,36 +55,45 @@ pub struct CommitHeader {
 }
 
 impl BusEvent {
-    /// The payload as subscribers receive it.
-    pub fn payload(&self) -> Vec<u8> {
-        match &self.payload {
-            Payload::Whole(bytes) => bytes.to_vec(),
-            Payload::Change {
+    /// Whether `payload` reads the store.
+    pub fn reads_store(&self) -> bool {
+        matches!(self.payload, Payload::Created { .. })
+    }
+
+    /// The payload as subscribers receive it. `store` is needed when `reads_store`; `cache` is
+    /// kept across the events of one delivery.
+    pub fn payload(&self, store: Option<&Store>, cache: &mut SlotCache) -> Vec<u8> {
+        let (commit, record, sequence) = match &self.payload {
+            Payload::Whole(bytes) => return bytes.to_vec(),
+            Payload::Created {
                 commit,
                 record,
                 sequence,
-                body,
-            } => {
-                let id = [record.as_str().to_owned()];
-                let header = Header {
-                    record_ids: &id,
-                    change_type: commit.change_type,
-                    change_origin: &commit.origin,
-                    transaction_key: &commit.transaction_key,
-                    sequence_number: *sequence,
-                    commit_timestamp: commit.commit_timestamp,
-                    commit_number: commit.commit_number,
-                    commit_user: &commit.user,
-                    changed_fields: &[],
-                    nulled_fields: &[],
-                };
-                // Written by this emulator, so it does not fail; the body alone if it did.
-                commit
-                    .schema
-                    .encode_with_body(&header, body)
-                    .unwrap_or_else(|_| body.to_vec())
-            }
-        }
+            } => (commit, record, sequence),
+        };
+        let id = [record.as_str().to_owned()];
+        let header = Header {
+            record_ids: &id,
+            change_type: "CREATE",
+            change_origin: &commit.origin,
+            transaction_key: &commit.transaction_key,
+            sequence_number: *sequence,
+            commit_timestamp: commit.commit_timestamp,
+            commit_number: commit.commit_number,
+            commit_user: &commit.user,
+            changed_fields: &[],
+            nulled_fields: &[],
+        };
+        let none = crate::record::Fields::default();
+        let values = store
+            .and_then(|store| store.object(&commit.object).ok())
+            .and_then(|object| object.created_values(record))
+            .unwrap_or(&none);
+        // Written by this emulator from its own schema, so it does not fail.
+        commit
+            .schema
+            .encode_with(&header, values, cache)
+            .unwrap_or_default()
     }
 }
 
@@ -263,8 +271,9 @@ pub struct RecordChange {
     pub values: crate::record::Fields,
     pub changed: Vec<String>,
     pub nulled: Vec<String>,
-    /// The event's body, encoded ahead by a bulk job (`ChangeSchema::encode_body`).
-    pub body: Option<Vec<u8>>,
+    /// A CREATE whose event is encoded on delivery from the record as created (a bulk insert's:
+    /// `StoredRecord` keeps those values for it).
+    pub on_delivery: bool,
 }
 
 /// A platform event published over REST, waiting for its transaction to commit.
@@ -505,7 +514,7 @@ impl EventBus {
         let mut next = lock(&self.next_replay);
         let mut per_topic: Vec<(Arc<Topic>, Vec<Arc<BusEvent>>)> = Vec::new();
         let mut everything = Vec::with_capacity(changes.len());
-        for (i, mut change) in changes.into_iter().enumerate() {
+        for (i, change) in changes.into_iter().enumerate() {
             let known = targets
                 .iter()
                 .position(|(name, _)| Arc::ptr_eq(name, &change.object) || *name == change.object);
@@ -534,33 +543,29 @@ impl EventBus {
                 changed_fields: &change.changed,
                 nulled_fields: &change.nulled,
             };
-            let ahead = change.body.take().map(|body| {
-                match RecordKey::new(&change.id).filter(|_| change.change_type == "CREATE") {
-                    Some(record) => {
-                        let commit = commit.get_or_insert_with(|| {
-                            Arc::new(CommitHeader {
-                                schema: schema.clone(),
-                                change_type: change.change_type,
-                                origin: origin.to_owned(),
-                                transaction_key: transaction_key.clone(),
-                                commit_timestamp,
-                                commit_number,
-                                user: store.user_id.clone(),
-                            })
-                        });
-                        Ok(Payload::Change {
-                            commit: commit.clone(),
-                            record,
-                            sequence,
-                            body: Bytes::from(body),
+            let on_delivery = change
+                .on_delivery
+                .then(|| RecordKey::new(&change.id))
+                .flatten()
+                .map(|record| {
+                    let commit = commit.get_or_insert_with(|| {
+                        Arc::new(CommitHeader {
+                            object: change.object.clone(),
+                            schema: schema.clone(),
+                            origin: origin.to_owned(),
+                            transaction_key: transaction_key.clone(),
+                            commit_timestamp,
+                            commit_number,
+                            user: store.user_id.clone(),
                         })
-                    }
-                    None => schema
-                        .encode_with_body(&header, &body)
-                        .map(|p| Payload::Whole(Bytes::from(p))),
-                }
-            });
-            let payload = match ahead {
+                    });
+                    Ok(Payload::Created {
+                        commit: commit.clone(),
+                        record,
+                        sequence,
+                    })
+                });
+            let payload = match on_delivery {
                 Some(payload) => payload,
                 None => {
                     // A CREATE carries every field of the record as stored.
