@@ -435,9 +435,8 @@ impl Store {
     }
 
     /// Stores a record `Creation::complete` filled in: checks unique values, mints the id and
-    /// queues the change event. `event_body` is the event's body when encoded ahead (the
-    /// record's fields but the id); without it the body is encoded from the stored record at
-    /// commit.
+    /// queues the change event, which is encoded from the stored record at commit, or with
+    /// `event_reads_record` on delivery (a bulk insert's million events then keep no payloads).
     pub fn create_completed(
         &mut self,
         object: &str,

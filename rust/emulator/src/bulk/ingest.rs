@@ -1,8 +1,8 @@
 //! Processing an ingest job in the background: header checks that fail the whole job, then rows
 //! applied in 10,000-record batches, each under one store lock, with results written as it goes.
-//! A second thread reads and prepares the next batch meanwhile (CSV, value checks, and for
-//! inserts the defaults, system fields and change-event body), so the lock covers only what
-//! reads other records: references, unique values, ids, storage.
+//! A second thread reads and prepares the next batch meanwhile (`reading`: CSV, value checks,
+//! for inserts the defaults and system fields, and each row quoted for the results), so the lock
+//! covers only what reads other records: references, unique values, ids, storage, events.
 
 use super::job::{write_quoted, Job, JobState, Operation};
 use super::reading::{cells, insert_plan, read_ahead, Batch, QuotedRows};

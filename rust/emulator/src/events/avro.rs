@@ -735,13 +735,17 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn account_change_schema_groups_addresses_and_encodes_bitmaps() {
+    fn account_schema() -> ChangeSchema {
         let account = crate::schema::standard_objects()
             .into_iter()
             .find(|o| o.name == "Account")
             .unwrap();
-        let schema = ChangeSchema::new(&account).unwrap();
+        ChangeSchema::new(&account).unwrap()
+    }
+
+    #[test]
+    fn account_change_schema_groups_addresses_and_encodes_bitmaps() {
+        let schema = account_schema();
         assert_eq!(schema.schema_id.len(), 22);
         assert_eq!(
             schema.event_name_of("BillingCity").as_deref(),
@@ -842,11 +846,7 @@ mod tests {
 
     #[test]
     fn records_sharing_a_shape_encode_as_each_does_alone() {
-        let account = crate::schema::standard_objects()
-            .into_iter()
-            .find(|o| o.name == "Account")
-            .unwrap();
-        let schema = ChangeSchema::new(&account).unwrap();
+        let schema = account_schema();
         let ids = ["001000000000001AAA".to_owned()];
         let header = Header {
             record_ids: &ids,

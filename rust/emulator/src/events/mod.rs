@@ -54,6 +54,31 @@ pub struct CommitHeader {
     user: String,
 }
 
+impl CommitHeader {
+    /// The header of one of the commit's changes.
+    fn header<'a>(
+        &'a self,
+        record_ids: &'a [String],
+        change_type: &'static str,
+        sequence: i32,
+        changed: &'a [String],
+        nulled: &'a [String],
+    ) -> Header<'a> {
+        Header {
+            record_ids,
+            change_type,
+            change_origin: &self.origin,
+            transaction_key: &self.transaction_key,
+            sequence_number: sequence,
+            commit_timestamp: self.commit_timestamp,
+            commit_number: self.commit_number,
+            commit_user: &self.user,
+            changed_fields: changed,
+            nulled_fields: nulled,
+        }
+    }
+}
+
 impl BusEvent {
     /// Whether `payload` reads the store.
     pub fn reads_store(&self) -> bool {
@@ -72,18 +97,7 @@ impl BusEvent {
             } => (commit, record, sequence),
         };
         let id = [record.as_str().to_owned()];
-        let header = Header {
-            record_ids: &id,
-            change_type: "CREATE",
-            change_origin: &commit.origin,
-            transaction_key: &commit.transaction_key,
-            sequence_number: *sequence,
-            commit_timestamp: commit.commit_timestamp,
-            commit_number: commit.commit_number,
-            commit_user: &commit.user,
-            changed_fields: &[],
-            nulled_fields: &[],
-        };
+        let header = commit.header(&id, "CREATE", *sequence, &[], &[]);
         let none = crate::record::Fields::default();
         let values = store
             .and_then(|store| store.object(&commit.object).ok())
@@ -289,13 +303,8 @@ pub struct PendingEvent {
 type ChangeTarget = (Arc<ChangeSchema>, Arc<Topic>, Arc<str>);
 
 /// An object a commit changed, where its events go, where its values go in them, and what the
-/// headers of its bulk-inserted records share.
-type ObjectTarget<'s> = (
-    &'s ObjectStore,
-    ChangeTarget,
-    SlotCache,
-    Option<Arc<CommitHeader>>,
-);
+/// headers of its events share.
+type ObjectTarget<'s> = (&'s ObjectStore, ChangeTarget, SlotCache, Arc<CommitHeader>);
 
 /// All topics, schemas and event types of the org.
 #[derive(Debug)]
@@ -521,7 +530,18 @@ impl EventBus {
             let at = known.unwrap_or_else(|| {
                 let target = self
                     .change_target(store, &change.object)
-                    .map(|(object, target)| (object, target, SlotCache::default(), None));
+                    .map(|(object, target)| {
+                        let commit = Arc::new(CommitHeader {
+                            object: change.object.clone(),
+                            schema: target.0.clone(),
+                            origin: origin.to_owned(),
+                            transaction_key: transaction_key.clone(),
+                            commit_timestamp,
+                            commit_number,
+                            user: store.user_id.clone(),
+                        });
+                        (object, target, SlotCache::default(), commit)
+                    });
                 targets.push((change.object.clone(), target));
                 targets.len() - 1
             });
@@ -531,55 +551,35 @@ impl EventBus {
                 continue;
             };
             let sequence = i32::try_from(i + 1).unwrap_or(i32::MAX);
-            let header = Header {
-                record_ids: std::slice::from_ref(&change.id),
-                change_type: change.change_type,
-                change_origin: origin,
-                transaction_key: &transaction_key,
-                sequence_number: sequence,
-                commit_timestamp,
-                commit_number,
-                commit_user: &store.user_id,
-                changed_fields: &change.changed,
-                nulled_fields: &change.nulled,
-            };
             let on_delivery = change
                 .on_delivery
                 .then(|| RecordKey::new(&change.id))
-                .flatten()
-                .map(|record| {
-                    let commit = commit.get_or_insert_with(|| {
-                        Arc::new(CommitHeader {
-                            object: change.object.clone(),
-                            schema: schema.clone(),
-                            origin: origin.to_owned(),
-                            transaction_key: transaction_key.clone(),
-                            commit_timestamp,
-                            commit_number,
-                            user: store.user_id.clone(),
-                        })
-                    });
-                    Ok(Payload::Created {
-                        commit: commit.clone(),
-                        record,
-                        sequence,
-                    })
-                });
+                .flatten();
             let payload = match on_delivery {
-                Some(payload) => payload,
+                Some(record) => Payload::Created {
+                    commit: commit.clone(),
+                    record,
+                    sequence,
+                },
                 None => {
+                    let header = commit.header(
+                        std::slice::from_ref(&change.id),
+                        change.change_type,
+                        sequence,
+                        &change.changed,
+                        &change.nulled,
+                    );
                     // A CREATE carries every field of the record as stored.
                     let stored = (change.change_type == "CREATE")
                         .then(|| object.records.get(change.id.as_str()))
                         .flatten()
                         .map(|r| &r.fields);
-                    schema
-                        .encode_with(&header, stored.unwrap_or(&change.values), cache)
-                        .map(|p| Payload::Whole(Bytes::from(p)))
+                    let values = stored.unwrap_or(&change.values);
+                    match schema.encode_with(&header, values, cache) {
+                        Ok(payload) => Payload::Whole(Bytes::from(payload)),
+                        Err(_) => continue,
+                    }
                 }
-            };
-            let Ok(payload) = payload else {
-                continue;
             };
             let event = Arc::new(BusEvent {
                 replay: *next,
