@@ -188,3 +188,77 @@ impl SystemNames {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::record::Shapes;
+
+    fn account() -> Creation {
+        let meta = crate::schema::standard_objects()
+            .into_iter()
+            .find(|o| o.name == "Account")
+            .unwrap();
+        Creation::of(&meta)
+    }
+
+    /// A row given these values for these fields, completed the full way.
+    fn completed(
+        creation: &Creation,
+        stamp: &Stamp,
+        given: &[(&FieldName, Value)],
+        shapes: &mut Shapes,
+    ) -> Result<Fields, ApiFailure> {
+        let mut draft = Fields::default();
+        for (name, value) in given {
+            draft.insert(name, value.clone());
+        }
+        creation.complete(&mut draft, stamp)?;
+        Ok(draft.take(shapes))
+    }
+
+    #[test]
+    fn rows_given_the_same_fields_complete_as_the_full_way_does() {
+        let creation = account();
+        let stamp = Stamp::new("005000000000001AAA", "2026-11-26T10:00:00.000+0000");
+        let (name, phone): (FieldName, FieldName) = ("Name".into(), "Phone".into());
+        let mut shapes = Shapes::default();
+        let first = completed(
+            &creation,
+            &stamp,
+            &[(&name, Value::from("A")), (&phone, Value::from("1"))],
+            &mut shapes,
+        )
+        .unwrap();
+        let completion = creation.completion(&first, &[&name, &phone]).unwrap();
+        for given in [
+            vec![Value::from("B"), Value::from("2")],
+            vec![Value::from("C"), Value::Null],
+        ] {
+            let alike = completion.complete(given.clone()).unwrap();
+            let pairs = [(&name, given[0].clone()), (&phone, given[1].clone())];
+            let full = completed(&creation, &stamp, &pairs, &mut Shapes::default()).unwrap();
+            assert_eq!(alike, full);
+            assert!(
+                Arc::ptr_eq(alike.shape(), first.shape()),
+                "the first row's shape"
+            );
+            assert_eq!(
+                alike.get("OwnerId"),
+                Some(&Value::from("005000000000001AAA"))
+            );
+            assert_eq!(alike.get("Id"), Some(&Value::Null), "minted when stored");
+        }
+        // A null required field goes back, for the full way to name it.
+        let back = completion
+            .complete(vec![Value::Null, Value::from("3")])
+            .unwrap_err();
+        assert_eq!(back, vec![Value::Null, Value::from("3")]);
+        let pairs = [(&name, Value::Null), (&phone, Value::from("3"))];
+        let failure = completed(&creation, &stamp, &pairs, &mut shapes).unwrap_err();
+        assert_eq!(failure.code, "REQUIRED_FIELD_MISSING");
+        // Given fields in another order than the shape holds them: no completion.
+        assert!(creation.completion(&first, &[&phone, &name]).is_none());
+    }
+}

@@ -270,7 +270,7 @@ impl RowScratch {
 
 /// A row prepared as far as that needs no other record, for the writes that take prepared
 /// values: its values checked against their fields, and for an insert completed with defaults
-/// and system fields, with its change event's body encoded.
+/// and system fields.
 fn prepare_row(
     spec: &JobSpec,
     columns: &Columns,
