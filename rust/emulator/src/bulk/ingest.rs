@@ -42,6 +42,7 @@ pub(super) struct JobSpec {
 
 /// Runs a closed ingest job to its end; called on a blocking thread.
 pub fn process(org: &Org, job: &Arc<Mutex<Job>>) {
+    let _turn = org.bulk.ingest_turn();
     let started = Instant::now();
     let (spec, data) = {
         let mut j = lock(job);

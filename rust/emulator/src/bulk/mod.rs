@@ -33,6 +33,10 @@ pub struct BulkJobs {
     upload_limit: AtomicU64,
     fail_after_batches: Mutex<Option<usize>>,
     batch_delay: Mutex<std::time::Duration>,
+    /// Held by the ingest job being processed. Jobs closed meanwhile wait their turn in
+    /// UploadComplete, as Salesforce queues them: each job uses two threads, and on a small
+    /// machine several at once take longer together than one after another.
+    ingest_turn: Mutex<()>,
 }
 
 impl BulkJobs {
@@ -43,7 +47,13 @@ impl BulkJobs {
             upload_limit: AtomicU64::new(upload_limit),
             fail_after_batches: Mutex::new(None),
             batch_delay: Mutex::new(std::time::Duration::ZERO),
+            ingest_turn: Mutex::new(()),
         }
+    }
+
+    /// Waits for the turn to process an ingest job.
+    pub fn ingest_turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        lock(&self.ingest_turn)
     }
 
     /// The upload limit in base64-encoded bytes, as Salesforce counts it.
