@@ -28,6 +28,15 @@ impl ApiFailure {
         self
     }
 
+    /// A fault of the emulator itself (500 UNKNOWN_EXCEPTION).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            message,
+        )
+    }
+
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }

@@ -180,13 +180,8 @@ fn event_schema(org: &Org, schema_id: &str, query: Option<&str>) -> Result<Reply
         .events
         .schema_json(schema_id)
         .ok_or_else(ApiFailure::not_found)?;
-    let mut schema: Value = serde_json::from_str(&json).map_err(|e| {
-        ApiFailure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
-            e.to_string(),
-        )
-    })?;
+    let mut schema: Value =
+        serde_json::from_str(&json).map_err(|e| ApiFailure::internal(e.to_string()))?;
     match format {
         "COMPACT" => {
             if let Value::Object(map) = &mut schema {

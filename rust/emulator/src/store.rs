@@ -457,8 +457,8 @@ impl Store {
             .ok_or_else(|| unsupported_type(object))?;
         store.check_unique(&values, None)?;
         let id = mint_id(next_serial, &store.meta.key_prefix, pod)?;
-        let key =
-            RecordKey::new(&id).ok_or_else(|| internal_error("a minted id is 18 characters"))?;
+        let key = RecordKey::new(&id)
+            .ok_or_else(|| ApiFailure::internal("a minted id is 18 characters"))?;
         values.insert(&store.creation.system.id, Value::String(id.clone()));
         store.index_insert(&id, &values);
         store.records.insert(
@@ -727,15 +727,7 @@ fn mint_id(next_serial: &mut u64, key_prefix: &str, pod: &str) -> Result<String,
     *next_serial += 1;
     RecordId::mint(key_prefix, pod, serial)
         .map(RecordId::into_string)
-        .map_err(|e| internal_error(e.to_string()))
-}
-
-fn internal_error(message: impl Into<String>) -> ApiFailure {
-    ApiFailure::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "UNKNOWN_EXCEPTION",
-        message,
-    )
+        .map_err(|e| ApiFailure::internal(e.to_string()))
 }
 
 fn target_has_prefix(store: &Store, object: &str, target: &str) -> bool {

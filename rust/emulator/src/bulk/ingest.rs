@@ -258,13 +258,7 @@ impl Applier<'_> {
         } = *self;
         // The reader prepares every row of an insert or update.
         let prepared = move || {
-            prepared.unwrap_or_else(|| {
-                Err(ApiFailure::new(
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "UNKNOWN_EXCEPTION",
-                    "the row was not prepared",
-                ))
-            })
+            prepared.unwrap_or_else(|| Err(ApiFailure::internal("the row was not prepared")))
         };
         let id_of = |column: Option<usize>| {
             column

@@ -219,13 +219,7 @@ fn create(
     };
     let serial = org.bulk.serial.fetch_add(1, Ordering::Relaxed);
     let id = RecordId::mint("750", &org.pod, serial)
-        .map_err(|e| {
-            ApiFailure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN_EXCEPTION",
-                e.to_string(),
-            )
-        })?
+        .map_err(|e| ApiFailure::internal(e.to_string()))?
         .to_string();
     let now = format_datetime(chrono::Utc::now());
     let job = Job {

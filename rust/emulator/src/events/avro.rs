@@ -382,26 +382,16 @@ impl ChangeSchema {
         values: &Fields,
         cache: &mut SlotCache,
     ) -> Result<Vec<u8>, String> {
-        self.written(cache, |schema, cache, out| {
-            schema.write_header(header, out)?;
-            schema.write_body(values, cache, out);
-            Ok(())
-        })
-    }
-
-    /// What `write` puts in the cache's buffer, copied out at its exact size: the event log holds
-    /// a million of these after a bulk job, and the buffer is reused from record to record.
-    fn written(
-        &self,
-        cache: &mut SlotCache,
-        write: impl FnOnce(&Self, &mut SlotCache, &mut Vec<u8>) -> Result<(), String>,
-    ) -> Result<Vec<u8>, String> {
+        // Written into the cache's buffer, reused from record to record, and copied out at its
+        // exact size.
         let mut out = std::mem::take(&mut cache.buffer);
         out.clear();
-        let outcome = write(self, cache, &mut out);
-        let copy = out.clone();
+        let outcome = self.write_header(header, &mut out).map(|()| {
+            self.write_body(values, cache, &mut out);
+            out.clone()
+        });
         cache.buffer = out;
-        outcome.map(|()| copy)
+        outcome
     }
 
     fn write_header(&self, header: &Header<'_>, w: &mut Vec<u8>) -> Result<(), String> {
@@ -436,7 +426,7 @@ impl ChangeSchema {
         let same_shape = cache.locate(&self.stored, values);
         if !same_shape {
             cache.plan = None;
-            self.write_some_columns(values, &cache.entries, w, |_| true);
+            self.write_columns(values, &cache.entries, w);
             return;
         }
         // A second record of one shape: from now on only its own values are written per record.
@@ -453,9 +443,13 @@ impl ChangeSchema {
                         let value = values.value_at(*position).filter(|v| !v.is_null());
                         write_optional(w, *kind, value);
                     }
-                    Piece::Column(column) => {
-                        let only = |c: usize| c == *column;
-                        self.write_some_columns(values, &cache.entries, w, only);
+                    Piece::Compound { column, first_slot } => {
+                        if let Some(Column::Compound { parts }) =
+                            self.columns.get(*column).map(|c| &c.1)
+                        {
+                            let slots = cache.entries.get(*first_slot..).unwrap_or_default();
+                            write_compound(w, parts, slots, values);
+                        }
                     }
                 }
             }
@@ -471,6 +465,7 @@ impl ChangeSchema {
         let mut slots = entries.iter();
         for (c, (_, column)) in self.columns.iter().enumerate() {
             let start = plan.constant.len();
+            let first_slot = entries.len() - slots.len();
             match column {
                 Column::Plain { kind, .. } => match slots.next() {
                     Some(Some(i)) if own(&Some(*i)) => {
@@ -480,19 +475,19 @@ impl ChangeSchema {
                         });
                         continue;
                     }
-                    entry => {
-                        let value = entry.copied().flatten().and_then(|i| values.value_at(i));
-                        write_optional(&mut plan.constant, *kind, value.filter(|v| !v.is_null()));
-                    }
+                    entry => write_optional(&mut plan.constant, *kind, slot_value(values, entry)),
                 },
                 Column::Compound { parts } => {
                     let mine: Vec<Option<usize>> =
                         slots.by_ref().take(parts.len()).copied().collect();
                     if mine.iter().any(own) {
-                        pieces.push(Piece::Column(c));
+                        pieces.push(Piece::Compound {
+                            column: c,
+                            first_slot,
+                        });
                         continue;
                     }
-                    self.write_some_columns(values, entries, &mut plan.constant, |x| x == c);
+                    write_compound(&mut plan.constant, parts, &mine, values);
                 }
             }
             let end = plan.constant.len();
@@ -505,46 +500,52 @@ impl ChangeSchema {
         plan
     }
 
-    /// Writes the columns of the body that `which` picks, by their index.
-    fn write_some_columns(
-        &self,
-        values: &Fields,
-        entries: &[Option<usize>],
-        w: &mut Vec<u8>,
-        which: impl Fn(usize) -> bool,
-    ) {
-        let mut slots = entries.iter().map(|entry| {
-            entry
-                .and_then(|i| values.value_at(i))
-                .filter(|v| !v.is_null())
-        });
-        for (c, (_, column)) in self.columns.iter().enumerate() {
+    /// Writes every column of the body; `entries` holds, per stored field in body order, the
+    /// position of its value in `values`.
+    fn write_columns(&self, values: &Fields, entries: &[Option<usize>], w: &mut Vec<u8>) {
+        let mut at = 0;
+        for (_, column) in &self.columns {
+            let slots = entries.get(at..).unwrap_or_default();
             match column {
                 Column::Plain { kind, .. } => {
-                    let value = slots.next().flatten();
-                    if which(c) {
-                        write_optional(w, *kind, value);
-                    }
+                    write_optional(w, *kind, slot_value(values, slots.first()));
+                    at += 1;
                 }
                 Column::Compound { parts } => {
-                    let mut present = [None; ADDRESS_PARTS.len()];
-                    for (value, _) in present.iter_mut().zip(parts) {
-                        *value = slots.next().flatten();
-                    }
-                    if !which(c) {
-                        continue;
-                    }
-                    if present.iter().any(Option::is_some) {
-                        write_long(w, 1);
-                        for (value, (_, _, kind)) in present.iter().zip(parts) {
-                            write_optional(w, *kind, *value);
-                        }
-                    } else {
-                        write_long(w, 0);
-                    }
+                    write_compound(w, parts, slots, values);
+                    at += parts.len();
                 }
             }
         }
+    }
+}
+
+/// The value a slot points at, unless null.
+fn slot_value<'v>(values: &'v Fields, slot: Option<&Option<usize>>) -> Option<&'v Value> {
+    slot.copied()
+        .flatten()
+        .and_then(|i| values.value_at(i))
+        .filter(|v| !v.is_null())
+}
+
+/// A compound field (an address) from the slots of its parts: null when no part has a value.
+fn write_compound(
+    w: &mut Vec<u8>,
+    parts: &[(String, FieldName, Kind)],
+    slots: &[Option<usize>],
+    values: &Fields,
+) {
+    let mut present = [None; ADDRESS_PARTS.len()];
+    for (i, value) in present.iter_mut().enumerate().take(parts.len()) {
+        *value = slot_value(values, slots.get(i));
+    }
+    if present.iter().any(Option::is_some) {
+        write_long(w, 1);
+        for (value, (_, _, kind)) in present.iter().zip(parts) {
+            write_optional(w, *kind, *value);
+        }
+    } else {
+        write_long(w, 0);
     }
 }
 
@@ -564,8 +565,12 @@ enum Piece {
         position: usize,
         kind: Kind,
     },
-    /// A compound column with a part held by each record alone, written whole.
-    Column(usize),
+    /// A compound column with a part held by each record alone, written whole from the slots
+    /// of its parts.
+    Compound {
+        column: usize,
+        first_slot: usize,
+    },
 }
 
 /// Where a record's values go in a change event, remembered from one record to the next: the

@@ -20,13 +20,8 @@ pub(super) fn page(
 ) -> Result<Vec<u8>, ApiFailure> {
     // About 400 bytes a row of ten fields: sized once rather than grown by copying.
     let mut out = Vec::with_capacity(4096 + 400 * cursor.batch.min(cursor.ids.len()));
-    write_page(&mut out, store, cursor, offset, version, next.as_deref()).map_err(|e| {
-        ApiFailure::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
-            e.to_string(),
-        )
-    })?;
+    write_page(&mut out, store, cursor, offset, version, next.as_deref())
+        .map_err(|e| ApiFailure::internal(e.to_string()))?;
     Ok(out)
 }
 
