@@ -17,7 +17,7 @@ import pytest
 from compare_bulk_insert import write_csv
 from peers import simple_salesforce
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 ROWS = 50_000
 

@@ -12,7 +12,7 @@ import pytest
 from peers import simple_salesforce
 from simple_salesforce import Salesforce as SimpleSalesforce
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 CALLS = 200
 

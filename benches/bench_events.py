@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from salesforce_api.cli import sample_account
-from salesforce_api.testing import Emulator
+from forcelink.cli import sample_account
+from forcelink.testing import Emulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.pubsub_peer import GrpcioSubscriber, load_stubs

@@ -13,8 +13,8 @@ import asyncio
 import pytest
 from peers import simple_salesforce
 
-from salesforce_api.cli import sample_account
-from salesforce_api.testing import Emulator
+from forcelink.cli import sample_account
+from forcelink.testing import Emulator
 
 RECORDS = 20_000
 SOQL = (

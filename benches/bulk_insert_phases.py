@@ -17,7 +17,7 @@ from pathlib import Path
 from compare_bulk_insert import write_csv
 from compare_query_stream import org_in_subprocess
 
-from salesforce_api import BulkEvent, Salesforce
+from forcelink import BulkEvent, Salesforce
 
 
 def main() -> None:

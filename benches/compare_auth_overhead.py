@@ -10,8 +10,8 @@ import argparse
 import statistics
 import time
 
-from salesforce_api import Salesforce
-from salesforce_api.testing import Emulator
+from forcelink import Salesforce
+from forcelink.testing import Emulator
 
 
 def per_call_us(sf: Salesforce, record_id: str, calls: int) -> float:

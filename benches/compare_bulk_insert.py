@@ -73,7 +73,7 @@ def child(args: argparse.Namespace) -> None:
         jobs = len(results)
         job_ids = [str(r["job_id"]) for r in results]
     else:
-        from salesforce_api import Salesforce
+        from forcelink import Salesforce
 
         sf = (
             Salesforce.builder().instance_url(args.url).access_token(args.token).ca_cert_file(args.ca).build()
@@ -102,7 +102,7 @@ def child(args: argparse.Namespace) -> None:
     # time is the client's (reading, uploading, polling and noticing the end late).
     org_ms = 0
     if args.child != "ours-query":
-        from salesforce_api import Salesforce as Reader
+        from forcelink import Salesforce as Reader
 
         reader = (
             Reader.builder().instance_url(args.url).access_token(args.token).ca_cert_file(args.ca).build()

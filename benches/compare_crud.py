@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from peers import simple_salesforce
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 def timed(label: str, fn: Callable[[], int], expected: int) -> float:
@@ -42,11 +42,11 @@ def main() -> None:
 
         print(f"get x{calls} over HTTPS")
         ours = timed(
-            "salesforce_api sync",
+            "forcelink sync",
             lambda: sum(sf.sobjects.get("Account", rid)["Name"] == "Bench" for _ in range(calls)),
             calls,
         )
-        ours_async = timed("salesforce_api async (gather)", lambda: asyncio.run(async_gets()), calls)
+        ours_async = timed("forcelink async (gather)", lambda: asyncio.run(async_gets()), calls)
         theirs = timed(
             "simple-salesforce",
             lambda: sum(peer.Account.get(rid)["Name"] == "Bench" for _ in range(calls)),
@@ -56,7 +56,7 @@ def main() -> None:
 
         print(f"create x{calls} over HTTPS")
         ours = timed(
-            "salesforce_api sync",
+            "forcelink sync",
             lambda: sum(sf.sobjects.create("Contact", {"LastName": "x"}).success for _ in range(calls)),
             calls,
         )

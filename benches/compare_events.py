@@ -35,7 +35,7 @@ TOPIC = "/data/AccountChangeEvent"
 
 
 def ours_sync(n: int, settings: dict[str, str]) -> dict[str, Any]:
-    from salesforce_api import Salesforce
+    from forcelink import Salesforce
 
     sf = Salesforce.builder(from_env=True).build()
     seen = checksum = fields = 0
@@ -51,7 +51,7 @@ def ours_sync(n: int, settings: dict[str, str]) -> dict[str, Any]:
 
 
 def ours_async(n: int, settings: dict[str, str]) -> dict[str, Any]:
-    from salesforce_api import AsyncSalesforce
+    from forcelink import AsyncSalesforce
 
     async def run() -> dict[str, Any]:
         sf = AsyncSalesforce.builder(from_env=True).build()
@@ -132,7 +132,7 @@ def run_child(kind: str, n: int, settings: dict[str, str]) -> dict[str, Any]:
 
 def latency(samples: int) -> tuple[float, float]:
     """Publish one event at a time over gRPC and time until our subscriber has it."""
-    from salesforce_api.testing import Emulator
+    from forcelink.testing import Emulator
 
     with Emulator(tls=True) as org:
         org.define_event("Ping__e", {"Seq__c": "int"})

@@ -3,7 +3,7 @@ simple-salesforce's query_all_iter, in one run; records per second, CPU seconds 
 records, and ratios. Every run checks it got every record exactly once.
 
 Run: python benches/compare_query_stream.py [--records 200000] [--rounds 3] [--in-process]
-Use a release build (maturin develop --release). The emulator runs as `sfapi emulator` in its own
+Use a release build (maturin develop --release). The emulator runs as `forcelink emulator` in its own
 process, so "process CPU" is the client's alone; with --in-process it runs inside this process
 (its threads then count in "process CPU").
 """
@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator
 import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
 
-from salesforce_api import AsyncSalesforce, Salesforce
-from salesforce_api.cli import sample_account
-from salesforce_api.testing import Emulator
+from forcelink import AsyncSalesforce, Salesforce
+from forcelink.cli import sample_account
+from forcelink.testing import Emulator
 
 SOQL = (
     "SELECT Id, Name, AccountNumber, Type, Industry, AnnualRevenue, NumberOfEmployees, Phone, "
@@ -75,9 +75,9 @@ def org_in_process(n: int) -> Iterator[tuple[str, str, str]]:
 
 @contextlib.contextmanager
 def org_settings_in_subprocess(n: int) -> Iterator[dict[str, str]]:
-    """Runs ``sfapi emulator --tls`` with n seeded Accounts in a child process and yields the
+    """Runs ``forcelink emulator --tls`` with n seeded Accounts in a child process and yields the
     SF_* settings it prints."""
-    command = [sys.executable, "-m", "salesforce_api.cli", "emulator", "--tls", "--seed-accounts", str(n)]
+    command = [sys.executable, "-m", "forcelink.cli", "emulator", "--tls", "--seed-accounts", str(n)]
     command += ["--api-limit", "100000000"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as proc:
@@ -151,8 +151,8 @@ def main() -> None:
         results: dict[str, list[tuple[float, float]]] = {"sync": [], "async": [], "peer": []}
         for round_number in range(1, args.rounds + 1):
             print(f" round {round_number}")
-            results["sync"].append(run("salesforce_api sync stream", ours_sync, n))
-            results["async"].append(run("salesforce_api async stream", ours_async, n))
+            results["sync"].append(run("forcelink sync stream", ours_sync, n))
+            results["async"].append(run("forcelink async stream", ours_async, n))
             results["peer"].append(run("simple-salesforce query_all_iter", theirs, n))
             ratios("this round:", results["peer"][-1], results["sync"][-1], results["async"][-1])
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 def simple_salesforce(org: Emulator) -> SimpleSalesforce:

@@ -21,15 +21,15 @@ step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Rust tests"
 # The extension crate is tested through Python; it cannot link a test binary without libpython.
-cargo test --workspace --exclude salesforce-api-python --locked
+cargo test --workspace --exclude forcelink-python --locked
 step "build and install the package"
 maturin develop --locked
 step "ruff"
 ruff check python tests benches
 ruff format --check python tests benches
 step "mypy --strict"
-mypy python/salesforce_api
+mypy python/forcelink
 step "stubtest"
-python -m mypy.stubtest salesforce_api._core
+python -m mypy.stubtest forcelink._core
 step "pytest"
 python -m pytest

@@ -25,7 +25,7 @@ class AppKey:
 @lru_cache(maxsize=4)
 def app_key(name: str = "default") -> AppKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"salesforce-api tests {name}")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"forcelink tests {name}")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()

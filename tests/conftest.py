@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from salesforce_api import AsyncSalesforce
-from salesforce_api.testing import Emulator
+from forcelink import AsyncSalesforce
+from forcelink.testing import Emulator
 
 pytest_plugins = ["pytester"]
 

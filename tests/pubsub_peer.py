@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from salesforce_api.testing import Emulator
+    from forcelink.testing import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 # The published contract when it is at hand (an optional cross-check), else our copy of it.

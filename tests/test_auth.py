@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from salesforce_api import (
+from forcelink import (
     AsyncSalesforce,
     AuthError,
     ConfigError,
@@ -24,7 +24,7 @@ from salesforce_api import (
     Salesforce,
     SalesforceError,
 )
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 from .auth_keys import app_key, assertion
 

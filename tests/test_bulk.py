@@ -12,7 +12,7 @@ import pytest
 import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
 
-from salesforce_api import (
+from forcelink import (
     AsyncSalesforce,
     BulkEvent,
     BulkJobError,
@@ -22,8 +22,8 @@ from salesforce_api import (
     Salesforce,
     SalesforceError,
 )
-from salesforce_api.cli import main
-from salesforce_api.testing import Emulator
+from forcelink.cli import main
+from forcelink.testing import Emulator
 
 FAST = {"poll_interval": 0.02, "max_poll_interval": 0.2}
 

@@ -8,13 +8,13 @@ import subprocess
 import sys
 import time
 
-from salesforce_api import Salesforce
-from salesforce_api.testing import Emulator
+from forcelink import Salesforce
+from forcelink.testing import Emulator
 
 
-def test_sfapi_demo_runs_each_step() -> None:
+def test_forcelink_demo_runs_each_step() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "salesforce_api.cli", "demo"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "forcelink.cli", "demo"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -25,9 +25,9 @@ def test_sfapi_demo_runs_each_step() -> None:
     assert lines[-1] == "demo finished: every step succeeded"
 
 
-def test_sfapi_emulator_serves_until_stopped() -> None:
+def test_forcelink_emulator_serves_until_stopped() -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "salesforce_api.cli", "emulator"],
+        [sys.executable, "-m", "forcelink.cli", "emulator"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from salesforce_api import AsyncSalesforce, CompositeRequest, InvalidArgumentError, RecordResult
-from salesforce_api.testing import Emulator
+from forcelink import AsyncSalesforce, CompositeRequest, InvalidArgumentError, RecordResult
+from forcelink.testing import Emulator
 
 
 def test_execute_with_references(org: Emulator) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from salesforce_api import AsyncSalesforce, ConfigError, Salesforce
-from salesforce_api.testing import Emulator
+from forcelink import AsyncSalesforce, ConfigError, Salesforce
+from forcelink.testing import Emulator
 
 TOKEN = "00D5e0000000001!SECRETtokenVALUE.for_tests"
 

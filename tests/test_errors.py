@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from salesforce_api import (
+from forcelink import (
     DuplicateValueError,
     EntityDeletedError,
     ForbiddenError,
@@ -26,7 +26,7 @@ from salesforce_api import (
     ServerError,
     ValidationError,
 )
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 @pytest.mark.parametrize(

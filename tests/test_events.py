@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from salesforce_api import (
+from forcelink import (
     AsyncSalesforce,
     InvalidArgumentError,
     InvalidFieldError,
@@ -23,9 +23,9 @@ from salesforce_api import (
     ReplayIdError,
     Salesforce,
 )
-from salesforce_api.cli import main as sfapi
-from salesforce_api.events import ChangeEvent, Event, Subscription
-from salesforce_api.testing import Emulator
+from forcelink.cli import main as forcelink
+from forcelink.events import ChangeEvent, Event, Subscription
+from forcelink.testing import Emulator
 
 from .pubsub_peer import GrpcioSubscriber, load_stubs
 
@@ -327,7 +327,7 @@ def test_a_grpcio_fastavro_subscriber_reads_the_same_payloads(events_org: Emulat
     assert ours[0].payload["NumberOfEmployees"] == 7
 
 
-def test_sfapi_subscribe_prints_json_lines(
+def test_forcelink_subscribe_prints_json_lines(
     events_org: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sf = events_org.client()
@@ -339,7 +339,9 @@ def test_sfapi_subscribe_prints_json_lines(
         "SF_PUBSUB_ENDPOINT": events_org.pubsub_url,
     }.items():
         monkeypatch.setenv(key, value)
-    assert sfapi(["subscribe", "/data/AccountChangeEvent", "--replay", "earliest", "--max-events", "1"]) == 0
+    assert (
+        forcelink(["subscribe", "/data/AccountChangeEvent", "--replay", "earliest", "--max-events", "1"]) == 0
+    )
     line = json.loads(capsys.readouterr().out.strip())
     assert line["header"]["change_type"] == "CREATE"
     assert line["payload"]["Name"] == "Cli"

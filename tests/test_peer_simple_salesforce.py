@@ -7,7 +7,7 @@ import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:

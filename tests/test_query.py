@@ -9,7 +9,7 @@ import pytest
 import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
 
-from salesforce_api import (
+from forcelink import (
     AsyncSalesforce,
     InvalidArgumentError,
     InvalidFieldError,
@@ -19,7 +19,7 @@ from salesforce_api import (
     QueryPage,
     format_soql,
 )
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 N = 10_005
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from salesforce_api import (
+from forcelink import (
     AsyncSalesforce,
     ConnectError,
     RequestTimeoutError,
@@ -17,7 +17,7 @@ from salesforce_api import (
     ServerError,
     TransportError,
 )
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 def quick_client(org: Emulator, events: list[RetryEvent] | None = None, **retry: float) -> Salesforce:

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")

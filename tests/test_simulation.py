@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from salesforce_api import AsyncSalesforce, InvalidSessionError, Salesforce, SimulationError
-from salesforce_api.simulation import FakeTransport, SimulationRecorder, SimulationReplayer
-from salesforce_api.testing import Emulator, make_account, make_contact
+from forcelink import AsyncSalesforce, InvalidSessionError, Salesforce, SimulationError
+from forcelink.simulation import FakeTransport, SimulationRecorder, SimulationReplayer
+from forcelink.testing import Emulator, make_account, make_contact
 
 from .auth_keys import app_key
 
@@ -58,7 +58,7 @@ def test_record_then_replay_with_both_clients(tmp_path: Path) -> None:
     text = cassette.read_text()
     for secret in (token, "PRIVATE KEY", app_key().private_pkcs8.splitlines()[1]):
         assert secret not in text
-    assert text.splitlines()[0] == '{"format":"salesforce-api-cassette","version":1}'
+    assert text.splitlines()[0] == '{"format":"forcelink-cassette","version":1}'
 
     # The org is gone: the replay answers everything.
     sync_replayer = SimulationReplayer.load(cassette)
@@ -170,7 +170,7 @@ def test_fake_transport_for_unit_tests() -> None:
 def test_sf_cassette_records_then_replays(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from salesforce_api import Salesforce
+        from forcelink import Salesforce
 
         def test_session(sf_cassette, sf_emulator):
             builder = Salesforce.builder().instance_url(sf_emulator.instance_url).access_token(sf_emulator.access_token())
@@ -203,7 +203,7 @@ def test_cli_records_and_replays_a_query(tmp_path: Path) -> None:
         command = [
             sys.executable,
             "-m",
-            "salesforce_api.cli",
+            "forcelink.cli",
             "query",
             "SELECT Name FROM Account ORDER BY Name",
         ]

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from salesforce_api import (
+from forcelink import (
     AsyncSalesforce,
     EntityDeletedError,
     SaveResult,
     UpsertResult,
 )
-from salesforce_api.testing import Emulator
+from forcelink.testing import Emulator
 
 
 def test_sync_lifecycle_over_tls(tls_emulator: Emulator) -> None:

@@ -1,8 +1,8 @@
 //! An async Salesforce API client.
 //!
 //! ```no_run
-//! # async fn run() -> salesforce_api::Result<()> {
-//! use salesforce_api::{Client, Config};
+//! # async fn run() -> forcelink::Result<()> {
+//! use forcelink::{Client, Config};
 //! let config = Config::builder()
 //!     .instance_url("https://acme.my.salesforce.com")
 //!     .access_token("00D...!...")
@@ -46,10 +46,10 @@ pub use error::{
     ApiError, ApiErrorItem, Attempts, Error, ErrorKind, OAuthError, Result, TransportErrorKind,
     TransportFailure,
 };
+pub use forcelink_wire::RecordId;
 pub use limits::{ApiUsage, AppUsage};
 pub use query::{QueryOptions, QueryPage, QueryPager, RawPage};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
-pub use salesforce_wire::RecordId;
 pub use simulation::{
     FakeTransport, Interaction, SeenRequest, SimulationError, SimulationRecorder,
     SimulationReplayer,

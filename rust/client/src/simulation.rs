@@ -195,7 +195,7 @@ impl SimulationRecorder {
         };
         let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
         let header = CassetteHeader {
-            format: "salesforce-api-cassette".into(),
+            format: "forcelink-cassette".into(),
             version: CASSETTE_VERSION,
         };
         let line = |v: &dyn erased::Json| v.json();
@@ -290,7 +290,7 @@ impl SimulationReplayer {
             }
             _ => return Err(fail("empty file".into())),
         };
-        if header.format != "salesforce-api-cassette" || header.version != CASSETTE_VERSION {
+        if header.format != "forcelink-cassette" || header.version != CASSETTE_VERSION {
             return Err(fail(format!(
                 "format {} version {} is not readable by this version (expects {CASSETTE_VERSION})",
                 header.format, header.version

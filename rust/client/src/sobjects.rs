@@ -4,8 +4,8 @@ use crate::client::{decode_json, Client, RestCall};
 use crate::error::{ApiErrorItem, Attempts, Error, Result};
 use crate::resilience::Idempotency;
 use bytes::Bytes;
+use forcelink_wire::RecordId;
 use http::Method;
-use salesforce_wire::RecordId;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -113,7 +113,7 @@ impl ReqwestTransport {
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
-            .user_agent(concat!("salesforce-api/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("forcelink/", env!("CARGO_PKG_VERSION")));
         // HTTP/2 frames of up to 1 MB and windows of 4 MB a stream (8 MB a connection) instead
         // of 16 KB frames and hyper's smaller windows: a 2,000-record query page (~700 KB) then
         // arrives in a few frames without waiting for window updates. Measured on a 200,000-record

@@ -4,9 +4,9 @@
 
 mod common;
 
-use salesforce_api::bulk::{IngestOptions, Operation, PollOptions, ResultKind, SplitOptions};
-use salesforce_api::{CsvSplitter, Error};
-use salesforce_emulator::Emulator;
+use forcelink::bulk::{IngestOptions, Operation, PollOptions, ResultKind, SplitOptions};
+use forcelink::{CsvSplitter, Error};
+use forcelink_emulator::Emulator;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -151,7 +151,7 @@ async fn a_wrong_object_fails_before_any_upload_and_a_bad_id_is_refused() {
     assert_eq!(err.error_code(), Some("INVALIDJOB"), "{err}");
     let err = client
         .bulk()
-        .job_info(salesforce_api::JobKind::Ingest, "../sobjects")
+        .job_info(forcelink::JobKind::Ingest, "../sobjects")
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");

@@ -1,11 +1,11 @@
 //! Composite, batch, tree and collections through the Rust API against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use salesforce_api::{BatchSubrequest, Subrequest};
+use forcelink::{BatchSubrequest, Subrequest};
 mod common;
 
 use common::client_for;
-use salesforce_emulator::Emulator;
+use forcelink_emulator::Emulator;
 use serde_json::json;
 
 fn sub(method: &str, url: &str, reference: &str, body: Option<serde_json::Value>) -> Subrequest {

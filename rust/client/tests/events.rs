@@ -5,9 +5,9 @@
 
 mod common;
 
-use salesforce_api::events::{ReceivedEvent, Replay, SubscribeOptions, Subscription};
-use salesforce_api::{Client, Error};
-use salesforce_emulator::Emulator;
+use forcelink::events::{ReceivedEvent, Replay, SubscribeOptions, Subscription};
+use forcelink::{Client, Error};
+use forcelink_emulator::Emulator;
 use serde_json::json;
 use std::time::Duration;
 
@@ -105,7 +105,7 @@ async fn an_unknown_or_expired_replay_id_is_a_typed_error() {
     let (org, client) = org_with_event(false).await;
     publish_orders(&client, 0, 10).await;
     let latest = org.latest_replay_id();
-    let future = salesforce_wire::ReplayId(latest + 1_000);
+    let future = forcelink_wire::ReplayId(latest + 1_000);
     let mut sub = client
         .events()
         .subscribe(
@@ -128,7 +128,7 @@ async fn an_unknown_or_expired_replay_id_is_a_typed_error() {
         .events()
         .subscribe(
             "/event/Order__e",
-            SubscribeOptions::new(Replay::After(salesforce_wire::ReplayId(1))),
+            SubscribeOptions::new(Replay::After(forcelink_wire::ReplayId(1))),
         )
         .await
         .unwrap();

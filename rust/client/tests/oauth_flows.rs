@@ -1,9 +1,9 @@
 //! The OAuth flows and the single-flight token manager, through the Rust API against the emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use forcelink::{Client, Config, Error};
+use forcelink_emulator::{ConnectedAppSpec, Emulator};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use salesforce_api::{Client, Config, Error};
-use salesforce_emulator::{ConnectedAppSpec, Emulator};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 

@@ -1,11 +1,11 @@
 //! Queries through the Rust API against the emulator's SOQL engine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use salesforce_api::{Error, ErrorKind, QueryOptions};
+use forcelink::{Error, ErrorKind, QueryOptions};
 mod common;
 
 use common::client_for;
-use salesforce_emulator::Emulator;
+use forcelink_emulator::Emulator;
 use serde_json::json;
 
 #[tokio::test]

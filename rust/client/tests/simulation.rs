@@ -1,11 +1,11 @@
 //! Record a session against the emulator, stop it, replay the session with no network.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use salesforce_api::{
+use forcelink::{
     Client, Config, Error, FakeTransport, QueryOptions, SimulationRecorder, SimulationReplayer,
     TransportErrorKind,
 };
-use salesforce_emulator::{ConnectedAppSpec, Emulator};
+use forcelink_emulator::{ConnectedAppSpec, Emulator};
 use serde_json::json;
 use std::sync::Arc;
 

@@ -1,11 +1,11 @@
 //! The sObject lifecycle through the Rust API against the emulator, over real sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use salesforce_api::{Client, Config, Error, ErrorKind, RetryPolicy};
+use forcelink::{Client, Config, Error, ErrorKind, RetryPolicy};
 mod common;
 
 use common::client_for;
-use salesforce_emulator::{Emulator, Fault};
+use forcelink_emulator::{Emulator, Fault};
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -255,7 +255,7 @@ async fn a_refused_connection_is_a_transport_error_after_retries() {
         .unwrap_err();
     match err {
         Error::Transport(t) => {
-            assert_eq!(t.kind, salesforce_api::TransportErrorKind::Connect);
+            assert_eq!(t.kind, forcelink::TransportErrorKind::Connect);
             assert_eq!(t.attempts.count, 4, "a POST that never left is retried");
         }
         other => panic!("expected a transport error, got {other:?}"),

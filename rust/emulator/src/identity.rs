@@ -2,9 +2,9 @@
 //! approvals, refresh tokens, access-token sessions with a lifetime, and grant counters.
 
 use crate::org::lock;
+use forcelink_wire::RecordId;
 use jsonwebtoken::DecodingKey;
 use rand::{Rng, SeedableRng};
-use salesforce_wire::RecordId;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

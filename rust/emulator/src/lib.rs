@@ -2,8 +2,8 @@
 //! HTTP/1.1 and HTTP/2 sockets, with TLS on request, API usage accounting and fault injection.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), salesforce_emulator::EmulatorError> {
-//! let org = salesforce_emulator::Emulator::builder().tls(true).start().await?;
+//! # async fn run() -> Result<(), forcelink_emulator::EmulatorError> {
+//! let org = forcelink_emulator::Emulator::builder().tls(true).start().await?;
 //! println!("{} {}", org.instance_url(), org.access_token());
 //! org.shutdown().await;
 //! # Ok(()) }

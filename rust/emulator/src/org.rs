@@ -2,7 +2,7 @@
 
 use crate::identity::Identity;
 use crate::store::Store;
-use salesforce_wire::RecordId;
+use forcelink_wire::RecordId;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,7 +7,7 @@ use crate::failure::ApiFailure;
 use crate::record::{FieldName, Fields, RecordKey};
 use crate::schema::{self, FieldMeta, FieldType, ObjectMeta};
 use axum::http::StatusCode;
-use salesforce_wire::RecordId;
+use forcelink_wire::RecordId;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -21,7 +21,7 @@ pub fn generate() -> Result<TlsMaterial, String> {
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
-        .push(DnType::CommonName, "salesforce-emulator local CA");
+        .push(DnType::CommonName, "forcelink-emulator local CA");
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,

@@ -1,16 +1,16 @@
 //! Auth for Python: token info handed to Python, and a Python callable as a token source.
 
 use crate::pending::Pending;
+use forcelink as sf;
+use forcelink::{OAuthClient, TokenResponse, TokenSource};
 use futures::future::BoxFuture;
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
-use salesforce_api as sf;
-use salesforce_api::{OAuthClient, TokenResponse, TokenSource};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 /// The current access token and what came with it. `repr()` never shows the token.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct TokenInfo {
     token: SecretString,
     #[pyo3(get)]

@@ -4,11 +4,11 @@
 use crate::convert::KeyCache;
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
+use forcelink as sf;
+use forcelink::bulk::{JobOutcome, ResultKind};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyList, PyString};
-use salesforce_api as sf;
-use salesforce_api::bulk::{JobOutcome, ResultKind};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -38,7 +38,7 @@ fn split_options(
 }
 
 /// Input checked and split into upload files, ready for a load.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct SplitInput {
     split: StdMutex<Option<sf::SplitCsv>>,
     #[pyo3(get)]
@@ -69,7 +69,7 @@ impl SplitInput {
 }
 
 /// Takes CSV bytes or rows from Python and splits them as they come.
-#[pyclass(module = "salesforce_api._core")]
+#[pyclass(module = "forcelink._core")]
 pub struct CsvSplitter {
     inner: Option<sf::CsvSplitter>,
     header: Option<Vec<String>>,
@@ -287,7 +287,7 @@ fn job_dict<'py>(py: Python<'py>, job: &JobOutcome) -> PyResult<Bound<'py, PyAny
 }
 
 /// What a load did.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct BulkResultCore {
     client: sf::Client,
     result: sf::BulkResult,
@@ -360,7 +360,7 @@ struct RowsState {
 }
 
 /// Result rows read as they arrive, job after job.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct ResultRows {
     state: Arc<Mutex<RowsState>>,
 }
@@ -395,7 +395,7 @@ impl ResultRows {
 }
 
 /// Rows with their header, turned into dicts on the caller's thread.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct Rows {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -431,7 +431,7 @@ fn dicts<'py>(
 }
 
 /// One page of bulk query results.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct BulkQueryPage {
     page: sf::BulkQueryPage,
     delimiter: u8,
@@ -481,7 +481,7 @@ fn first_record_end(body: &[u8]) -> usize {
 }
 
 /// A completed query job's pages.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct BulkQueryCore {
     pager: Arc<Mutex<sf::BulkQueryPager>>,
     #[pyo3(get)]
@@ -504,7 +504,7 @@ impl BulkQueryCore {
 }
 
 /// `sf.bulk` in Rust.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct BulkCore {
     client: sf::Client,
 }

@@ -7,9 +7,9 @@ use crate::pending::Pending;
 use crate::results::ApiUsage;
 use crate::simulation::{FakeTransport, SimulationRecorder, SimulationReplayer};
 use crate::sobjects::SObjectsCore;
+use forcelink as sf;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use salesforce_api as sf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,7 +129,7 @@ fn rotation_hook(callback: PyObject) -> sf::RotationHook {
 }
 
 /// One configured client. The Python facade wraps it; users never build it directly.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct Engine {
     client: sf::Client,
 }

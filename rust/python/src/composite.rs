@@ -3,14 +3,14 @@
 use crate::convert::{from_python, map_to_dict, Json};
 use crate::pending::Pending;
 use crate::results::error_dicts;
+use forcelink as sf;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use salesforce_api as sf;
 use serde_json::Value;
 
 /// One record's outcome in a collection call.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct RecordResult {
     pub id: Option<String>,
     pub success: bool,
@@ -86,7 +86,7 @@ fn text(item: &Value, key: &str) -> PyResult<String> {
         .ok_or_else(|| PyTypeError::new_err(format!("each subrequest needs a string {key:?}")))
 }
 
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct CompositeCore {
     client: sf::Client,
 }

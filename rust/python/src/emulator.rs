@@ -2,13 +2,13 @@
 
 use crate::convert::{from_python, to_python};
 use crate::runtime::block_on;
+use forcelink_emulator::{ConnectedAppSpec, Emulator, Fault};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use salesforce_emulator::{ConnectedAppSpec, Emulator, Fault};
 use std::sync::Mutex;
 use std::time::Duration;
 
-fn invalid(e: salesforce_emulator::EmulatorError) -> PyErr {
+fn invalid(e: forcelink_emulator::EmulatorError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
@@ -22,7 +22,7 @@ fn lifetime(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     }
 }
 
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct EmulatorServer {
     server: Mutex<Option<Emulator>>,
     #[pyo3(get)]

@@ -1,12 +1,12 @@
 //! The one conversion of client errors to Python exceptions. The classes live in
-//! `salesforce_api/errors.py`; the match below is exhaustive, so a new kind cannot be missed.
+//! `forcelink/errors.py`; the match below is exhaustive, so a new kind cannot be missed.
 
 use crate::results::error_dicts;
+use forcelink::{Error, ErrorKind, TransportErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use salesforce_api::{Error, ErrorKind, TransportErrorKind};
 
-/// Converts a client error to the matching `salesforce_api.errors` exception.
+/// Converts a client error to the matching `forcelink.errors` exception.
 pub fn to_pyerr(err: Error) -> PyErr {
     Python::with_gil(|py| build(py, err).unwrap_or_else(|failed| failed))
 }
@@ -34,7 +34,7 @@ fn class_for_kind(kind: ErrorKind) -> &'static str {
 }
 
 fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
-    let module = py.import("salesforce_api.errors")?;
+    let module = py.import("forcelink.errors")?;
     let kwargs = PyDict::new(py);
     if let Some(attempts) = err.attempts() {
         kwargs.set_item("attempts", attempts.count)?;

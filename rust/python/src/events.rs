@@ -5,15 +5,15 @@ use crate::convert::from_python;
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use apache_avro::schema::Schema;
-use pyo3::exceptions::{PyTypeError, PyValueError};
-use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use salesforce_api as sf;
-use salesforce_api::events::{
+use forcelink as sf;
+use forcelink::events::{
     Committer, EventSchema, ManagedSubscription, ReceivedEvent, Replay, SubscribeOptions,
     Subscription,
 };
-use salesforce_wire::ReplayId;
+use forcelink_wire::ReplayId;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use tokio::sync::Mutex;
@@ -251,7 +251,7 @@ fn decode<'py>(
 }
 
 /// A delivered event.
-#[pyclass(module = "salesforce_api._core", subclass, frozen)]
+#[pyclass(module = "forcelink._core", subclass, frozen)]
 pub struct Event {
     replay: u64,
     event_id: String,
@@ -305,7 +305,7 @@ impl Event {
 }
 
 /// A change event's header; bitmap fields expanded to names (`BillingAddress.City`).
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct ChangeEventHeader {
     entity_name: String,
     record_ids: Vec<String>,
@@ -332,7 +332,7 @@ impl ChangeEventHeader {
 }
 
 /// A Change Data Capture event.
-#[pyclass(module = "salesforce_api._core", extends = Event, frozen)]
+#[pyclass(module = "forcelink._core", extends = Event, frozen)]
 pub struct ChangeEvent {
     header: Py<ChangeEventHeader>,
 }
@@ -409,7 +409,7 @@ fn to_event(py: Python<'_>, e: ReceivedEvent) -> PyResult<PyObject> {
 }
 
 /// Events of one delivery, turned into Python objects on the caller's thread.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct EventBatch {
     events: StdMutex<Vec<ReceivedEvent>>,
 }
@@ -446,7 +446,7 @@ impl Stream {
 }
 
 /// A running subscription (plain or managed).
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct SubscriptionCore {
     stream: Arc<Mutex<Stream>>,
     committer: Option<Committer>,
@@ -552,7 +552,7 @@ impl<'py> IntoPyObject<'py> for Outcomes {
 }
 
 /// A PublishStream.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct PublishStreamCore {
     stream: Arc<Mutex<sf::events::PublishStream>>,
 }
@@ -573,7 +573,7 @@ fn payload_list(payloads: &Bound<'_, PyAny>) -> PyResult<Vec<serde_json::Value>>
 }
 
 /// `sf.events` in Rust.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct EventsCore {
     client: sf::Client,
 }

@@ -1,5 +1,5 @@
-//! `salesforce_api._core`: PyO3 bindings of the salesforce-api client and emulator. Conversion
-//! and GIL handling only; the Salesforce logic lives in `salesforce_api` (rust/client).
+//! `forcelink._core`: PyO3 bindings of the forcelink client and emulator. Conversion
+//! and GIL handling only; the Salesforce logic lives in `forcelink` (rust/client).
 
 use pyo3::prelude::*;
 

@@ -37,10 +37,10 @@ impl<'py> IntoPyObject<'py> for Output {
     }
 }
 
-type CallFuture = BoxFuture<'static, Result<Output, salesforce_api::Error>>;
+type CallFuture = BoxFuture<'static, Result<Output, forcelink::Error>>;
 
 /// A pending call: `wait()` it (sync) or `await` it (async), once.
-#[pyclass(module = "salesforce_api._core", name = "Pending")]
+#[pyclass(module = "forcelink._core", name = "Pending")]
 pub struct Pending {
     future: Mutex<Option<CallFuture>>,
 }
@@ -48,7 +48,7 @@ pub struct Pending {
 impl Pending {
     pub fn new<F, T>(future: F) -> Self
     where
-        F: Future<Output = Result<T, salesforce_api::Error>> + Send + 'static,
+        F: Future<Output = Result<T, forcelink::Error>> + Send + 'static,
         T: for<'py> IntoPyObject<'py> + Send + 'static,
     {
         let boxed: CallFuture = Box::pin(async move { future.await.map(|v| Output(Box::new(v))) });

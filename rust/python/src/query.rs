@@ -4,19 +4,19 @@
 use crate::convert::{records_of_page, Json};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
+use forcelink as sf;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
     PyTuple,
 };
-use salesforce_api as sf;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// One page of a query's answer.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct QueryPage {
     pub records: Py<PyList>,
     pub total_size: u64,
@@ -64,7 +64,7 @@ impl<'py> IntoPyObject<'py> for PageOut {
 
 /// One page of a stream, its records still JSON: they become dicts when `records()` is called,
 /// on the caller's thread, so runtime threads stay free for the network.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct StreamPage {
     page: sf::RawPage,
 }
@@ -104,7 +104,7 @@ fn options(batch_size: Option<u32>, include_deleted: bool) -> sf::QueryOptions {
     }
 }
 
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct QueryCore {
     client: sf::Client,
 }
@@ -161,7 +161,7 @@ impl QueryCore {
 }
 
 /// Every record of a query, page by page; the next page is fetched while one is consumed.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct RecordStream {
     pager: Arc<Mutex<sf::QueryPager>>,
 }

@@ -1,9 +1,9 @@
 //! Typed results handed to Python: frozen classes with read-only attributes.
 
 use crate::convert::map_to_dict;
+use forcelink as sf;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use salesforce_api as sf;
 
 /// Salesforce error entries as dicts. `code_key` is `errorCode` in error bodies and
 /// `statusCode` in per-record results, as Salesforce names it in each.
@@ -28,7 +28,7 @@ fn errors_list(py: Python<'_>, errors: &[sf::ApiErrorItem]) -> PyResult<Py<PyLis
 }
 
 /// The answer to a create: the new record's id.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct SaveResult {
     pub id: String,
     pub success: bool,
@@ -67,7 +67,7 @@ impl<'py> IntoPyObject<'py> for SaveOut {
 }
 
 /// The answer to an upsert: the record's id and whether it was created.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct UpsertResult {
     pub id: Option<String>,
     pub created: bool,
@@ -107,7 +107,7 @@ impl<'py> IntoPyObject<'py> for UpsertOut {
 }
 
 /// Daily API usage from the latest `Sforce-Limit-Info` header.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct ApiUsage {
     pub used: u64,
     pub max: u64,
@@ -152,7 +152,7 @@ impl ApiUsage {
 }
 
 /// One field of an object's describe.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct FieldDescribe {
     pub name: String,
     pub label: String,
@@ -208,7 +208,7 @@ impl From<&sf::FieldDescribe> for FieldDescribe {
 }
 
 /// An object's describe: its properties and fields; `raw` holds the whole answer.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct SObjectDescribe {
     pub name: String,
     pub label: String,
@@ -275,7 +275,7 @@ impl<'py> IntoPyObject<'py> for DescribeOut {
 }
 
 /// One object in describe global.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct SObjectSummary {
     pub name: String,
     pub label: String,
@@ -296,7 +296,7 @@ impl SObjectSummary {
 }
 
 /// Every object of the org.
-#[pyclass(module = "salesforce_api._core", frozen, get_all)]
+#[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct DescribeGlobal {
     pub encoding: String,
     pub max_batch_size: u32,

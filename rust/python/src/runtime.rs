@@ -20,7 +20,7 @@ pub fn runtime() -> PyResult<&'static Runtime> {
     let shared = RUNTIME.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
-            .thread_name("salesforce-api-worker")
+            .thread_name("forcelink-worker")
             .build()
             .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
         Ok(Shared {
@@ -33,7 +33,7 @@ pub fn runtime() -> PyResult<&'static Runtime> {
         .map_err(|e| PyRuntimeError::new_err(e.clone()))?;
     if shared.pid != std::process::id() {
         return Err(PyRuntimeError::new_err(
-            "salesforce_api was used before this process forked; its runtime does not survive fork(). \
+            "forcelink was used before this process forked; its runtime does not survive fork(). \
              Create clients in the child only (or use the 'spawn' start method).",
         ));
     }
@@ -51,7 +51,7 @@ where
 {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(PyRuntimeError::new_err(
-            "a blocking salesforce_api call was made from a runtime thread (e.g. inside a callback); \
+            "a blocking forcelink call was made from a runtime thread (e.g. inside a callback); \
              use the async client there",
         ));
     }

@@ -1,13 +1,13 @@
 //! Record, replay and fake transports for Python.
 
 use crate::convert::{from_python, to_python};
+use forcelink as sf;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use salesforce_api as sf;
 
 /// Records every HTTP interaction of the clients built with it (secrets redacted).
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct SimulationRecorder {
     pub inner: sf::SimulationRecorder,
 }
@@ -38,7 +38,7 @@ impl SimulationRecorder {
 }
 
 /// Answers requests from a cassette with no network.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct SimulationReplayer {
     pub inner: sf::SimulationReplayer,
 }
@@ -68,7 +68,7 @@ impl SimulationReplayer {
 }
 
 /// A transport with queued answers, for unit tests without any server.
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct FakeTransport {
     pub inner: sf::FakeTransport,
 }

@@ -1,14 +1,14 @@
-//! sObject calls: arguments converted here, the work done by `salesforce_api::SObjects`.
+//! sObject calls: arguments converted here, the work done by `forcelink::SObjects`.
 
 use crate::client::string_list;
 use crate::convert::{from_python, Json};
 use crate::pending::Pending;
 use crate::results::{DescribeGlobalOut, DescribeOut, SaveOut, UpsertOut};
+use forcelink as sf;
 use pyo3::prelude::*;
-use salesforce_api as sf;
 use serde_json::Value;
 
-#[pyclass(module = "salesforce_api._core", frozen)]
+#[pyclass(module = "forcelink._core", frozen)]
 pub struct SObjectsCore {
     client: sf::Client,
 }

@@ -404,11 +404,11 @@ fn delimiter_name(delimiter: u8) -> Result<&'static str> {
     })
 }
 
-pub(crate) use salesforce_wire::delimiter_byte;
+pub(crate) use forcelink_wire::delimiter_byte;
 
 /// Job ids are record ids (prefix 750); anything else would change the URL's shape.
 fn check_job_id(id: &str) -> Result<()> {
-    salesforce_wire::RecordId::parse(id)
+    forcelink_wire::RecordId::parse(id)
         .map(|_| ())
         .map_err(|e| Error::invalid_argument("job_id", format!("{id:?} is not a job id: {e}")))
 }

@@ -38,7 +38,7 @@ impl LineEnding {
     }
 }
 
-pub use salesforce_wire::delimiter_name;
+pub use forcelink_wire::delimiter_name;
 
 /// How to split.
 #[derive(Debug, Clone)]

@@ -2,8 +2,8 @@
 //! REST or gRPC, and flow-controlled subscriptions that reconnect where they left off.
 //!
 //! ```no_run
-//! # async fn run(client: salesforce_api::Client) -> salesforce_api::Result<()> {
-//! use salesforce_api::events::{Replay, SubscribeOptions};
+//! # async fn run(client: forcelink::Client) -> forcelink::Result<()> {
+//! use forcelink::events::{Replay, SubscribeOptions};
 //! let mut sub = client
 //!     .events()
 //!     .subscribe("/data/AccountChangeEvent", SubscribeOptions::new(Replay::Earliest))
@@ -30,8 +30,8 @@ pub use subscribe::{
 use crate::auth::AccessToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use salesforce_wire::pubsub::pub_sub_client::PubSubClient;
-use salesforce_wire::pubsub::{SchemaRequest, TopicInfo, TopicRequest};
+use forcelink_wire::pubsub::pub_sub_client::PubSubClient;
+use forcelink_wire::pubsub::{SchemaRequest, TopicInfo, TopicRequest};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

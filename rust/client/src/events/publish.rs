@@ -6,10 +6,10 @@ use crate::client::{decode_json, RestCall};
 use crate::error::{Error, Result};
 use crate::resilience::Idempotency;
 use bytes::Bytes;
+use forcelink_wire::pubsub::{ProducerEvent, PublishRequest, PublishResponse};
+use forcelink_wire::ReplayId;
 use futures::StreamExt;
 use http::Method;
-use salesforce_wire::pubsub::{ProducerEvent, PublishRequest, PublishResponse};
-use salesforce_wire::ReplayId;
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -221,5 +221,5 @@ impl PublishStream {
 
 /// A random event id (a version 4 UUID).
 pub(crate) fn uuid() -> String {
-    salesforce_wire::uuid_v4(rand::random())
+    forcelink_wire::uuid_v4(rand::random())
 }

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use apache_avro::schema::{Name, RecordSchema, Schema, UnionSchema};
 use apache_avro::types::Value as Avro;
-use salesforce_wire::FieldLayout;
+use forcelink_wire::FieldLayout;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 

@@ -5,11 +5,11 @@
 
 use super::{check_topic, is_transient, status_error, EventSchema, Events};
 use crate::error::{Error, Result};
-use futures::StreamExt;
-use salesforce_wire::pubsub::{
+use forcelink_wire::pubsub::{
     CommitReplayRequest, ConsumerEvent, FetchRequest, ManagedFetchRequest, ReplayPreset,
 };
-use salesforce_wire::ReplayId;
+use forcelink_wire::ReplayId;
+use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -272,11 +272,11 @@ struct Delivery {
     events: Vec<ConsumerEvent>,
     latest_replay_id: Vec<u8>,
     pending: i32,
-    commit: Option<salesforce_wire::pubsub::CommitReplayResponse>,
+    commit: Option<forcelink_wire::pubsub::CommitReplayResponse>,
 }
 
-impl From<salesforce_wire::pubsub::FetchResponse> for Delivery {
-    fn from(f: salesforce_wire::pubsub::FetchResponse) -> Self {
+impl From<forcelink_wire::pubsub::FetchResponse> for Delivery {
+    fn from(f: forcelink_wire::pubsub::FetchResponse) -> Self {
         Self {
             events: f.events,
             latest_replay_id: f.latest_replay_id,
@@ -286,8 +286,8 @@ impl From<salesforce_wire::pubsub::FetchResponse> for Delivery {
     }
 }
 
-impl From<salesforce_wire::pubsub::ManagedFetchResponse> for Delivery {
-    fn from(f: salesforce_wire::pubsub::ManagedFetchResponse) -> Self {
+impl From<forcelink_wire::pubsub::ManagedFetchResponse> for Delivery {
+    fn from(f: forcelink_wire::pubsub::ManagedFetchResponse) -> Self {
         Self {
             events: f.events,
             latest_replay_id: f.latest_replay_id,
@@ -331,7 +331,7 @@ impl Events {
             return Err(Error::invalid_argument("subscription", "is empty"));
         }
         let looks_like_id = subscription.len() == 18
-            && salesforce_wire::RecordId::parse(subscription).is_ok()
+            && forcelink_wire::RecordId::parse(subscription).is_ok()
             && subscription.starts_with("18x");
         let target = if looks_like_id {
             Target::Managed {

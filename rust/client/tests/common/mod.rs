@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(clippy::unwrap_used, dead_code)]
 
-use salesforce_api::{Client, Config};
-use salesforce_emulator::Emulator;
+use forcelink::{Client, Config};
+use forcelink_emulator::Emulator;
 
 /// A client of `org` with its start-up token, trusting its CA when it serves TLS.
 pub fn client_for(org: &Emulator) -> Client {

@@ -487,7 +487,7 @@ fn row_body(columns: &Columns, row: &csv::StringRecord, skip: Option<usize>) -> 
 
 /// The 18-character form of an id the caller gave (15 or 18 characters).
 fn canonical(id: &str) -> String {
-    salesforce_wire::RecordId::parse(id)
+    forcelink_wire::RecordId::parse(id)
         .map(|i| i.to_string())
         .unwrap_or_else(|_| id.to_owned())
 }

@@ -55,7 +55,7 @@ impl Operation {
     }
 }
 
-pub use salesforce_wire::delimiter_byte;
+pub use forcelink_wire::delimiter_byte;
 
 /// Job states, as JobInfo spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

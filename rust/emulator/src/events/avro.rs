@@ -6,7 +6,7 @@ use crate::schema::{FieldType, ObjectMeta};
 use apache_avro::types::Value as Avro;
 use apache_avro::Schema;
 use base64::Engine;
-use salesforce_wire::FieldLayout;
+use forcelink_wire::FieldLayout;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};

@@ -4,15 +4,15 @@
 use super::avro::SlotCache;
 use super::{uuid, BusEvent, Topic, CODE_PREFIX};
 use crate::org::Org;
-use futures::{Stream, StreamExt};
-use salesforce_wire::pubsub::pub_sub_server::{PubSub, PubSubServer};
-use salesforce_wire::pubsub::{
+use forcelink_wire::pubsub::pub_sub_server::{PubSub, PubSubServer};
+use forcelink_wire::pubsub::{
     CommitReplayRequest, CommitReplayResponse, ConsumerEvent, Error as EventError, ErrorCode,
     FetchRequest, FetchResponse, ManagedFetchRequest, ManagedFetchResponse, ProducerEvent,
     PublishRequest, PublishResponse, PublishResult, ReplayPreset, SchemaInfo, SchemaRequest,
     TopicInfo, TopicRequest,
 };
-use salesforce_wire::ReplayId;
+use forcelink_wire::ReplayId;
+use futures::{Stream, StreamExt};
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;

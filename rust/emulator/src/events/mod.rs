@@ -128,7 +128,7 @@ impl EventId {
 impl std::fmt::Display for EventId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Minted(bits) => f.write_str(&salesforce_wire::uuid_v4(*bits)),
+            Self::Minted(bits) => f.write_str(&forcelink_wire::uuid_v4(*bits)),
             Self::Given(id) => f.write_str(id),
         }
     }
@@ -649,7 +649,7 @@ impl EventBus {
             ));
         }
         // ManagedEventSubscription ids, numbered in order of definition.
-        let id = salesforce_wire::RecordId::mint("18x", pod, managed.len() as u64 + 1)
+        let id = forcelink_wire::RecordId::mint("18x", pod, managed.len() as u64 + 1)
             .map_err(|e| e.to_string())?
             .to_string();
         let m = ManagedSubscription {
@@ -682,7 +682,7 @@ impl EventBus {
     /// The `e01` id REST answers for a published event (not unique on Salesforce either).
     pub fn next_event_record_id(&self, pod: &str) -> String {
         let serial = self.commit_number.fetch_add(1, Ordering::Relaxed);
-        salesforce_wire::RecordId::mint("e01", pod, serial)
+        forcelink_wire::RecordId::mint("e01", pod, serial)
             .map(|id| id.to_string())
             .unwrap_or_default()
     }
@@ -711,5 +711,5 @@ pub fn change_topic(object: &str) -> String {
 
 /// A random (version 4) UUID.
 pub fn uuid() -> String {
-    salesforce_wire::uuid_v4(rand::random())
+    forcelink_wire::uuid_v4(rand::random())
 }

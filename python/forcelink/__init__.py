@@ -1,6 +1,6 @@
-"""salesforce_api: a Salesforce client with a Rust engine, sync and async.
+"""forcelink: a Salesforce client with a Rust engine, sync and async.
 
->>> from salesforce_api import Salesforce
+>>> from forcelink import Salesforce
 >>> sf = Salesforce.from_env()
 >>> sf.sobjects.create("Account", {"Name": "Acme"})
 """

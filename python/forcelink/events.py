@@ -5,7 +5,7 @@ Subscribing yields :class:`Event` objects (``replay_id``, ``payload``, ``schema_
 ``changed_fields`` / ``nulled_fields`` / ``diff_fields`` expanded to field names. The Rust engine
 asks for more events before its buffer runs dry, holds a bounded queue, and reconnects after a
 dropped stream right after the last event it handed over; a replay id the service refuses
-raises :class:`~salesforce_api.errors.ReplayIdError` instead of moving elsewhere.
+raises :class:`~forcelink.errors.ReplayIdError` instead of moving elsewhere.
 
     for event in sf.events.subscribe("/data/AccountChangeEvent", replay="earliest"):
         print(event.header.change_type, event.changed_fields)

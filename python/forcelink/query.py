@@ -12,7 +12,7 @@ __all__ = ["AsyncQuery", "Query"]
 
 class Query:
     """Reached as ``sf.query``. Build queries with user input through
-    :func:`salesforce_api.format_soql`."""
+    :func:`forcelink.format_soql`."""
 
     def __init__(self, core: QueryCore) -> None:
         self._core = core

@@ -1,8 +1,8 @@
-"""``sfapi``: the command line.
+"""``forcelink``: the command line.
 
-``sfapi demo`` runs a CRUD round trip on an embedded local org; ``sfapi emulator`` serves a local
-org until stopped; ``sfapi limits`` prints an org's limits, ``sfapi query`` and ``sfapi bulk`` read
-and load records, ``sfapi subscribe`` prints a topic's events (configured from ``SF_*`` variables).
+``forcelink demo`` runs a CRUD round trip on an embedded local org; ``forcelink emulator`` serves a local
+org until stopped; ``forcelink limits`` prints an org's limits, ``forcelink query`` and ``forcelink bulk`` read
+and load records, ``forcelink subscribe`` prints a topic's events (configured from ``SF_*`` variables).
 """
 
 from __future__ import annotations
@@ -140,14 +140,14 @@ def query(soql: str, include_deleted: bool, record: str | None, replay: str | No
 
 
 def _replay_arg(text: str) -> str | int:
-    """``latest``, ``earliest``, or a replay id as printed by ``sfapi subscribe`` (an integer)."""
+    """``latest``, ``earliest``, or a replay id as printed by ``forcelink subscribe`` (an integer)."""
     if text in ("latest", "earliest"):
         return text
     try:
         return int(text)
     except ValueError:
         raise SystemExit(
-            f"sfapi: --replay must be latest, earliest or a replay id number, not {text!r}"
+            f"forcelink: --replay must be latest, earliest or a replay id number, not {text!r}"
         ) from None
 
 
@@ -290,8 +290,10 @@ def _bulk_parser(commands: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sfapi", description="Salesforce API client and local org emulator")
-    parser.add_argument("--version", action="version", version=f"sfapi {__version__}")
+    parser = argparse.ArgumentParser(
+        prog="forcelink", description="Salesforce API client and local org emulator"
+    )
+    parser.add_argument("--version", action="version", version=f"forcelink {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     p_demo = commands.add_parser("demo", help="run a CRUD round trip on an embedded local org")
     p_demo.add_argument("--tls", action="store_true", help="serve the embedded org over HTTPS")

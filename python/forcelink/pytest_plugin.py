@@ -1,4 +1,4 @@
-"""pytest fixtures for code that uses salesforce_api, registered through the ``pytest11`` entry
+"""pytest fixtures for code that uses forcelink, registered through the ``pytest11`` entry
 point:
 
 - ``sf_emulator``: a fresh local org per test; ``sf_client``: a blocking client of it.

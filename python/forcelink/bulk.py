@@ -3,7 +3,7 @@ results back as dicts, and run bulk queries page by page.
 
 ``data`` for a load is a path, bytes, a file object (text or binary), or an iterable of dicts
 (the first one's keys are the header) or of rows (the first row is the header). Malformed CSV
-raises :class:`~salesforce_api.errors.CsvFormatError` with its line before any job exists.
+raises :class:`~forcelink.errors.CsvFormatError` with its line before any job exists.
 """
 
 from __future__ import annotations

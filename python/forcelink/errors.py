@@ -1,4 +1,4 @@
-"""Exceptions raised by salesforce_api.
+"""Exceptions raised by forcelink.
 
 Every exception is a :class:`SalesforceError` and carries what Salesforce said:
 ``error_code`` (for example ``"INVALID_FIELD"``), ``status`` (the HTTP status), ``fields`` (the

@@ -19,7 +19,7 @@ ClientT = TypeVar("ClientT")
 
 class ClientBuilder(Generic[ClientT]):
     """Collects settings for a client; ``build()`` validates them and raises
-    :class:`~salesforce_api.errors.ConfigError` naming the setting at fault.
+    :class:`~forcelink.errors.ConfigError` naming the setting at fault.
 
     Obtain one from ``Salesforce.builder()`` or ``AsyncSalesforce.builder()``.
     """

@@ -1,6 +1,6 @@
 """A local Salesforce org for tests: :class:`Emulator`.
 
->>> from salesforce_api.testing import Emulator
+>>> from forcelink.testing import Emulator
 >>> with Emulator() as org:
 ...     sf = org.client()
 ...     sf.sobjects.create("Account", {"Name": "Acme"})
