@@ -5,6 +5,8 @@ from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import disjoint_base
 
+from .errors import EventDecodeError
+
 _T_co = TypeVar("_T_co", covariant=True)
 
 __all__ = [
@@ -531,6 +533,8 @@ class Event:
     def schema_id(self) -> str: ...
     @property
     def payload(self) -> dict[str, Any]: ...
+    @property
+    def decode_error(self) -> EventDecodeError | None: ...
     @property
     def raw(self) -> bytes: ...
 

@@ -24,6 +24,7 @@ __all__ = [
     "CsvFormatError",
     "DuplicateValueError",
     "EntityDeletedError",
+    "EventDecodeError",
     "EventSchemaError",
     "ForbiddenError",
     "InvalidArgumentError",
@@ -169,6 +170,27 @@ class EventSchemaError(SalesforceError, ValueError):
     def __init__(self, message: str, *, schema_id: str = "", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.schema_id = schema_id
+
+
+class EventDecodeError(EventSchemaError):
+    """A delivered event whose payload could not be decoded with its schema. The subscription
+    goes on: the event is handed over with this error as ``event.decode_error``, and reading
+    ``event.payload`` raises it. ``replay_id``, ``schema_id``, ``event_id`` and ``raw`` (the
+    payload bytes as received) say which event it was, so it can be set aside and replayed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        replay_id: bytes = b"",
+        event_id: str = "",
+        raw: bytes = b"",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.replay_id = replay_id
+        self.event_id = event_id
+        self.raw = raw
 
 
 class AuthError(SalesforceError):

@@ -13,6 +13,8 @@ raises :class:`~forcelink.errors.ReplayIdError` instead of moving elsewhere.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ from ._core import (
     PublishStreamCore,
     SubscriptionCore,
 )
+from .errors import PubSubError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -102,7 +105,10 @@ class Subscription:
 
     For a managed subscription the position is committed after the loop body returned for
     every event of a delivered batch, and on ``close()``: a restart resumes after the last
-    event handled."""
+    event handled. An event taken by the loop that then left by ``break`` counts as handled
+    when the loop's own thread closes the subscription (``close()`` or the end of a ``with``
+    block); one in hand when an exception left the ``with`` block does not, and neither does
+    one in hand when another thread calls ``close()``."""
 
     def __init__(self, core: SubscriptionCore, *, managed: bool = False) -> None:
         self._core = core
@@ -111,25 +117,30 @@ class Subscription:
         self._handled: bytes | None = None
         self._committed: bytes | None = None
         self._closed = False
+        self._reader: int | None = None
         self.last_replay_id: bytes | None = None
 
     def __iter__(self) -> Iterator[Event]:
         core = self._core
+        self._reader = threading.get_ident()
         while True:
             batch = core.next_batch().wait()
             if batch is None or self._closed:
                 return
             events = batch.events()
+            for event in events:
+                if self._closed:  # closed by another thread: hand out no more
+                    return
+                self._current = event.replay_id
+                yield event
+                self._handled = event.replay_id
+                self.last_replay_id = event.replay_id
             if self._managed:
-                for event in events:
-                    self._current = event.replay_id
-                    yield event
-                    self._handled = event.replay_id
-                self.commit()
-            else:
-                yield from events
-            if events:
-                self.last_replay_id = events[-1].replay_id
+                try:
+                    self.commit()
+                except PubSubError:
+                    if not self._closed:  # close() from another thread commits instead
+                        raise
 
     def commit(self, replay_id: bytes | int | None = None) -> None:
         """Commits ``replay_id`` (default: the last event handled) of a managed subscription."""
@@ -140,10 +151,16 @@ class Subscription:
         self._committed = target if isinstance(target, bytes) else None
 
     def close(self) -> None:
-        """Ends the subscription (also from another thread: a waiting loop then ends)."""
+        """Ends the subscription (also from another thread: a waiting loop then ends). A
+        managed subscription commits what was handled first (see the class docstring)."""
+        self._close(in_hand_handled=threading.get_ident() == self._reader)
+
+    def _close(self, *, in_hand_handled: bool) -> None:
         if self._closed:
             return
         if self._managed:
+            if in_hand_handled and self._current is not None:
+                self._handled = self._current
             self.commit()
         self._closed = True
         self._core.close()
@@ -152,15 +169,13 @@ class Subscription:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        # Leaving the block without an error means the event in hand was handled too.
-        if exc_type is None and self._current is not None:
-            self._handled = self._current
-        self.close()
+        self._close(in_hand_handled=exc_type is None)
 
 
 class AsyncSubscription:
-    """``async for`` events, in order; the async twin of :class:`Subscription`. The stream
-    opens on first iteration (or on entering ``async with``)."""
+    """``async for`` events, in order; the async twin of :class:`Subscription`, committing the
+    same way (the loop's own task stands for its thread). The stream opens on first iteration
+    (or on entering ``async with``)."""
 
     def __init__(self, opening: Pending[SubscriptionCore], *, managed: bool = False) -> None:
         self._opening: Pending[SubscriptionCore] | None = opening
@@ -170,6 +185,7 @@ class AsyncSubscription:
         self._handled: bytes | None = None
         self._committed: bytes | None = None
         self._closed = False
+        self._reader: asyncio.Task[Any] | None = None
         self.last_replay_id: bytes | None = None
 
     async def _open(self) -> SubscriptionCore:
@@ -182,19 +198,24 @@ class AsyncSubscription:
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         core = await self._open()
+        self._reader = asyncio.current_task()
         while True:
             batch = await core.next_batch()
             if batch is None or self._closed:
                 return
-            events = batch.events()
-            for event in events:
+            for event in batch.events():
+                if self._closed:
+                    return
                 self._current = event.replay_id
                 yield event
                 self._handled = event.replay_id
+                self.last_replay_id = event.replay_id
             if self._managed:
-                await self.commit()
-            if events:
-                self.last_replay_id = events[-1].replay_id
+                try:
+                    await self.commit()
+                except PubSubError:
+                    if not self._closed:
+                        raise
 
     async def commit(self, replay_id: bytes | int | None = None) -> None:
         """Commits ``replay_id`` (default: the last event handled) of a managed subscription."""
@@ -205,6 +226,10 @@ class AsyncSubscription:
         self._committed = target if isinstance(target, bytes) else None
 
     async def aclose(self) -> None:
+        """Ends the subscription; a managed one commits what was handled first."""
+        await self._close(in_hand_handled=asyncio.current_task() is self._reader)
+
+    async def _close(self, *, in_hand_handled: bool) -> None:
         if self._closed:
             return
         if self._core is None:
@@ -212,6 +237,8 @@ class AsyncSubscription:
             self._closed = True
             return
         if self._managed:
+            if in_hand_handled and self._current is not None:
+                self._handled = self._current
             await self.commit()
         self._closed = True
         self._core.close()
@@ -221,9 +248,7 @@ class AsyncSubscription:
         return self
 
     async def __aexit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is None and self._current is not None:
-            self._handled = self._current
-        await self.aclose()
+        await self._close(in_hand_handled=exc_type is None)
 
 
 class PublishStream:
@@ -274,8 +299,13 @@ class Events:
         return PublishedEvent(id_, uuid)
 
     def publish_batch(self, event: str, payloads: Iterable[Mapping[str, Any]]) -> list[PublishResult]:
-        """Publishes up to 200 events in one gRPC Publish call; each is encoded against the
-        topic's schema before anything is sent."""
+        """Publishes events over gRPC, in order, in Publish calls of at most 200 (Salesforce's
+        recommendation). Every event is encoded against the topic's schema before anything is
+        sent. Each event gets its own result: an event refused (larger than 1 MB, say) has its
+        ``error`` set while the others are published; when a later call fails after earlier ones
+        went through, the events it carried and those after it come back with ``error`` saying
+        they were not confirmed (instead of an exception that would hide what was published);
+        when the first call fails, it raises."""
         return _results(self._core.publish_batch(event, list(payloads)).wait())
 
     def publish_stream(self, event: str) -> PublishStream:

@@ -206,6 +206,36 @@ async fn a_managed_subscription_resumes_after_its_committed_position() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committing_each_batch_of_a_backlog_never_waits_on_the_full_queue() {
+    let (org, client) = org_with_event(false).await;
+    org.define_managed_subscription("Backlog", "/event/Order__e", true)
+        .unwrap();
+    publish_orders(&client, 0, 1_000).await;
+    let mut sub = client
+        .events()
+        .managed_subscribe("Backlog", 10)
+        .await
+        .unwrap();
+    // Let the queue fill before the consumer starts, as a slow consumer would.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut seen = Vec::new();
+    while seen.len() < 1_000 {
+        let batch = take(&mut sub, 1).await;
+        let last = batch.last().unwrap().replay_id;
+        seen.extend(batch);
+        tokio::time::timeout(Duration::from_secs(10), sub.commit(last))
+            .await
+            .expect("a commit is answered while batches wait in the queue")
+            .unwrap();
+    }
+    assert_eq!(seen.len(), 1_000);
+    assert_eq!(
+        order_numbers(&seen),
+        (0..1_000).map(|i| format!("O-{i}")).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_publish_is_enqueued_and_delivered() {
     let (_org, client) = org_with_event(true).await;
     let published = client

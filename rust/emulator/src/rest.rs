@@ -254,6 +254,12 @@ fn publish_event(
             failure.fields = vec![field];
             failure
         })?;
+    if payload.len() > crate::events::MAX_EVENT_BYTES {
+        return Err(ApiFailure::bad_request(
+            "PAYLOAD_SIZE_EXCEEDED",
+            crate::events::oversize_message(payload.len()),
+        ));
+    }
     let uuid = crate::events::uuid();
     store.queue_event(crate::events::PendingEvent {
         topic: format!("/event/{}", event.name),

@@ -160,6 +160,11 @@ impl<'a> Reader<'a> {
             if count < 0 {
                 self.long()?;
             }
+            // Every item takes at least a byte but for null-like ones: a count past the bytes
+            // left is a corrupt payload, not a reason to build billions of Nones.
+            if count.unsigned_abs() > self.buf.len() as u64 {
+                return Err(truncated());
+            }
             for _ in 0..count.unsigned_abs() {
                 item(self)?;
             }
@@ -256,7 +261,8 @@ pub struct Event {
     replay: u64,
     event_id: String,
     schema_id: String,
-    payload: PyObject,
+    /// The decoded payload, or the `EventDecodeError` saying why it could not be decoded.
+    payload: Result<PyObject, PyObject>,
     raw: Vec<u8>,
 }
 
@@ -284,10 +290,19 @@ impl Event {
         &self.schema_id
     }
 
-    /// The decoded payload.
+    /// The decoded payload; raises the event's `EventDecodeError` when it could not be decoded.
     #[getter]
-    fn payload(&self, py: Python<'_>) -> PyObject {
-        self.payload.clone_ref(py)
+    fn payload(&self, py: Python<'_>) -> PyResult<PyObject> {
+        match &self.payload {
+            Ok(payload) => Ok(payload.clone_ref(py)),
+            Err(error) => Err(PyErr::from_value(error.bind(py).clone())),
+        }
+    }
+
+    /// Why the payload could not be decoded (an `EventDecodeError`), or None.
+    #[getter]
+    fn decode_error(&self, py: Python<'_>) -> Option<PyObject> {
+        self.payload.as_ref().err().map(|e| e.clone_ref(py))
     }
 
     /// The Avro-encoded payload as received.
@@ -388,13 +403,19 @@ impl From<sf::events::ChangeEventHeader> for ChangeEventHeader {
 }
 
 fn to_event(py: Python<'_>, e: ReceivedEvent) -> PyResult<PyObject> {
-    let payload = decode(py, &e.schema, &e.payload)?;
-    let header = e.change_header().map_err(to_pyerr)?;
+    let decoded = decode(py, &e.schema, &e.payload)
+        .and_then(|payload| Ok((payload, e.change_header().map_err(to_pyerr)?)));
+    let (payload, header) = match decoded {
+        Ok((payload, header)) => (Ok(payload.unbind()), header),
+        // One event that cannot be decoded does not cost the others of its batch: it is handed
+        // over with its error, replay id and raw bytes.
+        Err(cause) => (Err(decode_error(py, &e, &cause)?), None),
+    };
     let base = Event {
         replay: e.replay_id.0,
         event_id: e.event_id,
         schema_id: e.schema.id.clone(),
-        payload: payload.unbind(),
+        payload,
         raw: e.payload,
     };
     Ok(match header {
@@ -406,6 +427,24 @@ fn to_event(py: Python<'_>, e: ReceivedEvent) -> PyResult<PyObject> {
             Py::new(py, init)?.into_any()
         }
     })
+}
+
+/// A `forcelink.errors.EventDecodeError` for an event whose payload could not be decoded.
+#[cold]
+fn decode_error(py: Python<'_>, e: &ReceivedEvent, cause: &PyErr) -> PyResult<PyObject> {
+    let message = format!(
+        "event {} (schema {}) cannot be decoded: {}",
+        e.replay_id.0,
+        e.schema.id,
+        cause.value(py)
+    );
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("schema_id", &e.schema.id)?;
+    kwargs.set_item("replay_id", PyBytes::new(py, &e.replay_id.to_bytes()))?;
+    kwargs.set_item("event_id", &e.event_id)?;
+    kwargs.set_item("raw", PyBytes::new(py, &e.payload))?;
+    let class = py.import("forcelink.errors")?.getattr("EventDecodeError")?;
+    Ok(class.call((message,), Some(&kwargs))?.unbind())
 }
 
 /// Events of one delivery, turned into Python objects on the caller's thread.

@@ -32,6 +32,9 @@ pub struct PublishOutcome {
     pub correlation_key: String,
 }
 
+/// Events per Publish call: Salesforce recommends at most 200.
+pub const MAX_PUBLISH_BATCH: usize = 200;
+
 fn event_name(topic_or_name: &str) -> Result<&str> {
     let name = topic_or_name
         .strip_prefix("/event/")
@@ -129,31 +132,52 @@ impl Events {
             .collect()
     }
 
-    /// Publishes events over gRPC in one request (at most 200); every payload is encoded
-    /// against the topic's schema before anything is sent.
+    /// Publishes events over gRPC, in order, in Publish calls of at most
+    /// [`MAX_PUBLISH_BATCH`]; every payload is encoded against the topic's schema before
+    /// anything is sent. Each event gets an outcome. When a call fails after earlier ones went
+    /// through, its events and the rest get an outcome whose error says so (they were not
+    /// confirmed), rather than an error that would hide what was published.
     pub async fn publish_batch(
         &self,
         event: &str,
         payloads: &[Value],
     ) -> Result<Vec<PublishOutcome>> {
         let topic = format!("/event/{}", event_name(event)?);
-        if payloads.is_empty() || payloads.len() > 200 {
-            return Err(Error::invalid_argument(
-                "payloads",
-                format!("publish 1 to 200 events at a time, got {}", payloads.len()),
-            ));
+        if payloads.is_empty() {
+            return Err(Error::invalid_argument("payloads", "no events to publish"));
         }
         let schema = self.publish_schema(&topic).await?;
-        let events = self.encode_all(&schema, payloads).await?;
-        let message = PublishRequest {
-            topic_name: topic,
-            events,
-            auth_refresh: String::new(),
-        };
-        let response = self
-            .unary(message, |mut g, r| async move { g.publish(r).await })
-            .await?;
-        Ok(outcomes(response))
+        let mut events = self.encode_all(&schema, payloads).await?.into_iter();
+        let mut done = Vec::with_capacity(payloads.len());
+        loop {
+            let chunk: Vec<ProducerEvent> = events.by_ref().take(MAX_PUBLISH_BATCH).collect();
+            if chunk.is_empty() {
+                return Ok(done);
+            }
+            let keys: Vec<String> = chunk.iter().map(|e| e.id.clone()).collect();
+            let message = PublishRequest {
+                topic_name: topic.clone(),
+                events: chunk,
+                auth_refresh: String::new(),
+            };
+            let answer = self
+                .unary(message, |mut g, r| async move { g.publish(r).await })
+                .await;
+            match answer {
+                Ok(response) => done.extend(outcomes(response)),
+                Err(e) if done.is_empty() => return Err(e),
+                Err(e) => {
+                    let error = format!("not confirmed: the Publish call carrying it failed: {e}");
+                    let unconfirmed = keys.into_iter().chain(events.map(|e| e.id));
+                    done.extend(unconfirmed.map(|correlation_key| PublishOutcome {
+                        replay_id: None,
+                        error: Some(error.clone()),
+                        correlation_key,
+                    }));
+                    return Ok(done);
+                }
+            }
+        }
     }
 
     /// Opens a PublishStream on an event's topic.
@@ -192,7 +216,7 @@ pub struct PublishStream {
 
 impl PublishStream {
     pub async fn publish(&mut self, payloads: &[Value]) -> Result<Vec<PublishOutcome>> {
-        if payloads.is_empty() || payloads.len() > 200 {
+        if payloads.is_empty() || payloads.len() > MAX_PUBLISH_BATCH {
             return Err(Error::invalid_argument(
                 "payloads",
                 format!("publish 1 to 200 events at a time, got {}", payloads.len()),

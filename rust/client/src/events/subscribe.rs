@@ -11,7 +11,7 @@ use forcelink_wire::pubsub::{
 use forcelink_wire::ReplayId;
 use futures::StreamExt;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -305,14 +305,13 @@ impl Events {
         check_topic(topic)?;
         options.check()?;
         let (tx, rx) = mpsc::channel(options.queue_batches.max(1));
-        let (_commands, command_rx) = mpsc::channel(1);
-        let runner = Runner {
-            events: self.clone(),
-            target: Target::Topic(topic.to_owned()),
+        let runner = Runner::new(
+            self.clone(),
+            Target::Topic(topic.to_owned()),
             options,
             tx,
-            commands: command_rx,
-        };
+            None,
+        );
         let task = tokio::spawn(runner.run());
         Ok(Subscription { rx, task })
     }
@@ -346,13 +345,7 @@ impl Events {
         };
         let (tx, rx) = mpsc::channel(options.queue_batches.max(1));
         let (commands, command_rx) = mpsc::channel(16);
-        let runner = Runner {
-            events: self.clone(),
-            target,
-            options,
-            tx,
-            commands: command_rx,
-        };
+        let runner = Runner::new(self.clone(), target, options, tx, Some(command_rx));
         let task = tokio::spawn(runner.run());
         Ok(ManagedSubscription {
             inner: Subscription { rx, task },
@@ -371,15 +364,44 @@ enum Ended {
     Fatal(Error),
 }
 
+/// What woke the runner.
+enum Wake {
+    Handed(std::result::Result<(), ()>),
+    Command(Option<Command>),
+    Delivery(Option<std::result::Result<Delivery, tonic::Status>>),
+}
+
 struct Runner {
     events: Events,
     target: Target,
     options: SubscribeOptions,
     tx: mpsc::Sender<Batch>,
-    commands: mpsc::Receiver<Command>,
+    /// Commits of a managed subscription; None for a plain one, or once every sender is gone.
+    commands: Option<mpsc::Receiver<Command>>,
+    /// Batches received but not yet taken by the consumer's queue. They survive a reconnection
+    /// (the stream resumes after the last of them), and more credit is asked for only once they
+    /// are handed over, so at most about one batch waits here.
+    held: VecDeque<Vec<ReceivedEvent>>,
 }
 
 impl Runner {
+    fn new(
+        events: Events,
+        target: Target,
+        options: SubscribeOptions,
+        tx: mpsc::Sender<Batch>,
+        commands: Option<mpsc::Receiver<Command>>,
+    ) -> Self {
+        Self {
+            events,
+            target,
+            options,
+            tx,
+            commands,
+            held: VecDeque::new(),
+        }
+    }
+
     async fn run(mut self) {
         let mut position = self.options.replay;
         let mut failures = 0u32;
@@ -408,15 +430,40 @@ impl Runner {
                         status_error(&status)
                     } else {
                         let delay = self.options.backoff * 2u32.saturating_pow(failures - 1);
-                        tokio::time::sleep(delay.min(Duration::from_secs(10))).await;
+                        if self
+                            .pause(delay.min(Duration::from_secs(10)))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
                         continue;
                     }
                 }
                 Ended::Status(status) => status_error(&status),
             };
+            // Events already received still reach the consumer before the error does.
+            while let Some(batch) = self.held.pop_front() {
+                if self.tx.send(Ok(batch)).await.is_err() {
+                    return;
+                }
+            }
             let _ = self.tx.send(Err(error)).await;
             return;
         }
+    }
+
+    /// Waits before reconnecting while handing held events over; Err when the consumer left.
+    async fn pause(&mut self, delay: Duration) -> std::result::Result<(), ()> {
+        let deadline = tokio::time::Instant::now() + delay;
+        while let Some(batch) = self.held.pop_front() {
+            tokio::select! {
+                sent = self.tx.send(Ok(batch)) => sent.map_err(|_| ())?,
+                _ = tokio::time::sleep_until(deadline) => return Ok(()),
+            }
+        }
+        tokio::time::sleep_until(deadline).await;
+        Ok(())
     }
 
     async fn renew_token(&self) -> Result<bool> {
@@ -481,62 +528,77 @@ impl Runner {
         Ok((ask_tx, deliveries))
     }
 
+    /// Runs one stream until it ends. The loop never blocks on one thing alone: it hands held
+    /// batches to the consumer, forwards commits and reads deliveries (commit answers among
+    /// them) at once, so a consumer waiting for a commit never waits on a full queue.
     async fn stream_once(&mut self, position: &mut Replay, progressed: &mut bool) -> Ended {
         let batch = self.options.batch_size as i32;
         let (asks, mut deliveries) = match self.open(*position).await {
             Ok(opened) => opened,
             Err(ended) => return ended,
         };
-        let mut commits: HashMap<String, oneshot::Sender<Result<()>>> = HashMap::new();
+        let mut credit = batch;
+        let mut commits = Commits::new();
         let mut next_commit = 0u64;
         loop {
-            let delivery = tokio::select! {
-                d = deliveries.next() => d,
-                command = self.commands.recv() => {
-                    if let Some(Command::Commit { replay_id, done }) = command {
-                        next_commit += 1;
-                        let id = format!("commit-{next_commit}");
-                        commits.insert(id.clone(), done);
-                        let ask = Ask {
-                            num_requested: 0,
-                            commit: Some(CommitReplayRequest {
-                                commit_request_id: id,
-                                replay_id: replay_id.to_bytes(),
-                            }),
-                        };
-                        if asks.send(ask).await.is_err() {
-                            return Ended::Status(tonic::Status::unavailable("stream closed"));
+            // Ask for more while half the credit is still outstanding, so events keep coming
+            // while the consumer works through the queue; but not while events wait here.
+            if self.held.is_empty() && credit <= batch / 2 {
+                let ask = Ask {
+                    num_requested: batch - credit,
+                    commit: None,
+                };
+                if asks.send(ask).await.is_err() {
+                    return Ended::Status(tonic::Status::unavailable("stream closed"));
+                }
+                credit = batch;
+            }
+            let holding = !self.held.is_empty();
+            let wake = tokio::select! {
+                permit = self.tx.reserve(), if holding => Wake::Handed(match permit {
+                    Ok(permit) => {
+                        if let Some(events) = self.held.pop_front() {
+                            permit.send(Ok(events));
                         }
+                        Ok(())
+                    }
+                    Err(_) => Err(()),
+                }),
+                command = next_command(&mut self.commands) => Wake::Command(command),
+                delivery = deliveries.next() => Wake::Delivery(delivery),
+            };
+            let delivery = match wake {
+                Wake::Handed(Ok(())) => continue,
+                Wake::Handed(Err(())) => return Ended::ConsumerGone,
+                Wake::Command(None) => {
+                    // Every committer is gone: stop listening for commands.
+                    self.commands = None;
+                    continue;
+                }
+                Wake::Command(Some(Command::Commit { replay_id, done })) => {
+                    next_commit += 1;
+                    commits.insert(next_commit, done);
+                    let ask = Ask {
+                        num_requested: 0,
+                        commit: Some(CommitReplayRequest {
+                            commit_request_id: format!("commit-{next_commit}"),
+                            replay_id: replay_id.to_bytes(),
+                        }),
+                    };
+                    if asks.send(ask).await.is_err() {
+                        return Ended::Status(tonic::Status::unavailable("stream closed"));
                     }
                     continue;
                 }
-            };
-            let delivery = match delivery {
-                None => return Ended::Status(tonic::Status::ok("the stream ended")),
-                Some(Err(status)) => return Ended::Status(status),
-                Some(Ok(d)) => d,
-            };
-            if let Some(answer) = delivery.commit {
-                let outcome = || match &answer.error {
-                    Some(e) => Err(Error::PubSub {
-                        status: "COMMIT".into(),
-                        error_code: format!("{:?}", e.code()),
-                        message: e.msg.clone(),
-                        rpc_id: None,
-                    }),
-                    None => Ok(()),
-                };
-                // Several commits may be answered by one response: settle those up to it.
-                let settled: Vec<String> = commits
-                    .keys()
-                    .filter(|k| commit_serial(k) <= commit_serial(&answer.commit_request_id))
-                    .cloned()
-                    .collect();
-                for k in settled {
-                    if let Some(done) = commits.remove(&k) {
-                        let _ = done.send(outcome());
-                    }
+                Wake::Delivery(None) => {
+                    return Ended::Status(tonic::Status::ok("the stream ended"))
                 }
+                Wake::Delivery(Some(Err(status))) => return Ended::Status(status),
+                Wake::Delivery(Some(Ok(d))) => d,
+            };
+            credit = delivery.pending;
+            if let Some(answer) = delivery.commit {
+                settle_commits(&mut commits, &answer);
             }
             if delivery.events.is_empty() {
                 // A keepalive: a LATEST subscription may resume from the newest id it names.
@@ -545,31 +607,28 @@ impl Runner {
                         *position = Replay::After(id);
                     }
                 }
-            } else {
-                let received = match self.receive(delivery.events).await {
-                    Ok(r) => r,
-                    Err(e) => return Ended::Fatal(e),
-                };
-                let last = received.last().map(|e| e.replay_id);
-                if self.tx.send(Ok(received)).await.is_err() {
-                    return Ended::ConsumerGone;
-                }
-                if let Some(last) = last {
-                    *position = Replay::After(last);
-                    *progressed = true;
+                continue;
+            }
+            let received = match self.receive(delivery.events).await {
+                Ok(r) => r,
+                Err(e) => return Ended::Fatal(e),
+            };
+            if let Some(last) = received.last() {
+                *position = Replay::After(last.replay_id);
+                *progressed = true;
+            }
+            // The common case, a consumer keeping up, skips the holding queue.
+            if self.held.is_empty() {
+                match self.tx.try_reserve() {
+                    Ok(permit) => {
+                        permit.send(Ok(received));
+                        continue;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(())) => return Ended::ConsumerGone,
+                    Err(mpsc::error::TrySendError::Full(())) => {}
                 }
             }
-            // Ask for more while half the credit is still outstanding, so events keep coming
-            // while the consumer works through the queue.
-            if delivery.pending <= batch / 2 {
-                let ask = Ask {
-                    num_requested: batch - delivery.pending,
-                    commit: None,
-                };
-                if asks.send(ask).await.is_err() {
-                    return Ended::Status(tonic::Status::unavailable("stream closed"));
-                }
-            }
+            self.held.push_back(received);
         }
     }
 
@@ -602,6 +661,35 @@ impl Runner {
         Ok(out)
     }
 }
+
+/// The next commit command; pending forever once there is no channel (a plain subscription,
+/// or every committer dropped), so the runner's select never spins on a closed channel.
+async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<Command> {
+    match commands {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Answers the commits up to the one this response confirms (one response may settle several).
+fn settle_commits(commits: &mut Commits, answer: &forcelink_wire::pubsub::CommitReplayResponse) {
+    let outcome = || match &answer.error {
+        Some(e) => Err(Error::PubSub {
+            status: "COMMIT".into(),
+            error_code: format!("{:?}", e.code()),
+            message: e.msg.clone(),
+            rpc_id: None,
+        }),
+        None => Ok(()),
+    };
+    let later = commits.split_off(&commit_serial(&answer.commit_request_id).saturating_add(1));
+    for (_, done) in std::mem::replace(commits, later) {
+        let _ = done.send(outcome());
+    }
+}
+
+/// Commits sent and not yet answered, by serial.
+type Commits = BTreeMap<u64, oneshot::Sender<Result<()>>>;
 
 fn commit_serial(id: &str) -> u64 {
     id.strip_prefix("commit-")

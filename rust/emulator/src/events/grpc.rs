@@ -2,7 +2,7 @@
 //! keepalives and idle close, Publish, PublishStream and ManagedSubscribe with commits.
 
 use super::avro::SlotCache;
-use super::{uuid, BusEvent, Topic, CODE_PREFIX};
+use super::{oversize_message, uuid, BusEvent, Topic, CODE_PREFIX, MAX_EVENT_BYTES};
 use crate::org::Org;
 use forcelink_wire::pubsub::pub_sub_server::{PubSub, PubSubServer};
 use forcelink_wire::pubsub::{
@@ -22,8 +22,6 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 /// Most credit a subscription holds; larger requests count as this.
 const MAX_CREDIT: i64 = 100;
-/// Largest event payload accepted by Publish.
-const MAX_EVENT_BYTES: usize = 1_000_000;
 
 /// The Pub/Sub service as routes the emulator's HTTP/2 server mounts.
 pub fn router(org: Arc<Org>) -> axum::Router {
@@ -371,6 +369,10 @@ impl PubSubService {
         topic_name: &str,
         events: Vec<ProducerEvent>,
     ) -> Result<PublishResponse, Status> {
+        self.org
+            .events
+            .publish_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let topic = self.topic(topic_name)?;
         let event_type = topic
             .name
@@ -395,7 +397,7 @@ impl PubSubService {
         for e in events {
             let id = if e.id.is_empty() { uuid() } else { e.id };
             let problem = if e.payload.len() > MAX_EVENT_BYTES {
-                Some("The event is larger than 1 MB".to_owned())
+                Some(oversize_message(e.payload.len()))
             } else if e.schema_id != event_type.schema_id {
                 Some(format!(
                     "Unknown schema id {} for {topic_name}",

@@ -323,6 +323,8 @@ pub struct EventBus {
     pub streams_dropped: AtomicU64,
     /// Events sent to subscribers, all streams together.
     pub events_delivered: AtomicU64,
+    /// gRPC Publish calls and PublishStream requests answered.
+    pub publish_requests: AtomicU64,
 }
 
 impl Default for EventBus {
@@ -332,6 +334,16 @@ impl Default for EventBus {
 }
 
 pub const ALL_CHANGES: &str = "/data/ChangeEvents";
+
+/// The largest event payload Salesforce accepts, over REST and gRPC alike.
+pub const MAX_EVENT_BYTES: usize = 1_048_576;
+
+/// Salesforce's words for an event over [`MAX_EVENT_BYTES`].
+pub fn oversize_message(size: usize) -> String {
+    format!(
+        "The event payload size of {size} bytes exceeds the maximum allowed size of {MAX_EVENT_BYTES} bytes"
+    )
+}
 
 impl EventBus {
     pub fn new() -> Self {
@@ -347,6 +359,7 @@ impl EventBus {
             streams_opened: AtomicU64::new(0),
             streams_dropped: AtomicU64::new(0),
             events_delivered: AtomicU64::new(0),
+            publish_requests: AtomicU64::new(0),
         };
         bus.write_topics().insert(
             ALL_CHANGES.to_owned(),
@@ -700,6 +713,7 @@ impl EventBus {
             "streams_opened": self.streams_opened.load(Ordering::Relaxed),
             "streams_dropped": self.streams_dropped.load(Ordering::Relaxed),
             "events_delivered": self.events_delivered.load(Ordering::Relaxed),
+            "publish_requests": self.publish_requests.load(Ordering::Relaxed),
         })
     }
 }
