@@ -9,7 +9,12 @@ TLS) from EARLIEST, decodes every payload, and reports a checksum of replay ids 
 be compared. The official pattern is slow enough that it reads a tenth as many events (its rate
 is per event, so the ratio holds).
 
-Run: python benches/compare_events.py [--events 200000]
+Each consumer also reports its client CPU: the CPU time of its own process (every thread: for
+ours the Python thread and the runtime's workers) while it consumed, per event. That figure,
+unlike the wall rate, does not move with how busy the host is. ``--busy`` runs a CPU-bound
+process beside the consumers for the whole run, to see the wall rates on a busy host.
+
+Run: python benches/compare_events.py [--events 200000] [--busy]
 Use a release build (maturin develop --release).
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -106,6 +112,7 @@ def grpcio(n: int, settings: dict[str, str], decoder: str) -> dict[str, Any]:
 
 def child(kind: str, n: int) -> None:
     settings = {k: v for k, v in os.environ.items() if k.startswith("SF_")}
+    cpu_before = time.process_time()
     if kind == "ours-sync":
         result = ours_sync(n, settings)
     elif kind == "ours-async":
@@ -114,7 +121,17 @@ def child(kind: str, n: int) -> None:
         result = grpcio(n, settings, "fastavro")
     else:
         result = grpcio(n, settings, "avro")
+    # Process CPU of the whole consumer, every thread, connection set-up included.
+    result["cpu"] = time.process_time() - cpu_before
     print(json.dumps(result))
+
+
+def burn(stop: Any) -> None:
+    """A CPU-bound neighbour: the busy host of a shared machine."""
+    x = 0
+    while not stop.is_set():
+        for i in range(100_000):
+            x ^= i
 
 
 def run_child(kind: str, n: int, settings: dict[str, str]) -> dict[str, Any]:
@@ -169,6 +186,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--child", default=None)
     parser.add_argument("--latency-samples", type=int, default=2_000)
+    parser.add_argument("--busy", action="store_true", help="run a CPU-bound process beside the consumers")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.events)
@@ -179,21 +197,40 @@ def main() -> None:
         print(
             f"{n} Account change events ready in {time.perf_counter() - started:.1f} s (emulator in its own process, TLS)"
         )
-        runs = {
-            "ours (sync)": run_child("ours-sync", n, settings),
-            "ours (async)": run_child("ours-async", n, settings),
-            "grpcio + fastavro": run_child("grpcio-fastavro", n, settings),
-            "official pattern (grpcio + avro)": run_child("grpcio-avro", max(1_000, n // 10), settings),
-        }
+        stop = multiprocessing.Event()
+        neighbour = multiprocessing.Process(target=burn, args=(stop,), daemon=True)
+        if args.busy:
+            neighbour.start()
+            print("a CPU-bound process runs beside the consumers (--busy)")
+        try:
+            runs = {
+                "ours (sync)": run_child("ours-sync", n, settings),
+                "ours (async)": run_child("ours-async", n, settings),
+                "grpcio + fastavro": run_child("grpcio-fastavro", n, settings),
+                "official pattern (grpcio + avro)": run_child("grpcio-avro", max(1_000, n // 10), settings),
+            }
+        finally:
+            stop.set()
+            if args.busy:
+                neighbour.join()
     rates = {name: r["events"] / r["seconds"] for name, r in runs.items()}
+    cpu = {name: r["cpu"] / r["events"] * 1e6 for name, r in runs.items()}
     for name, r in runs.items():
-        print(f"{name:34s} {r['events']:>8} events in {r['seconds']:7.2f} s = {rates[name]:>9,.0f} events/s")
+        print(
+            f"{name:34s} {r['events']:>8} events in {r['seconds']:7.2f} s = {rates[name]:>9,.0f} events/s,"
+            f" client CPU {r['cpu']:6.2f} s = {cpu[name]:6.1f} us/event"
+        )
     assert runs["ours (sync)"]["checksum"] == runs["grpcio + fastavro"]["checksum"], "different events"
     assert runs["ours (sync)"]["fields"] == runs["grpcio + fastavro"]["fields"], "different payloads"
     ours = rates["ours (sync)"]
     print(f"ours (sync) vs official pattern: {ours / rates['official pattern (grpcio + avro)']:.1f}x")
     print(f"ours (sync) vs grpcio + fastavro: {ours / rates['grpcio + fastavro']:.2f}x")
     print(f"ours (async) vs grpcio + fastavro: {rates['ours (async)'] / rates['grpcio + fastavro']:.2f}x")
+    for ours_name in ("ours (sync)", "ours (async)"):
+        print(
+            f"client CPU per event, grpcio + fastavro / {ours_name}: "
+            f"{cpu['grpcio + fastavro'] / cpu[ours_name]:.2f}x less CPU"
+        )
     p50, p99 = latency(args.latency_samples)
     print(f"publish-to-receive latency over gRPC on loopback (TLS): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 

@@ -100,7 +100,38 @@ def _check_batch_size(batch_size: int) -> None:
         raise ValueError(f"batch_size must be 1 to 100, got {batch_size}")
 
 
-class Subscription:
+class _Position:
+    """What a subscription handed out and what the loop finished with, shared by the sync and
+    async twins. Events are kept, not their replay ids, so the loop pays for no bytes object
+    per event."""
+
+    _managed: bool
+
+    def __init__(self) -> None:
+        self._in_hand: Event | None = None
+        self._handled: Event | None = None
+        self._committed: bytes | None = None
+        self._closed = False
+
+    @property
+    def last_replay_id(self) -> bytes | None:
+        """The replay id of the last event whose loop body returned: store it to resume after."""
+        return None if self._handled is None else self._handled.replay_id
+
+    def _commit_target(self, replay_id: bytes | int | None) -> bytes | int | None:
+        """What a commit should store, or None when there is nothing new to commit."""
+        target = replay_id if replay_id is not None else self.last_replay_id
+        return None if target is None or target == self._committed else target
+
+    def _committed_to(self, target: bytes | int) -> None:
+        self._committed = target if isinstance(target, bytes) else None
+
+    def _finish(self, *, in_hand_handled: bool) -> None:
+        if in_hand_handled and self._in_hand is not None:
+            self._handled = self._in_hand
+
+
+class Subscription(_Position):
     """Iterate for events, in order. ``close()`` (or leaving a ``with`` block) ends it.
 
     For a managed subscription the position is committed after the loop body returned for
@@ -111,14 +142,10 @@ class Subscription:
     one in hand when another thread calls ``close()``."""
 
     def __init__(self, core: SubscriptionCore, *, managed: bool = False) -> None:
+        super().__init__()
         self._core = core
         self._managed = managed
-        self._current: bytes | None = None
-        self._handled: bytes | None = None
-        self._committed: bytes | None = None
-        self._closed = False
         self._reader: int | None = None
-        self.last_replay_id: bytes | None = None
 
     def __iter__(self) -> Iterator[Event]:
         core = self._core
@@ -127,14 +154,12 @@ class Subscription:
             batch = core.next_batch().wait()
             if batch is None or self._closed:
                 return
-            events = batch.events()
-            for event in events:
+            for event in batch.events():
                 if self._closed:  # closed by another thread: hand out no more
                     return
-                self._current = event.replay_id
+                self._in_hand = event
                 yield event
-                self._handled = event.replay_id
-                self.last_replay_id = event.replay_id
+                self._handled = event
             if self._managed:
                 try:
                     self.commit()
@@ -144,11 +169,10 @@ class Subscription:
 
     def commit(self, replay_id: bytes | int | None = None) -> None:
         """Commits ``replay_id`` (default: the last event handled) of a managed subscription."""
-        target = replay_id if replay_id is not None else self._handled
-        if target is None or target == self._committed:
-            return
-        self._core.commit(target).wait()
-        self._committed = target if isinstance(target, bytes) else None
+        target = self._commit_target(replay_id)
+        if target is not None:
+            self._core.commit(target).wait()
+            self._committed_to(target)
 
     def close(self) -> None:
         """Ends the subscription (also from another thread: a waiting loop then ends). A
@@ -159,8 +183,7 @@ class Subscription:
         if self._closed:
             return
         if self._managed:
-            if in_hand_handled and self._current is not None:
-                self._handled = self._current
+            self._finish(in_hand_handled=in_hand_handled)
             self.commit()
         self._closed = True
         self._core.close()
@@ -172,21 +195,17 @@ class Subscription:
         self._close(in_hand_handled=exc_type is None)
 
 
-class AsyncSubscription:
+class AsyncSubscription(_Position):
     """``async for`` events, in order; the async twin of :class:`Subscription`, committing the
     same way (the loop's own task stands for its thread). The stream opens on first iteration
     (or on entering ``async with``)."""
 
     def __init__(self, opening: Pending[SubscriptionCore], *, managed: bool = False) -> None:
+        super().__init__()
         self._opening: Pending[SubscriptionCore] | None = opening
         self._core: SubscriptionCore | None = None
         self._managed = managed
-        self._current: bytes | None = None
-        self._handled: bytes | None = None
-        self._committed: bytes | None = None
-        self._closed = False
         self._reader: asyncio.Task[Any] | None = None
-        self.last_replay_id: bytes | None = None
 
     async def _open(self) -> SubscriptionCore:
         if self._core is None:
@@ -206,10 +225,9 @@ class AsyncSubscription:
             for event in batch.events():
                 if self._closed:
                     return
-                self._current = event.replay_id
+                self._in_hand = event
                 yield event
-                self._handled = event.replay_id
-                self.last_replay_id = event.replay_id
+                self._handled = event
             if self._managed:
                 try:
                     await self.commit()
@@ -219,11 +237,10 @@ class AsyncSubscription:
 
     async def commit(self, replay_id: bytes | int | None = None) -> None:
         """Commits ``replay_id`` (default: the last event handled) of a managed subscription."""
-        target = replay_id if replay_id is not None else self._handled
-        if target is None or target == self._committed:
-            return
-        await (await self._open()).commit(target)
-        self._committed = target if isinstance(target, bytes) else None
+        target = self._commit_target(replay_id)
+        if target is not None:
+            await (await self._open()).commit(target)
+            self._committed_to(target)
 
     async def aclose(self) -> None:
         """Ends the subscription; a managed one commits what was handled first."""
@@ -237,8 +254,7 @@ class AsyncSubscription:
             self._closed = True
             return
         if self._managed:
-            if in_hand_handled and self._current is not None:
-                self._handled = self._current
+            self._finish(in_hand_handled=in_hand_handled)
             await self.commit()
         self._closed = True
         self._core.close()
