@@ -47,6 +47,8 @@ __all__ = [
     "TokenInfo",
     "UpsertResult",
     "__version__",
+    "_interpreter_exiting",
+    "_provoke_panic",
     "format_soql",
     "split_path",
 ]
@@ -340,6 +342,8 @@ class QueryCore:
     ) -> RecordStream: ...
 
 def format_soql(template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str: ...
+def _interpreter_exiting() -> None: ...
+def _provoke_panic() -> Pending[None]: ...
 
 @final
 class RecordResult:

@@ -27,6 +27,7 @@ __all__ = [
     "EventDecodeError",
     "EventSchemaError",
     "ForbiddenError",
+    "InternalError",
     "InvalidArgumentError",
     "InvalidClientError",
     "InvalidFieldError",
@@ -191,6 +192,12 @@ class EventDecodeError(EventSchemaError):
         self.replay_id = replay_id
         self.event_id = event_id
         self.raw = raw
+
+
+class InternalError(SalesforceError):
+    """A defect in forcelink itself, never a problem with the caller's input: the engine hit a
+    state it should not (a Rust panic, caught at the boundary rather than let through as a
+    ``BaseException``). The message says where; please report it."""
 
 
 class AuthError(SalesforceError):

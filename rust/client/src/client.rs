@@ -375,6 +375,7 @@ impl Client {
     /// [`Client::execute`], handing over the successful answer's body as it arrives when the
     /// call asks for a streamed response.
     pub(crate) async fn execute_streaming(&self, call: RestCall) -> Result<StreamingResponse> {
+        check_url_length(&call.url)?;
         let inner = &*self.inner;
         let policy = &inner.config.retry;
         let mut attempts = Attempts::default();
@@ -545,4 +546,26 @@ pub(crate) fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Resul
         status: response.status.as_u16(),
         message: format!("cannot decode the JSON body: {e}"),
     })
+}
+
+/// The longest URL a request can carry: HTTP's request target is limited to 65,534 bytes by
+/// the HTTP stack, and a longer one fails every attempt.
+pub const MAX_URL_BYTES: usize = 65_534;
+
+/// Refuses, before anything is sent, a URL no request can carry (a SOQL string or id of tens of
+/// kilobytes), naming its size rather than echoing it.
+fn check_url_length(url: &url::Url) -> Result<()> {
+    let length = url.as_str().len();
+    if length <= MAX_URL_BYTES {
+        return Ok(());
+    }
+    let path = url.path();
+    let shown: String = path.chars().take(80).collect();
+    Err(Error::invalid_argument(
+        "url",
+        format!(
+            "the request URL would be {length} bytes, more than the {MAX_URL_BYTES} a request can \
+             carry (path {shown}...): shorten the query or the id, or split the work"
+        ),
+    ))
 }

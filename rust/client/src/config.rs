@@ -474,13 +474,17 @@ impl ConfigBuilder {
     }
 }
 
+/// The longest wait a setting takes: a year. Longer ones are mistakes, and past a point overflow
+/// the deadlines computed from them.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 fn positive_duration(setting: &str, secs: f64) -> Result<Duration> {
-    if secs.is_finite() && secs > 0.0 {
+    if secs.is_finite() && secs > 0.0 && secs <= MAX_SECONDS {
         Duration::try_from_secs_f64(secs).map_err(|e| Error::config(setting, e.to_string()))
     } else {
         Err(Error::config(
             setting,
-            format!("must be a positive number of seconds, got {secs}"),
+            format!("must be a positive number of seconds, at most a year, got {secs}"),
         ))
     }
 }

@@ -352,7 +352,12 @@ pub(crate) fn check_name(argument: &str, name: &str) -> Result<()> {
 }
 
 fn check_id(id: &str) -> Result<RecordId> {
-    RecordId::parse(id).map_err(|e| Error::invalid_argument("id", format!("{id:?}: {e}")))
+    RecordId::parse(id).map_err(|e| {
+        // A hostile id can be megabytes: quote only its start.
+        let shown: String = id.chars().take(40).collect();
+        let more = if shown.len() < id.len() { "..." } else { "" };
+        Error::invalid_argument("id", format!("{shown:?}{more}: {e}"))
+    })
 }
 
 fn check_external_value(value: &str) -> Result<()> {

@@ -154,6 +154,9 @@ impl TokenSource for PyTokenSource {
         _oauth: &'a OAuthClient,
     ) -> BoxFuture<'a, Result<TokenResponse, sf::Error>> {
         Box::pin(async move {
+            if crate::runtime::must_not_touch_python() {
+                return Err(shutting_down());
+            }
             let step = Python::with_gil(|py| -> Step {
                 let answer = match self.callback.call0(py) {
                     Ok(a) => a.into_bound(py),
@@ -186,6 +189,9 @@ impl TokenSource for PyTokenSource {
                 Step::Ready(result) => result,
                 Step::Awaiting(future) => {
                     let value = future.await;
+                    if crate::runtime::must_not_touch_python() {
+                        return Err(shutting_down());
+                    }
                     Python::with_gil(|py| match value {
                         Ok(v) => parse_answer(v.bind(py)),
                         Err(e) => Err(provider_error(py, e)),
@@ -194,4 +200,9 @@ impl TokenSource for PyTokenSource {
             }
         })
     }
+}
+
+#[cold]
+fn shutting_down() -> sf::Error {
+    sf::Error::AuthProvider("the interpreter is shutting down".into())
 }

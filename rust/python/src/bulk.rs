@@ -1,7 +1,7 @@
 //! Bulk API 2.0 for Python: a splitter fed from any Python source, loads, results streamed as
 //! rows (dicts built on the caller's thread), and query pages.
 
-use crate::convert::KeyCache;
+use crate::convert::{FsPath, KeyCache};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use forcelink as sf;
@@ -11,7 +11,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyList, PyString};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 use tokio::sync::Mutex;
 
 fn split_options(
@@ -107,8 +106,9 @@ impl CsvSplitter {
         column_delimiter: &str,
         max_upload_bytes: u64,
         max_records: Option<u64>,
-        spool_dir: Option<PathBuf>,
+        spool_dir: Option<FsPath>,
     ) -> PyResult<Self> {
+        let spool_dir = spool_dir.map(|d| d.0);
         let options = split_options(column_delimiter, max_upload_bytes, max_records, spool_dir)?;
         Ok(Self {
             inner: Some(sf::CsvSplitter::new(options).map_err(to_pyerr)?),
@@ -188,12 +188,14 @@ impl CsvSplitter {
 #[pyfunction]
 #[pyo3(signature = (path, *, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None))]
 pub fn split_path(
-    path: PathBuf,
+    path: FsPath,
     column_delimiter: &str,
     max_upload_bytes: u64,
     max_records: Option<u64>,
-    spool_dir: Option<PathBuf>,
+    spool_dir: Option<FsPath>,
 ) -> PyResult<Pending> {
+    let spool_dir = spool_dir.map(|d| d.0);
+    let path = path.0;
     let options = split_options(column_delimiter, max_upload_bytes, max_records, spool_dir)?;
     Ok(Pending::new(async move {
         let split =
@@ -212,14 +214,8 @@ fn poll_options(
     max_poll_interval: f64,
     timeout: f64,
 ) -> PyResult<sf::PollOptions> {
-    let secs = |name: &str, v: f64| {
-        Duration::try_from_secs_f64(v)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                PyValueError::new_err(format!("{name} must be a positive number of seconds"))
-            })
-    };
+    let secs =
+        |name: &str, v: f64| crate::seconds::checked(name, v, false).map_err(PyValueError::new_err);
     Ok(sf::PollOptions {
         initial: secs("poll_interval", poll_interval)?,
         max: secs("max_poll_interval", max_poll_interval)?,
@@ -230,6 +226,9 @@ fn poll_options(
 fn progress_hook(callback: Option<PyObject>) -> Option<sf::bulk::ProgressHook> {
     let callback = Arc::new(callback?);
     Some(Arc::new(move |event: &sf::BulkProgress| {
+        if crate::runtime::must_not_touch_python() {
+            return;
+        }
         Python::with_gil(|py| {
             let result = (|| -> PyResult<()> {
                 let kwargs = PyDict::new(py);

@@ -30,14 +30,7 @@ fn seconds(setting: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     let secs: f64 = value
         .extract()
         .map_err(|_| config_error(setting, "expected a number of seconds"))?;
-    if secs.is_finite() && secs > 0.0 {
-        Ok(Duration::from_secs_f64(secs))
-    } else {
-        Err(config_error(
-            setting,
-            format!("must be a positive number of seconds, got {secs}"),
-        ))
-    }
+    crate::seconds::checked(setting, secs, false).map_err(|m| config_error(setting, m))
 }
 
 /// Applies one Python setting to the builder; unknown names are an error, not ignored.
@@ -99,6 +92,9 @@ fn apply(
 
 fn retry_hook(callback: PyObject) -> sf::RetryHook {
     Arc::new(move |event: &sf::RetryEvent| {
+        if crate::runtime::must_not_touch_python() {
+            return;
+        }
         Python::with_gil(|py| {
             let call = || -> PyResult<()> {
                 let info = PyDict::new(py);
@@ -120,6 +116,9 @@ fn retry_hook(callback: PyObject) -> sf::RetryHook {
 
 fn rotation_hook(callback: PyObject) -> sf::RotationHook {
     Arc::new(move |token: &str| {
+        if crate::runtime::must_not_touch_python() {
+            return;
+        }
         Python::with_gil(|py| {
             if let Err(e) = callback.call1(py, (token,)) {
                 e.write_unraisable(py, None);

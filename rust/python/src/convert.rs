@@ -101,6 +101,21 @@ pub fn map_to_dict<'py>(py: Python<'py>, map: &Map<String, Value>) -> PyResult<B
 /// Python values to JSON: dict (str keys), list, tuple, str, int, float, bool, None,
 /// datetime (ISO 8601; naive ones are taken as UTC), date, and Decimal.
 pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    from_python_at(obj, 0)
+}
+
+/// How deep a value sent to Salesforce may nest. Real records nest a few levels (an sObject
+/// tree five); the limit keeps a value that contains itself, or a hostile one, from
+/// overflowing the stack.
+pub const MAX_DEPTH: usize = 200;
+
+fn too_deep() -> PyErr {
+    PyValueError::new_err(format!(
+        "the value nests more than {MAX_DEPTH} levels deep, or contains itself (circular reference)"
+    ))
+}
+
+fn from_python_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -126,6 +141,15 @@ pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(s) = obj.downcast::<PyString>() {
         return Ok(Value::String(s.to_str()?.to_owned()));
     }
+    let inner = depth + 1;
+    if inner > MAX_DEPTH {
+        let is_container = obj.downcast::<PyDict>().is_ok()
+            || obj.downcast::<PyList>().is_ok()
+            || obj.downcast::<PyTuple>().is_ok();
+        if is_container {
+            return Err(too_deep());
+        }
+    }
     if let Ok(d) = obj.downcast::<PyDict>() {
         let mut map = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
@@ -142,21 +166,21 @@ pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
                 })?
                 .to_str()?
                 .to_owned();
-            map.insert(key, from_python(&v)?);
+            map.insert(key, from_python_at(&v, inner)?);
         }
         return Ok(Value::Object(map));
     }
     if let Ok(l) = obj.downcast::<PyList>() {
         return l
             .iter()
-            .map(|v| from_python(&v))
+            .map(|v| from_python_at(&v, inner))
             .collect::<PyResult<Vec<_>>>()
             .map(Value::Array);
     }
     if let Ok(t) = obj.downcast::<PyTuple>() {
         return t
             .iter()
-            .map(|v| from_python(&v))
+            .map(|v| from_python_at(&v, inner))
             .collect::<PyResult<Vec<_>>>()
             .map(Value::Array);
     }
@@ -208,20 +232,59 @@ pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py,
     let page = loads
         .bind(py)
         .call1((PyBytes::new(py, body),))
-        .map_err(|e| PyValueError::new_err(format!("cannot read the query page: {e}")))?;
+        .map_err(|e| unexpected_page(format!("cannot read the query page: {e}")))?;
     let records = page
         .downcast::<PyDict>()
         .ok()
-        .and_then(|page| page.get_item("records").ok().flatten());
-    if let Some(list) = records.as_ref().and_then(|r| r.downcast::<PyList>().ok()) {
-        for record in list.iter() {
-            if let Ok(record) = record.downcast::<PyDict>() {
-                untrack_if_flat(record);
-            }
+        .and_then(|page| page.get_item("records").ok().flatten())
+        .ok_or_else(|| unexpected_page("the query page has no records".into()))?;
+    let list = records.downcast::<PyList>().map_err(|_| {
+        unexpected_page(format!(
+            "the query page's records are not a list but {}",
+            records
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    for record in list.iter() {
+        if let Ok(record) = record.downcast::<PyDict>() {
+            untrack_if_flat(record);
         }
     }
     drop(collector);
-    Ok(records.unwrap_or_else(|| PyList::empty(py).into_any()))
+    Ok(records)
+}
+
+#[cold]
+fn unexpected_page(message: String) -> PyErr {
+    crate::errors::to_pyerr(forcelink::Error::UnexpectedResponse {
+        status: 200,
+        message,
+    })
+}
+
+/// A filesystem path from `str`, `bytes` or `os.PathLike`, through `os.fsencode`: a str that
+/// no file name can hold (a lone surrogate) is a ValueError rather than a panic.
+pub struct FsPath(pub std::path::PathBuf);
+
+impl<'py> FromPyObject<'py> for FsPath {
+    fn extract_bound(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let encoded = obj.py().import("os")?.call_method1("fsencode", (obj,))?;
+        let bytes = encoded.downcast::<PyBytes>()?.as_bytes();
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            Ok(Self(std::ffi::OsStr::from_bytes(bytes).into()))
+        }
+        #[cfg(not(unix))]
+        {
+            std::str::from_utf8(bytes)
+                .map(|text| Self(text.into()))
+                .map_err(|_| PyValueError::new_err("the path is not valid Unicode"))
+        }
+    }
 }
 
 /// The cyclic garbage collector, off while a page's thousands of dicts are built (the GIL is

@@ -14,10 +14,9 @@ fn invalid(e: forcelink_emulator::EmulatorError) -> PyErr {
 
 fn lifetime(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(PyValueError::new_err(format!(
-            "token_lifetime must be a positive number of seconds, got {s}"
-        ))),
+        Some(s) => crate::seconds::checked("token_lifetime", s, false)
+            .map(Some)
+            .map_err(PyValueError::new_err),
         None => Ok(None),
     }
 }
@@ -106,8 +105,8 @@ impl EmulatorServer {
 
     /// Ingest jobs pause this long (seconds) after each internal batch.
     fn set_bulk_batch_delay(&self, seconds: f64) -> PyResult<()> {
-        let delay = Duration::try_from_secs_f64(seconds)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let delay =
+            crate::seconds::checked("delay", seconds, true).map_err(PyValueError::new_err)?;
         self.with(|s| s.set_bulk_batch_delay(delay))
     }
 
@@ -188,10 +187,7 @@ impl EmulatorServer {
 
     fn set_stream_timings(&self, keepalive: f64, idle_timeout: f64) -> PyResult<()> {
         let positive = |name: &str, secs: f64| {
-            Duration::try_from_secs_f64(secs)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| PyValueError::new_err(format!("{name} must be positive seconds")))
+            crate::seconds::checked(name, secs, false).map_err(PyValueError::new_err)
         };
         let keepalive = positive("keepalive", keepalive)?;
         let idle = positive("idle_timeout", idle_timeout)?;
@@ -223,15 +219,9 @@ impl EmulatorServer {
         delay: Option<f64>,
         drop_connection: bool,
     ) -> PyResult<()> {
-        let delay = match delay {
-            Some(d) if d.is_finite() && d >= 0.0 => Some(Duration::from_secs_f64(d)),
-            Some(d) => {
-                return Err(PyValueError::new_err(format!(
-                    "delay must be a non-negative number, got {d}"
-                )))
-            }
-            None => None,
-        };
+        let delay = delay
+            .map(|d| crate::seconds::checked("delay", d, true).map_err(PyValueError::new_err))
+            .transpose()?;
         let fault = Fault {
             method,
             path_contains,

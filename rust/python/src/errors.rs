@@ -6,6 +6,20 @@ use forcelink::{Error, ErrorKind, TransportErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+/// `forcelink.errors.InternalError`: a defect in this library, never the caller's input.
+#[cold]
+pub fn internal_error(message: &str) -> PyErr {
+    Python::with_gil(|py| {
+        let class = py
+            .import("forcelink.errors")
+            .and_then(|m| m.getattr("InternalError"));
+        match class.and_then(|c| c.call1((message,))) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(failed) => failed,
+        }
+    })
+}
+
 /// Converts a client error to the matching `forcelink.errors` exception.
 pub fn to_pyerr(err: Error) -> PyErr {
     Python::with_gil(|py| build(py, err).unwrap_or_else(|failed| failed))

@@ -637,9 +637,8 @@ impl EventsCore {
         let mut options = SubscribeOptions::new(replay_arg(replay)?);
         options.batch_size = batch_size;
         options.max_retries = max_retries;
-        options.backoff = std::time::Duration::try_from_secs_f64(backoff).map_err(|_| {
-            PyValueError::new_err("backoff must be a non-negative number of seconds")
-        })?;
+        options.backoff =
+            crate::seconds::checked("backoff", backoff, true).map_err(PyValueError::new_err)?;
         // Bad input fails here, before anything is sent.
         sf::events::check_topic(&topic).map_err(to_pyerr)?;
         options.check().map_err(to_pyerr)?;

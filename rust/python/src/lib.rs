@@ -21,12 +21,18 @@ mod pending;
 mod query;
 mod results;
 mod runtime;
+mod seconds;
 mod simulation;
 mod sobjects;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(runtime::_interpreter_exiting, m)?)?;
+    m.add_function(wrap_pyfunction!(pending::_provoke_panic, m)?)?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (m.getattr("_interpreter_exiting")?,))?;
     m.add_class::<client::Engine>()?;
     m.add_class::<auth::TokenInfo>()?;
     m.add_class::<sobjects::SObjectsCore>()?;

@@ -2,12 +2,14 @@
 //! it. Both run the same Rust future: one engine, two ways to wait.
 
 use crate::errors::to_pyerr;
-use crate::runtime::{block_on, runtime};
+use crate::runtime::{block_on, must_not_touch_python, runtime};
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 
 /// A value that becomes a Python object once the GIL is held.
@@ -51,7 +53,14 @@ impl Pending {
         F: Future<Output = Result<T, forcelink::Error>> + Send + 'static,
         T: for<'py> IntoPyObject<'py> + Send + 'static,
     {
-        let boxed: CallFuture = Box::pin(async move { future.await.map(|v| Output(Box::new(v))) });
+        let boxed: CallFuture = Box::pin(async move {
+            // The last line of defence: a panic in the engine is a bug, raised as InternalError
+            // (an Exception) instead of crossing into Python as PanicException.
+            match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(result) => result.map(|v| Output(Box::new(v))),
+                Err(payload) => Ok(Output(Box::new(Panicked(panic_message(&*payload))))),
+            }
+        });
         Self {
             future: Mutex::new(Some(boxed)),
         }
@@ -81,8 +90,50 @@ impl Pending {
         let future = self.take()?;
         runtime()?;
         let awaitable = pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            future.await.map_err(to_pyerr)
+            let result = future.await;
+            if must_not_touch_python() {
+                // Handing the result over takes the GIL, which a runtime thread must not do
+                // while the interpreter shuts down.
+                std::future::pending::<()>().await;
+            }
+            result.map_err(to_pyerr)
         })?;
         awaitable.call_method0("__await__")
     }
+}
+
+/// A panic caught at the boundary, raised as `forcelink.errors.InternalError` when Python takes
+/// the result.
+struct Panicked(String);
+
+impl<'py> IntoPyObject<'py> for Panicked {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, _py: Python<'py>) -> PyResult<Self::Output> {
+        Err(crate::errors::internal_error(&self.0))
+    }
+}
+
+#[cold]
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    format!("a bug in forcelink (a Rust panic was caught): {text}")
+}
+
+/// A call whose future panics: the tests' way to show a panic arrives as InternalError.
+#[pyfunction]
+#[allow(clippy::panic)]
+pub fn _provoke_panic() -> Pending {
+    Pending::new(async {
+        if std::hint::black_box(true) {
+            panic!("provoked by a test");
+        }
+        Ok(())
+    })
 }

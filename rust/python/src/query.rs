@@ -180,6 +180,11 @@ impl RecordStream {
 
 /// A Python value as a SOQL literal.
 fn soql_value(obj: &Bound<'_, PyAny>) -> PyResult<sf::SoqlValue> {
+    soql_value_in(obj, false)
+}
+
+/// `nested`: the value is an item of a list.
+fn soql_value_in(obj: &Bound<'_, PyAny>, nested: bool) -> PyResult<sf::SoqlValue> {
     if obj.is_none() {
         return Ok(sf::SoqlValue::Null);
     }
@@ -236,9 +241,16 @@ fn soql_value(obj: &Bound<'_, PyAny>) -> PyResult<sf::SoqlValue> {
         || obj.downcast::<PySet>().is_ok()
         || obj.downcast::<PyFrozenSet>().is_ok();
     if is_collection {
+        if nested {
+            // SOQL has no list of lists; refusing one here also stops a list that contains
+            // itself from recursing forever.
+            return Err(PyValueError::new_err(
+                "a list inside a list has no SOQL form (IN takes one list of values)",
+            ));
+        }
         let items = obj
             .try_iter()?
-            .map(|item| soql_value(&item?))
+            .map(|item| soql_value_in(&item?, true))
             .collect::<PyResult<Vec<_>>>()?;
         return Ok(sf::SoqlValue::List(items));
     }

@@ -4,7 +4,9 @@
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::thread::ThreadId;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
@@ -42,6 +44,34 @@ pub fn runtime() -> PyResult<&'static Runtime> {
     Ok(&shared.runtime)
 }
 
+/// Set by an `atexit` hook: the interpreter is shutting down.
+static EXITING: AtomicBool = AtomicBool::new(false);
+/// The thread that runs the shutdown (the one that called the hook).
+static EXITING_THREAD: OnceLock<ThreadId> = OnceLock::new();
+
+/// Registered with `atexit` when the module loads: from here on, threads other than the one
+/// shutting down must not take the GIL again. A daemon thread that tries is ended by CPython
+/// with `pthread_exit`, whose forced unwinding through Rust frames aborts the process ("FATAL:
+/// exception not rethrown").
+#[pyfunction]
+pub fn _interpreter_exiting() {
+    let _ = EXITING_THREAD.set(std::thread::current().id());
+    EXITING.store(true, Ordering::SeqCst);
+}
+
+/// True once the interpreter is shutting down and this thread is not the one doing it.
+pub fn must_not_touch_python() -> bool {
+    EXITING.load(Ordering::SeqCst) && EXITING_THREAD.get() != Some(&std::thread::current().id())
+}
+
+/// Parks the calling thread for good if the interpreter is shutting down under it: the process
+/// is about to end, and returning would mean taking the GIL.
+pub fn stay_out_of_python_at_exit() {
+    while must_not_touch_python() {
+        std::thread::park();
+    }
+}
+
 /// Runs `future` to completion on the runtime with the GIL released, waking every 100 ms to let
 /// Python deliver signals (Ctrl-C cancels the call and drops the request).
 pub fn block_on<F>(py: Python<'_>, future: F) -> PyResult<F::Output>
@@ -60,12 +90,16 @@ where
     loop {
         // The timer must be made inside the runtime's context, hence the async block.
         let waited = py.allow_threads(|| {
-            rt.block_on(async { tokio::time::timeout(Duration::from_millis(100), &mut task).await })
+            let waited = rt.block_on(async {
+                tokio::time::timeout(Duration::from_millis(100), &mut task).await
+            });
+            stay_out_of_python_at_exit();
+            waited
         });
         match waited {
             Ok(Ok(output)) => return Ok(output),
             Ok(Err(join_error)) => {
-                return Err(PyRuntimeError::new_err(format!(
+                return Err(crate::errors::internal_error(&format!(
                     "the request task failed: {join_error}"
                 )));
             }

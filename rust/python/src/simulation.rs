@@ -1,5 +1,6 @@
 //! Record, replay and fake transports for Python.
 
+use crate::convert::FsPath;
 use crate::convert::{from_python, to_python};
 use forcelink as sf;
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -27,7 +28,8 @@ impl SimulationRecorder {
     }
 
     /// Writes the cassette (JSON lines with a format version).
-    fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+    fn save(&self, py: Python<'_>, path: FsPath) -> PyResult<()> {
+        let path = path.0;
         py.allow_threads(|| self.inner.save(&path))
             .map_err(|e| PyOSError::new_err(e.to_string()))
     }
@@ -47,7 +49,8 @@ pub struct SimulationReplayer {
 impl SimulationReplayer {
     #[staticmethod]
     #[pyo3(signature = (path, *, strict = true, ordered = false))]
-    fn load(path: std::path::PathBuf, strict: bool, ordered: bool) -> PyResult<Self> {
+    fn load(path: FsPath, strict: bool, ordered: bool) -> PyResult<Self> {
+        let path = path.0;
         let replayer = sf::SimulationReplayer::load(&path)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(Self {

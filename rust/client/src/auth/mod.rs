@@ -102,7 +102,8 @@ impl AccessToken {
             scope: response.scope,
             token_type: response.token_type.unwrap_or_else(|| "Bearer".to_owned()),
             generation,
-            expires_at: lifetime.map(|l| Instant::now() + l),
+            // A lifetime too long for an Instant never expires.
+            expires_at: lifetime.and_then(|l| Instant::now().checked_add(l)),
         })
     }
 

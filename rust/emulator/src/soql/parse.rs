@@ -240,10 +240,16 @@ const DATE_WORDS: &[&str] = &[
     "LAST_YEAR",
 ];
 
+/// How deep conditions may nest (parentheses and NOT together): deeper ones are refused as
+/// MALFORMED_QUERY instead of recursing until the stack of the process running the org runs out.
+pub const MAX_CONDITION_DEPTH: usize = 100;
+
 struct Parser<'a> {
     soql: &'a str,
     tokens: Vec<Token>,
     pos: usize,
+    /// Conditions open around the one being parsed.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -462,15 +468,19 @@ impl Parser<'_> {
     }
 
     fn not_cond(&mut self) -> Result<Cond, ApiFailure> {
-        if self.eat_keyword("NOT") {
-            return Ok(Cond::Not(Box::new(self.not_cond()?)));
-        }
-        if self.eat_sym("(") {
-            let inner = self.or_cond()?;
-            if !self.eat_sym(")") {
-                return Err(self.unexpected());
-            }
-            return Ok(inner);
+        let opens = matches!(self.peek(), Some(Token { tok: Tok::Sym(s), .. }) if *s == "(");
+        if opens || self.keyword("NOT") {
+            return self.nested(|p| {
+                if p.eat_keyword("NOT") {
+                    return Ok(Cond::Not(Box::new(p.not_cond()?)));
+                }
+                p.eat_sym("(");
+                let inner = p.or_cond()?;
+                if !p.eat_sym(")") {
+                    return Err(p.unexpected());
+                }
+                Ok(inner)
+            });
         }
         let (field, col) = self.path()?;
         if self.eat_keyword("LIKE") {
@@ -537,6 +547,26 @@ impl Parser<'_> {
         })
     }
 
+    /// Parses one level deeper, refusing to go past [`MAX_CONDITION_DEPTH`].
+    fn nested(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<Cond, ApiFailure>,
+    ) -> Result<Cond, ApiFailure> {
+        if self.depth >= MAX_CONDITION_DEPTH {
+            let col = self.peek().map_or(1, |t| t.col);
+            return Err(caret_error(
+                "MALFORMED_QUERY",
+                self.soql,
+                col,
+                &format!("conditions nest more than {MAX_CONDITION_DEPTH} levels deep"),
+            ));
+        }
+        self.depth += 1;
+        let cond = parse(self);
+        self.depth -= 1;
+        cond
+    }
+
     fn literal(&mut self) -> Result<Literal, ApiFailure> {
         let token = self.peek().cloned().ok_or_else(|| self.unexpected())?;
         let value = match &token.tok {
@@ -571,6 +601,7 @@ pub fn parse(soql: &str) -> Result<Query, ApiFailure> {
         soql,
         tokens,
         pos: 0,
+        depth: 0,
     }
     .query()
 }
@@ -587,6 +618,29 @@ mod tests {
         assert_eq!(q.order.len(), 2);
         assert_eq!((q.limit, q.offset), (Some(10), Some(5)));
         assert!(matches!(q.filter, Some(Cond::And(ref parts)) if parts.len() == 3));
+    }
+
+    #[test]
+    fn deep_conditions_are_malformed_not_a_stack_overflow() {
+        let parens = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'x'{}",
+            "(".repeat(2_000),
+            ")".repeat(2_000)
+        );
+        let nots = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'x'",
+            "NOT ".repeat(5_000)
+        );
+        for soql in [parens, nots] {
+            let failure = parse(&soql).err().map(|f| f.code);
+            assert_eq!(failure.as_deref(), Some("MALFORMED_QUERY"));
+        }
+        let fine = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'x'{}",
+            "(".repeat(50),
+            ")".repeat(50)
+        );
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]
