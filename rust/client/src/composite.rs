@@ -4,7 +4,7 @@
 use crate::client::{decode_json, Client, RestCall};
 use crate::error::{ApiErrorItem, Error, Result};
 use crate::resilience::Idempotency;
-use crate::sobjects::{check_name, Record};
+use crate::sobjects::{check_name, parse_id, Record};
 use bytes::Bytes;
 use forcelink_wire::RecordId;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -472,8 +472,7 @@ impl Collections<'_> {
     pub async fn delete(&self, ids: &[String], all_or_none: bool) -> Result<Vec<RecordResult>> {
         Self::check_atomic(ids.len(), all_or_none)?;
         for id in ids {
-            RecordId::parse(id)
-                .map_err(|e| Error::invalid_argument("ids", format!("{id:?}: {e}")))?;
+            parse_id("ids", id)?;
         }
         let client = self.client;
         self.chunked(ids.len(), |range| {
@@ -514,8 +513,7 @@ impl Collections<'_> {
             check_name("fields", f)?;
         }
         for id in ids {
-            RecordId::parse(id)
-                .map_err(|e| Error::invalid_argument("ids", format!("{id:?}: {e}")))?;
+            parse_id("ids", id)?;
         }
         let client = self.client;
         self.chunked(ids.len(), |range| {

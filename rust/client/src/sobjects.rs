@@ -352,11 +352,16 @@ pub(crate) fn check_name(argument: &str, name: &str) -> Result<()> {
 }
 
 fn check_id(id: &str) -> Result<RecordId> {
+    parse_id("id", id)
+}
+
+/// Parses a record id given as `argument`; the error quotes only the start of a long one (a
+/// hostile id can be megabytes).
+pub(crate) fn parse_id(argument: &str, id: &str) -> Result<RecordId> {
     RecordId::parse(id).map_err(|e| {
-        // A hostile id can be megabytes: quote only its start.
         let shown: String = id.chars().take(40).collect();
         let more = if shown.len() < id.len() { "..." } else { "" };
-        Error::invalid_argument("id", format!("{shown:?}{more}: {e}"))
+        Error::invalid_argument(argument, format!("{shown:?}{more}: {e}"))
     })
 }
 

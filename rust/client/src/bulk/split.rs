@@ -101,6 +101,9 @@ struct OpenChunk {
     bytes: u64,
 }
 
+/// The UTF-8 byte order mark some tools write at the start of a CSV file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Takes CSV bytes in pieces (or rows) and writes the upload files.
 pub struct CsvSplitter {
     options: SplitOptions,
@@ -114,6 +117,9 @@ pub struct CsvSplitter {
     fields: usize,
     current: Vec<u8>,
     started: bool,
+    /// The input's first bytes while fewer than a BOM's three have come: a BOM can arrive
+    /// split across pieces.
+    head: Vec<u8>,
     header: Option<(Vec<u8>, usize)>,
     header_names: Vec<String>,
     line_ending: Option<LineEnding>,
@@ -164,6 +170,7 @@ impl CsvSplitter {
             fields: 0,
             current: Vec::new(),
             started: false,
+            head: Vec::new(),
             header: None,
             header_names: Vec::new(),
             open: None,
@@ -197,13 +204,30 @@ impl CsvSplitter {
     }
 
     /// Takes the next piece of the input.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<()> {
-        if !self.started {
-            self.started = true;
-            if let Some(rest) = data.strip_prefix(b"\xEF\xBB\xBF") {
-                data = rest;
-            }
+    pub fn feed(&mut self, data: &[u8]) -> Result<()> {
+        if self.started {
+            return self.take(data);
         }
+        if self.head.is_empty() && data.len() >= BOM.len() {
+            self.started = true;
+            return self.take(data.strip_prefix(BOM).unwrap_or(data));
+        }
+        self.head.extend_from_slice(data);
+        if self.head.len() >= BOM.len() {
+            self.take_head()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the input with the bytes held back for a BOM, less the BOM.
+    fn take_head(&mut self) -> Result<()> {
+        self.started = true;
+        let head = std::mem::take(&mut self.head);
+        self.take(head.strip_prefix(BOM).unwrap_or(&head))
+    }
+
+    /// Takes a piece of the input after any BOM.
+    fn take(&mut self, data: &[u8]) -> Result<()> {
         let delimiter = self.options.delimiter;
         let mut segment = 0;
         let mut i = 0;
@@ -323,7 +347,9 @@ impl CsvSplitter {
 
     /// Adds a record given as fields (rows from Python); quoting is done here.
     pub fn push_row<S: AsRef<str>>(&mut self, fields: &[S]) -> Result<()> {
-        self.started = true;
+        if !self.started {
+            self.take_head()?;
+        }
         let delimiter = self.options.delimiter;
         self.current.clear();
         for (i, field) in fields.iter().enumerate() {
@@ -501,6 +527,9 @@ impl CsvSplitter {
 
     /// Ends the input: checks the last record and closes the last file.
     pub fn finish(mut self) -> Result<SplitCsv> {
+        if !self.started {
+            self.take_head()?;
+        }
         match self.state {
             State::Quoted => {
                 return Err(csv_error(
@@ -510,7 +539,10 @@ impl CsvSplitter {
             }
             State::CarriageReturn => {
                 self.current.pop();
-                self.emit_record(LineEnding::Crlf)?;
+                // A lone CR after the last line ends nothing: no empty record for it.
+                if !self.current.is_empty() || self.fields > 0 {
+                    self.emit_record(LineEnding::Crlf)?;
+                }
             }
             _ if !self.current.is_empty() || self.fields > 0 => {
                 self.emit_record(self.line_ending.unwrap_or(LineEnding::Lf))?;
@@ -578,6 +610,44 @@ mod tests {
             }
         }
         assert_eq!(seen, 40);
+    }
+
+    fn split_pieces(pieces: &[&[u8]]) -> SplitCsv {
+        let mut splitter = CsvSplitter::new(SplitOptions::default()).unwrap();
+        for piece in pieces {
+            splitter.feed(piece).unwrap();
+        }
+        splitter.finish().unwrap()
+    }
+
+    #[test]
+    fn a_bom_split_across_pieces_or_after_an_empty_one_is_stripped() {
+        let whole: &[u8] = b"\xEF\xBB\xBFName,City\nA,Paris\n";
+        let cases: [&[&[u8]]; 5] = [
+            &[whole],
+            &[b"", whole],
+            &[b"\xEF", b"\xBB\xBFName,City\nA,Paris\n"],
+            &[b"\xEF\xBB", b"", b"\xBF", b"Name,City\nA,Paris\n"],
+            &[b"\xEF", b"\xBB", b"\xBF", b"N", b"ame,City\nA,Paris\n"],
+        ];
+        for pieces in cases {
+            let out = split_pieces(pieces);
+            assert_eq!(out.header, vec!["Name", "City"], "{pieces:?}");
+            assert_eq!(contents(&out), vec!["Name,City\nA,Paris\n".to_owned()]);
+        }
+        // Fewer than three bytes in all are still the input.
+        let mut short = CsvSplitter::new(SplitOptions::default()).unwrap();
+        short.feed(b"A").unwrap();
+        assert_eq!(short.finish().unwrap().header, vec!["A"]);
+    }
+
+    #[test]
+    fn a_trailing_lone_carriage_return_makes_no_row() {
+        for data in [&b"Name,City\r\nA,Paris\r\n\r"[..], b"Name,City\r\nA,Paris\r"] {
+            let out = split(data, SplitOptions::default()).unwrap();
+            assert_eq!(out.records, 1, "{data:?}");
+            assert_eq!(contents(&out), vec!["Name,City\r\nA,Paris\r\n".to_owned()]);
+        }
     }
 
     #[test]
