@@ -7,9 +7,12 @@ engine while the interpreter exits. Each case raises a typed exception (an ``Exc
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -191,3 +194,60 @@ def test_the_interpreter_exits_cleanly_with_daemon_threads_inside_the_engine() -
         assert "exiting" in done.stdout
         assert "FATAL" not in done.stderr, done.stderr
         assert done.returncode == 0, done.stderr
+
+
+class _Redirects(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a 307 to ``target``."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        self.send_response(307)
+        self.send_header("Location", self.target + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Counts(http.server.BaseHTTPRequestHandler):
+    """Counts requests and answers each with a record that must never be taken."""
+
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        body = json.dumps({"Id": "001000000000001AAA", "Name": "from elsewhere"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_redirect_to_another_host_is_refused() -> None:
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counts)
+    redirects = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
+    _Redirects.target = f"http://localhost:{other.server_address[1]}"
+    for server in (other, redirects):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sf = (
+            Salesforce.builder()
+            .instance_url(f"http://127.0.0.1:{redirects.server_address[1]}")
+            .access_token("00D000000000001!token")
+            .build()
+        )
+        with pytest.raises(UnexpectedResponseError, match="another host") as raised:
+            sf.sobjects.get("Account", "001000000000001AAA")
+        assert raised.value.status == 307
+        assert "localhost" in raised.value.message
+        assert _Counts.hits == 0
+    finally:
+        for server in (other, redirects):
+            server.shutdown()
+            server.server_close()

@@ -424,6 +424,9 @@ impl Client {
                     });
                     (cause, None, failure)
                 }
+                Ok(response) if response.status.is_redirection() => {
+                    return Err(refused_redirect(&response));
+                }
                 Ok(response) => {
                     if inner.config.track_limits {
                         observe_limits(&inner.limits, &response.headers);
@@ -568,4 +571,24 @@ fn check_url_length(url: &url::Url) -> Result<()> {
              carry (path {shown}...): shorten the query or the id, or split the work"
         ),
     ))
+}
+
+/// A redirect the transport did not follow (to another host): an error naming where it
+/// pointed, never a body to take for the answer.
+#[cold]
+fn refused_redirect(response: &HttpResponse) -> Error {
+    let location = response
+        .headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| url::Url::parse(l).ok())
+        .and_then(|l| l.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "an unknown place".to_owned());
+    Error::UnexpectedResponse {
+        status: response.status.as_u16(),
+        message: format!(
+            "redirected to {location}, another host: not followed, so the request and its token \
+             stay with the instance"
+        ),
+    }
 }

@@ -113,6 +113,7 @@ impl ReqwestTransport {
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
+            .redirect(same_host_redirects())
             .user_agent(concat!("forcelink/", env!("CARGO_PKG_VERSION")));
         // HTTP/2 frames of up to 1 MB and windows of 4 MB a stream (8 MB a connection) instead
         // of 16 KB frames and hyper's smaller windows: a 2,000-record query page (~700 KB) then
@@ -218,4 +219,21 @@ fn classify(err: reqwest::Error) -> SendError {
         source = cause.source();
     }
     SendError { kind, message }
+}
+
+/// Follows redirects within the host asked (at most 10) and stops at one to another host: its
+/// answer is not the record asked for, and the request must not travel on. The 3xx answer is
+/// then raised as an unexpected response.
+fn same_host_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_host = attempt.previous().first().is_some_and(|first| {
+            first.host_str() == attempt.url().host_str()
+                && first.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if !same_host || attempt.previous().len() > 10 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }

@@ -643,7 +643,10 @@ mod tests {
 
     #[test]
     fn a_trailing_lone_carriage_return_makes_no_row() {
-        for data in [&b"Name,City\r\nA,Paris\r\n\r"[..], b"Name,City\r\nA,Paris\r"] {
+        for data in [
+            &b"Name,City\r\nA,Paris\r\n\r"[..],
+            b"Name,City\r\nA,Paris\r",
+        ] {
             let out = split(data, SplitOptions::default()).unwrap();
             assert_eq!(out.records, 1, "{data:?}");
             assert_eq!(contents(&out), vec!["Name,City\r\nA,Paris\r\n".to_owned()]);
