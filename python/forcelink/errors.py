@@ -40,6 +40,7 @@ __all__ = [
     "MethodNotAllowedError",
     "MultipleMatchesError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "ProcessingHaltedError",
     "PubSubError",
     "ReplayIdError",
@@ -307,6 +308,12 @@ class TransportError(SalesforceError):
 
 class ConnectError(TransportError, ConnectionError):
     """No connection could be made; the request never left."""
+
+
+class OutcomeUnknownError(TransportError):
+    """A write (a create, an upsert, a composite call) was sent and the connection failed
+    before its answer came: Salesforce may or may not have done it, so it was not retried.
+    Check (by external id, or with a query) before sending it again."""
 
 
 class SimulationError(TransportError, LookupError):

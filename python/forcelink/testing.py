@@ -259,9 +259,14 @@ class Emulator:
 
     def client(self) -> Salesforce:
         """A blocking client of this org, already authenticated."""
+        return self.client_builder().build()
+
+    def client_builder(self) -> ClientBuilder[Salesforce]:
+        """A builder already pointed at this org (URL, token, CA), for clients with settings
+        of their own: ``org.client_builder().retries(1).build()``."""
         builder = Salesforce.builder()
         self._configure(builder)
-        return builder.build()
+        return builder
 
     def async_client(self) -> AsyncSalesforce:
         """An async client of this org, already authenticated."""
@@ -283,15 +288,22 @@ class Emulator:
         status: int = 503,
         error_code: str = "SERVER_UNAVAILABLE",
         message: str = "Server unavailable (injected fault)",
-        times: int = 1,
+        times: int | None = None,
         method: str | None = None,
         retry_after: int | None = None,
         delay: float | None = None,
         drop_connection: bool = False,
+        after_commit: bool = False,
+        rate: float | None = None,
     ) -> None:
-        """Answer the next ``times`` requests whose path contains ``path_contains`` with an error
-        (or, with status 200, only delay them by ``delay`` seconds; with ``drop_connection``,
-        break the connection instead of answering)."""
+        """Answer requests whose path contains ``path_contains`` with an error (or, with status
+        200, only delay them by ``delay`` seconds; with ``drop_connection``, break the
+        connection instead of answering, and with ``after_commit`` too, do the request and
+        commit its writes first, so the caller cannot tell whether it happened).
+
+        Without ``rate`` the next ``times`` (default 1) matching requests get the fault. With
+        ``rate`` (0 to 1) that share of matching requests gets it, drawn from the org's
+        ``seed`` so a run repeats, until :meth:`clear_faults` (or ``times`` of them)."""
         self._running.inject_fault(
             path_contains,
             status=status,
@@ -302,6 +314,8 @@ class Emulator:
             retry_after=retry_after,
             delay=delay,
             drop_connection=drop_connection,
+            after_commit=after_commit,
+            rate=rate,
         )
 
     def seed_records(self, object: str, records: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -311,6 +325,16 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self._running.clear_faults()
+
+    def take_down(self) -> None:
+        """Takes the whole org down: every request under ``/services/data`` (REST, composite,
+        bulk) is answered 503 ``SERVER_UNAVAILABLE``, and still counted in :meth:`stats`, until
+        :meth:`bring_up`."""
+        self._running.set_down(True)
+
+    def bring_up(self) -> None:
+        """Brings the org back after :meth:`take_down`."""
+        self._running.set_down(False)
 
     def stats(self) -> dict[str, Any]:
         """Counters: ``requests`` per route (e.g. ``"POST sobjects/{object}"``),

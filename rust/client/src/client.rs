@@ -7,7 +7,7 @@ use crate::auth::{
 };
 use crate::config::Config;
 use crate::config::Credentials;
-use crate::error::{ApiError, Attempts, Error, Result, TransportFailure};
+use crate::error::{ApiError, Attempts, Error, Result, TransportErrorKind, TransportFailure};
 use crate::limits::{ApiUsage, LimitsTracker};
 use crate::resilience::{parse_retry_after, Idempotency, Outcome, RetryEvent, RetryHook};
 use crate::sobjects::SObjects;
@@ -362,12 +362,15 @@ impl Client {
     /// Sends a call with auth, retries and limit tracking; returns 2xx answers (and any status
     /// in `accept_status`), or the mapped error.
     pub(crate) async fn execute(&self, call: RestCall) -> Result<HttpResponse> {
+        let write = call.idempotency == Idempotency::NonIdempotent;
         let response = self.execute_streaming(call).await?;
+        // The answer's status came, its body did not: the server acted on the request.
         response.collect().await.map_err(|sent| {
             Error::Transport(TransportFailure {
                 kind: sent.kind,
                 message: sent.message,
                 attempts: Attempts::default(),
+                outcome_unknown: write,
             })
         })
     }
@@ -417,10 +420,17 @@ impl Client {
                 Err(sent) => {
                     let cause =
                         policy.retry_cause(call.idempotency, &Outcome::Transport(sent.kind));
+                    // A write that left and lost its answer may have been done.
+                    let outcome_unknown = call.idempotency == Idempotency::NonIdempotent
+                        && matches!(
+                            sent.kind,
+                            TransportErrorKind::Io | TransportErrorKind::Timeout
+                        );
                     let failure = Error::Transport(TransportFailure {
                         kind: sent.kind,
                         message: sent.message,
                         attempts: Attempts::default(),
+                        outcome_unknown,
                     });
                     (cause, None, failure)
                 }

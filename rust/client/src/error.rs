@@ -235,6 +235,9 @@ pub struct TransportFailure {
     pub kind: TransportErrorKind,
     pub message: String,
     pub attempts: Attempts,
+    /// A write (a non-idempotent request) was sent and its answer lost: the server may have
+    /// done it. Check before sending it again.
+    pub outcome_unknown: bool,
 }
 
 impl fmt::Display for TransportFailure {
@@ -243,7 +246,11 @@ impl fmt::Display for TransportFailure {
             f,
             "{} after {} attempt(s): {}",
             self.kind, self.attempts.count, self.message
-        )
+        )?;
+        if self.outcome_unknown {
+            f.write_str("; the request was sent, so the write may or may not have happened")?;
+        }
+        Ok(())
     }
 }
 

@@ -185,6 +185,8 @@ async fn idempotent_requests_retry_and_report_attempts() {
         retry_after: None,
         delay: None,
         drop_connection: false,
+        after_commit: false,
+        rate: None,
     };
     org.inject_fault(fault(2));
     let got = sf.sobjects().get("Account", &saved.id, None).await.unwrap();

@@ -27,6 +27,12 @@ pub struct Fault {
     /// Break the connection instead of answering: the status line may go out, the body never
     /// completes.
     pub drop_connection: bool,
+    /// With `drop_connection`: do the request (commit its writes) first, then break the
+    /// connection, so the caller cannot know whether it happened.
+    pub after_commit: bool,
+    /// The share of matching requests that get the fault (drawn from the org's seeded
+    /// generator); every one when None.
+    pub rate: Option<f64>,
 }
 
 /// Settings of an org.
@@ -66,6 +72,10 @@ pub struct Org {
     pub events: crate::events::EventBus,
     counters: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<Fault>>,
+    /// Draws for faults by rate: seeded, so a run's faults repeat.
+    fault_draws: Mutex<rand::rngs::StdRng>,
+    /// The whole org is down: every request is answered 503 (and still counted).
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the emulator keeps
@@ -98,6 +108,8 @@ impl Org {
             events: crate::events::EventBus::new(),
             counters: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(Vec::new()),
+            fault_draws: Mutex::new(rand::SeedableRng::seed_from_u64(settings.seed)),
+            down: std::sync::atomic::AtomicBool::new(false),
         };
         Ok(org)
     }
@@ -184,15 +196,29 @@ impl Org {
         lock(&self.faults).clear();
     }
 
-    /// The first fault matching this request, consuming one of its times.
+    /// Takes the whole org down (every request answered 503 SERVER_UNAVAILABLE) or brings it
+    /// back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The first fault matching this request, consuming one of its times. A fault by rate
+    /// matches a request only when the seeded draw falls under its rate.
     pub fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut faults = lock(&self.faults);
         let index = faults.iter().position(|f| {
-            f.times > 0
+            let matches = f.times > 0
                 && f.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && path.contains(&f.path_contains)
+                && path.contains(&f.path_contains);
+            matches
+                && f.rate
+                    .is_none_or(|rate| rand::Rng::gen::<f64>(&mut *lock(&self.fault_draws)) < rate)
         })?;
         let fault = faults.get_mut(index)?;
         fault.times -= 1;

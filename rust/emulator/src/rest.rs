@@ -80,19 +80,25 @@ async fn handle(
     let version = parse_version(version_segment).ok_or_else(ApiFailure::not_found)?;
     let route = route_name(method, path);
     org.count(&route);
+    if org.is_down() {
+        return Err(ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVER_UNAVAILABLE",
+            "The org is down (test fault)",
+        ));
+    }
     authenticate(org, headers)?;
     if let Some(fault) = org.take_fault(method.as_str(), &format!("/{}", segments.join("/"))) {
         if let Some(delay) = fault.delay {
             tokio::time::sleep(delay).await;
         }
+        if fault.drop_connection && fault.after_commit {
+            // Done and committed, then the answer is lost on the way.
+            let _done = serve(org, method, path, &version, query, headers, body).await;
+            return Ok(broken_response());
+        }
         if fault.drop_connection {
-            let broken = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected dropped connection",
-                ))
-            });
-            return Ok(Response::new(axum::body::Body::from_stream(broken)));
+            return Ok(broken_response());
         }
         if fault.status != 200 {
             let status =
@@ -107,6 +113,30 @@ async fn handle(
             return Ok(response);
         }
     }
+    serve(org, method, path, &version, query, headers, body).await
+}
+
+/// An answer whose body breaks off: the connection drops before the reply is complete.
+fn broken_response() -> Response {
+    let broken = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected dropped connection",
+        ))
+    });
+    Response::new(axum::body::Body::from_stream(broken))
+}
+
+/// Does an authenticated request past the fault checks: API usage, then bulk or REST.
+async fn serve(
+    org: &Arc<Org>,
+    method: &Method,
+    path: &[String],
+    version: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiFailure> {
     if !org.take_api_call() {
         return Err(ApiFailure::new(
             StatusCode::FORBIDDEN,
@@ -120,7 +150,7 @@ async fn handle(
         .collect::<Vec<_>>()
         .as_slice()
     {
-        return crate::bulk::dispatch(org, method, &version, path, query, headers, body).await;
+        return crate::bulk::dispatch(org, method, version, path, query, headers, body).await;
     }
     let body = axum::body::to_bytes(body, REST_BODY_LIMIT)
         .await
@@ -139,7 +169,7 @@ async fn handle(
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
     let call = Call {
         method: method.clone(),
-        version: &version,
+        version,
         parts: &parts,
         query,
         batch: batch_size(headers),
@@ -148,7 +178,7 @@ async fn handle(
     // One lock for the whole request: composite requests run as one transaction.
     let mut store = org.store();
     let reply = dispatch(org, &mut store, &call);
-    org.commit(&mut store, &change_origin("rest", &version, headers));
+    org.commit(&mut store, &change_origin("rest", version, headers));
     reply.map(IntoResponse::into_response)
 }
 

@@ -458,6 +458,12 @@ impl Emulator {
         self.org.clear_faults();
     }
 
+    /// Takes the whole org down (every request answered 503 SERVER_UNAVAILABLE, still
+    /// counted) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.org.set_down(down);
+    }
+
     /// Counters: requests per route, total requests, API usage.
     pub fn stats(&self) -> Value {
         self.org.stats()

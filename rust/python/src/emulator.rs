@@ -205,7 +205,7 @@ impl EmulatorServer {
             .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
-    #[pyo3(signature = (path_contains, *, status = 503, error_code = None, message = None, times = 1, method = None, retry_after = None, delay = None, drop_connection = false))]
+    #[pyo3(signature = (path_contains, *, status = 503, error_code = None, message = None, times = None, method = None, retry_after = None, delay = None, drop_connection = false, after_commit = false, rate = None))]
     #[allow(clippy::too_many_arguments)]
     fn inject_fault(
         &self,
@@ -213,12 +213,24 @@ impl EmulatorServer {
         status: u16,
         error_code: Option<String>,
         message: Option<String>,
-        times: u32,
+        times: Option<u32>,
         method: Option<String>,
         retry_after: Option<u64>,
         delay: Option<f64>,
         drop_connection: bool,
+        after_commit: bool,
+        rate: Option<f64>,
     ) -> PyResult<()> {
+        if rate.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+            return Err(PyValueError::new_err("rate must be above 0 and at most 1"));
+        }
+        if after_commit && !drop_connection {
+            return Err(PyValueError::new_err(
+                "after_commit goes with drop_connection: the write is done, then the answer lost",
+            ));
+        }
+        // A fault by rate lasts until cleared unless `times` caps it; otherwise it hits once.
+        let times = times.unwrap_or(if rate.is_some() { u32::MAX } else { 1 });
         let delay = delay
             .map(|d| crate::seconds::checked("delay", d, true).map_err(PyValueError::new_err))
             .transpose()?;
@@ -232,6 +244,8 @@ impl EmulatorServer {
             retry_after,
             delay,
             drop_connection,
+            after_commit,
+            rate,
         };
         self.with(|s| s.inject_fault(fault))
     }
@@ -253,6 +267,10 @@ impl EmulatorServer {
 
     fn clear_faults(&self) -> PyResult<()> {
         self.with(Emulator::clear_faults)
+    }
+
+    fn set_down(&self, down: bool) -> PyResult<()> {
+        self.with(|s| s.set_down(down))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -105,6 +105,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             kwargs.set_item("matches", PyList::new(py, &matches)?)?;
             "MultipleMatchesError"
         }
+        Error::Transport(failure) if failure.outcome_unknown => "OutcomeUnknownError",
         Error::Transport(failure) => match failure.kind {
             TransportErrorKind::Timeout => "RequestTimeoutError",
             TransportErrorKind::Connect => "ConnectError",

@@ -166,6 +166,7 @@ impl OAuthClient {
                         kind: sent.kind,
                         message: sent.message,
                         attempts: attempts.clone(),
+                        outcome_unknown: false,
                     });
                     (cause, failure)
                 }

@@ -68,6 +68,7 @@ impl CsvRecordStream {
                         kind: sent.kind,
                         message: sent.message,
                         attempts: crate::error::Attempts::default(),
+                        outcome_unknown: false,
                     }))
                 }
                 None => self.body_done = true,
