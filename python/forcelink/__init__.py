@@ -7,13 +7,14 @@
 
 from ._core import __version__
 from .bulk import AsyncBulkResult, BulkEvent, BulkResult
-from .client import AsyncSalesforce, Salesforce
+from .client import AsyncSalesforce, CircuitState, Salesforce
 from .composite import CompositeRequest, CompositeResult, Ref
 from .config import ClientBuilder
 from .errors import (
     AuthError,
     BulkJobError,
     BulkTimeoutError,
+    CircuitOpenError,
     ConfigError,
     ConnectError,
     CsvFormatError,
@@ -73,6 +74,8 @@ __all__ = [
     "BulkJobError",
     "BulkResult",
     "BulkTimeoutError",
+    "CircuitOpenError",
+    "CircuitState",
     "ClientBuilder",
     "CompositeRequest",
     "CompositeResult",

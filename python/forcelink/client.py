@@ -6,6 +6,7 @@ the GIL while it waits and never starts an event loop, so it works in Jupyter an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
@@ -21,7 +22,19 @@ from .sobjects import AsyncSObjects, SObjects
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AsyncSalesforce", "Salesforce"]
+__all__ = ["AsyncSalesforce", "CircuitState", "Salesforce"]
+
+
+@dataclass(frozen=True)
+class CircuitState:
+    """Where one service family's circuit breaker stands: ``state`` is ``"closed"``,
+    ``"open"`` or ``"half_open"``; ``failures`` the outages in a row while closed; ``retry_in``
+    the seconds until one call is let through while open."""
+
+    family: str
+    state: str
+    failures: int
+    retry_in: float | None
 
 
 class _ClientBase:
@@ -30,6 +43,14 @@ class _ClientBase:
     @property
     def instance_url(self) -> str:
         return self._engine.instance_url
+
+    @property
+    def circuit_breakers(self) -> dict[str, CircuitState]:
+        """Each service family's circuit breaker (``"rest"``, ``"bulk"``, ``"pubsub"``)."""
+        return {
+            family: CircuitState(family, state, failures, retry_in)
+            for family, state, failures, retry_in in self._engine.circuit_breakers()
+        }
 
     @property
     def api_version(self) -> str:

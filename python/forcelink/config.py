@@ -141,6 +141,15 @@ class ClientBuilder(Generic[ClientT]):
         self._settings.update(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         return self
 
+    def circuit_breaker(self, failures: int = 5, *, open_seconds: float = 30.0) -> Self:
+        """Each service family (REST, Bulk, Pub/Sub) gets a circuit breaker: after ``failures``
+        outages in a row (no connection, a timeout, a 5xx), its calls raise
+        :class:`~forcelink.errors.CircuitOpenError` at once, without a request, for
+        ``open_seconds``; then one call is let through, and its success closes the circuit.
+        ``failures=0`` turns them off. The default is 5 and 30 s (``SF_BREAKER_FAILURES``,
+        ``SF_BREAKER_OPEN_SECONDS``)."""
+        return self._set("circuit_breaker", (failures, open_seconds))
+
     def with_recorder(self, recorder: SimulationRecorder) -> Self:
         """Record every HTTP interaction into ``recorder`` (tokens, secrets, keys redacted)."""
         return self._set("recorder", recorder)

@@ -19,6 +19,7 @@ __all__ = [
     "AuthError",
     "BulkJobError",
     "BulkTimeoutError",
+    "CircuitOpenError",
     "ConfigError",
     "ConnectError",
     "CsvFormatError",
@@ -308,6 +309,17 @@ class TransportError(SalesforceError):
 
 class ConnectError(TransportError, ConnectionError):
     """No connection could be made; the request never left."""
+
+
+class CircuitOpenError(TransportError):
+    """The circuit breaker of a service family (``family``: ``"rest"``, ``"bulk"`` or
+    ``"pubsub"``) is open after repeated outages: the call was not sent. ``retry_in`` is how many
+    seconds until one call is let through to see whether the service is back."""
+
+    def __init__(self, message: str, *, family: str = "", retry_in: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.family = family
+        self.retry_in = retry_in
 
 
 class OutcomeUnknownError(TransportError):

@@ -268,11 +268,15 @@ class Emulator:
         self._configure(builder)
         return builder
 
-    def async_client(self) -> AsyncSalesforce:
-        """An async client of this org, already authenticated."""
+    def async_client_builder(self) -> ClientBuilder[AsyncSalesforce]:
+        """The async twin of :meth:`client_builder`."""
         builder = AsyncSalesforce.builder()
         self._configure(builder)
-        return builder.build()
+        return builder
+
+    def async_client(self) -> AsyncSalesforce:
+        """An async client of this org, already authenticated."""
+        return self.async_client_builder().build()
 
     def define_object(self, name: str, fields: Mapping[str, Any]) -> None:
         """Define a custom object. ``fields`` maps ``Name__c`` field names to a type name

@@ -37,6 +37,7 @@ struct Inner {
     retry_hook: Option<RetryHook>,
     /// The Pub/Sub channel and schema cache, made on first use.
     events: crate::events::EventsState,
+    breakers: crate::breaker::Breakers,
 }
 
 impl fmt::Debug for Client {
@@ -189,6 +190,7 @@ impl ClientBuilder {
         };
         Ok(Client {
             inner: Arc::new(Inner {
+                breakers: crate::breaker::Breakers::new(self.config.breaker),
                 config: self.config,
                 transport,
                 auth,
@@ -264,6 +266,15 @@ impl Client {
             recorder: None,
             replayer: None,
         }
+    }
+
+    /// Where the circuit breaker of `family` stands.
+    pub fn breaker_state(&self, family: crate::breaker::Family) -> crate::breaker::BreakerState {
+        self.inner.breakers.state(family)
+    }
+
+    pub(crate) fn breakers(&self) -> &crate::breaker::Breakers {
+        &self.inner.breakers
     }
 
     pub fn config(&self) -> &Config {
@@ -380,11 +391,16 @@ impl Client {
     pub(crate) async fn execute_streaming(&self, call: RestCall) -> Result<StreamingResponse> {
         check_url_length(&call.url)?;
         let inner = &*self.inner;
+        let family = crate::breaker::Family::of_path(call.url.path());
         let policy = &inner.config.retry;
         let mut attempts = Attempts::default();
         let mut replayed_after_401 = false;
         loop {
             attempts.count += 1;
+            inner
+                .breakers
+                .admit(family)
+                .map_err(|e| with_attempts(e, attempts.clone()))?;
             let token = inner.auth.token().await?;
             let request = HttpRequest {
                 method: call.method.clone(),
@@ -402,6 +418,7 @@ impl Client {
                     .await
                     .map(StreamingResponse::from)
             };
+            inner.breakers.record(family, is_outage(&sent));
             let sent = match sent {
                 Ok(response)
                     if response.status.is_success()
@@ -519,6 +536,7 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
         | Error::PubSub { .. }
         | Error::ReplayId { .. }
         | Error::Avro { .. }
+        | Error::CircuitOpen { .. }
         | Error::AuthProvider(_) => {}
     }
     error
@@ -599,6 +617,18 @@ fn refused_redirect(response: &HttpResponse) -> Error {
         message: format!(
             "redirected to {location}, another host: not followed, so the request and its token \
              stay with the instance"
+        ),
+    }
+}
+
+/// Whether a try's outcome says the service is unavailable (what the circuit breakers count):
+/// no connection, a timeout, a broken answer, or a 5xx. A 4xx is the service answering.
+fn is_outage(sent: &std::result::Result<StreamingResponse, crate::transport::SendError>) -> bool {
+    match sent {
+        Ok(response) => response.status.is_server_error(),
+        Err(e) => matches!(
+            e.kind,
+            TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
         ),
     }
 }

@@ -41,6 +41,8 @@ pub struct Config {
     pub token_lifetime: Option<Duration>,
     /// The Pub/Sub API's gRPC endpoint (https; http only on loopback).
     pub pubsub_endpoint: Url,
+    /// When the per-family circuit breakers open, and for how long.
+    pub breaker: crate::breaker::BreakerSettings,
 }
 
 /// Salesforce's Pub/Sub API endpoint.
@@ -195,6 +197,7 @@ pub struct ConfigBuilder {
     flow: Option<Flow>,
     token_lifetime: Option<Duration>,
     pubsub_endpoint: Option<String>,
+    breaker: Option<crate::breaker::BreakerSettings>,
     // A setting read from the environment that did not parse; reported by build().
     env_error: Option<Error>,
 }
@@ -203,7 +206,8 @@ impl ConfigBuilder {
     /// Reads settings through `lookup` (the environment, or a map in tests):
     /// SF_INSTANCE_URL, SF_LOGIN_URL, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_USERNAME,
     /// SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE, SF_REFRESH_TOKEN, SF_ACCESS_TOKEN, SF_API_VERSION,
-    /// SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS, SF_CA_CERT_FILE.
+    /// SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS, SF_CA_CERT_FILE, SF_BREAKER_FAILURES,
+    /// SF_BREAKER_OPEN_SECONDS.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |name: &str| {
             lookup(name)
@@ -233,6 +237,33 @@ impl ConfigBuilder {
                 )
             })?;
             b.timeout = Some(positive_duration("SF_TIMEOUT_SECONDS", secs)?);
+        }
+        let failures = get("SF_BREAKER_FAILURES");
+        let open = get("SF_BREAKER_OPEN_SECONDS");
+        if failures.is_some() || open.is_some() {
+            let defaults = crate::breaker::BreakerSettings::default();
+            let failures = match failures {
+                Some(raw) => raw.parse::<u32>().map_err(|_| {
+                    Error::config(
+                        "SF_BREAKER_FAILURES",
+                        format!("expected a whole number (0 turns the breakers off), got {raw:?}"),
+                    )
+                })?,
+                None => defaults.failures,
+            };
+            let open_for = match open {
+                Some(raw) => {
+                    let secs = raw.parse::<f64>().map_err(|_| {
+                        Error::config(
+                            "SF_BREAKER_OPEN_SECONDS",
+                            format!("expected a number of seconds, got {raw:?}"),
+                        )
+                    })?;
+                    positive_duration("SF_BREAKER_OPEN_SECONDS", secs)?
+                }
+                None => defaults.open_for,
+            };
+            b.breaker = Some(crate::breaker::BreakerSettings { failures, open_for });
         }
         if let Some(raw) = get("SF_TRACK_LIMITS") {
             b.track_limits = Some(match raw.to_ascii_lowercase().as_str() {
@@ -379,6 +410,25 @@ impl ConfigBuilder {
         self
     }
 
+    /// The circuit breakers: open after `failures` outages in a row (0: never), for
+    /// `open_for`; default 5 and 30 s.
+    pub fn circuit_breaker(mut self, settings: crate::breaker::BreakerSettings) -> Self {
+        self.breaker = Some(settings);
+        self
+    }
+
+    /// [`circuit_breaker`](Self::circuit_breaker) with the open time in seconds, validated at
+    /// build.
+    pub fn circuit_breaker_secs(mut self, failures: u32, open_secs: f64) -> Self {
+        match positive_duration("breaker_open_seconds", open_secs) {
+            Ok(open_for) => {
+                self.breaker = Some(crate::breaker::BreakerSettings { failures, open_for })
+            }
+            Err(e) => self.env_error = Some(e),
+        }
+        self
+    }
+
     /// Validates every setting; the error names the setting at fault.
     pub fn build(self) -> Result<Config> {
         if let Some(e) = self.env_error {
@@ -470,6 +520,7 @@ impl ConfigBuilder {
             flow: self.flow,
             token_lifetime: self.token_lifetime,
             pubsub_endpoint,
+            breaker: self.breaker.unwrap_or_default(),
         })
     }
 }

@@ -77,6 +77,17 @@ pub enum Error {
     #[error("event payload does not match schema {schema_id}: {message}")]
     Avro { schema_id: String, message: String },
 
+    /// The family's circuit breaker is open after repeated outages: the call was not sent.
+    #[error(
+        "the {family} circuit is open after repeated outages: calls fail at once for {:.1} s more, \
+         then one is let through to see whether the service is back",
+        retry_in.as_secs_f64()
+    )]
+    CircuitOpen {
+        family: String,
+        retry_in: std::time::Duration,
+    },
+
     /// Salesforce answered something this client cannot read.
     #[error("unexpected response (HTTP {status}): {message}")]
     UnexpectedResponse { status: u16, message: String },
@@ -116,6 +127,7 @@ impl Error {
             | Error::PubSub { .. }
             | Error::ReplayId { .. }
             | Error::Avro { .. }
+            | Error::CircuitOpen { .. }
             | Error::AuthProvider(_) => None,
         }
     }

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod auth;
+pub mod breaker;
 pub mod bulk;
 pub mod client;
 pub mod composite;
@@ -32,6 +33,7 @@ pub use auth::{
     AccessToken, AuthProvider, OAuthClient, RotationHook, StaticTokenProvider, TokenManager,
     TokenResponse, TokenSource,
 };
+pub use breaker::{BreakerSettings, BreakerState, Family};
 pub use bulk::{
     Bulk, BulkProgress, BulkQueryPage, BulkQueryPager, BulkResult, CsvRecordStream, CsvSplitter,
     IngestOptions, JobInfo, JobKind, Operation, PollOptions, ResultKind, SplitCsv, SplitOptions,

@@ -72,6 +72,14 @@ fn apply(
             })
         }
         "token_lifetime" => builder.token_lifetime(seconds(key, value)?),
+        "circuit_breaker" => {
+            let (failures, open_seconds): (u32, f64) = value
+                .extract()
+                .map_err(|_| config_error(key, "expected (failures, open_seconds)"))?;
+            let open_for = crate::seconds::checked("open_seconds", open_seconds, false)
+                .map_err(|m| config_error(key, m))?;
+            builder.circuit_breaker(sf::BreakerSettings { failures, open_for })
+        }
         "max_attempts" => {
             retry.max_attempts = value
                 .extract()
@@ -198,6 +206,21 @@ impl Engine {
         Ok(Self {
             client: client.build().map_err(to_pyerr)?,
         })
+    }
+
+    /// Each family's breaker: (family, state, outages in a row, seconds until one call is let
+    /// through when open).
+    fn circuit_breakers(&self) -> Vec<(&'static str, &'static str, u32, Option<f64>)> {
+        sf::Family::ALL
+            .iter()
+            .map(|&family| match self.client.breaker_state(family) {
+                sf::BreakerState::Closed { failures } => (family.name(), "closed", failures, None),
+                sf::BreakerState::Open { retry_in } => {
+                    (family.name(), "open", 0, Some(retry_in.as_secs_f64()))
+                }
+                sf::BreakerState::HalfOpen => (family.name(), "half_open", 0, None),
+            })
+            .collect()
     }
 
     #[getter]

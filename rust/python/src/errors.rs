@@ -106,6 +106,11 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             "MultipleMatchesError"
         }
         Error::Transport(failure) if failure.outcome_unknown => "OutcomeUnknownError",
+        Error::CircuitOpen { family, retry_in } => {
+            kwargs.set_item("family", family)?;
+            kwargs.set_item("retry_in", retry_in.as_secs_f64())?;
+            "CircuitOpenError"
+        }
         Error::Transport(failure) => match failure.kind {
             TransportErrorKind::Timeout => "RequestTimeoutError",
             TransportErrorKind::Connect => "ConnectError",

@@ -143,9 +143,19 @@ impl Events {
         Fut: std::future::Future<Output = std::result::Result<tonic::Response<R>, Status>>,
     {
         let mut renewed = false;
+        let breakers = self.client.breakers();
         loop {
+            breakers.admit(crate::breaker::Family::PubSub)?;
             let (request, token) = self.request(message.clone()).await?;
-            match call(self.grpc()?, request).await {
+            let answer = call(self.grpc()?, request).await;
+            let outage = answer.as_ref().err().is_some_and(|s| {
+                matches!(
+                    s.code(),
+                    Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown
+                )
+            });
+            breakers.record(crate::breaker::Family::PubSub, outage);
+            match answer {
                 Ok(r) => return Ok(r.into_inner()),
                 Err(status) if status.code() == Code::Unauthenticated && !renewed => {
                     renewed = true;
