@@ -39,7 +39,7 @@ def test_a_read_whose_answer_was_lost_is_retried(sf_emulator: Emulator) -> None:
 
 def outcomes_under_rate(seed: int) -> list[bool]:
     with Emulator(seed=seed) as org:
-        sf_no_retry = org.client_builder().retries(1).build()
+        sf_no_retry = org.client_builder().retries(1).circuit_breaker(0).build()
         org.inject_fault("/limits", status=503, rate=0.3)
         seen = []
         for _ in range(60):
