@@ -38,6 +38,8 @@ struct Inner {
     /// The Pub/Sub channel and schema cache, made on first use.
     events: crate::events::EventsState,
     breakers: crate::breaker::Breakers,
+    /// The process the client was built in: its connections belong to that process's runtime.
+    pid: u32,
 }
 
 impl fmt::Debug for Client {
@@ -191,6 +193,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 breakers: crate::breaker::Breakers::new(self.config.breaker),
+                pid: std::process::id(),
                 config: self.config,
                 transport,
                 auth,
@@ -275,6 +278,23 @@ impl Client {
 
     pub(crate) fn breakers(&self) -> &crate::breaker::Breakers {
         &self.inner.breakers
+    }
+
+    /// Refuses use in a process forked after the client was built: its pooled connections and
+    /// streams belong to the parent (and are shared with it), so the child needs its own.
+    pub(crate) fn check_process(&self) -> Result<()> {
+        if self.inner.pid == std::process::id() {
+            return Ok(());
+        }
+        Err(Error::config(
+            "client",
+            format!(
+                "this client was built in process {} and cannot be used after fork(): build a \
+                 new client in this process (for example in a post-fork hook or the worker's \
+                 initializer)",
+                self.inner.pid
+            ),
+        ))
     }
 
     pub fn config(&self) -> &Config {
@@ -390,6 +410,7 @@ impl Client {
     /// call asks for a streamed response.
     pub(crate) async fn execute_streaming(&self, call: RestCall) -> Result<StreamingResponse> {
         check_url_length(&call.url)?;
+        self.check_process()?;
         let inner = &*self.inner;
         let family = crate::breaker::Family::of_path(call.url.path());
         let policy = &inner.config.retry;

@@ -86,19 +86,81 @@ impl Pending {
         }
     }
 
+    /// Runs the call on this process's runtime and resolves an asyncio future of the running
+    /// loop with its result. Cancelling that future aborts the call at its next await point.
     fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let future = self.take()?;
-        runtime()?;
-        let awaitable = pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let rt = runtime()?;
+        let locals = pyo3_async_runtimes::TaskLocals::with_running_loop(py)?.copy_context(py)?;
+        let event_loop = locals.event_loop(py).unbind();
+        let waiter = event_loop.bind(py).call_method0("create_future")?;
+        let target = waiter.clone().unbind();
+        // The task locals let an async token provider be awaited on the caller's loop.
+        let task = rt.spawn(pyo3_async_runtimes::tokio::scope(locals, async move {
             let result = future.await;
             if must_not_touch_python() {
                 // Handing the result over takes the GIL, which a runtime thread must not do
                 // while the interpreter shuts down.
                 std::future::pending::<()>().await;
             }
-            result.map_err(to_pyerr)
-        })?;
-        awaitable.call_method0("__await__")
+            Python::with_gil(|py| resolve_later(py, &event_loop, target, result));
+        }));
+        waiter.call_method1(
+            "add_done_callback",
+            (AbortOnCancel {
+                task: task.abort_handle(),
+            },),
+        )?;
+        waiter.call_method0("__await__")
+    }
+}
+
+/// Has the loop set the call's outcome on its future (from the loop's own thread).
+fn resolve_later(
+    py: Python<'_>,
+    event_loop: &Py<PyAny>,
+    target: Py<PyAny>,
+    result: Result<Output, forcelink::Error>,
+) {
+    let (value, failed) = match result.map_err(to_pyerr).and_then(|o| o.into_pyobject(py)) {
+        Ok(value) => (value.unbind(), false),
+        Err(e) => (e.into_value(py).into_any(), true),
+    };
+    let scheduled = pyo3::types::PyCFunction::new_closure(py, None, None, move |args, _| {
+        let py = args.py();
+        let target = target.bind(py);
+        // The awaiting task may have been cancelled meanwhile: its future is then done.
+        if target.call_method0("done")?.is_truthy()? {
+            return Ok(());
+        }
+        let method = if failed {
+            "set_exception"
+        } else {
+            "set_result"
+        };
+        target.call_method1(method, (value.bind(py),)).map(drop)
+    });
+    // A loop closed meanwhile has no one left to tell.
+    if let Ok(callback) = scheduled {
+        let _ = event_loop
+            .bind(py)
+            .call_method1("call_soon_threadsafe", (callback,));
+    }
+}
+
+/// Aborts a call's task when the asyncio future awaiting it is cancelled.
+#[pyclass(module = "forcelink._core")]
+struct AbortOnCancel {
+    task: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.task.abort();
+        }
+        Ok(())
     }
 }
 

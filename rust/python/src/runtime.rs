@@ -1,10 +1,11 @@
-//! The tokio runtime behind every client: created on first use, on named threads, and refused
-//! in a forked child (whose copy of the parent's runtime has no threads).
+//! The tokio runtime behind every client: created on first use, on named threads, and made
+//! anew in a forked child, whose copy of the parent's runtime has no threads (gunicorn
+//! `--preload`, Celery prefork and multiprocessing's fork start method all fork after use).
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::OnceLock;
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -15,33 +16,40 @@ struct Shared {
     pid: u32,
 }
 
-static RUNTIME: OnceLock<Result<Shared, String>> = OnceLock::new();
+/// The runtime of this process. Runtimes are leaked, never dropped: a parent's copy in a child
+/// has no threads to join, and the current one lives as long as the process. No lock guards it,
+/// since a lock held by another thread at fork() would stay held in the child forever.
+static RUNTIME: AtomicPtr<Shared> = AtomicPtr::new(std::ptr::null_mut());
 
-/// The shared runtime, built on first use.
+/// The shared runtime of this process, built on first use (and again after a fork).
 pub fn runtime() -> PyResult<&'static Runtime> {
-    let shared = RUNTIME.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("forcelink-worker")
-            .build()
-            .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
-        Ok(Shared {
-            runtime,
-            pid: std::process::id(),
-        })
-    });
-    let shared = shared
-        .as_ref()
-        .map_err(|e| PyRuntimeError::new_err(e.clone()))?;
-    if shared.pid != std::process::id() {
-        return Err(PyRuntimeError::new_err(
-            "forcelink was used before this process forked; its runtime does not survive fork(). \
-             Create clients in the child only (or use the 'spawn' start method).",
-        ));
+    let pid = std::process::id();
+    let current = RUNTIME.load(Ordering::Acquire);
+    // SAFETY: the pointer is either null or a leaked `Shared` that is never freed.
+    if let Some(shared) = unsafe { current.as_ref() } {
+        if shared.pid == pid {
+            return Ok(&shared.runtime);
+        }
     }
-    // pyo3-async-runtimes must drive awaitables on the same runtime; a second call is a no-op.
-    let _ = pyo3_async_runtimes::tokio::init_with_runtime(&shared.runtime);
-    Ok(&shared.runtime)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("forcelink-worker")
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))?;
+    let fresh = Box::into_raw(Box::new(Shared { runtime, pid }));
+    match RUNTIME.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: `fresh` was just leaked above and is now published for good.
+        Ok(_) => Ok(unsafe { &(*fresh).runtime }),
+        Err(winner) => {
+            // Another thread of this process built one first: use it, drop ours (unused).
+            // SAFETY: `fresh` was never published; `winner` is a leaked `Shared`.
+            drop(unsafe { Box::from_raw(fresh) });
+            match unsafe { winner.as_ref() } {
+                Some(shared) => Ok(&shared.runtime),
+                None => Err(PyRuntimeError::new_err("the tokio runtime vanished")),
+            }
+        }
+    }
 }
 
 /// Set by an `atexit` hook: the interpreter is shutting down.

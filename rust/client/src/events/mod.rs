@@ -87,6 +87,7 @@ impl Events {
 
     /// The gRPC channel to the Pub/Sub endpoint; it connects on first use and reconnects.
     pub(crate) fn grpc(&self) -> Result<PubSubClient<Channel>> {
+        self.client.check_process()?;
         if let Some(channel) = self.state().channel.get() {
             return Ok(client_of(channel.clone()));
         }
