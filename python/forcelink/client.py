@@ -66,7 +66,14 @@ class _ClientBase:
         self.close()
 
     def close(self) -> None:
-        """Releases nothing yet: connections are pooled and closed when the client is dropped."""
+        """Closes the client: its subscriptions end, its pooled connections and Pub/Sub channel
+        are let go, and every later call raises :class:`~forcelink.errors.ClientClosedError`.
+        Leaving a ``with`` block closes it too. Closing twice is harmless."""
+        self._engine.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._engine.closed
 
 
 class Salesforce(_ClientBase):
@@ -148,8 +155,12 @@ class AsyncSalesforce(_ClientBase):
     async def versions(self) -> list[dict[str, Any]]:
         return await self._engine.versions()
 
+    async def aclose(self) -> None:
+        """Closes the client, as :meth:`close` does; for ``async with`` and async code."""
+        self.close()
+
     async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.close()
+        await self.aclose()

@@ -20,6 +20,7 @@ __all__ = [
     "BulkJobError",
     "BulkTimeoutError",
     "CircuitOpenError",
+    "ClientClosedError",
     "ConfigError",
     "ConnectError",
     "CsvFormatError",
@@ -309,6 +310,10 @@ class TransportError(SalesforceError):
 
 class ConnectError(TransportError, ConnectionError):
     """No connection could be made; the request never left."""
+
+
+class ClientClosedError(SalesforceError, RuntimeError):
+    """The client was closed (``close()``, the end of its ``with`` block): build a new one."""
 
 
 class CircuitOpenError(TransportError):

@@ -40,6 +40,7 @@ struct Inner {
     breakers: crate::breaker::Breakers,
     /// The process the client was built in: its connections belong to that process's runtime.
     pid: u32,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Client {
@@ -194,6 +195,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 breakers: crate::breaker::Breakers::new(self.config.breaker),
                 pid: std::process::id(),
+                closed: std::sync::atomic::AtomicBool::new(false),
                 config: self.config,
                 transport,
                 auth,
@@ -278,6 +280,28 @@ impl Client {
 
     pub(crate) fn breakers(&self) -> &crate::breaker::Breakers {
         &self.inner.breakers
+    }
+
+    /// Closes the client: subscriptions end, pooled connections and the Pub/Sub channel are
+    /// let go, and every later call fails with [`Error::Closed`]. Clones share the closing.
+    pub fn close(&self) {
+        self.inner
+            .closed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.events.close();
+        self.inner.transport.close();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     /// Refuses use in a process forked after the client was built: its pooled connections and
@@ -410,6 +434,7 @@ impl Client {
     /// call asks for a streamed response.
     pub(crate) async fn execute_streaming(&self, call: RestCall) -> Result<StreamingResponse> {
         check_url_length(&call.url)?;
+        self.check_open()?;
         self.check_process()?;
         let inner = &*self.inner;
         let family = crate::breaker::Family::of_path(call.url.path());
@@ -558,6 +583,7 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
         | Error::ReplayId { .. }
         | Error::Avro { .. }
         | Error::CircuitOpen { .. }
+        | Error::Closed
         | Error::AuthProvider(_) => {}
     }
     error

@@ -88,6 +88,10 @@ pub enum Error {
         retry_in: std::time::Duration,
     },
 
+    /// The client was closed; build a new one.
+    #[error("the client is closed: build a new one")]
+    Closed,
+
     /// Salesforce answered something this client cannot read.
     #[error("unexpected response (HTTP {status}): {message}")]
     UnexpectedResponse { status: u16, message: String },
@@ -128,6 +132,7 @@ impl Error {
             | Error::ReplayId { .. }
             | Error::Avro { .. }
             | Error::CircuitOpen { .. }
+            | Error::Closed
             | Error::AuthProvider(_) => None,
         }
     }

@@ -94,12 +94,16 @@ pub trait HttpTransport: Send + Sync + 'static {
     ) -> BoxFuture<'_, std::result::Result<StreamingResponse, SendError>> {
         Box::pin(async move { self.send(request).await.map(StreamingResponse::from) })
     }
+
+    /// Lets go of pooled connections; the client refuses calls from here on.
+    fn close(&self) {}
 }
 
 /// The network transport: reqwest over rustls, HTTP/2 by ALPN, gzip, pooled connections.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
-    client: reqwest::Client,
+    /// None once closed: dropping the last handle closes the pooled connections.
+    client: std::sync::Arc<std::sync::RwLock<Option<reqwest::Client>>>,
 }
 
 impl ReqwestTransport {
@@ -133,11 +137,20 @@ impl ReqwestTransport {
         let client = builder.build().map_err(|e| {
             Error::config("transport", format!("cannot build the HTTP client: {e}"))
         })?;
-        Ok(Self { client })
+        Ok(Self {
+            client: std::sync::Arc::new(std::sync::RwLock::new(Some(client))),
+        })
     }
 }
 
 impl HttpTransport for ReqwestTransport {
+    fn close(&self) {
+        self.client
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
     fn send(
         &self,
         request: HttpRequest,
@@ -179,8 +192,16 @@ impl ReqwestTransport {
         &self,
         request: HttpRequest,
     ) -> std::result::Result<reqwest::Response, SendError> {
-        let builder = self
+        let client = self
             .client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| SendError {
+                kind: TransportErrorKind::Connect,
+                message: "the client is closed".into(),
+            })?;
+        let builder = client
             .request(request.method, request.url)
             .headers(request.headers);
         let builder = match request.upload {

@@ -223,6 +223,16 @@ impl Engine {
             .collect()
     }
 
+    /// Ends subscriptions and lets go of connections; later calls raise ClientClosedError.
+    fn close(&self) {
+        self.client.close();
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     #[getter]
     fn instance_url(&self) -> String {
         self.client

@@ -106,6 +106,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             "MultipleMatchesError"
         }
         Error::Transport(failure) if failure.outcome_unknown => "OutcomeUnknownError",
+        Error::Closed => "ClientClosedError",
         Error::CircuitOpen { family, retry_in } => {
             kwargs.set_item("family", family)?;
             kwargs.set_item("retry_in", retry_in.as_secs_f64())?;

@@ -34,7 +34,7 @@ use forcelink_wire::pubsub::pub_sub_client::PubSubClient;
 use forcelink_wire::pubsub::{SchemaRequest, TopicInfo, TopicRequest};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -43,7 +43,9 @@ use tonic::{Code, Status};
 /// What a client keeps for Pub/Sub between calls.
 #[derive(Default)]
 pub struct EventsState {
-    channel: OnceLock<Channel>,
+    channel: Mutex<Option<Channel>>,
+    /// The tasks of the subscriptions opened, ended when the client closes.
+    subscriptions: Mutex<Vec<tokio::task::AbortHandle>>,
     user_id: tokio::sync::OnceCell<String>,
     schemas: Mutex<HashMap<String, Arc<EventSchema>>>,
 }
@@ -76,6 +78,22 @@ pub struct Events {
     client: Client,
 }
 
+impl EventsState {
+    /// Ends every subscription and drops the channel (its connection closes with the last
+    /// clone).
+    pub(crate) fn close(&self) {
+        let tasks =
+            std::mem::take(&mut *self.subscriptions.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            task.abort();
+        }
+        self.channel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+}
+
 impl Events {
     pub(crate) fn new(client: Client) -> Self {
         Self { client }
@@ -88,13 +106,28 @@ impl Events {
     /// The gRPC channel to the Pub/Sub endpoint; it connects on first use and reconnects.
     pub(crate) fn grpc(&self) -> Result<PubSubClient<Channel>> {
         self.client.check_process()?;
-        if let Some(channel) = self.state().channel.get() {
-            return Ok(client_of(channel.clone()));
-        }
-        let channel = connect(self.client.config())?;
-        Ok(client_of(
-            self.state().channel.get_or_init(|| channel).clone(),
-        ))
+        self.client.check_open()?;
+        let mut slot = self
+            .state()
+            .channel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let channel = match &*slot {
+            Some(channel) => channel.clone(),
+            None => slot.insert(connect(self.client.config())?).clone(),
+        };
+        Ok(client_of(channel))
+    }
+
+    /// Keeps a subscription's task, to end it when the client closes.
+    pub(crate) fn track(&self, task: tokio::task::AbortHandle) {
+        let mut tasks = self
+            .state()
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
     }
 
     /// A gRPC request carrying the auth metadata of the current token.

@@ -302,6 +302,7 @@ type Deliveries = futures::stream::BoxStream<'static, std::result::Result<Delive
 impl Events {
     /// Subscribes to a topic. Events come in order, each once, across reconnections.
     pub async fn subscribe(&self, topic: &str, options: SubscribeOptions) -> Result<Subscription> {
+        self.client.check_open()?;
         check_topic(topic)?;
         options.check()?;
         let (tx, rx) = mpsc::channel(options.queue_batches.max(1));
@@ -313,6 +314,7 @@ impl Events {
             None,
         );
         let task = tokio::spawn(runner.run());
+        self.track(task.abort_handle());
         Ok(Subscription { rx, task })
     }
 
@@ -323,6 +325,7 @@ impl Events {
         subscription: &str,
         batch_size: u32,
     ) -> Result<ManagedSubscription> {
+        self.client.check_open()?;
         let mut options = SubscribeOptions::new(Replay::Latest);
         options.batch_size = batch_size;
         options.check()?;
@@ -347,6 +350,7 @@ impl Events {
         let (commands, command_rx) = mpsc::channel(16);
         let runner = Runner::new(self.clone(), target, options, tx, Some(command_rx));
         let task = tokio::spawn(runner.run());
+        self.track(task.abort_handle());
         Ok(ManagedSubscription {
             inner: Subscription { rx, task },
             commands,
