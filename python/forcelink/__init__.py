@@ -12,10 +12,12 @@ from .composite import CompositeRequest, CompositeResult, Ref
 from .config import ClientBuilder
 from .errors import (
     AuthError,
+    BulkIncompleteError,
     BulkJobError,
     BulkTimeoutError,
     CircuitOpenError,
     ClientClosedError,
+    CollectionsIncompleteError,
     ConfigError,
     ConnectError,
     CsvFormatError,
@@ -72,6 +74,7 @@ __all__ = [
     "AsyncSalesforce",
     "AuthError",
     "BulkEvent",
+    "BulkIncompleteError",
     "BulkJobError",
     "BulkResult",
     "BulkTimeoutError",
@@ -79,6 +82,7 @@ __all__ = [
     "CircuitState",
     "ClientBuilder",
     "ClientClosedError",
+    "CollectionsIncompleteError",
     "CompositeRequest",
     "CompositeResult",
     "ConfigError",

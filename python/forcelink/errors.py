@@ -17,10 +17,12 @@ from typing import Any
 
 __all__ = [
     "AuthError",
+    "BulkIncompleteError",
     "BulkJobError",
     "BulkTimeoutError",
     "CircuitOpenError",
     "ClientClosedError",
+    "CollectionsIncompleteError",
     "ConfigError",
     "ConnectError",
     "CsvFormatError",
@@ -137,6 +139,49 @@ class BulkTimeoutError(SalesforceError, TimeoutError):
     def __init__(self, message: str, *, job_ids: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.job_ids = list(job_ids)
+
+
+class BulkIncompleteError(SalesforceError):
+    """A load split into several jobs stopped part way. ``job_ids`` ran (pass them to
+    ``sf.bulk.resume`` for their results: ``records_processed``, ``records_failed``);
+    ``unsent_rows`` lists the data rows, as (first, last) counted from 1 after the header, that
+    were not loaded, and ``cause`` (also ``__cause__``) says why. Loading just those rows again
+    duplicates nothing."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_ids: Sequence[str] = (),
+        records_processed: int = 0,
+        records_failed: int = 0,
+        unsent_rows: Sequence[tuple[int, int]] = (),
+        cause: BaseException | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.job_ids = list(job_ids)
+        self.records_processed = records_processed
+        self.records_failed = records_failed
+        self.unsent_rows = [tuple(r) for r in unsent_rows]
+        self.cause = cause
+        self.__cause__ = cause
+
+
+class CollectionsIncompleteError(SalesforceError):
+    """A collection write of more than 200 records (several calls) in which some calls failed
+    after others went through. ``results`` holds one ``RecordResult`` per record, in input
+    order: those of the failed calls have ``success=False`` and an error ``NOT_PROCESSED`` (the
+    call was refused) or ``OUTCOME_UNKNOWN`` (its answer was lost: check before sending again).
+    ``cause`` (also ``__cause__``) says why."""
+
+    def __init__(
+        self, message: str, *, results: Sequence[Any] = (), cause: BaseException | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.results = list(results)
+        self.cause = cause
+        self.__cause__ = cause
 
 
 class BulkJobError(SalesforceError):

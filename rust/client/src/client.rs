@@ -577,6 +577,8 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
         | Error::InvalidArgument { .. }
         | Error::Csv { .. }
         | Error::BulkTimeout { .. }
+        | Error::BulkIncomplete { .. }
+        | Error::RecordsIncomplete { .. }
         | Error::BulkJob { .. }
         | Error::UnexpectedResponse { .. }
         | Error::PubSub { .. }

@@ -338,15 +338,68 @@ impl Collections<'_> {
         F: Fn(std::ops::Range<usize>) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<T>>>,
     {
-        let ranges: Vec<_> = (0..count)
-            .step_by(MAX_RECORDS_PER_CALL)
-            .map(|start| start..(start + MAX_RECORDS_PER_CALL).min(count))
-            .collect();
-        let answers: Vec<Vec<T>> = stream::iter(ranges.into_iter().map(send))
+        let answers: Vec<Vec<T>> = stream::iter(chunk_ranges(count).into_iter().map(send))
             .buffered(PARALLEL_CALLS)
             .try_collect()
             .await?;
         Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// Like [`chunked`](Self::chunked) for writes, where a failed call must not hide the calls
+    /// that went through: every call is made, and when some fail after others succeeded, the
+    /// error carries a result for every record, those of the failed calls marked as not
+    /// processed (or, when their answer was lost, as of unknown outcome).
+    async fn chunked_writes<F, Fut>(&self, count: usize, send: F) -> Result<Vec<RecordResult>>
+    where
+        F: Fn(std::ops::Range<usize>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<RecordResult>>>,
+    {
+        let ranges = chunk_ranges(count);
+        let outcomes: Vec<Result<Vec<RecordResult>>> =
+            stream::iter(ranges.iter().cloned().map(send))
+                .buffered(PARALLEL_CALLS)
+                .collect()
+                .await;
+        if outcomes.iter().all(Result::is_ok) {
+            return Ok(outcomes.into_iter().flatten().flatten().collect());
+        }
+        if outcomes.iter().all(Result::is_err) {
+            if let Some(Err(first)) = outcomes.into_iter().next() {
+                return Err(first);
+            }
+            return Ok(Vec::new());
+        }
+        let mut results = Vec::with_capacity(count);
+        let mut cause = None;
+        for (range, outcome) in ranges.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(answer) => results.extend(answer),
+                Err(e) => {
+                    let unknown = matches!(&e, Error::Transport(t) if t.outcome_unknown);
+                    let item = ApiErrorItem {
+                        message: format!("not processed: the call carrying it failed: {e}"),
+                        error_code: if unknown {
+                            "OUTCOME_UNKNOWN"
+                        } else {
+                            "NOT_PROCESSED"
+                        }
+                        .to_owned(),
+                        fields: Vec::new(),
+                    };
+                    results.extend(range.map(|_| RecordResult {
+                        id: None,
+                        success: false,
+                        errors: vec![item.clone()],
+                        created: None,
+                    }));
+                    cause.get_or_insert(e);
+                }
+            }
+        }
+        Err(Error::RecordsIncomplete {
+            results,
+            cause: Box::new(cause.unwrap_or(Error::Closed)),
+        })
     }
 
     async fn write(
@@ -359,7 +412,7 @@ impl Collections<'_> {
     ) -> Result<Vec<RecordResult>> {
         Self::check_atomic(records.len(), all_or_none)?;
         let client = self.client;
-        self.chunked(records.len(), |range| {
+        self.chunked_writes(records.len(), |range| {
             let method = method.clone();
             let chunk = records.get(range.clone()).unwrap_or_default();
             async move {
@@ -475,7 +528,7 @@ impl Collections<'_> {
             parse_id("ids", id)?;
         }
         let client = self.client;
-        self.chunked(ids.len(), |range| {
+        self.chunked_writes(ids.len(), |range| {
             let chunk = ids.get(range).unwrap_or_default();
             async move {
                 let mut url = client.data_url(&["composite", "sobjects"])?;
@@ -560,4 +613,12 @@ fn check_count<T>(answer: Vec<T>, sent: usize) -> Result<Vec<T>> {
             message: format!("{} results for {sent} records", answer.len()),
         })
     }
+}
+
+/// The index ranges of the calls a collection of `count` records takes.
+fn chunk_ranges(count: usize) -> Vec<std::ops::Range<usize>> {
+    (0..count)
+        .step_by(MAX_RECORDS_PER_CALL)
+        .map(|start| start..(start + MAX_RECORDS_PER_CALL).min(count))
+        .collect()
 }

@@ -27,6 +27,36 @@ pub enum Error {
         waited_secs: f64,
     },
 
+    /// A load split into several jobs stopped part way: the jobs named ran (resume them by id
+    /// for their results), the rows of `unsent_rows` (first and last data row, from 1) were not
+    /// loaded, and `cause` says why. Loading just those rows again duplicates nothing.
+    #[error(
+        "a bulk load stopped part way: {} job(s) ran ({records_processed} rows processed, \
+         {records_failed} failed), rows {} were not loaded: {cause}",
+        job_ids.len(),
+        unsent_rows.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(", ")
+    )]
+    BulkIncomplete {
+        job_ids: Vec<String>,
+        records_processed: u64,
+        records_failed: u64,
+        unsent_rows: Vec<(u64, u64)>,
+        cause: Box<Error>,
+    },
+
+    /// A collection write of several calls in which some calls failed after others went
+    /// through: `results` holds one result per record, in input order; those of the failed
+    /// calls are marked NOT_PROCESSED (or OUTCOME_UNKNOWN when the answer was lost).
+    #[error(
+        "{} of {} records were written before a call failed: {cause}",
+        results.iter().filter(|r| r.success).count(),
+        results.len()
+    )]
+    RecordsIncomplete {
+        results: Vec<crate::composite::RecordResult>,
+        cause: Box<Error>,
+    },
+
     /// A bulk job ended Failed or Aborted where the caller needed its results (a query).
     #[error("bulk job {job_id} ended {state}: {message}")]
     BulkJob {
@@ -126,6 +156,8 @@ impl Error {
             | Error::InvalidArgument { .. }
             | Error::Csv { .. }
             | Error::BulkTimeout { .. }
+            | Error::BulkIncomplete { .. }
+            | Error::RecordsIncomplete { .. }
             | Error::BulkJob { .. }
             | Error::UnexpectedResponse { .. }
             | Error::PubSub { .. }

@@ -33,7 +33,7 @@ impl RecordResult {
     }
 }
 
-struct ResultsOut(Vec<sf::RecordResult>);
+pub struct ResultsOut(pub Vec<sf::RecordResult>);
 
 impl<'py> IntoPyObject<'py> for ResultsOut {
     type Target = PyList;

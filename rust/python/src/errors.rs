@@ -94,6 +94,36 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             kwargs.set_item("job_ids", PyList::new(py, &job_ids)?)?;
             "BulkTimeoutError"
         }
+        Error::RecordsIncomplete { results, cause } => {
+            kwargs.set_item("error_code", cause.error_code())?;
+            if let Error::Api(api) = cause.as_ref() {
+                kwargs.set_item("status", api.status)?;
+            }
+            kwargs.set_item(
+                "results",
+                crate::composite::ResultsOut(results).into_pyobject(py)?,
+            )?;
+            kwargs.set_item("cause", build(py, *cause)?.into_value(py))?;
+            "CollectionsIncompleteError"
+        }
+        Error::BulkIncomplete {
+            job_ids,
+            records_processed,
+            records_failed,
+            unsent_rows,
+            cause,
+        } => {
+            kwargs.set_item("error_code", cause.error_code())?;
+            if let Error::Api(api) = cause.as_ref() {
+                kwargs.set_item("status", api.status)?;
+            }
+            kwargs.set_item("job_ids", PyList::new(py, &job_ids)?)?;
+            kwargs.set_item("records_processed", records_processed)?;
+            kwargs.set_item("records_failed", records_failed)?;
+            kwargs.set_item("unsent_rows", PyList::new(py, &unsent_rows)?)?;
+            kwargs.set_item("cause", build(py, *cause)?.into_value(py))?;
+            "BulkIncompleteError"
+        }
         Error::BulkJob { job_id, state, .. } => {
             kwargs.set_item("job_id", job_id)?;
             kwargs.set_item("state", state)?;

@@ -150,7 +150,11 @@ pub(super) async fn run(
     let deadline = Instant::now() + options.poll.timeout;
     let load = |chunk: Chunk| {
         let split = &split;
-        async move { load_chunk(client, object, operation, split, chunk, options, deadline).await }
+        let records = chunk.records;
+        async move {
+            let outcome = load_chunk(client, object, operation, split, chunk, options, deadline);
+            (records, outcome.await)
+        }
     };
     let mut chunks = split.chunks.clone().into_iter();
     // The first job alone: a wrong object, field or permission shows there, before more jobs.
@@ -161,8 +165,8 @@ pub(super) async fn run(
         ));
     };
     let mut outcomes = vec![load(first).await];
-    if matches!(outcomes.first(), Some(Err(e)) if !matches!(e, Error::BulkTimeout { .. })) {
-        if let Some(Err(e)) = outcomes.pop() {
+    if matches!(outcomes.first(), Some((_, Err(e))) if !matches!(e, Error::BulkTimeout { .. })) {
+        if let Some((_, Err(e))) = outcomes.pop() {
             return Err(e);
         }
     }
@@ -174,14 +178,20 @@ pub(super) async fn run(
     gather(outcomes)
 }
 
-/// Turns per-job outcomes into a result, or the first error, naming every job created so far
-/// when waiting timed out (so the whole load can be resumed).
-fn gather(outcomes: Vec<Result<JobOutcome>>) -> Result<BulkResult> {
+/// Turns per-job outcomes (with each job's row count, in input order) into a result. When a
+/// job could not be loaded while others ran, the error says which jobs ran and which rows were
+/// not loaded, so a re-run of just those duplicates nothing; when waiting timed out, it names
+/// every job created (so the whole load can be resumed).
+fn gather(outcomes: Vec<(u64, Result<JobOutcome>)>) -> Result<BulkResult> {
     let mut jobs = Vec::with_capacity(outcomes.len());
     let mut timed_out: Vec<String> = Vec::new();
     let mut waited = 0.0f64;
     let mut first_error = None;
-    for outcome in outcomes {
+    let mut unsent_rows = Vec::new();
+    let mut next_row = 1u64;
+    for (records, outcome) in outcomes {
+        let rows = (next_row, next_row + records.saturating_sub(1));
+        next_row += records;
         match outcome {
             Ok(job) => jobs.push(job),
             Err(Error::BulkTimeout {
@@ -193,8 +203,25 @@ fn gather(outcomes: Vec<Result<JobOutcome>>) -> Result<BulkResult> {
             }
             Err(e) => {
                 first_error.get_or_insert(e);
+                if records > 0 {
+                    unsent_rows.push(rows);
+                }
             }
         }
+    }
+    if let Some(cause) = first_error {
+        if jobs.is_empty() && timed_out.is_empty() {
+            return Err(cause);
+        }
+        let mut job_ids: Vec<String> = jobs.iter().map(|j| j.info.id.clone()).collect();
+        job_ids.extend(timed_out);
+        return Err(Error::BulkIncomplete {
+            job_ids,
+            records_processed: jobs.iter().map(|j| j.info.number_records_processed).sum(),
+            records_failed: jobs.iter().map(|j| j.info.number_records_failed).sum(),
+            unsent_rows,
+            cause: Box::new(cause),
+        });
     }
     if !timed_out.is_empty() {
         let mut all: Vec<String> = jobs.iter().map(|j| j.info.id.clone()).collect();
@@ -204,10 +231,7 @@ fn gather(outcomes: Vec<Result<JobOutcome>>) -> Result<BulkResult> {
             waited_secs: waited,
         });
     }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(BulkResult { jobs }),
-    }
+    Ok(BulkResult { jobs })
 }
 
 fn retryable(error: &Error) -> bool {
@@ -318,7 +342,8 @@ pub(super) async fn resume(
                 info,
                 records_sent: None,
             });
-        outcomes.push(outcome);
+        // A job resumed by id has no rows of this caller's input to name.
+        outcomes.push((0, outcome));
     }
     gather(outcomes)
 }
