@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._core import Engine, FakeTransport, SimulationRecorder, SimulationReplayer
@@ -140,6 +140,25 @@ class ClientBuilder(Generic[ClientT]):
         """Tries in all (1 disables retries) and the full-jitter backoff window in seconds."""
         self._settings.update(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         return self
+
+    def throttle(
+        self,
+        *,
+        max_per_second: float | None = None,
+        reserve_percent: float | None = None,
+        usage_warnings: Sequence[float] = (80.0, 90.0),
+    ) -> Self:
+        """Protects the org's limits. ``max_per_second`` caps this client's requests per second,
+        across all its threads and tasks. ``reserve_percent`` leaves that share of the daily
+        API limit to other integrations: once the org's usage (from ``Sforce-Limit-Info``)
+        reaches it, calls raise :class:`~forcelink.errors.RequestLimitError` before sending.
+        As usage climbs past each of ``usage_warnings`` (percent), a warning is logged once to
+        the ``forcelink.limits`` logger."""
+        if max_per_second is not None:
+            self._set("max_per_second", max_per_second)
+        if reserve_percent is not None:
+            self._set("reserve_percent", reserve_percent)
+        return self._set("usage_warnings", list(usage_warnings))
 
     def circuit_breaker(self, failures: int = 5, *, open_seconds: float = 30.0) -> Self:
         """Each service family (REST, Bulk, Pub/Sub) gets a circuit breaker: after ``failures``

@@ -38,6 +38,7 @@ struct Inner {
     /// The Pub/Sub channel and schema cache, made on first use.
     events: crate::events::EventsState,
     breakers: crate::breaker::Breakers,
+    throttle: crate::throttle::Throttle,
     /// The process the client was built in: its connections belong to that process's runtime.
     pid: u32,
     closed: std::sync::atomic::AtomicBool,
@@ -59,6 +60,7 @@ pub struct ClientBuilder {
     auth: Option<Arc<dyn AuthProvider>>,
     token_source: Option<Arc<dyn TokenSource>>,
     retry_hook: Option<RetryHook>,
+    usage_hook: Option<crate::throttle::UsageHook>,
     rotation_hook: Option<RotationHook>,
     recorder: Option<crate::simulation::SimulationRecorder>,
     replayer: Option<crate::simulation::SimulationReplayer>,
@@ -104,6 +106,12 @@ impl ClientBuilder {
     /// Calls `hook` before every retry with the cause and the wait.
     pub fn on_retry(mut self, hook: RetryHook) -> Self {
         self.retry_hook = Some(hook);
+        self
+    }
+
+    /// Calls `hook` when daily API usage climbs past a warning threshold.
+    pub fn on_usage_warning(mut self, hook: crate::throttle::UsageHook) -> Self {
+        self.usage_hook = Some(hook);
         self
     }
 
@@ -194,6 +202,10 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 breakers: crate::breaker::Breakers::new(self.config.breaker),
+                throttle: crate::throttle::Throttle::new(
+                    self.config.throttle.clone(),
+                    self.usage_hook,
+                ),
                 pid: std::process::id(),
                 closed: std::sync::atomic::AtomicBool::new(false),
                 config: self.config,
@@ -267,6 +279,7 @@ impl Client {
             auth: None,
             token_source: None,
             retry_hook: None,
+            usage_hook: None,
             rotation_hook: None,
             recorder: None,
             replayer: None,
@@ -447,6 +460,16 @@ impl Client {
                 .breakers
                 .admit(family)
                 .map_err(|e| with_attempts(e, attempts.clone()))?;
+            let usage = inner
+                .config
+                .throttle
+                .reserve_percent
+                .and_then(|_| inner.limits.usage());
+            inner
+                .throttle
+                .before_sending(usage.as_ref())
+                .await
+                .map_err(|e| with_attempts(e, attempts.clone()))?;
             let token = inner.auth.token().await?;
             let request = HttpRequest {
                 method: call.method.clone(),
@@ -471,7 +494,7 @@ impl Client {
                         || call.accept_status.contains(&response.status.as_u16()) =>
                 {
                     if inner.config.track_limits {
-                        observe_limits(&inner.limits, &response.headers);
+                        observe_limits(inner, &response.headers);
                     }
                     return Ok(response);
                 }
@@ -502,7 +525,7 @@ impl Client {
                 }
                 Ok(response) => {
                     if inner.config.track_limits {
-                        observe_limits(&inner.limits, &response.headers);
+                        observe_limits(inner, &response.headers);
                     }
                     let status = response.status.as_u16();
                     let api = ApiError::from_response(status, &response.body, Attempts::default());
@@ -591,12 +614,14 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
     error
 }
 
-fn observe_limits(limits: &LimitsTracker, headers: &HeaderMap) {
+fn observe_limits(inner: &Inner, headers: &HeaderMap) {
     if let Some(text) = headers
         .get("sforce-limit-info")
         .and_then(|v| v.to_str().ok())
     {
-        limits.observe(text);
+        if let Some(usage) = inner.limits.observe(text) {
+            inner.throttle.observe(&usage);
+        }
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub pubsub_endpoint: Url,
     /// When the per-family circuit breakers open, and for how long.
     pub breaker: crate::breaker::BreakerSettings,
+    /// Usage warnings, a cap on requests per second, a reserve of the daily limit.
+    pub throttle: crate::throttle::ThrottleSettings,
 }
 
 /// Salesforce's Pub/Sub API endpoint.
@@ -198,6 +200,7 @@ pub struct ConfigBuilder {
     token_lifetime: Option<Duration>,
     pubsub_endpoint: Option<String>,
     breaker: Option<crate::breaker::BreakerSettings>,
+    throttle: Option<crate::throttle::ThrottleSettings>,
     // A setting read from the environment that did not parse; reported by build().
     env_error: Option<Error>,
 }
@@ -410,6 +413,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// Usage warnings, a cap on requests per second and a reserve of the daily limit.
+    pub fn throttle(mut self, settings: crate::throttle::ThrottleSettings) -> Self {
+        self.throttle = Some(settings);
+        self
+    }
+
     /// The circuit breakers: open after `failures` outages in a row (0: never), for
     /// `open_for`; default 5 and 30 s.
     pub fn circuit_breaker(mut self, settings: crate::breaker::BreakerSettings) -> Self {
@@ -496,6 +505,8 @@ impl ConfigBuilder {
         }
         let retry = self.retry.unwrap_or_default();
         retry.validate()?;
+        let throttle = self.throttle.clone().unwrap_or_default();
+        throttle.validate()?;
         let pubsub_endpoint = match self.pubsub_endpoint.as_deref() {
             None => parse_base_url("pubsub_endpoint", DEFAULT_PUBSUB_ENDPOINT)?,
             Some(raw) if raw.contains("://") => parse_base_url("pubsub_endpoint", raw)?,
@@ -521,6 +532,7 @@ impl ConfigBuilder {
             token_lifetime: self.token_lifetime,
             pubsub_endpoint,
             breaker: self.breaker.unwrap_or_default(),
+            throttle,
         })
     }
 }

@@ -27,6 +27,7 @@ pub mod resilience;
 pub mod simulation;
 pub mod sobjects;
 pub mod soql;
+pub mod throttle;
 pub mod transport;
 
 pub use auth::{
@@ -61,4 +62,5 @@ pub use sobjects::{
     SaveResult, UpsertResult,
 };
 pub use soql::{format_soql, SoqlValue};
+pub use throttle::{ThrottleSettings, UsageHook};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, SendError};

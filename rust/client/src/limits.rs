@@ -73,12 +73,13 @@ pub struct LimitsTracker {
 }
 
 impl LimitsTracker {
-    pub fn observe(&self, header: &str) {
-        if let Some(usage) = ApiUsage::parse_header(header) {
-            if let Ok(mut latest) = self.latest.lock() {
-                *latest = Some(usage);
-            }
+    /// Keeps the usage a response reported, and returns it.
+    pub fn observe(&self, header: &str) -> Option<ApiUsage> {
+        let usage = ApiUsage::parse_header(header)?;
+        if let Ok(mut latest) = self.latest.lock() {
+            *latest = Some(usage.clone());
         }
+        Some(usage)
     }
 
     /// The latest usage, or None before the first response that carried the header.

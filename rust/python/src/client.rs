@@ -37,6 +37,7 @@ fn seconds(setting: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
 fn apply(
     builder: sf::ConfigBuilder,
     retry: &mut sf::RetryPolicy,
+    throttle: &mut sf::ThrottleSettings,
     key: &str,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<sf::ConfigBuilder> {
@@ -72,6 +73,28 @@ fn apply(
             })
         }
         "token_lifetime" => builder.token_lifetime(seconds(key, value)?),
+        "max_per_second" => {
+            throttle.max_per_second = Some(
+                value
+                    .extract()
+                    .map_err(|_| config_error(key, "expected a number"))?,
+            );
+            builder
+        }
+        "reserve_percent" => {
+            throttle.reserve_percent = Some(
+                value
+                    .extract()
+                    .map_err(|_| config_error(key, "expected a percentage"))?,
+            );
+            builder
+        }
+        "usage_warnings" => {
+            throttle.warn_at = value
+                .extract()
+                .map_err(|_| config_error(key, "expected a list of percentages"))?;
+            builder
+        }
         "circuit_breaker" => {
             let (failures, open_seconds): (u32, f64) = value
                 .extract()
@@ -122,6 +145,30 @@ fn retry_hook(callback: PyObject) -> sf::RetryHook {
     })
 }
 
+/// Usage warnings go to the `forcelink.limits` logger.
+fn usage_warning_hook() -> sf::UsageHook {
+    Arc::new(|usage: &sf::ApiUsage, threshold: f64| {
+        if crate::runtime::must_not_touch_python() {
+            return;
+        }
+        let message = format!(
+            "daily API usage passed {threshold}%: {} of {} requests used ({:.1}%)",
+            usage.used,
+            usage.max,
+            usage.percent()
+        );
+        Python::with_gil(|py| {
+            let logged = py
+                .import("logging")
+                .and_then(|logging| logging.call_method1("getLogger", ("forcelink.limits",)))
+                .and_then(|logger| logger.call_method1("warning", (message,)));
+            if let Err(e) = logged {
+                e.write_unraisable(py, None);
+            }
+        });
+    })
+}
+
 fn rotation_hook(callback: PyObject) -> sf::RotationHook {
     Arc::new(move |token: &str| {
         if crate::runtime::must_not_touch_python() {
@@ -158,6 +205,7 @@ impl Engine {
             sf::Config::builder()
         };
         let mut retry = sf::RetryPolicy::default();
+        let mut throttle = sf::ThrottleSettings::default();
         let mut provider = None;
         let mut on_refresh_token = None;
         let mut recorder = None;
@@ -180,11 +228,15 @@ impl Engine {
                 "fake_transport" => {
                     fake = Some(value.downcast::<FakeTransport>()?.get().inner.clone())
                 }
-                _ => builder = apply(builder, &mut retry, &key, &value)?,
+                _ => builder = apply(builder, &mut retry, &mut throttle, &key, &value)?,
             }
         }
-        let config = builder.retry_policy(retry).build().map_err(to_pyerr)?;
-        let mut client = sf::Client::builder(config);
+        let config = builder
+            .retry_policy(retry)
+            .throttle(throttle)
+            .build()
+            .map_err(to_pyerr)?;
+        let mut client = sf::Client::builder(config).on_usage_warning(usage_warning_hook());
         if let Some(callback) = on_retry {
             client = client.on_retry(retry_hook(callback));
         }
