@@ -73,3 +73,13 @@ def test_the_org_goes_down_and_comes_back(sf_emulator: Emulator) -> None:
     assert sf_emulator.stats()["total_requests"] > before  # refused, yet counted
     sf_emulator.bring_up()
     assert "DailyApiRequests" in sf.limits.get()
+
+
+def test_a_delete_whose_answer_was_lost_is_retried_and_succeeds(sf_emulator: Emulator) -> None:
+    sf = sf_emulator.client()
+    record_id = sf.sobjects.create("Account", {"Name": "Delete me"}).id
+    sf_emulator.inject_fault(
+        f"/sobjects/Account/{record_id}", method="DELETE", drop_connection=True, after_commit=True
+    )
+    sf.sobjects.delete("Account", record_id)  # the retry finds it deleted: done, not an error
+    assert count(sf_emulator, "Delete me") == 0

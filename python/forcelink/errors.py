@@ -373,9 +373,10 @@ class CircuitOpenError(TransportError):
 
 
 class OutcomeUnknownError(TransportError):
-    """A write (a create, an upsert, a composite call) was sent and the connection failed
-    before its answer came: Salesforce may or may not have done it, so it was not retried.
-    Check (by external id, or with a query) before sending it again."""
+    """A write was sent and the connection failed before its answer came: Salesforce may or
+    may not have done it. A create, an upsert or a composite call is never resent blindly, so
+    check (by external id, or with a query) before sending it again; an update or a delete
+    was already retried, and the last try's answer was lost."""
 
 
 class SimulationError(TransportError, LookupError):

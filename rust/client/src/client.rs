@@ -240,6 +240,14 @@ pub(crate) struct RestCall {
 }
 
 impl RestCall {
+    /// Whether the call can change data: a POST that is not a read sent as POST (those are
+    /// marked idempotent), or a PATCH, PUT or DELETE. When such a call's answer is lost, the
+    /// change may have happened.
+    fn may_write(&self) -> bool {
+        self.idempotency == Idempotency::NonIdempotent
+            || matches!(self.method, Method::PATCH | Method::PUT | Method::DELETE)
+    }
+
     pub(crate) fn new(
         method: Method,
         url: Url,
@@ -430,7 +438,7 @@ impl Client {
     /// Sends a call with auth, retries and limit tracking; returns 2xx answers (and any status
     /// in `accept_status`), or the mapped error.
     pub(crate) async fn execute(&self, call: RestCall) -> Result<HttpResponse> {
-        let write = call.idempotency == Idempotency::NonIdempotent;
+        let write = call.may_write();
         let response = self.execute_streaming(call).await?;
         // The answer's status came, its body did not: the server acted on the request.
         response.collect().await.map_err(|sent| {
@@ -454,6 +462,8 @@ impl Client {
         let policy = &inner.config.retry;
         let mut attempts = Attempts::default();
         let mut replayed_after_401 = false;
+        // An earlier try of this call was sent and its answer lost.
+        let mut answer_lost = false;
         loop {
             attempts.count += 1;
             inner
@@ -507,11 +517,15 @@ impl Client {
                     let cause =
                         policy.retry_cause(call.idempotency, &Outcome::Transport(sent.kind));
                     // A write that left and lost its answer may have been done.
-                    let outcome_unknown = call.idempotency == Idempotency::NonIdempotent
+                    let outcome_unknown = call.may_write()
                         && matches!(
                             sent.kind,
                             TransportErrorKind::Io | TransportErrorKind::Timeout
                         );
+                    answer_lost |= matches!(
+                        sent.kind,
+                        TransportErrorKind::Io | TransportErrorKind::Timeout
+                    );
                     let failure = Error::Transport(TransportFailure {
                         kind: sent.kind,
                         message: sent.message,
@@ -529,6 +543,17 @@ impl Client {
                     }
                     let status = response.status.as_u16();
                     let api = ApiError::from_response(status, &response.body, Attempts::default());
+                    if call.method == Method::DELETE
+                        && answer_lost
+                        && api.kind == crate::error::ErrorKind::EntityDeleted
+                    {
+                        // The try whose answer was lost did the delete: that is success.
+                        return Ok(StreamingResponse::from(HttpResponse {
+                            status: http::StatusCode::NO_CONTENT,
+                            headers: HeaderMap::new(),
+                            body: Bytes::new(),
+                        }));
+                    }
                     if status == 401 && !replayed_after_401 && inner.auth.invalidate(&token).await?
                     {
                         replayed_after_401 = true;
