@@ -47,6 +47,7 @@ __all__ = [
     "TokenInfo",
     "UpsertResult",
     "__version__",
+    "_decode_event_payload",
     "_interpreter_exiting",
     "_provoke_panic",
     "format_soql",
@@ -344,6 +345,7 @@ class QueryCore:
 def format_soql(template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str: ...
 def _interpreter_exiting() -> None: ...
 def _provoke_panic() -> Pending[None]: ...
+def _decode_event_payload(schema_id: str, schema_json: str, payload: bytes) -> Any: ...
 
 @final
 class RecordResult:

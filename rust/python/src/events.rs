@@ -730,3 +730,16 @@ impl<'py> IntoPyObject<'py> for TopicOut {
         topic_dict(py, &self.0).map(|o| o.into_bound(py))
     }
 }
+
+/// Decodes `payload` with a schema the way subscriptions do: for the fuzz tests, which feed it
+/// hostile payloads without a Pub/Sub round trip.
+#[pyfunction]
+pub fn _decode_event_payload<'py>(
+    py: Python<'py>,
+    schema_id: &str,
+    schema_json: &str,
+    payload: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
+    let schema = EventSchema::parse(schema_id, schema_json).map_err(to_pyerr)?;
+    decode(py, &schema, payload)
+}

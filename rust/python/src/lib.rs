@@ -30,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(runtime::_interpreter_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(pending::_provoke_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(events::_decode_event_payload, m)?)?;
     m.py()
         .import("atexit")?
         .call_method1("register", (m.getattr("_interpreter_exiting")?,))?;
