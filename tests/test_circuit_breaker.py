@@ -96,3 +96,23 @@ def test_breaker_settings_are_checked(sf_emulator: Emulator) -> None:
             off.limits.get()
     sf_emulator.bring_up()
     assert off.circuit_breakers["rest"].state == "closed"
+
+
+def test_breaker_settings_come_from_the_environment(
+    sf_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_BREAKER_FAILURES", "2")
+    monkeypatch.setenv("SF_BREAKER_OPEN_SECONDS", "5")
+    sf = Salesforce.builder(from_env=True).retries(1).build()
+    sf_emulator.take_down()
+    for _ in range(2):
+        with pytest.raises(ServerError):
+            sf.limits.get()
+    with pytest.raises(CircuitOpenError):
+        sf.limits.get()
+    sf_emulator.bring_up()
+    monkeypatch.setenv("SF_BREAKER_FAILURES", "many")
+    with pytest.raises(ConfigError, match="SF_BREAKER_FAILURES"):
+        Salesforce.builder(from_env=True).build()
