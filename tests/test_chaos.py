@@ -55,6 +55,28 @@ class Ledger:
                 return
             self.outcomes[(kind, key)] = "maybe" if isinstance(error, OutcomeUnknownError) else "not"
 
+    def collection_written(self, key: str, results: list[Any]) -> None:
+        for j, r in enumerate(results):
+            self.record("create", f"{key}-{j}", "done" if r.success else "not")
+
+    def operation_failed(self, kind: str, key: str, error: BaseException) -> None:
+        """A collection's failure counts for each of its records."""
+        if kind == "collection":
+            for j in range(COLLECTION_SIZE):
+                self.failed("create", f"{key}-{j}", error)
+        else:
+            self.failed(kind, key, error)
+
+
+COLLECTION_SIZE = 3
+
+
+def collection(key: str) -> list[dict[str, Any]]:
+    return [
+        {"attributes": {"type": "Account"}, "Name": f"{key}-{j}", "AccountNumber": f"{key}-{j}"}
+        for j in range(COLLECTION_SIZE)
+    ]
+
 
 def plan(seed_ids: list[str]) -> list[tuple[str, str, str | None]]:
     """(kind, key, record id) for every operation, shuffled by the seed."""
@@ -86,22 +108,11 @@ def run_sync(sf: Salesforce, kind: str, key: str, record_id: str | None, ledger:
         elif kind == "query":
             sf.query.query("SELECT Id FROM Account LIMIT 5")
         elif kind == "collection":
-            results = sf.composite.collections.create(
-                [
-                    {"attributes": {"type": "Account"}, "Name": f"{key}-{j}", "AccountNumber": f"{key}-{j}"}
-                    for j in range(3)
-                ]
-            )
-            for j, r in enumerate(results):
-                ledger.record("create", f"{key}-{j}", "done" if r.success else "not")
+            ledger.collection_written(key, sf.composite.collections.create(collection(key)))
             return
         ledger.record(kind, key, "done")
     except BaseException as error:  # every failure is examined, typed or not
-        if kind == "collection":
-            for j in range(3):
-                ledger.failed("create", f"{key}-{j}", error)
-        else:
-            ledger.failed(kind, key, error)
+        ledger.operation_failed(kind, key, error)
 
 
 async def run_async(sf: AsyncSalesforce, kind: str, key: str, record_id: str | None, ledger: Ledger) -> None:
@@ -120,22 +131,11 @@ async def run_async(sf: AsyncSalesforce, kind: str, key: str, record_id: str | N
         elif kind == "query":
             await sf.query.query("SELECT Id FROM Account LIMIT 5")
         elif kind == "collection":
-            results = await sf.composite.collections.create(
-                [
-                    {"attributes": {"type": "Account"}, "Name": f"{key}-{j}", "AccountNumber": f"{key}-{j}"}
-                    for j in range(3)
-                ]
-            )
-            for j, r in enumerate(results):
-                ledger.record("create", f"{key}-{j}", "done" if r.success else "not")
+            ledger.collection_written(key, await sf.composite.collections.create(collection(key)))
             return
         ledger.record(kind, key, "done")
     except BaseException as error:
-        if kind == "collection":
-            for j in range(3):
-                ledger.failed("create", f"{key}-{j}", error)
-        else:
-            ledger.failed(kind, key, error)
+        ledger.operation_failed(kind, key, error)
 
 
 def inject_chaos(org: Emulator) -> None:

@@ -83,3 +83,16 @@ def test_a_delete_whose_answer_was_lost_is_retried_and_succeeds(sf_emulator: Emu
     )
     sf.sobjects.delete("Account", record_id)  # the retry finds it deleted: done, not an error
     assert count(sf_emulator, "Delete me") == 0
+
+
+def test_a_write_whose_earlier_answer_was_lost_stays_unknown_whatever_the_last_try_says(
+    sf_emulator: Emulator,
+) -> None:
+    sf = sf_emulator.client_builder().circuit_breaker(0).build()
+    record_id = sf.sobjects.create("Account", {"Name": "Lost then refused"}).id
+    path = f"/sobjects/Account/{record_id}"
+    sf_emulator.inject_fault(path, method="DELETE", drop_connection=True, after_commit=True)
+    sf_emulator.inject_fault(path, method="DELETE", status=503, times=10)
+    with pytest.raises(OutcomeUnknownError, match="an earlier try's answer was lost"):
+        sf.sobjects.delete("Account", record_id)
+    assert count(sf_emulator, "Lost then refused") == 0  # the first try did it

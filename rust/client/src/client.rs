@@ -584,6 +584,11 @@ impl Client {
                 _ => None,
             };
             let (Some(cause), Some(delay)) = (outcome_cause, delay) else {
+                let failure = if answer_lost && call.may_write() {
+                    lost_then_failed(failure)
+                } else {
+                    failure
+                };
                 return Err(with_attempts(failure, attempts));
             };
             if let Some(hook) = &inner.retry_hook {
@@ -729,5 +734,23 @@ fn is_outage(sent: &std::result::Result<StreamingResponse, crate::transport::Sen
             e.kind,
             TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
         ),
+    }
+}
+
+/// The error for a write whose answer was lost on an earlier try and whose last try failed:
+/// the earlier try may have done the write, whatever the last one says.
+#[cold]
+fn lost_then_failed(failure: Error) -> Error {
+    match failure {
+        Error::Transport(mut t) => {
+            t.outcome_unknown = true;
+            Error::Transport(t)
+        }
+        other => Error::Transport(TransportFailure {
+            kind: TransportErrorKind::Io,
+            message: format!("an earlier try's answer was lost, then: {other}"),
+            attempts: Attempts::default(),
+            outcome_unknown: true,
+        }),
     }
 }
