@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import re
 import signal
 import sys
 import threading
@@ -20,13 +22,70 @@ from . import __version__
 from ._core import ChangeEvent, SimulationRecorder, SimulationReplayer
 from .bulk import BulkEvent
 from .client import Salesforce
-from .errors import NotFoundError, SalesforceError
+from .errors import AuthError, ConfigError, NotFoundError, SalesforceError, TransportError
 from .testing import Emulator
 
 if TYPE_CHECKING:
     from .bulk import LoadOptions
 
 __all__ = ["main"]
+
+# One exit code per failure kind, for scripts and schedulers (also in --help).
+EXIT_OK = 0
+EXIT_ROWS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_NETWORK = 4
+EXIT_API = 5
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+EXIT_CODES_HELP = """exit codes:
+  0    success
+  1    a bulk job left rows failed or unprocessed
+  2    the command line is wrong
+  3    configuration or credentials (set SF_INSTANCE_URL and SF_ACCESS_TOKEN, or SF_CLIENT_ID
+       with SF_USERNAME and SF_PRIVATE_KEY(_FILE), SF_REFRESH_TOKEN or SF_CLIENT_SECRET)
+  4    network: the org could not be reached, or the answer was lost
+  5    the API refused the request (the error code is printed)
+  130  interrupted (Ctrl-C)
+"""
+
+SF_HINT = (
+    "set SF_INSTANCE_URL and SF_ACCESS_TOKEN, or SF_CLIENT_ID with SF_USERNAME and "
+    "SF_PRIVATE_KEY (or SF_PRIVATE_KEY_FILE) for the JWT bearer flow, SF_REFRESH_TOKEN, or "
+    "SF_CLIENT_SECRET"
+)
+
+# Delimiters by the names Bulk API 2.0 gives them, and as characters.
+DELIMITERS = {
+    "comma": ",",
+    "tab": "\t",
+    "pipe": "|",
+    "semicolon": ";",
+    "caret": "^",
+    "backquote": "`",
+}
+
+
+def _delimiter(text: str) -> str:
+    named = DELIMITERS.get(text.lower())
+    if named is not None:
+        return named
+    if text == "\\t":
+        return "\t"
+    if text in DELIMITERS.values():
+        return text
+    raise argparse.ArgumentTypeError(f"must be one of , ; | ^ ` or tab (or their names), not {text!r}")
+
+
+def exit_code_for(error: SalesforceError) -> int:
+    """The exit code of a failure kind."""
+    if isinstance(error, (ConfigError, AuthError)):
+        return EXIT_CONFIG
+    if isinstance(error, TransportError):
+        return EXIT_NETWORK
+    return EXIT_API
 
 
 def sample_account(i: int) -> dict[str, object]:
@@ -110,8 +169,16 @@ def emulator(tls: bool, port: int, api_limit: int, seed_accounts: int) -> int:
 
 
 def _client(record: str | None, replay: str | None) -> tuple[Salesforce, SimulationRecorder | None]:
-    """A client from SF_* variables, recording to or replaying from a cassette when asked."""
-    builder = Salesforce.builder(from_env=True)
+    """A client from SF_* variables, recording to or replaying from a cassette when asked. A
+    replay needs no credentials: the cassette answers every request."""
+    if replay and not os.environ.get("SF_ACCESS_TOKEN") and not os.environ.get("SF_CLIENT_ID"):
+        builder = (
+            Salesforce.builder()
+            .instance_url(os.environ.get("SF_INSTANCE_URL", "https://replay.my.salesforce.com"))
+            .access_token("00D000000000000!replay")
+        )
+    else:
+        builder = Salesforce.builder(from_env=True)
     recorder = None
     if record:
         recorder = SimulationRecorder()
@@ -129,11 +196,40 @@ def limits(record: str | None, replay: str | None) -> int:
     return 0
 
 
-def query(soql: str, include_deleted: bool, record: str | None, replay: str | None) -> int:
-    """Print every record of a query as JSON lines."""
+def _without_attributes(value: Any) -> Any:
+    """A record as its fields: the ``attributes`` of it and of its parents left out."""
+    if isinstance(value, dict):
+        return {k: _without_attributes(v) for k, v in value.items() if k != "attributes"}
+    return value
+
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Parent fields as dotted columns (``Account.Name``), for CSV."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def query(
+    soql: str, include_deleted: bool, record: str | None, replay: str | None, fmt: str = "jsonl"
+) -> int:
+    """Print every record of a query as JSON lines, or as CSV with a header row."""
     sf, recorder = _client(record, replay)
+    writer: Any = None
     for row in sf.query.stream(soql, include_deleted=include_deleted):
-        print(json.dumps(row, sort_keys=True))
+        fields = _without_attributes(row)
+        if fmt == "csv":
+            flat = _flat(fields)
+            if writer is None:
+                writer = csv.DictWriter(sys.stdout, fieldnames=list(flat), extrasaction="ignore")
+                writer.writeheader()
+            writer.writerow(flat)
+        else:
+            print(json.dumps(fields, sort_keys=True))
     if recorder is not None and record:
         recorder.save(record)
     return 0
@@ -231,21 +327,32 @@ def bulk(args: argparse.Namespace) -> int:
     """Load a CSV file, or write a bulk query to a file; prints a JSON summary."""
     sf, _ = _client(None, None)
     if args.operation == "query":
+        out = sys.stdout.buffer if args.out == "-" else args.out
+        print(f"bulk query: {args.soql}", file=sys.stderr, flush=True)
         count = sf.bulk.query_to_file(
-            args.soql, args.out, include_deleted=args.all, max_records=args.max_records
+            args.soql, out, include_deleted=args.all, max_records=args.max_records, timeout=args.timeout
         )
-        print(json.dumps({"records": count, "out": args.out}))
-        return 0
-    options: LoadOptions = {"column_delimiter": args.delimiter}
+        print(
+            json.dumps({"records": count, "out": args.out}),
+            file=sys.stderr if args.out == "-" else sys.stdout,
+        )
+        return EXIT_OK
+    if args.operation == "resume":
+        result = sf.bulk.resume(args.job_ids, timeout=args.timeout)
+        return _report(result, None)
+    options: LoadOptions = {
+        "column_delimiter": args.delimiter,
+        "parallelism": args.parallelism,
+        "timeout": args.timeout,
+    }
+    data: Any = sys.stdin.buffer if args.file == "-" else args.file
     with _ProgressPrinter() as progress:
         options["progress"] = progress
         if args.operation == "upsert":
             if not args.external_id_field:
                 print("error: upsert needs --external-id-field", file=sys.stderr)
-                return 2
-            result = sf.bulk.upsert(
-                args.object, args.file, external_id_field=args.external_id_field, **options
-            )
+                return EXIT_USAGE
+            result = sf.bulk.upsert(args.object, data, external_id_field=args.external_id_field, **options)
         else:
             load = {
                 "insert": sf.bulk.insert,
@@ -253,9 +360,21 @@ def bulk(args: argparse.Namespace) -> int:
                 "delete": sf.bulk.delete,
                 "hard-delete": sf.bulk.hard_delete,
             }[args.operation]
-            result = load(args.object, args.file, **options)
-    if args.failed_out and result.records_failed:
-        with open(args.failed_out, "w", newline="", encoding="utf-8") as f:
+            result = load(args.object, data, **options)
+    return _report(result, args.failed_out)
+
+
+def _report(result: Any, failed_out: str | None) -> int:
+    """Prints a load's summary (and each failed job's message); its exit code."""
+    for job in result.jobs:
+        if job.get("state") in ("Failed", "Aborted"):
+            print(
+                f"error: job {job.get('id')} ended {job.get('state')}: {job.get('errorMessage') or 'no message'}",
+                file=sys.stderr,
+            )
+    failed_out_path = failed_out
+    if failed_out_path and result.records_failed:
+        with open(failed_out_path, "w", newline="", encoding="utf-8") as f:
             writer: Any = None
             for row in result.failed_records():
                 if writer is None:
@@ -269,7 +388,7 @@ def bulk(args: argparse.Namespace) -> int:
         "records_unprocessed": result.records_unprocessed,
     }
     print(json.dumps(summary))
-    return 0 if result.records_failed == 0 and result.records_unprocessed == 0 else 1
+    return EXIT_OK if result.records_failed == 0 and result.records_unprocessed == 0 else EXIT_ROWS_FAILED
 
 
 def _bulk_parser(commands: Any) -> None:
@@ -278,20 +397,31 @@ def _bulk_parser(commands: Any) -> None:
     for name in ("insert", "update", "upsert", "delete", "hard-delete"):
         p = ops.add_parser(name, help=f"{name} the rows of a CSV file")
         p.add_argument("object")
-        p.add_argument("file")
+        p.add_argument("file", help="the CSV file, or - for standard input")
         p.add_argument("--external-id-field", help="the external id field (upsert)")
-        p.add_argument("--delimiter", default=",", help="column delimiter: , ` ^ | ; or tab")
+        p.add_argument(
+            "--delimiter", type=_delimiter, default=",", help="column delimiter: , ; | ^ ` or tab (default ,)"
+        )
         p.add_argument("--failed-out", metavar="FILE", help="write the failed rows here as CSV")
-    p_query = ops.add_parser("query", help="write a bulk query's rows to a CSV file")
+        p.add_argument("--parallelism", type=int, default=4, help="jobs processed at once (default 4)")
+        p.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the jobs")
+    p_resume = ops.add_parser("resume", help="wait for jobs created earlier and report their result")
+    p_resume.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p_resume.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the jobs")
+    p_query = ops.add_parser("query", help="write a bulk query's rows as CSV to a file or - (stdout)")
     p_query.add_argument("soql")
-    p_query.add_argument("--out", required=True, metavar="FILE")
+    p_query.add_argument("--out", required=True, metavar="FILE", help="a file, or - for standard output")
     p_query.add_argument("--all", action="store_true", help="include deleted records")
     p_query.add_argument("--max-records", type=int, default=None, help="rows per results page")
+    p_query.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the job")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="forcelink", description="Salesforce API client and local org emulator"
+        prog="forcelink",
+        description="Salesforce API client and local org emulator",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"forcelink {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -311,6 +441,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_query = commands.add_parser("query", help="print every record of a SOQL query as JSON lines")
     p_query.add_argument("soql")
     p_query.add_argument("--all", action="store_true", help="include deleted and archived records")
+    p_query.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        default="jsonl",
+        help="JSON lines (default) or CSV with a header",
+    )
     org_commands.append(p_query)
     _bulk_parser(commands)
     p_sub = commands.add_parser("subscribe", help="print a topic's events as JSON lines (SF_* variables)")
@@ -323,20 +459,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--replay", metavar="FILE", help="answer from a cassette, with no network")
     args = parser.parse_args(argv)
     try:
-        if args.command == "demo":
-            return demo(args.tls)
-        if args.command == "emulator":
-            return emulator(args.tls, args.port, args.api_limit, args.seed_accounts)
-        if args.command == "bulk":
-            return bulk(args)
-        if args.command == "subscribe":
-            return subscribe(args.topic, args.replay, args.max_events, args.batch_size)
-        if args.command == "query":
-            return query(args.soql, args.all, args.record, args.replay)
-        return limits(args.record, args.replay)
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep Python from complaining
+        # about the unflushed stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except SalesforceError as e:
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+        message = str(e)
+        if isinstance(e, ConfigError):
+            # The command is configured from the environment: name variables, not methods.
+            message = re.sub(r" or call \w+\(\)", "", message)
+        print(f"error: {type(e).__name__}: {message}", file=sys.stderr)
+        if isinstance(e, ConfigError):
+            print(f"hint: {SF_HINT}", file=sys.stderr)
+        return exit_code_for(e)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        return demo(args.tls)
+    if args.command == "emulator":
+        return emulator(args.tls, args.port, args.api_limit, args.seed_accounts)
+    if args.command == "bulk":
+        return bulk(args)
+    if args.command == "subscribe":
+        return subscribe(args.topic, args.replay, args.max_events, args.batch_size)
+    if args.command == "query":
+        return query(args.soql, args.all, args.record, args.replay, args.format)
+    return limits(args.record, args.replay)
 
 
 if __name__ == "__main__":
