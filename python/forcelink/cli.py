@@ -372,9 +372,8 @@ def _report(result: Any, failed_out: str | None) -> int:
                 f"error: job {job.get('id')} ended {job.get('state')}: {job.get('errorMessage') or 'no message'}",
                 file=sys.stderr,
             )
-    failed_out_path = failed_out
-    if failed_out_path and result.records_failed:
-        with open(failed_out_path, "w", newline="", encoding="utf-8") as f:
+    if failed_out and result.records_failed:
+        with open(failed_out, "w", newline="", encoding="utf-8") as f:
             writer: Any = None
             for row in result.failed_records():
                 if writer is None:

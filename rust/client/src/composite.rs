@@ -396,10 +396,13 @@ impl Collections<'_> {
                 }
             }
         }
-        Err(Error::RecordsIncomplete {
-            results,
-            cause: Box::new(cause.unwrap_or(Error::Closed)),
-        })
+        match cause {
+            Some(cause) => Err(Error::RecordsIncomplete {
+                results,
+                cause: Box::new(cause),
+            }),
+            None => Ok(results),
+        }
     }
 
     async fn write(

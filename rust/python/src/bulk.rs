@@ -214,8 +214,9 @@ fn poll_options(
     max_poll_interval: f64,
     timeout: f64,
 ) -> PyResult<sf::PollOptions> {
-    let secs =
-        |name: &str, v: f64| crate::seconds::checked(name, v, false).map_err(PyValueError::new_err);
+    let secs = |name: &str, v: f64| {
+        forcelink::config::checked_seconds(name, v, false).map_err(PyValueError::new_err)
+    };
     Ok(sf::PollOptions {
         initial: secs("poll_interval", poll_interval)?,
         max: secs("max_poll_interval", max_poll_interval)?,

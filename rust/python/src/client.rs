@@ -30,7 +30,7 @@ fn seconds(setting: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     let secs: f64 = value
         .extract()
         .map_err(|_| config_error(setting, "expected a number of seconds"))?;
-    crate::seconds::checked(setting, secs, false).map_err(|m| config_error(setting, m))
+    forcelink::config::checked_seconds(setting, secs, false).map_err(|m| config_error(setting, m))
 }
 
 /// Applies one Python setting to the builder; unknown names are an error, not ignored.
@@ -99,7 +99,7 @@ fn apply(
             let (failures, open_seconds): (u32, f64) = value
                 .extract()
                 .map_err(|_| config_error(key, "expected (failures, open_seconds)"))?;
-            let open_for = crate::seconds::checked("open_seconds", open_seconds, false)
+            let open_for = forcelink::config::checked_seconds("open_seconds", open_seconds, false)
                 .map_err(|m| config_error(key, m))?;
             builder.circuit_breaker(sf::BreakerSettings { failures, open_for })
         }

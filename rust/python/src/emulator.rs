@@ -14,7 +14,7 @@ fn invalid(e: forcelink_emulator::EmulatorError) -> PyErr {
 
 fn lifetime(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
-        Some(s) => crate::seconds::checked("token_lifetime", s, false)
+        Some(s) => forcelink::config::checked_seconds("token_lifetime", s, false)
             .map(Some)
             .map_err(PyValueError::new_err),
         None => Ok(None),
@@ -105,8 +105,8 @@ impl EmulatorServer {
 
     /// Ingest jobs pause this long (seconds) after each internal batch.
     fn set_bulk_batch_delay(&self, seconds: f64) -> PyResult<()> {
-        let delay =
-            crate::seconds::checked("delay", seconds, true).map_err(PyValueError::new_err)?;
+        let delay = forcelink::config::checked_seconds("delay", seconds, true)
+            .map_err(PyValueError::new_err)?;
         self.with(|s| s.set_bulk_batch_delay(delay))
     }
 
@@ -187,7 +187,7 @@ impl EmulatorServer {
 
     fn set_stream_timings(&self, keepalive: f64, idle_timeout: f64) -> PyResult<()> {
         let positive = |name: &str, secs: f64| {
-            crate::seconds::checked(name, secs, false).map_err(PyValueError::new_err)
+            forcelink::config::checked_seconds(name, secs, false).map_err(PyValueError::new_err)
         };
         let keepalive = positive("keepalive", keepalive)?;
         let idle = positive("idle_timeout", idle_timeout)?;
@@ -232,7 +232,9 @@ impl EmulatorServer {
         // A fault by rate lasts until cleared unless `times` caps it; otherwise it hits once.
         let times = times.unwrap_or(if rate.is_some() { u32::MAX } else { 1 });
         let delay = delay
-            .map(|d| crate::seconds::checked("delay", d, true).map_err(PyValueError::new_err))
+            .map(|d| {
+                forcelink::config::checked_seconds("delay", d, true).map_err(PyValueError::new_err)
+            })
             .transpose()?;
         let fault = Fault {
             method,

@@ -637,8 +637,8 @@ impl EventsCore {
         let mut options = SubscribeOptions::new(replay_arg(replay)?);
         options.batch_size = batch_size;
         options.max_retries = max_retries;
-        options.backoff =
-            crate::seconds::checked("backoff", backoff, true).map_err(PyValueError::new_err)?;
+        options.backoff = forcelink::config::checked_seconds("backoff", backoff, true)
+            .map_err(PyValueError::new_err)?;
         // Bad input fails here, before anything is sent.
         sf::events::check_topic(&topic).map_err(to_pyerr)?;
         options.check().map_err(to_pyerr)?;

@@ -21,7 +21,6 @@ mod pending;
 mod query;
 mod results;
 mod runtime;
-mod seconds;
 mod simulation;
 mod sobjects;
 
