@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from forcelink_emulator.records import sample_account
 
-from forcelink.cli import sample_account
 from forcelink.testing import Emulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from forcelink_emulator.records import sample_account
 from peers import simple_salesforce
 
-from forcelink.cli import sample_account
 from forcelink.testing import Emulator
 
 RECORDS = 20_000

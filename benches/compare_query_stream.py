@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Iterator
 
 import requests
+from forcelink_emulator.records import sample_account
 from simple_salesforce import Salesforce as SimpleSalesforce
 
 from forcelink import AsyncSalesforce, Salesforce
-from forcelink.cli import sample_account
 from forcelink.testing import Emulator
 
 SOQL = (

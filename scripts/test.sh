@@ -22,14 +22,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Rust tests"
 # The extension crate is tested through Python; it cannot link a test binary without libpython.
 cargo test --workspace --exclude forcelink-python --locked
-step "build and install the package"
+step "build and install the packages: forcelink and forcelink-emulator"
 maturin develop --locked
+(cd emulator && maturin develop --locked)
 step "ruff"
-ruff check python tests benches
-ruff format --check python tests benches
+ruff check python emulator/python tests benches
+ruff format --check python emulator/python tests benches
 step "mypy --strict"
-mypy python/forcelink
+mypy python/forcelink emulator/python/forcelink_emulator
 step "stubtest"
-python -m mypy.stubtest forcelink._core
+python -m mypy.stubtest forcelink._core forcelink_emulator._core
 step "pytest"
 python -m pytest

@@ -12,9 +12,7 @@ import csv
 import json
 import os
 import re
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +21,6 @@ from ._core import ChangeEvent, SimulationRecorder, SimulationReplayer
 from .bulk import BulkEvent
 from .client import Salesforce
 from .errors import AuthError, ConfigError, NotFoundError, SalesforceError, TransportError
-from .testing import Emulator
 
 if TYPE_CHECKING:
     from .bulk import LoadOptions
@@ -88,28 +85,26 @@ def exit_code_for(error: SalesforceError) -> int:
     return EXIT_API
 
 
-def sample_account(i: int) -> dict[str, object]:
-    """An Account with 10 fields set, for demos and benchmarks."""
-    return {
-        "Name": f"Account {i}",
-        "AccountNumber": f"AN-{i:08}",
-        "Type": "Customer - Direct",
-        "Industry": "Energy",
-        "AnnualRevenue": i * 10.5,
-        "NumberOfEmployees": i % 5000,
-        "Phone": "+1 415 555 0100",
-        "Website": "https://example.com",
-        "BillingCity": "San Francisco",
-    }
-
-
 def _step(text: str) -> None:
     print(f"-> {text}", flush=True)
 
 
+def _emulator_package() -> Any:
+    """forcelink_emulator, which the demo and ``forcelink emulator`` need; a ConfigError (exit 3)
+    naming the extra to install when this is a client-only install."""
+    try:
+        import forcelink_emulator
+    except ImportError:
+        raise ConfigError(
+            "this command needs the local org, which is not installed: pip install 'forcelink[emulator]'",
+            setting="emulator",
+        ) from None
+    return forcelink_emulator
+
+
 def demo(tls: bool) -> int:
     """Start an embedded org and run create, read, update, upsert, delete against it."""
-    with Emulator(tls=tls) as org:
+    with _emulator_package().Emulator(tls=tls) as org:
         print(f"local org {org.org_id} at {org.instance_url}", flush=True)
         org.define_object(
             "Invoice__c",
@@ -142,29 +137,6 @@ def demo(tls: bool) -> int:
         if usage is not None:
             _step(f"API usage: {usage.used}/{usage.max} ({usage.percent:.3f}%)")
     print("demo finished: every step succeeded", flush=True)
-    return 0
-
-
-def emulator(tls: bool, port: int, api_limit: int, seed_accounts: int) -> int:
-    """Serve a local org until Ctrl-C or SIGTERM, with ``seed_accounts`` sample Accounts."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Emulator(tls=tls, port=port, api_limit=api_limit) as org:
-        if seed_accounts:
-            org.seed_records("Account", (sample_account(i) for i in range(seed_accounts)))
-        print(f"SF_INSTANCE_URL={org.instance_url}")
-        print(f"SF_LOGIN_URL={org.login_url}")
-        print(f"SF_ACCESS_TOKEN={org.access_token()}")
-        print(f"SF_PUBSUB_ENDPOINT={org.pubsub_url}")
-        print(f"org id: {org.org_id}  user: {org.username}")
-        if org.ca_cert_path:
-            print(f"SF_CA_CERT_FILE={org.ca_cert_path}")
-        print("serving; press Ctrl-C to stop", flush=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -474,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The command is configured from the environment: name variables, not methods.
             message = re.sub(r" or call \w+\(\)", "", message)
         print(f"error: {type(e).__name__}: {message}", file=sys.stderr)
-        if isinstance(e, ConfigError):
+        if isinstance(e, ConfigError) and e.setting != "emulator":
             print(f"hint: {SF_HINT}", file=sys.stderr)
         return exit_code_for(e)
 
@@ -483,7 +455,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return demo(args.tls)
     if args.command == "emulator":
-        return emulator(args.tls, args.port, args.api_limit, args.seed_accounts)
+        serve: int = _emulator_package().cli.serve(args.tls, args.port, args.api_limit, args.seed_accounts)
+        return serve
     if args.command == "bulk":
         return bulk(args)
     if args.command == "subscribe":

@@ -1,7 +1,6 @@
 """pytest fixtures for code that uses forcelink, registered through the ``pytest11`` entry
-point:
+point (the local org's fixtures, ``sf_emulator`` and ``sf_client``, come with forcelink-emulator):
 
-- ``sf_emulator``: a fresh local org per test; ``sf_client``: a blocking client of it.
 - ``sf_cassette``: records a test's HTTP traffic to ``cassettes/<test>.jsonl`` beside the test
   file, or replays it with no network. The mode is ``--sf-cassette-mode`` or
   ``SF_CASSETTE_MODE``: ``record``, ``replay``, or ``auto`` (the default: replay when the
@@ -19,9 +18,7 @@ from typing import TypeVar
 import pytest
 
 from ._core import SimulationRecorder, SimulationReplayer
-from .client import Salesforce
 from .config import ClientBuilder
-from .testing import Emulator
 
 ClientT = TypeVar("ClientT")
 MODES = ("record", "replay", "auto")
@@ -60,19 +57,6 @@ class Cassette:
 
     def __repr__(self) -> str:
         return f"Cassette({self.path.name!r}, mode={self.mode!r})"
-
-
-@pytest.fixture
-def sf_emulator() -> Iterator[Emulator]:
-    """A local org on 127.0.0.1, stopped after the test."""
-    with Emulator() as org:
-        yield org
-
-
-@pytest.fixture
-def sf_client(sf_emulator: Emulator) -> Salesforce:
-    """A blocking client of ``sf_emulator``, already authenticated."""
-    return sf_emulator.client()
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-//! `forcelink._core`: PyO3 bindings of the forcelink client and emulator. Conversion
+//! `forcelink._core`: PyO3 bindings of the forcelink client. Conversion
 //! and GIL handling only; the Salesforce logic lives in `forcelink` (rust/client).
 
 use pyo3::prelude::*;
 
-/// mimalloc rather than the system allocator: the engine and the embedded emulator make many
+/// mimalloc rather than the system allocator: the engine makes many
 /// small, short-lived allocations (records, JSON values, event payloads), where glibc's malloc
 /// spends much of its time consolidating and zeroing pages.
 #[global_allocator]
@@ -14,7 +14,6 @@ mod bulk;
 mod client;
 mod composite;
 mod convert;
-mod emulator;
 mod errors;
 mod events;
 mod pending;
@@ -67,7 +66,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::SObjectDescribe>()?;
     m.add_class::<results::SObjectSummary>()?;
     m.add_class::<results::DescribeGlobal>()?;
-    m.add_class::<emulator::EmulatorServer>()?;
     m.add_class::<simulation::SimulationRecorder>()?;
     m.add_class::<simulation::SimulationReplayer>()?;
     m.add_class::<simulation::FakeTransport>()?;

@@ -5,6 +5,7 @@ pub mod delimiters;
 pub mod ids;
 pub mod pubsub;
 pub mod replay;
+pub mod seconds;
 
 /// Formats 128 random bits as a version 4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
 pub fn uuid_v4(random: u128) -> String {

@@ -1,6 +1,6 @@
-//! The embedded local org, started on the shared runtime.
+//! `EmulatorServer`: one running org. Record and object definitions cross as JSON text; they are
+//! set-up calls, not a hot path, and JSON keeps this crate free of a second conversion layer.
 
-use crate::convert::{from_python, to_python};
 use crate::runtime::block_on;
 use forcelink_emulator::{ConnectedAppSpec, Emulator, Fault};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -12,16 +12,20 @@ fn invalid(e: forcelink_emulator::EmulatorError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+fn parse_json(text: &str) -> PyResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("not valid JSON: {e}")))
+}
+
 fn lifetime(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
-        Some(s) => forcelink::config::checked_seconds("token_lifetime", s, false)
+        Some(s) => forcelink_wire::seconds::checked_seconds("token_lifetime", s, false)
             .map(Some)
             .map_err(PyValueError::new_err),
         None => Ok(None),
     }
 }
 
-#[pyclass(module = "forcelink._core", frozen)]
+#[pyclass(module = "forcelink_emulator._core", frozen)]
 pub struct EmulatorServer {
     server: Mutex<Option<Emulator>>,
     #[pyo3(get)]
@@ -105,7 +109,7 @@ impl EmulatorServer {
 
     /// Ingest jobs pause this long (seconds) after each internal batch.
     fn set_bulk_batch_delay(&self, seconds: f64) -> PyResult<()> {
-        let delay = forcelink::config::checked_seconds("delay", seconds, true)
+        let delay = forcelink_wire::seconds::checked_seconds("delay", seconds, true)
             .map_err(PyValueError::new_err)?;
         self.with(|s| s.set_bulk_batch_delay(delay))
     }
@@ -187,7 +191,8 @@ impl EmulatorServer {
 
     fn set_stream_timings(&self, keepalive: f64, idle_timeout: f64) -> PyResult<()> {
         let positive = |name: &str, secs: f64| {
-            forcelink::config::checked_seconds(name, secs, false).map_err(PyValueError::new_err)
+            forcelink_wire::seconds::checked_seconds(name, secs, false)
+                .map_err(PyValueError::new_err)
         };
         let keepalive = positive("keepalive", keepalive)?;
         let idle = positive("idle_timeout", idle_timeout)?;
@@ -199,8 +204,9 @@ impl EmulatorServer {
         self.with(|s| s.latest_replay_id())
     }
 
-    fn define_object(&self, name: &str, fields: &Bound<'_, PyAny>) -> PyResult<()> {
-        let definition = from_python(fields)?;
+    /// `fields_json`: a JSON object from field names to types or specs.
+    fn define_object(&self, name: &str, fields_json: &str) -> PyResult<()> {
+        let definition = parse_json(fields_json)?;
         self.with(|s| s.define_object(name, &definition))?
             .map_err(|e| PyValueError::new_err(e.to_string()))
     }
@@ -233,7 +239,8 @@ impl EmulatorServer {
         let times = times.unwrap_or(if rate.is_some() { u32::MAX } else { 1 });
         let delay = delay
             .map(|d| {
-                forcelink::config::checked_seconds("delay", d, true).map_err(PyValueError::new_err)
+                forcelink_wire::seconds::checked_seconds("delay", d, true)
+                    .map_err(PyValueError::new_err)
             })
             .transpose()?;
         let fault = Fault {
@@ -253,18 +260,21 @@ impl EmulatorServer {
     }
 
     /// Inserts records directly (no HTTP, no API usage); returns their ids.
+    /// `records_json`: a JSON array of records.
     fn seed_records(
         &self,
         py: Python<'_>,
         object: &str,
-        records: &Bound<'_, PyAny>,
+        records_json: &str,
     ) -> PyResult<Vec<String>> {
-        let values = records
-            .try_iter()?
-            .map(|r| from_python(&r?))
-            .collect::<PyResult<Vec<_>>>()?;
-        py.allow_threads(|| self.with(|s| s.seed_records(object, &values)))?
-            .map_err(invalid)
+        py.allow_threads(|| {
+            let values = match parse_json(records_json)? {
+                serde_json::Value::Array(values) => values,
+                _ => return Err(PyValueError::new_err("records must be a JSON array")),
+            };
+            self.with(|s| s.seed_records(object, &values))?
+                .map_err(invalid)
+        })
     }
 
     fn clear_faults(&self) -> PyResult<()> {
@@ -275,9 +285,10 @@ impl EmulatorServer {
         self.with(|s| s.set_down(down))
     }
 
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// The counters, as JSON text.
+    fn stats_json(&self) -> PyResult<String> {
         let stats = self.with(Emulator::stats)?;
-        to_python(py, &stats)
+        Ok(stats.to_string())
     }
 
     /// Stops serving; idempotent.
