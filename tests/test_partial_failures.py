@@ -61,6 +61,45 @@ def test_a_load_whose_first_job_fails_raises_the_plain_error(sf_emulator: Emulat
     assert sf.query.query("SELECT COUNT() FROM Account").total_size == 0
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_job_whose_end_was_not_seen_is_named_and_its_rows_are_not_called_unsent(
+    sf_emulator: Emulator, jobs: int
+) -> None:
+    """The last job is uploaded and closed, then every poll of it fails: it may run to the end,
+    so its rows must not be reported unsent (a re-run of them would duplicate), and its id must
+    be there to resume, even when it is the only job."""
+    sf = sf_emulator.client_builder().circuit_breaker(0).build()
+    uploaded = 0
+
+    def fail_polls_of_the_last_job(event: BulkEvent) -> None:
+        nonlocal uploaded
+        if event.kind == "uploaded":
+            uploaded += 1
+            if uploaded == jobs:
+                sf_emulator.inject_fault(
+                    "/jobs/ingest/750", method="GET", status=400, error_code="INVALID_JOB", times=1000
+                )
+
+    with pytest.raises(BulkIncompleteError) as raised:
+        sf.bulk.insert(
+            "Account",
+            rows(1, 10 * jobs),
+            max_records_per_job=10,
+            parallelism=1,
+            progress=fail_polls_of_the_last_job,
+            **FAST,
+        )
+    error = raised.value
+    assert len(error.job_ids) == jobs
+    assert error.unsent_rows == []
+    assert error.records_processed == 10 * (jobs - 1)
+    assert error.error_code == "INVALID_JOB"
+    sf_emulator.clear_faults()
+    resumed = sf.bulk.resume(error.job_ids)
+    assert resumed.records_processed == 10 * jobs
+    assert sf.query.query("SELECT COUNT() FROM Account").total_size == 10 * jobs
+
+
 def accounts(n: int, prefix: str) -> list[dict[str, Any]]:
     return [{"attributes": {"type": "Account"}, "Name": f"{prefix} {i}"} for i in range(n)]
 

@@ -142,8 +142,9 @@ class BulkTimeoutError(SalesforceError, TimeoutError):
 
 
 class BulkIncompleteError(SalesforceError):
-    """A load split into several jobs stopped part way. ``job_ids`` ran (pass them to
-    ``sf.bulk.resume`` for their results: ``records_processed``, ``records_failed``);
+    """A load stopped part way. ``job_ids`` ran, or hold their data and may still be running
+    because their end was not seen (pass them to ``sf.bulk.resume`` for their results:
+    ``records_processed``, ``records_failed``);
     ``unsent_rows`` lists the data rows, as (first, last) counted from 1 after the header, that
     were not loaded, and ``cause`` (also ``__cause__``) says why. Loading just those rows again
     duplicates nothing."""

@@ -27,14 +27,14 @@ pub enum Error {
         waited_secs: f64,
     },
 
-    /// A load split into several jobs stopped part way: the jobs named ran (resume them by id
+    /// A load stopped part way: the jobs named ran or may still be running (resume them by id
     /// for their results), the rows of `unsent_rows` (first and last data row, from 1) were not
     /// loaded, and `cause` says why. Loading just those rows again duplicates nothing.
     #[error(
-        "a bulk load stopped part way: {} job(s) ran ({records_processed} rows processed, \
-         {records_failed} failed), rows {} were not loaded: {cause}",
+        "a bulk load stopped part way: {} job(s) ran or may still run ({records_processed} rows \
+         processed, {records_failed} failed; resume them by id), {}: {cause}",
         job_ids.len(),
-        unsent_rows.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(", ")
+        unsent_description(unsent_rows)
     )]
     BulkIncomplete {
         job_ids: Vec<String>,
@@ -125,6 +125,14 @@ pub enum Error {
     /// Salesforce answered something this client cannot read.
     #[error("unexpected response (HTTP {status}): {message}")]
     UnexpectedResponse { status: u16, message: String },
+}
+
+fn unsent_description(rows: &[(u64, u64)]) -> String {
+    if rows.is_empty() {
+        return "every row was sent".to_owned();
+    }
+    let ranges: Vec<String> = rows.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+    format!("rows {} were not loaded", ranges.join(", "))
 }
 
 impl Error {

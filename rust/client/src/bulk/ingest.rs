@@ -117,6 +117,32 @@ impl BulkResult {
     }
 }
 
+/// A chunk whose load did not finish. With `job_id`, its job held the data and was (or may have
+/// been) closed, so it may run to the end without us: its rows are not unsent, and the job is
+/// named so the caller can resume it. Without, nothing of the chunk can run.
+struct ChunkFailed {
+    job_id: Option<String>,
+    error: Error,
+}
+
+impl From<Error> for ChunkFailed {
+    fn from(error: Error) -> Self {
+        Self {
+            job_id: None,
+            error,
+        }
+    }
+}
+
+impl ChunkFailed {
+    fn in_flight(job_id: &str) -> impl FnOnce(Error) -> Self + '_ {
+        move |error| Self {
+            job_id: Some(job_id.to_owned()),
+            error,
+        }
+    }
+}
+
 fn emit(options: &IngestOptions, event: BulkProgress) {
     if let Some(hook) = &options.progress {
         hook(&event);
@@ -165,9 +191,13 @@ pub(super) async fn run(
         ));
     };
     let mut outcomes = vec![load(first).await];
-    if matches!(outcomes.first(), Some((_, Err(e))) if !matches!(e, Error::BulkTimeout { .. })) {
-        if let Some((_, Err(e))) = outcomes.pop() {
-            return Err(e);
+    // A first job refused before it held data stops the load; one that may be running does not.
+    if matches!(
+        outcomes.first(),
+        Some((_, Err(ChunkFailed { job_id: None, .. })))
+    ) {
+        if let Some((_, Err(failed))) = outcomes.pop() {
+            return Err(failed.error);
         }
     }
     let rest: Vec<_> = futures::stream::iter(chunks.map(load))
@@ -180,11 +210,15 @@ pub(super) async fn run(
 
 /// Turns per-job outcomes (with each job's row count, in input order) into a result. When a
 /// job could not be loaded while others ran, the error says which jobs ran and which rows were
-/// not loaded, so a re-run of just those duplicates nothing; when waiting timed out, it names
-/// every job created (so the whole load can be resumed).
-fn gather(outcomes: Vec<(u64, Result<JobOutcome>)>) -> Result<BulkResult> {
+/// not loaded, so a re-run of just those duplicates nothing; a job that holds its data but whose
+/// end was not seen is named among the jobs (to resume), and its rows are not called unsent.
+/// When waiting timed out, it names every job created (so the whole load can be resumed).
+fn gather(
+    outcomes: Vec<(u64, std::result::Result<JobOutcome, ChunkFailed>)>,
+) -> Result<BulkResult> {
     let mut jobs = Vec::with_capacity(outcomes.len());
     let mut timed_out: Vec<String> = Vec::new();
+    let mut in_flight: Vec<String> = Vec::new();
     let mut waited = 0.0f64;
     let mut first_error = None;
     let mut unsent_rows = Vec::new();
@@ -194,15 +228,29 @@ fn gather(outcomes: Vec<(u64, Result<JobOutcome>)>) -> Result<BulkResult> {
         next_row += records;
         match outcome {
             Ok(job) => jobs.push(job),
-            Err(Error::BulkTimeout {
-                job_ids,
-                waited_secs,
+            Err(ChunkFailed {
+                error:
+                    Error::BulkTimeout {
+                        job_ids,
+                        waited_secs,
+                    },
+                ..
             }) => {
                 timed_out.extend(job_ids);
                 waited = waited.max(waited_secs);
             }
-            Err(e) => {
-                first_error.get_or_insert(e);
+            Err(ChunkFailed {
+                job_id: Some(id),
+                error,
+            }) => {
+                first_error.get_or_insert(error);
+                in_flight.push(id);
+            }
+            Err(ChunkFailed {
+                job_id: None,
+                error,
+            }) => {
+                first_error.get_or_insert(error);
                 if records > 0 {
                     unsent_rows.push(rows);
                 }
@@ -210,11 +258,12 @@ fn gather(outcomes: Vec<(u64, Result<JobOutcome>)>) -> Result<BulkResult> {
         }
     }
     if let Some(cause) = first_error {
-        if jobs.is_empty() && timed_out.is_empty() {
+        if jobs.is_empty() && timed_out.is_empty() && in_flight.is_empty() {
             return Err(cause);
         }
         let mut job_ids: Vec<String> = jobs.iter().map(|j| j.info.id.clone()).collect();
         job_ids.extend(timed_out);
+        job_ids.extend(in_flight);
         return Err(Error::BulkIncomplete {
             job_ids,
             records_processed: jobs.iter().map(|j| j.info.number_records_processed).sum(),
@@ -250,7 +299,7 @@ async fn load_chunk(
     chunk: Chunk,
     options: &IngestOptions,
     deadline: Instant,
-) -> Result<JobOutcome> {
+) -> std::result::Result<JobOutcome, ChunkFailed> {
     let bulk = Bulk::new(client);
     let attempts = client.config().retry.max_attempts.max(1);
     let mut attempt = 0;
@@ -280,7 +329,7 @@ async fn load_chunk(
                 // failure was the network's or the server's, load the same file with a new job.
                 let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
                 if !retryable(&e) || attempt >= attempts {
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         }
@@ -292,7 +341,10 @@ async fn load_chunk(
             bytes: chunk.bytes,
         },
     );
-    bulk.close_job(&job.id).await?;
+    // A close whose answer was lost may have gone through: from here the job may run.
+    bulk.close_job(&job.id)
+        .await
+        .map_err(ChunkFailed::in_flight(&job.id))?;
     let poll = PollOptions {
         timeout: deadline.saturating_duration_since(Instant::now()),
         ..options.poll.clone()
@@ -315,7 +367,8 @@ async fn load_chunk(
                 );
             },
         )
-        .await?;
+        .await
+        .map_err(ChunkFailed::in_flight(&job.id))?;
     Ok(JobOutcome {
         info,
         records_sent: Some(chunk.records),
@@ -341,7 +394,8 @@ pub(super) async fn resume(
             .map(|info| JobOutcome {
                 info,
                 records_sent: None,
-            });
+            })
+            .map_err(ChunkFailed::in_flight(id));
         // A job resumed by id has no rows of this caller's input to name.
         outcomes.push((0, outcome));
     }
