@@ -153,3 +153,21 @@ def test_a_broken_pipe_and_ctrl_c_end_quietly(env: Emulator) -> None:
         waiting.send_signal(signal.SIGINT)
         assert waiting.wait(timeout=30) == EXIT_INTERRUPTED
         assert waiting.stderr is not None and b"Traceback" not in waiting.stderr.read()
+
+
+def test_bulk_query_reports_each_page_written(
+    env: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.seed_records("Account", [{"Name": f"P{i}"} for i in range(5)])
+    out = tmp_path / "out.csv"
+    assert (
+        main(["bulk", "query", "SELECT Name FROM Account", "--out", str(out), "--max-records", "2"])
+        == EXIT_OK
+    )
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("page ")] == [
+        "page 1: 2 records written",
+        "page 2: 4 records written",
+        "page 3: 5 records written",
+    ]
+    assert len(out.read_text().splitlines()) == 6

@@ -344,18 +344,23 @@ class Bulk:
         max_records: int | None = None,
         timeout: float = 7200.0,
         poll_interval: float = 0.1,
+        progress: Callable[[int, int], object] | None = None,
     ) -> int:
         """Writes the query's CSV (one header row) to a path or binary writer, page by page;
-        returns the number of records."""
+        returns the number of records. ``progress(pages, records)`` is called after each page
+        is written, with the totals so far."""
         job = self._start_query(soql, include_deleted, max_records, timeout, poll_interval)
         writer, owned = _write_to(out)
-        count = 0
+        count = pages = 0
         try:
             first = True
             while (page := job.next_page().wait()) is not None:
                 writer.write(page.csv(header=first))
                 first = False
                 count += page.record_count
+                pages += 1
+                if progress is not None:
+                    progress(pages, count)
         finally:
             if owned:
                 writer.close()
@@ -449,7 +454,9 @@ class AsyncBulk:
         max_records: int | None = None,
         timeout: float = 7200.0,
         poll_interval: float = 0.1,
+        progress: Callable[[int, int], object] | None = None,
     ) -> int:
+        """The async twin of :meth:`Bulk.query_to_file`."""
         job = await self._core.query(
             soql,
             include_deleted=include_deleted,
@@ -458,13 +465,16 @@ class AsyncBulk:
             poll_interval=poll_interval,
         )
         writer, owned = _write_to(out)
-        count = 0
+        count = pages = 0
         try:
             first = True
             while (page := await job.next_page()) is not None:
                 writer.write(page.csv(header=first))
                 first = False
                 count += page.record_count
+                pages += 1
+                if progress is not None:
+                    progress(pages, count)
         finally:
             if owned:
                 writer.close()

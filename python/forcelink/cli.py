@@ -301,8 +301,17 @@ def bulk(args: argparse.Namespace) -> int:
     if args.operation == "query":
         out = sys.stdout.buffer if args.out == "-" else args.out
         print(f"bulk query: {args.soql}", file=sys.stderr, flush=True)
+
+        def page_written(pages: int, records: int) -> None:
+            print(f"page {pages}: {records:,} records written", file=sys.stderr, flush=True)
+
         count = sf.bulk.query_to_file(
-            args.soql, out, include_deleted=args.all, max_records=args.max_records, timeout=args.timeout
+            args.soql,
+            out,
+            include_deleted=args.all,
+            max_records=args.max_records,
+            timeout=args.timeout,
+            progress=page_written,
         )
         print(
             json.dumps({"records": count, "out": args.out}),

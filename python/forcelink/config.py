@@ -123,12 +123,29 @@ class ClientBuilder(Generic[ClientT]):
         return self._set("pubsub_endpoint", endpoint)
 
     def ca_cert_file(self, path: str | os.PathLike[str]) -> Self:
-        """Trust the CA certificate(s) in this PEM file beside the system roots."""
+        """Trust the CA certificate(s) in this PEM file as well (``SF_CA_CERT_FILE``).
+
+        TLS (REST, Bulk and Pub/Sub alike) trusts the operating system's certificate store by
+        default (or the file named by ``SSL_CERT_FILE``, and the directory ``SSL_CERT_DIR``, when
+        set, as OpenSSL does), Mozilla's root list bundled with the library, and the CA files and
+        PEMs given here."""
         return self._set("ca_cert_file", os.fspath(path))
 
     def ca_cert_pem(self, pem: str) -> Self:
-        """Trust this PEM CA certificate beside the system roots."""
+        """Trust this PEM CA certificate as well (see :meth:`ca_cert_file`)."""
         return self._set("ca_cert_pem", pem)
+
+    def proxy(self, url: str | None, *, no_proxy: str | Sequence[str] = ()) -> Self:
+        """Send REST, Bulk and Pub/Sub traffic through an HTTP proxy that tunnels with CONNECT:
+        ``url`` is ``http://[user:password@]host:port``, and ``no_proxy`` lists the hosts that
+        go direct (a name covers its subdomains; ``*`` is every host). ``None`` connects
+        directly, whatever the environment says.
+
+        Without this call, the proxy is read from ``HTTPS_PROXY`` (or ``ALL_PROXY``) and
+        ``NO_PROXY`` when the client is built. The proxy's password never appears in errors or
+        reprs."""
+        hosts = no_proxy if isinstance(no_proxy, str) else ",".join(no_proxy)
+        return self._set("proxy", (url, hosts))
 
     def track_limits(self, enabled: bool = True) -> Self:
         """Read ``Sforce-Limit-Info`` from every response into ``client.limits.usage``."""
@@ -201,6 +218,7 @@ class ClientBuilder(Generic[ClientT]):
 _PUBLIC_SETTINGS = {
     "instance_url",
     "pubsub_endpoint",
+    "proxy",
     "login_url",
     "api_version",
     "timeout",

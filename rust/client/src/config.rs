@@ -45,6 +45,20 @@ pub struct Config {
     pub breaker: crate::breaker::BreakerSettings,
     /// Usage warnings, a cap on requests per second, a reserve of the daily limit.
     pub throttle: crate::throttle::ThrottleSettings,
+    /// The HTTP CONNECT proxy REST and Pub/Sub go through, if any.
+    pub proxy: Option<crate::proxy::ProxySettings>,
+}
+
+/// Where the proxy comes from.
+#[derive(Debug, Clone, Default)]
+pub enum ProxyChoice {
+    /// HTTPS_PROXY (or ALL_PROXY) and NO_PROXY, read when the client is built.
+    #[default]
+    FromEnvironment,
+    /// No proxy, whatever the environment says.
+    Direct,
+    /// This proxy URL, with these NO_PROXY entries (comma-separated).
+    Url { url: String, no_proxy: String },
 }
 
 /// Salesforce's Pub/Sub API endpoint.
@@ -201,6 +215,7 @@ pub struct ConfigBuilder {
     pubsub_endpoint: Option<String>,
     breaker: Option<crate::breaker::BreakerSettings>,
     throttle: Option<crate::throttle::ThrottleSettings>,
+    proxy: ProxyChoice,
     // A setting read from the environment that did not parse; reported by build().
     env_error: Option<Error>,
 }
@@ -349,6 +364,23 @@ impl ConfigBuilder {
         self.refresh_token = Some(SecretString::from(token.into()));
         self
     }
+    /// Sends REST and Pub/Sub through an HTTP CONNECT proxy (`http://[user:password@]host:port`),
+    /// except to the hosts of `no_proxy` (comma-separated, as NO_PROXY). Without this call the
+    /// proxy comes from HTTPS_PROXY (or ALL_PROXY) and NO_PROXY.
+    pub fn proxy(mut self, url: impl Into<String>, no_proxy: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Url {
+            url: url.into(),
+            no_proxy: no_proxy.into(),
+        };
+        self
+    }
+
+    /// Connects directly, ignoring HTTPS_PROXY and ALL_PROXY.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
+        self
+    }
+
     /// Trusts one more CA certificate (PEM), e.g. the emulator's or a corporate proxy's.
     pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_certs_pem.push(pem.into());
@@ -512,7 +544,17 @@ impl ConfigBuilder {
             Some(raw) if raw.contains("://") => parse_base_url("pubsub_endpoint", raw)?,
             Some(raw) => parse_base_url("pubsub_endpoint", &format!("https://{raw}"))?,
         };
+        let proxy = match self.proxy {
+            ProxyChoice::FromEnvironment => {
+                crate::proxy::ProxySettings::from_env(|name| std::env::var(name).ok())?
+            }
+            ProxyChoice::Direct => None,
+            ProxyChoice::Url { url, no_proxy } => {
+                Some(crate::proxy::ProxySettings::new(&url, &no_proxy)?)
+            }
+        };
         Ok(Config {
+            proxy,
             instance_url,
             instance_url_given,
             login_url,

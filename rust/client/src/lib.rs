@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod proxy;
 pub mod query;
 pub mod resilience;
 pub mod simulation;

@@ -127,6 +127,17 @@ impl ReqwestTransport {
             .http2_max_frame_size(Some(1 << 20))
             .http2_initial_stream_window_size(Some(4 << 20))
             .http2_initial_connection_window_size(Some(8 << 20));
+        // One proxy decision for REST and Pub/Sub: the config's, never reqwest's own reading of
+        // the environment.
+        builder = builder.no_proxy();
+        if let Some(proxy) = config.proxy.clone() {
+            let through = proxy.url().clone();
+            builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+                url.host_str()
+                    .filter(|host| proxy.applies_to(host))
+                    .map(|_| through.clone())
+            }));
+        }
         for pem in &config.ca_certs_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::config("ca_cert", e.to_string()))?;

@@ -14,8 +14,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod runtime;
 mod server;
 
-#[pymodule]
-fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+// The library is named apart from the client's (both would be lib_core.so in one target
+// directory); Python still imports it as `forcelink_emulator._core`.
+#[pymodule(name = "_core")]
+fn forcelink_emulator_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<server::EmulatorServer>()?;
     Ok(())

@@ -95,6 +95,15 @@ fn apply(
                 .map_err(|_| config_error(key, "expected a list of percentages"))?;
             builder
         }
+        "proxy" => {
+            let (url, no_proxy): (Option<String>, String) = value
+                .extract()
+                .map_err(|_| config_error(key, "expected (url or None, no_proxy)"))?;
+            match url {
+                Some(url) => builder.proxy(url, no_proxy),
+                None => builder.no_proxy(),
+            }
+        }
         "circuit_breaker" => {
             let (failures, open_seconds): (u32, f64) = value
                 .extract()

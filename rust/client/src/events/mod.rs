@@ -331,7 +331,10 @@ fn connect(config: &crate::config::Config) -> Result<Channel> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
     if url.scheme() == "https" {
+        // The system's store (or SSL_CERT_FILE), Mozilla's roots, and the configured CAs: the
+        // same trust as REST.
         let mut tls = ClientTlsConfig::new()
+            .with_native_roots()
             .with_webpki_roots()
             .domain_name(host.to_owned());
         for pem in &config.ca_certs_pem {
@@ -341,7 +344,14 @@ fn connect(config: &crate::config::Config) -> Result<Channel> {
             .tls_config(tls)
             .map_err(|e| Error::config("pubsub_endpoint", e.to_string()))?;
     }
-    Ok(endpoint.connect_lazy())
+    match &config.proxy {
+        Some(proxy) if proxy.applies_to(host) => Ok(endpoint.connect_with_connector_lazy(
+            crate::proxy::TunnelConnector {
+                proxy: std::sync::Arc::new(proxy.clone()),
+            },
+        )),
+        _ => Ok(endpoint.connect_lazy()),
+    }
 }
 
 /// A gRPC status as a client error; replay-id failures get their own variant.
