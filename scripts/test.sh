@@ -26,11 +26,13 @@ step "build and install the packages: forcelink and forcelink-emulator"
 maturin develop --locked
 (cd emulator && maturin develop --locked)
 step "ruff"
-ruff check python emulator/python tests benches
-ruff format --check python emulator/python tests benches
+ruff check python emulator/python tests benches examples
+ruff format --check python emulator/python tests benches examples
 step "mypy --strict"
 mypy python/forcelink emulator/python/forcelink_emulator
 step "stubtest"
 python -m mypy.stubtest forcelink._core forcelink_emulator._core
 step "pytest"
 python -m pytest
+step "documentation site (warnings are errors)"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._core import Engine, TokenInfo
+from ._twins import async_twin_of
 
 __all__ = ["AsyncAuth", "Auth"]
 
@@ -23,6 +24,7 @@ class Auth:
         self._engine.revoke().wait()
 
 
+@async_twin_of(Auth)
 class AsyncAuth:
     """Reached as ``sf.auth`` on ``AsyncSalesforce``."""
 

@@ -21,6 +21,7 @@ from ._core import (
     SplitInput,
     split_path,
 )
+from ._twins import async_twin_of
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -214,6 +215,7 @@ class BulkResult(_ResultBase):
         return self._records("unprocessed")
 
 
+@async_twin_of(BulkResult)
 class AsyncBulkResult(_ResultBase):
     """The asyncio twin of :class:`BulkResult`."""
 
@@ -295,6 +297,7 @@ class Bulk:
         return BulkResult(self._core.resume(list(job_ids), timeout=timeout).wait())
 
     def job_info(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
+        """A job's state and counters, as Salesforce reports them (``kind`` is ``"ingest"`` or ``"query"``)."""
         return self._core.job_info(job_id, kind=kind).wait()
 
     def abort(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
@@ -302,6 +305,7 @@ class Bulk:
         return self._core.abort(job_id, kind=kind).wait()
 
     def delete_job(self, job_id: str, *, kind: str = "ingest") -> None:
+        """Deletes a finished job and its result files."""
         self._core.delete(job_id, kind=kind).wait()
 
     def _start_query(
@@ -367,6 +371,7 @@ class Bulk:
         return count
 
 
+@async_twin_of(Bulk)
 class AsyncBulk:
     """Reached as ``sf.bulk`` on ``AsyncSalesforce``."""
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
+from ._twins import async_twin_of
 from .auth import AsyncAuth, Auth
 from .bulk import AsyncBulk, Bulk
 from .composite import AsyncComposite, Composite
@@ -123,6 +124,7 @@ class Salesforce(_ClientBase):
         return self._engine.versions().wait()
 
 
+@async_twin_of(Salesforce)
 class AsyncSalesforce(_ClientBase):
     """The asyncio twin of :class:`Salesforce`: the same services, awaited."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._core import CompositeCore, RecordResult
+from ._twins import async_twin_of
 
 __all__ = [
     "AsyncCollections",
@@ -65,6 +66,7 @@ class CompositeRequest:
 
     @property
     def subrequests(self) -> list[dict[str, Any]]:
+        """The subrequests added so far, as Salesforce receives them."""
         return [dict(s) for s in self._subrequests]
 
     def request(
@@ -87,11 +89,13 @@ class CompositeRequest:
         return Ref(ref)
 
     def create(self, object: str, record: Mapping[str, Any], *, reference_id: str | None = None) -> Ref:
+        """Adds a create of ``record``; the returned reference stands for the new id in later subrequests."""
         return self.request("POST", f"sobjects/{object}", record, reference_id=reference_id)
 
     def get(
         self, object: str, id: str, fields: Sequence[str] | None = None, *, reference_id: str | None = None
     ) -> Ref:
+        """Adds a read of a record (``fields`` or all); the reference stands for its fields."""
         url = f"sobjects/{object}/{_quote(id)}"
         if fields:
             url += "?fields=" + ",".join(fields)
@@ -100,6 +104,7 @@ class CompositeRequest:
     def update(
         self, object: str, id: str, record: Mapping[str, Any], *, reference_id: str | None = None
     ) -> Ref:
+        """Adds an update of a record by id (which may be a reference)."""
         return self.request("PATCH", f"sobjects/{object}/{_quote(id)}", record, reference_id=reference_id)
 
     def upsert(
@@ -111,14 +116,17 @@ class CompositeRequest:
         *,
         reference_id: str | None = None,
     ) -> Ref:
+        """Adds an upsert by external id."""
         return self.request(
             "PATCH", f"sobjects/{object}/{field}/{_quote(value)}", record, reference_id=reference_id
         )
 
     def delete(self, object: str, id: str, *, reference_id: str | None = None) -> Ref:
+        """Adds a delete of a record by id (which may be a reference)."""
         return self.request("DELETE", f"sobjects/{object}/{_quote(id)}", reference_id=reference_id)
 
     def query(self, soql: str, *, reference_id: str | None = None) -> Ref:
+        """Adds a SOQL query; the reference stands for its result."""
         return self.request(
             "GET", "query?q=" + urllib.parse.quote(soql, safe="@{}.'"), reference_id=reference_id
         )
@@ -133,6 +141,7 @@ class SubrequestResult:
 
     @property
     def ok(self) -> bool:
+        """True when the subrequest answered 2xx."""
         return self.status < 400
 
 
@@ -156,6 +165,7 @@ class CompositeResult:
 
     @property
     def has_errors(self) -> bool:
+        """True when any subrequest failed."""
         return any(not r.ok for r in self.results)
 
     def root_error(self) -> SubrequestResult | None:
@@ -243,9 +253,11 @@ class Collections:
         *,
         all_or_none: bool = False,
     ) -> list[RecordResult]:
+        """Upserts records by an external id field, 200 to a call, in input order; one result per record (``created`` says which were new)."""
         return self._core.upsert(object, external_id_field, records, all_or_none).wait()
 
     def delete(self, ids: Sequence[str], *, all_or_none: bool = False) -> list[RecordResult]:
+        """Deletes records by id, 200 to a call; one result per id, in order."""
         return self._core.delete(list(ids), all_or_none).wait()
 
     def retrieve(self, object: str, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any] | None]:
@@ -274,17 +286,21 @@ class Composite:
         all_or_none: bool = False,
         collate: bool = False,
     ) -> CompositeResult:
+        """Sends a composite request built with :meth:`request`; returns each subrequest's result. With ``all_or_none`` a failure rolls back every subrequest."""
         return _composite_result(self._core.execute(_subrequests(requests), all_or_none, collate).wait())
 
     def batch(
         self, requests: CompositeRequest | Iterable[Mapping[str, Any]], *, halt_on_error: bool = False
     ) -> BatchResult:
+        """Sends up to 25 independent subrequests in one call; with ``halt_on_error`` the ones after a failure are not run."""
         return _batch_result(self._core.batch(_batch_items(requests), halt_on_error).wait())
 
     def tree(self, object: str, records: Iterable[Mapping[str, Any]]) -> TreeResult:
+        """Creates records with their children in one call (sObject tree); returns the reference ids and new ids."""
         return _tree_result(self._core.tree(object, records).wait())
 
 
+@async_twin_of(Collections)
 class AsyncCollections:
     def __init__(self, core: CompositeCore) -> None:
         self._core = core
@@ -318,6 +334,7 @@ class AsyncCollections:
         return await self._core.retrieve(object, list(ids), list(fields))
 
 
+@async_twin_of(Composite)
 class AsyncComposite:
     collections: AsyncCollections
 

@@ -55,6 +55,7 @@ class ClientBuilder(Generic[ClientT]):
         return self._set("timeout", seconds)
 
     def connect_timeout(self, seconds: float) -> Self:
+        """The time allowed to open a connection (TCP and TLS), in seconds."""
         return self._set("connect_timeout", seconds)
 
     def access_token(self, token: str) -> Self:
@@ -204,6 +205,7 @@ class ClientBuilder(Generic[ClientT]):
         return self
 
     def build(self) -> ClientT:
+        """Builds the client: settings are checked here, and a bad one raises :class:`~forcelink.errors.ConfigError` before anything is sent."""
         hook: Callable[[dict[str, Any]], object] | None = None
         if self._on_retry is not None:
             user_hook = self._on_retry

@@ -260,6 +260,7 @@ class AuthError(SalesforceError):
 
     @property
     def error(self) -> str | None:
+        """The OAuth error code, such as ``invalid_grant`` (the same as ``error_code``)."""
         return self.error_code
 
 

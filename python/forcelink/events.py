@@ -28,6 +28,7 @@ from ._core import (
     PublishStreamCore,
     SubscriptionCore,
 )
+from ._twins import async_twin_of
 from .errors import PubSubError
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class PublishResult:
 
     @property
     def ok(self) -> bool:
+        """True when the event was published."""
         return self.error is None
 
 
@@ -275,9 +277,11 @@ class PublishStream:
         self._core = core
 
     def publish(self, payloads: Iterable[Mapping[str, Any]]) -> list[PublishResult]:
+        """Publishes events on the open stream; one result per event, in order."""
         return _results(self._core.publish(list(payloads)).wait())
 
 
+@async_twin_of(PublishStream)
 class AsyncPublishStream:
     def __init__(self, core: PublishStreamCore) -> None:
         self._core = core
@@ -325,12 +329,15 @@ class Events:
         return _results(self._core.publish_batch(event, list(payloads)).wait())
 
     def publish_stream(self, event: str) -> PublishStream:
+        """Opens a bidirectional publish stream for the event ``Name__e`` (many publishes over one stream)."""
         return PublishStream(self._core.publish_stream(event).wait())
 
     def get_topic(self, topic: str) -> TopicInfo:
+        """A topic's details: its name, whether one can publish or subscribe, and its schema id."""
         return TopicInfo(**self._core.get_topic(topic).wait())
 
     def get_schema(self, schema_id: str) -> SchemaInfo:
+        """An Avro schema by id, as JSON text with its fingerprint."""
         schema_id, schema_json = self._core.get_schema(schema_id).wait()
         return SchemaInfo(schema_id, schema_json)
 
@@ -340,6 +347,7 @@ class Events:
         return self._core.event_schema(event_or_schema_id, compact=compact).wait()
 
 
+@async_twin_of(Events)
 class AsyncEvents:
     """Reached as ``sf.events`` on the async client."""
 

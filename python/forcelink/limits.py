@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import ApiUsage, Engine
+from ._twins import async_twin_of
 
 __all__ = ["AsyncLimits", "Limits"]
 
@@ -29,6 +30,7 @@ class Limits(_UsageMixin):
         return self._engine.limits().wait()
 
 
+@async_twin_of(Limits)
 class AsyncLimits(_UsageMixin):
     """Reached as ``sf.limits`` on ``AsyncSalesforce``."""
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from ._core import QueryCore, QueryPage
+from ._twins import async_twin_of
 
 __all__ = ["AsyncQuery", "Query"]
 
@@ -44,6 +45,7 @@ class Query:
         return self._core.explain(soql).wait()
 
 
+@async_twin_of(Query)
 class AsyncQuery:
     """Reached as ``sf.query`` on ``AsyncSalesforce``."""
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._core import DescribeGlobal, SaveResult, SObjectDescribe, SObjectsCore, UpsertResult
+from ._twins import async_twin_of
 
 __all__ = ["AsyncSObjects", "SObjects"]
 
@@ -60,6 +61,7 @@ class SObjects:
         return self._core.describe_global().wait()
 
 
+@async_twin_of(SObjects)
 class AsyncSObjects:
     """The async twin of :class:`SObjects`. Reached as ``sf.sobjects`` on ``AsyncSalesforce``."""
 

@@ -86,6 +86,7 @@ class Emulator:
         self._ca_file: str | None = None
 
     def start(self) -> Self:
+        """Starts serving (idempotent); returns the emulator."""
         if self._server is None:
             self._server = EmulatorServer.start(
                 tls=self._tls,
@@ -104,6 +105,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        """Stops serving and removes the CA file (idempotent)."""
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -129,22 +131,27 @@ class Emulator:
 
     @property
     def instance_url(self) -> str:
+        """The org's URL: ``http(s)://127.0.0.1:PORT``."""
         return self._running.instance_url
 
     @property
     def login_url(self) -> str:
+        """The URL of the OAuth endpoints (the same server)."""
         return self._running.login_url
 
     @property
     def org_id(self) -> str:
+        """The org's 18-character id."""
         return self._running.org_id
 
     @property
     def user_id(self) -> str:
+        """The running user's id."""
         return self._running.user_id
 
     @property
     def username(self) -> str:
+        """The running user's username."""
         return self._running.username
 
     @property
@@ -339,6 +346,7 @@ class Emulator:
         return ids
 
     def clear_faults(self) -> None:
+        """Removes every injected fault."""
         self._running.clear_faults()
 
     def take_down(self) -> None:

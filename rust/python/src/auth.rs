@@ -13,18 +13,25 @@ use std::sync::Arc;
 #[pyclass(module = "forcelink._core", frozen)]
 pub struct TokenInfo {
     token: SecretString,
+    /// The org's URL the token is for.
     #[pyo3(get)]
     instance_url: Option<String>,
+    /// The identity URL of the token's user.
     #[pyo3(get)]
     id_url: Option<String>,
+    /// The org's id.
     #[pyo3(get)]
     org_id: Option<String>,
+    /// The user's id.
     #[pyo3(get)]
     user_id: Option<String>,
+    /// When the token was issued, in milliseconds since 1970.
     #[pyo3(get)]
     issued_at: Option<i64>,
+    /// The OAuth scopes granted.
     #[pyo3(get)]
     scope: Option<String>,
+    /// The token type (`Bearer`).
     #[pyo3(get)]
     token_type: String,
 }

@@ -12,9 +12,13 @@ use serde_json::Value;
 /// One record's outcome in a collection call.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct RecordResult {
+    /// The record's id (None when it failed before one was given).
     pub id: Option<String>,
+    /// Whether the record was written.
     pub success: bool,
+    /// Error entries (`statusCode`, `message`, `fields`); empty on success.
     pub errors: Py<PyList>,
+    /// For upserts, whether the record was created; None for other operations.
     pub created: Option<bool>,
 }
 

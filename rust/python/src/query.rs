@@ -18,9 +18,13 @@ use tokio::sync::Mutex;
 /// One page of a query's answer.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct QueryPage {
+    /// This page's records, as dicts.
     pub records: Py<PyList>,
+    /// The number of records the whole query matches.
     pub total_size: u64,
+    /// True when this is the last page.
     pub done: bool,
+    /// The locator of the next page (None on the last), for `query_more`.
     pub next_records_url: Option<String>,
 }
 

@@ -30,8 +30,11 @@ fn errors_list(py: Python<'_>, errors: &[sf::ApiErrorItem]) -> PyResult<Py<PyLis
 /// The answer to a create: the new record's id.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct SaveResult {
+    /// The new record's id.
     pub id: String,
+    /// Whether the record was saved.
     pub success: bool,
+    /// Error entries (`statusCode`, `message`, `fields`); empty on success.
     pub errors: Py<PyList>,
 }
 
@@ -69,9 +72,13 @@ impl<'py> IntoPyObject<'py> for SaveOut {
 /// The answer to an upsert: the record's id and whether it was created.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct UpsertResult {
+    /// The record's id (None when the upsert failed).
     pub id: Option<String>,
+    /// True when a new record was created, False when an existing one was updated.
     pub created: bool,
+    /// Whether the record was saved.
     pub success: bool,
+    /// Error entries (`statusCode`, `message`, `fields`); empty on success.
     pub errors: Py<PyList>,
 }
 
@@ -109,7 +116,9 @@ impl<'py> IntoPyObject<'py> for UpsertOut {
 /// Daily API usage from the latest `Sforce-Limit-Info` header.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct ApiUsage {
+    /// API requests used today (org-wide, rolling 24 hours).
     pub used: u64,
+    /// The org's daily API request limit.
     pub max: u64,
     /// Per connected app: app name to (used, max).
     pub per_app: Py<PyDict>,
@@ -154,20 +163,34 @@ impl ApiUsage {
 /// One field of an object's describe.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct FieldDescribe {
+    /// The field's API name.
     pub name: String,
+    /// The field's label.
     pub label: String,
+    /// The field type: `string`, `double`, `reference`, `picklist`, ...
     #[pyo3(name = "type")]
     pub field_type: String,
+    /// The maximum length of text fields (0 for others).
     pub length: u64,
+    /// Whether the field may be empty.
     pub nillable: bool,
+    /// Whether the field can be set on create.
     pub createable: bool,
+    /// Whether the field can be set on update.
     pub updateable: bool,
+    /// Whether values must be unique.
     pub unique: bool,
+    /// Whether the field is an external id (usable for upserts).
     pub external_id: bool,
+    /// Whether the field is custom (`__c`).
     pub custom: bool,
+    /// Whether Salesforce fills the field on create when it is not given.
     pub defaulted_on_create: bool,
+    /// The objects a reference field points to.
     pub reference_to: Vec<String>,
+    /// The relationship name of a reference field, used in SOQL (`Account.Name`).
     pub relationship_name: Option<String>,
+    /// The active values of a picklist.
     pub picklist_values: Vec<String>,
 }
 
@@ -210,16 +233,27 @@ impl From<&sf::FieldDescribe> for FieldDescribe {
 /// An object's describe: its properties and fields; `raw` holds the whole answer.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct SObjectDescribe {
+    /// The object's API name.
     pub name: String,
+    /// The object's label.
     pub label: String,
+    /// The object's plural label.
     pub label_plural: String,
+    /// The three-character prefix of the object's record ids.
     pub key_prefix: Option<String>,
+    /// Whether the object is custom (`__c`).
     pub custom: bool,
+    /// Whether records can be created.
     pub createable: bool,
+    /// Whether records can be updated.
     pub updateable: bool,
+    /// Whether records can be deleted.
     pub deletable: bool,
+    /// Whether the object can be queried.
     pub queryable: bool,
+    /// The fields, as `FieldDescribe`s.
     pub fields: Vec<Py<FieldDescribe>>,
+    /// The whole describe answer, as Salesforce sent it.
     pub raw: Py<PyDict>,
 }
 
@@ -277,14 +311,23 @@ impl<'py> IntoPyObject<'py> for DescribeOut {
 /// One object in describe global.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct SObjectSummary {
+    /// The object's API name.
     pub name: String,
+    /// The object's label.
     pub label: String,
+    /// The object's plural label.
     pub label_plural: String,
+    /// The three-character prefix of the object's record ids.
     pub key_prefix: Option<String>,
+    /// Whether the object is custom (`__c`).
     pub custom: bool,
+    /// Whether records can be created.
     pub createable: bool,
+    /// Whether records can be updated.
     pub updateable: bool,
+    /// Whether records can be deleted.
     pub deletable: bool,
+    /// Whether the object can be queried.
     pub queryable: bool,
 }
 
@@ -298,8 +341,11 @@ impl SObjectSummary {
 /// Every object of the org.
 #[pyclass(module = "forcelink._core", frozen, get_all)]
 pub struct DescribeGlobal {
+    /// The org's character encoding.
     pub encoding: String,
+    /// The most records one call may carry.
     pub max_batch_size: u32,
+    /// Every object, as `SObjectSummary`s.
     pub sobjects: Vec<Py<SObjectSummary>>,
 }
 

@@ -1,0 +1,43 @@
+"""Every script in examples/ runs, configured from SF_* variables, against a standalone
+forcelink-emulator process: an example that no longer runs fails the build."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def org_env() -> Iterator[dict[str, str]]:
+    command = [sys.executable, "-m", "forcelink_emulator.cli", "--tls", "--json"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            settings = json.loads(proc.stdout.readline())
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
+            env.update({k: v for k, v in settings.items() if k.startswith("SF_")})
+            yield env
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def test_there_are_examples() -> None:
+    assert len(EXAMPLES) >= 4
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_runs(script: Path, org_env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, str(script)], env=org_env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "an example prints what it did"
