@@ -53,6 +53,7 @@ from .errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from .health import HealthCheck, HealthReport
 from .results import (
     ApiUsage,
     DescribeGlobal,
@@ -95,6 +96,8 @@ __all__ = [
     "EventSchemaError",
     "FieldDescribe",
     "ForbiddenError",
+    "HealthCheck",
+    "HealthReport",
     "InternalError",
     "InvalidArgumentError",
     "InvalidClientError",

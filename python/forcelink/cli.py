@@ -37,7 +37,7 @@ EXIT_API = 5
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
-EXIT_CODES_HELP = """exit codes:
+EXIT_CODES_HELP = """exit codes (forcelink health: 0 ok, 1 degraded, 2 down):
   0    success
   1    a bulk job left rows failed or unprocessed
   2    the command line is wrong
@@ -404,6 +404,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"forcelink {__version__}")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port while the command runs (needs prometheus_client)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     p_demo = commands.add_parser("demo", help="run a CRUD round trip on an embedded local org")
     p_demo.add_argument("--tls", action="store_true", help="serve the embedded org over HTTPS")
@@ -418,6 +424,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     org_commands.append(
         commands.add_parser("limits", help="print the org's limits (configured from SF_* variables)")
     )
+    p_health = commands.add_parser(
+        "health",
+        help="check token, API and daily usage; print JSON; exit 0 ok, 1 degraded, 2 down (a probe)",
+    )
+    p_health.add_argument("--warn-percent", type=float, default=80.0, help="daily API usage that is degraded")
+    p_health.add_argument("--critical-percent", type=float, default=90.0, help="daily API usage that is down")
     p_query = commands.add_parser("query", help="print every record of a SOQL query as JSON lines")
     p_query.add_argument("soql")
     p_query.add_argument("--all", action="store_true", help="include deleted and archived records")
@@ -460,7 +472,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_for(e)
 
 
+def health(warn_percent: float, critical_percent: float) -> int:
+    """Prints the health report as JSON; the exit code is 0 ok, 1 degraded, 2 down. A client that
+    cannot even be configured is down too."""
+    try:
+        sf, _ = _client(None, None)
+        report = sf.health(warn_percent=warn_percent, critical_percent=critical_percent)
+    except ConfigError as e:
+        check = {"name": "config", "status": "down", "duration_seconds": 0.0, "detail": str(e)}
+        print(json.dumps({"status": "down", "checks": [check]}, indent=2))
+        return 2
+    print(json.dumps(report.to_dict(), indent=2))
+    return report.exit_code
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.metrics_port is not None:
+        from .metrics import serve as serve_metrics
+
+        serve_metrics(args.metrics_port)
+    if args.command == "health":
+        return health(args.warn_percent, args.critical_percent)
     if args.command == "demo":
         return demo(args.tls)
     if args.command == "emulator":

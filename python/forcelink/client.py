@@ -16,6 +16,7 @@ from .bulk import AsyncBulk, Bulk
 from .composite import AsyncComposite, Composite
 from .config import ClientBuilder
 from .events import AsyncEvents, Events
+from .health import HealthReport
 from .limits import AsyncLimits, Limits
 from .query import AsyncQuery, Query
 from .sobjects import AsyncSObjects, SObjects
@@ -123,6 +124,13 @@ class Salesforce(_ClientBase):
         """The API versions the instance offers."""
         return self._engine.versions().wait()
 
+    def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
+        """Checks that a token can be had, that the API answers (``GET /limits``), and the daily
+        API usage: ``degraded`` from ``warn_percent``, ``down`` from ``critical_percent``. A
+        failing check is reported, not raised; bad thresholds raise ``InvalidArgumentError``."""
+        raw = self._engine.health(warn_percent=warn_percent, critical_percent=critical_percent).wait()
+        return HealthReport._from_engine(raw)
+
 
 @async_twin_of(Salesforce)
 class AsyncSalesforce(_ClientBase):
@@ -156,6 +164,10 @@ class AsyncSalesforce(_ClientBase):
 
     async def versions(self) -> list[dict[str, Any]]:
         return await self._engine.versions()
+
+    async def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
+        raw = await self._engine.health(warn_percent=warn_percent, critical_percent=critical_percent)
+        return HealthReport._from_engine(raw)
 
     async def aclose(self) -> None:
         """Closes the client, as :meth:`close` does; for ``async with`` and async code."""

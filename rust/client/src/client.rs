@@ -459,6 +459,7 @@ impl Client {
         self.check_process()?;
         let inner = &*self.inner;
         let family = crate::breaker::Family::of_path(call.url.path());
+        let route = crate::routes::route_of(call.url.path());
         let policy = &inner.config.retry;
         let mut attempts = Attempts::default();
         let mut replayed_after_401 = false;
@@ -488,6 +489,7 @@ impl Client {
                 body: call.body.clone().unwrap_or_default(),
                 upload: call.upload.clone(),
             };
+            let started = std::time::Instant::now();
             let sent = if call.stream_response {
                 inner.transport.send_streaming(request).await
             } else {
@@ -497,6 +499,13 @@ impl Client {
                     .await
                     .map(StreamingResponse::from)
             };
+            observe_request(
+                &call.method,
+                route,
+                attempts.count,
+                &sent,
+                started.elapsed(),
+            );
             inner.breakers.record(family, is_outage(&sent));
             let sent = match sent {
                 Ok(response)
@@ -526,6 +535,7 @@ impl Client {
                         sent.kind,
                         TransportErrorKind::Io | TransportErrorKind::Timeout
                     );
+                    crate::metrics::record_error(family.name(), transport_code(sent.kind));
                     let failure = Error::Transport(TransportFailure {
                         kind: sent.kind,
                         message: sent.message,
@@ -543,6 +553,7 @@ impl Client {
                     }
                     let status = response.status.as_u16();
                     let api = ApiError::from_response(status, &response.body, Attempts::default());
+                    crate::metrics::record_error(family.name(), &api.error_code);
                     if call.method == Method::DELETE
                         && answer_lost
                         && api.kind == crate::error::ErrorKind::EntityDeleted
@@ -591,6 +602,15 @@ impl Client {
                 };
                 return Err(with_attempts(failure, attempts));
             };
+            tracing::info!(
+                target: "forcelink::http",
+                method = %call.method,
+                route = crate::routes::ROUTES[route],
+                attempt = attempts.count,
+                cause = %cause,
+                wait_ms = delay.as_millis() as u64,
+                "retrying"
+            );
             if let Some(hook) = &inner.retry_hook {
                 hook(&RetryEvent {
                     method: call.method.to_string(),
@@ -650,8 +670,53 @@ fn observe_limits(inner: &Inner, headers: &HeaderMap) {
         .and_then(|v| v.to_str().ok())
     {
         if let Some(usage) = inner.limits.observe(text) {
+            crate::metrics::record_rate_limit(usage.percent());
             inner.throttle.observe(&usage);
         }
+    }
+}
+
+/// The error code of a failed try that got no answer.
+fn transport_code(kind: TransportErrorKind) -> &'static str {
+    match kind {
+        TransportErrorKind::Connect => "CONNECT",
+        TransportErrorKind::Timeout => "TIMEOUT",
+        TransportErrorKind::Io => "CONNECTION_LOST",
+        TransportErrorKind::Unmatched => "UNMATCHED",
+    }
+}
+
+/// Counts a try in the metrics and logs it at DEBUG, by route template (never the URL: ids
+/// and query text stay out of logs).
+fn observe_request(
+    method: &Method,
+    route: usize,
+    attempt: u32,
+    sent: &std::result::Result<StreamingResponse, crate::transport::SendError>,
+    elapsed: std::time::Duration,
+) {
+    let status = sent.as_ref().ok().map(|r| r.status.as_u16());
+    crate::metrics::record_request(route, method, status, elapsed);
+    let template = crate::routes::ROUTES[route];
+    match sent {
+        Ok(response) => tracing::debug!(
+            target: "forcelink::http",
+            %method,
+            route = template,
+            status = response.status.as_u16(),
+            elapsed_ms = elapsed.as_millis() as u64,
+            attempt,
+            "request"
+        ),
+        Err(e) => tracing::debug!(
+            target: "forcelink::http",
+            %method,
+            route = template,
+            error = %e.kind,
+            elapsed_ms = elapsed.as_millis() as u64,
+            attempt,
+            "request got no answer"
+        ),
     }
 }
 

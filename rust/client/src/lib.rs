@@ -21,10 +21,13 @@ pub mod composite;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod proxy;
 pub mod query;
 pub mod resilience;
+pub mod routes;
 pub mod simulation;
 pub mod sobjects;
 pub mod soql;
@@ -51,6 +54,7 @@ pub use error::{
     TransportFailure,
 };
 pub use forcelink_wire::RecordId;
+pub use health::{HealthCheck, HealthReport, HealthStatus, HealthThresholds};
 pub use limits::{ApiUsage, AppUsage};
 pub use query::{QueryOptions, QueryPage, QueryPager, RawPage};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};

@@ -208,6 +208,8 @@ impl Engine {
         from_env: bool,
         on_retry: Option<PyObject>,
     ) -> PyResult<Self> {
+        // Logger levels set since the last client was built take effect from this one on.
+        crate::logs::_reset_log_levels();
         let mut builder = if from_env {
             sf::ConfigBuilder::from_lookup(|name| std::env::var(name).ok()).map_err(to_pyerr)?
         } else {
@@ -360,6 +362,33 @@ impl Engine {
                 .limits()
                 .await
                 .map(|m| Json(serde_json::Value::Object(m)))
+        })
+    }
+
+    /// Token, API and daily-usage checks, as a JSON report.
+    #[pyo3(signature = (*, warn_percent = 80.0, critical_percent = 90.0))]
+    fn health(&self, warn_percent: f64, critical_percent: f64) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move {
+            let thresholds = sf::HealthThresholds {
+                warn_percent,
+                critical_percent,
+            };
+            client.health(thresholds).await.map(|report| {
+                let checks: Vec<serde_json::Value> = report
+                    .checks
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "name": c.name,
+                            "status": c.status.as_str(),
+                            "duration_seconds": c.duration.as_secs_f64(),
+                            "detail": c.detail,
+                        })
+                    })
+                    .collect();
+                Json(serde_json::json!({"status": report.status.as_str(), "checks": checks}))
+            })
         })
     }
 

@@ -16,6 +16,8 @@ mod composite;
 mod convert;
 mod errors;
 mod events;
+mod logs;
+mod metrics;
 mod pending;
 mod query;
 mod results;
@@ -29,6 +31,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::_interpreter_exiting, m)?)?;
     m.add_function(wrap_pyfunction!(pending::_provoke_panic, m)?)?;
     m.add_function(wrap_pyfunction!(events::_decode_event_payload, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::_reset_log_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_text, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::set_metrics_enabled, m)?)?;
+    logs::install(m.py())?;
     m.py()
         .import("atexit")?
         .call_method1("register", (m.getattr("_interpreter_exiting")?,))?;

@@ -125,9 +125,13 @@ impl OAuthClient {
             upload: None,
         };
         let mut attempts = Attempts::default();
+        let route = crate::routes::route_of(request.url.path());
         loop {
             attempts.count += 1;
+            let started = std::time::Instant::now();
             let outcome = self.transport.send(request.clone()).await;
+            let status = outcome.as_ref().ok().map(|r| r.status.as_u16());
+            crate::metrics::record_request(route, &Method::POST, status, started.elapsed());
             let (cause, failure) = match outcome {
                 Ok(response) if response.status.is_success() => return Ok(response.body),
                 Ok(response) => {

@@ -243,7 +243,24 @@ impl TokenManager {
 
     /// Obtains a new token from the source; the caller holds `renewing`.
     async fn renew(&self) -> Result<Arc<AccessToken>> {
-        let response = self.source.fetch(&self.oauth).await?;
+        let flow = self.source.name();
+        let started = std::time::Instant::now();
+        let fetched = self.source.fetch(&self.oauth).await;
+        let outcome = if fetched.is_ok() {
+            "success"
+        } else {
+            "failure"
+        };
+        crate::metrics::record_token_refresh(flow, outcome, started.elapsed());
+        let response = match fetched {
+            Ok(response) => response,
+            Err(e) => {
+                crate::metrics::record_error("auth", e.error_code().unwrap_or("UNKNOWN"));
+                // The error's text carries the OAuth code and description, never a secret.
+                tracing::warn!(target: "forcelink::auth", flow, error = %e, "token request refused");
+                return Err(e);
+            }
+        };
         check_token_text(response.access_token.expose_secret())?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let token = Arc::new(AccessToken::from_response(
@@ -254,6 +271,18 @@ impl TokenManager {
         if let Ok(mut current) = self.current.write() {
             *current = Some(token.clone());
         }
+        let what = if generation == 1 {
+            "token granted"
+        } else {
+            "token renewed"
+        };
+        tracing::info!(
+            target: "forcelink::auth",
+            flow,
+            generation,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "{what}"
+        );
         Ok(token)
     }
 }

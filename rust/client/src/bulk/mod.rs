@@ -310,9 +310,11 @@ impl<'a> Bulk<'a> {
     ) -> Result<JobInfo> {
         let started = Instant::now();
         let mut backoff = poll.initial;
+        let mut last_state = String::new();
         loop {
             let info = self.job_info(kind, job_id).await?;
             on_state(&info);
+            observe_job(&info, &mut last_state, expected_records);
             if info.is_terminal() {
                 return Ok(info);
             }
@@ -411,4 +413,45 @@ fn check_job_id(id: &str) -> Result<()> {
     forcelink_wire::RecordId::parse(id)
         .map(|_| ())
         .map_err(|e| Error::invalid_argument("job_id", format!("{id:?} is not a job id: {e}")))
+}
+
+/// Logs a job's state changes (INFO) and progress (DEBUG), and counts an ingest job's records by
+/// result when it ends.
+fn observe_job(info: &JobInfo, last_state: &mut String, expected_records: Option<u64>) {
+    let processed = info.number_records_processed;
+    let failed = info.number_records_failed;
+    if *last_state != info.state {
+        tracing::info!(
+            target: "forcelink::bulk",
+            job_id = %info.id,
+            operation = %info.operation,
+            object = %info.object,
+            state = %info.state,
+            processed,
+            failed,
+            "bulk job state"
+        );
+        last_state.clone_from(&info.state);
+    } else {
+        tracing::debug!(
+            target: "forcelink::bulk",
+            job_id = %info.id,
+            state = %info.state,
+            processed,
+            failed,
+            "bulk job progress"
+        );
+    }
+    if info.is_terminal() && !info.operation.starts_with("query") {
+        let operation = info.operation.as_str();
+        crate::metrics::record_bulk_records(operation, "success", processed.saturating_sub(failed));
+        crate::metrics::record_bulk_records(operation, "failed", failed);
+        if let Some(sent) = expected_records {
+            crate::metrics::record_bulk_records(
+                operation,
+                "unprocessed",
+                sent.saturating_sub(processed),
+            );
+        }
+    }
 }

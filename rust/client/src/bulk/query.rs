@@ -97,6 +97,8 @@ impl BulkQueryPager {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         let next = header("sforce-locator").filter(|l| !l.is_empty() && l != "null");
+        crate::metrics::record_bulk_records("query", "retrieved", records);
+        tracing::debug!(target: "forcelink::bulk", job_id = %self.job_id, records, "bulk query page");
         self.done = next.is_none();
         self.locator.clone_from(&next);
         Ok(Some(BulkQueryPage {

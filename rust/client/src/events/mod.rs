@@ -379,7 +379,7 @@ pub(crate) fn status_error(status: &Status) -> Error {
 }
 
 /// The canonical gRPC status name.
-fn code_name(code: Code) -> &'static str {
+pub(crate) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

@@ -22,6 +22,20 @@ pub struct EventSchema {
     /// For change events, the `ChangeEventHeader` record: encoded first, so a header can be
     /// read from the front of a payload without decoding the rest.
     pub header: Option<Schema>,
+    /// How to reach the event's creation time from the front of a payload (the fields before
+    /// it), when the schema has one there: `CreatedDate`, or a change's `commitTimestamp`.
+    created_at: Option<Vec<Skip>>,
+}
+
+/// A field read past on the way to the creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// int, long, boolean-free enums: one varint.
+    Varint,
+    /// string or bytes: a length, then that many bytes.
+    Bytes,
+    /// array of strings: blocks of strings.
+    StringArray,
 }
 
 impl EventSchema {
@@ -41,6 +55,11 @@ impl EventSchema {
                 .cloned(),
             _ => None,
         });
+        let created_at = match (&header, &schema) {
+            (Some(h), _) => creation_plan(h, "commitTimestamp", &names),
+            (None, Schema::Record(r)) => creation_plan(r, "CreatedDate", &names),
+            _ => None,
+        };
         Ok(Self {
             id: id.to_owned(),
             json: json.to_owned(),
@@ -48,7 +67,41 @@ impl EventSchema {
             names,
             layout,
             header: header.map(Schema::Record),
+            created_at,
         })
+    }
+
+    /// When the event was created (milliseconds since 1970), read from the front of its payload
+    /// without decoding it; None when the schema does not say or the payload is short.
+    pub fn created_at_ms(&self, payload: &[u8]) -> Option<i64> {
+        let plan = self.created_at.as_ref()?;
+        let mut at = 0usize;
+        for skip in plan {
+            match skip {
+                Skip::Varint => {
+                    read_long(payload, &mut at)?;
+                }
+                Skip::Bytes => {
+                    let len = usize::try_from(read_long(payload, &mut at)?).ok()?;
+                    at = at.checked_add(len)?;
+                }
+                Skip::StringArray => loop {
+                    let mut count = read_long(payload, &mut at)?;
+                    if count == 0 {
+                        break;
+                    }
+                    if count < 0 {
+                        read_long(payload, &mut at)?; // the block's size in bytes
+                        count = count.checked_neg()?;
+                    }
+                    for _ in 0..count {
+                        let len = usize::try_from(read_long(payload, &mut at)?).ok()?;
+                        at = at.checked_add(len)?;
+                    }
+                },
+            }
+        }
+        read_long(payload, &mut at)
     }
 
     /// A named type by reference.
@@ -189,6 +242,46 @@ fn collect_names(schema: &Schema, _parent: Option<&Name>, names: &mut HashMap<Na
 }
 
 /// The record inside a field's type (`["null", Record]` or a reference to one).
+/// The fields to skip before `target` (a long) in `record`; None when one of them is not a
+/// plain string, number, enum or string array, or `target` is not a long.
+fn creation_plan(
+    record: &RecordSchema,
+    target: &str,
+    names: &HashMap<Name, Schema>,
+) -> Option<Vec<Skip>> {
+    let mut plan = Vec::new();
+    for field in &record.fields {
+        let schema = match &field.schema {
+            Schema::Ref { name } => names.get(name)?,
+            other => other,
+        };
+        if field.name == target {
+            return matches!(schema, Schema::Long | Schema::TimestampMillis).then_some(plan);
+        }
+        plan.push(match schema {
+            Schema::String | Schema::Bytes => Skip::Bytes,
+            Schema::Int | Schema::Long | Schema::Enum(_) | Schema::TimestampMillis => Skip::Varint,
+            Schema::Array(items) if matches!(*items.items, Schema::String) => Skip::StringArray,
+            _ => return None,
+        });
+    }
+    None
+}
+
+/// An Avro long (zigzag varint) at `*at`, advancing past it.
+fn read_long(bytes: &[u8], at: &mut usize) -> Option<i64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some((value >> 1) as i64 ^ -((value & 1) as i64));
+        }
+    }
+    None
+}
+
 fn record_of<'a>(schema: &'a Schema, names: &'a HashMap<Name, Schema>) -> Option<&'a RecordSchema> {
     match schema {
         Schema::Record(r) => Some(r),

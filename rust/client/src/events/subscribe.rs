@@ -386,6 +386,18 @@ struct Runner {
     /// (the stream resumes after the last of them), and more credit is asked for only once they
     /// are handed over, so at most about one batch waits here.
     held: VecDeque<Vec<ReceivedEvent>>,
+    /// Counts the subscription active while it runs, and its events.
+    active: crate::metrics::ActiveSubscription,
+}
+
+impl Target {
+    /// The topic, or the managed subscription's name, as metrics and logs label it.
+    fn label(&self) -> &str {
+        match self {
+            Target::Topic(topic) => topic,
+            Target::Managed { developer_name, .. } => developer_name,
+        }
+    }
 }
 
 impl Runner {
@@ -396,6 +408,7 @@ impl Runner {
         tx: mpsc::Sender<Batch>,
         commands: Option<mpsc::Receiver<Command>>,
     ) -> Self {
+        let active = crate::metrics::subscription_started(target.label());
         Self {
             events,
             target,
@@ -403,6 +416,7 @@ impl Runner {
             tx,
             commands,
             held: VecDeque::new(),
+            active,
         }
     }
 
@@ -422,6 +436,11 @@ impl Runner {
                 Ended::Fatal(e) => e,
                 Ended::Status(status) if status.code() == Code::Unauthenticated && !renewed => {
                     renewed = true;
+                    tracing::info!(
+                        target: "forcelink::events",
+                        topic = self.target.label(),
+                        "stream refused the session: renewing the token"
+                    );
                     match self.renew_token().await {
                         Ok(true) => continue,
                         Ok(false) => status_error(&status),
@@ -430,10 +449,28 @@ impl Runner {
                 }
                 Ended::Status(status) if status.code() == Code::Ok || is_transient(&status) => {
                     failures += 1;
+                    crate::metrics::record_error("pubsub", super::code_name(status.code()));
                     if failures > self.options.max_retries {
+                        tracing::error!(
+                            target: "forcelink::events",
+                            topic = self.target.label(),
+                            code = super::code_name(status.code()),
+                            failures,
+                            "stream failed too often: the subscription ends"
+                        );
                         status_error(&status)
                     } else {
                         let delay = self.options.backoff * 2u32.saturating_pow(failures - 1);
+                        tracing::warn!(
+                            target: "forcelink::events",
+                            topic = self.target.label(),
+                            code = super::code_name(status.code()),
+                            cause = status.message(),
+                            attempt = failures,
+                            wait_ms = delay.min(Duration::from_secs(10)).as_millis() as u64,
+                            resume_after = %replay_position(&position),
+                            "stream dropped: reconnecting"
+                        );
                         if self
                             .pause(delay.min(Duration::from_secs(10)))
                             .await
@@ -541,6 +578,13 @@ impl Runner {
             Ok(opened) => opened,
             Err(ended) => return ended,
         };
+        tracing::info!(
+            target: "forcelink::events",
+            topic = self.target.label(),
+            replay = %replay_position(position),
+            batch,
+            "stream opened"
+        );
         let mut credit = batch;
         let mut commits = Commits::new();
         let mut next_commit = 0u64;
@@ -548,6 +592,12 @@ impl Runner {
             // Ask for more while half the credit is still outstanding, so events keep coming
             // while the consumer works through the queue; but not while events wait here.
             if self.held.is_empty() && credit <= batch / 2 {
+                tracing::debug!(
+                    target: "forcelink::events",
+                    topic = self.target.label(),
+                    requested = batch - credit,
+                    "flow control: asking for more events"
+                );
                 let ask = Ask {
                     num_requested: batch - credit,
                     commit: None,
@@ -617,6 +667,7 @@ impl Runner {
                 Ok(r) => r,
                 Err(e) => return Ended::Fatal(e),
             };
+            self.observe(&received);
             if let Some(last) = received.last() {
                 *position = Replay::After(last.replay_id);
                 *progressed = true;
@@ -633,6 +684,31 @@ impl Runner {
                 }
             }
             self.held.push_back(received);
+        }
+    }
+
+    /// Counts received events and their age (creation to now), and logs the replay position.
+    fn observe(&self, received: &[ReceivedEvent]) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        for event in received {
+            let age = event
+                .schema
+                .created_at_ms(&event.payload)
+                .and_then(|created| u64::try_from(now_ms.saturating_sub(created)).ok())
+                .map(Duration::from_millis);
+            crate::metrics::record_event(&self.active, age);
+        }
+        if let Some(last) = received.last() {
+            tracing::debug!(
+                target: "forcelink::events",
+                topic = self.target.label(),
+                events = received.len(),
+                replay_id = last.replay_id.0,
+                "events received"
+            );
         }
     }
 
@@ -699,4 +775,13 @@ fn commit_serial(id: &str) -> u64 {
     id.strip_prefix("commit-")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// A replay position for logs.
+fn replay_position(position: &Replay) -> String {
+    match position {
+        Replay::Latest => "latest".to_owned(),
+        Replay::Earliest => "earliest".to_owned(),
+        Replay::After(id) => format!("after {id}"),
+    }
 }

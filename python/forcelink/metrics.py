@@ -1,0 +1,112 @@
+"""The engine's metrics, the Prometheus way.
+
+The nine ``sf_*`` metrics are recorded in Rust for the whole process (every client in it):
+
+=====================================  =========  ==========================================
+name                                   type       labels
+=====================================  =========  ==========================================
+``sf_requests_total``                  counter    ``method``, ``route``, ``status``
+``sf_request_duration_seconds``        histogram  ``method``, ``route``
+``sf_errors_total``                    counter    ``family``, ``code``
+``sf_rate_limit_percent_used``         gauge
+``sf_token_refresh_duration_seconds``  histogram  ``flow``, ``outcome``
+``sf_bulk_records_total``              counter    ``operation``, ``result``
+``sf_events_received_total``           counter    ``topic``
+``sf_event_latency_seconds``           histogram  ``topic``
+``sf_event_subscription_active``       gauge      ``topic``
+=====================================  =========  ==========================================
+
+``route`` is a template such as ``/sobjects/{type}/{id}``: labels never carry an id or a query.
+Register :class:`ForcelinkCollector` on the registry your service already serves, or call
+:func:`serve` in a script. Both need ``prometheus_client`` (``pip install 'forcelink[metrics]'``);
+:func:`render_text` needs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._core import metrics_snapshot, metrics_text, set_metrics_enabled
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import CollectorRegistry
+
+__all__ = ["METRIC_NAMES", "ForcelinkCollector", "render_text", "serve", "set_enabled"]
+
+METRIC_NAMES = (
+    "sf_requests_total",
+    "sf_request_duration_seconds",
+    "sf_errors_total",
+    "sf_rate_limit_percent_used",
+    "sf_token_refresh_duration_seconds",
+    "sf_bulk_records_total",
+    "sf_events_received_total",
+    "sf_event_latency_seconds",
+    "sf_event_subscription_active",
+)
+
+
+def render_text() -> str:
+    """The metrics in Prometheus' text exposition format."""
+    return metrics_text()
+
+
+def set_enabled(enabled: bool) -> None:
+    """Turns recording on or off for the process (on by default)."""
+    set_metrics_enabled(enabled)
+
+
+class ForcelinkCollector:
+    """A ``prometheus_client`` collector of the engine's metrics::
+
+    from prometheus_client import REGISTRY
+    REGISTRY.register(ForcelinkCollector())
+    """
+
+    def describe(self) -> list[Metric]:
+        """No fixed description: the families are read at each scrape (``collect``)."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family, read from the engine at this moment."""
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        for name, kind, help_text, samples in metrics_snapshot():
+            label_names = sorted({k for labels, _ in samples for k in labels})
+            family: Any
+            if kind == "counter":
+                family = CounterMetricFamily(name, help_text, labels=label_names)
+            elif kind == "gauge":
+                family = GaugeMetricFamily(name, help_text, labels=label_names)
+            else:
+                family = HistogramMetricFamily(name, help_text, labels=label_names)
+            for labels, value in samples:
+                values = [labels.get(k, "") for k in label_names]
+                if kind == "histogram":
+                    buckets, count, total = value
+                    cumulative = [(_bound(b), float(n)) for b, n in buckets] + [("+Inf", float(count))]
+                    family.add_metric(values, cumulative, total)
+                else:
+                    family.add_metric(values, float(value))
+            yield family
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
+
+
+def serve(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry | None = None) -> CollectorRegistry:
+    """Serves ``/metrics`` on ``addr:port`` from a background thread, for scripts and the CLI;
+    returns the registry served (a new one holding only forcelink's metrics, unless given)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    served = registry if registry is not None else CollectorRegistry()
+    served.register(ForcelinkCollector())
+    start_http_server(port, addr=addr, registry=served)
+    return served
