@@ -49,22 +49,17 @@ def metric_names(expr: str) -> set[str]:
     return set(re.findall(r"\bsf_[a-z_]+\b", expr))
 
 
+def promtool(prometheus_bin: Path, *args: str) -> str:
+    done = subprocess.run(
+        [str(prometheus_bin / "promtool"), *args], cwd=OPS / "prometheus", capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def test_alert_rules_pass_promtool_and_their_unit_tests(prometheus_bin: Path) -> None:
-    checked = subprocess.run(
-        [str(prometheus_bin / "promtool"), "check", "rules", "alerts.yml"],
-        cwd=OPS / "prometheus",
-        capture_output=True,
-        text=True,
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 6 rules found" in checked.stdout
-    tested = subprocess.run(
-        [str(prometheus_bin / "promtool"), "test", "rules", "alerts_test.yml"],
-        cwd=OPS / "prometheus",
-        capture_output=True,
-        text=True,
-    )
-    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "SUCCESS: 6 rules found" in promtool(prometheus_bin, "check", "rules", "alerts.yml")
+    assert "SUCCESS" in promtool(prometheus_bin, "test", "rules", "alerts_test.yml")
     rules = yaml.safe_load((OPS / "prometheus" / "alerts.yml").read_text())["groups"][0]["rules"]
     assert [r["alert"] for r in rules] == [
         "HighErrorRate",

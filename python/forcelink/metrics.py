@@ -35,16 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC_NAMES", "ForcelinkCollector", "render_text", "serve", "set_enabled"]
 
-METRIC_NAMES = (
-    "sf_requests_total",
-    "sf_request_duration_seconds",
-    "sf_errors_total",
-    "sf_rate_limit_percent_used",
-    "sf_token_refresh_duration_seconds",
-    "sf_bulk_records_total",
-    "sf_events_received_total",
-    "sf_event_latency_seconds",
-    "sf_event_subscription_active",
+#: The nine names as exported (counters with ``_total``), in the engine's order.
+METRIC_NAMES = tuple(
+    f"{name}_total" if kind == "counter" else name for name, kind, _help, _samples in metrics_snapshot()
 )
 
 
