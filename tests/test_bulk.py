@@ -121,7 +121,7 @@ def test_upsert_update_delete_and_hard_delete(org: Emulator) -> None:
     assert deleted.records_processed == 10 and deleted.records_failed == 0
     hard = sf.bulk.hard_delete("Invoice__c", [["Id"], *[[i] for i in ids[10:20]]], **FAST)
     assert hard.records_processed == 10 and hard.records_failed == 0
-    all_rows = sf.query.query_all("SELECT Id, IsDeleted FROM Invoice__c")
+    all_rows = sf.query.query_all("SELECT Id, IsDeleted FROM Invoice__c", include_deleted=True)
     seen = {r["Id"]: r["IsDeleted"] for r in all_rows.records}
     assert all(seen[i] is True for i in ids[:10])
     assert not any(i in seen for i in ids[10:20])

@@ -107,8 +107,32 @@ def test_query_all_sees_deleted_rows(org: Emulator) -> None:
     sf.sobjects.delete("Account", gone)
     live = sf.query.query("SELECT Id FROM Account")
     assert [r["Id"] for r in live.records] == [keep]
-    everything = sf.query.query_all("SELECT Id, IsDeleted FROM Account ORDER BY Name")
+    everything = sf.query.query_all("SELECT Id, IsDeleted FROM Account ORDER BY Name", include_deleted=True)
     assert [(r["Id"], r["IsDeleted"]) for r in everything.records] == [(gone, True), (keep, False)]
+    assert [r["Id"] for r in sf.query.query_all("SELECT Id FROM Account")] == [keep]
+
+
+def test_query_all_returns_every_record_of_every_page(org: Emulator) -> None:
+    """simple-salesforce's query_all returns every record; a first page only would lose data."""
+    ids = org.seed_records("Account", ({"Name": f"A{i:05d}"} for i in range(5_005)))
+    sf = org.client()
+    sf.sobjects.delete("Account", ids[0])
+    sf.sobjects.delete("Account", ids[1])
+    every = sf.query.query_all("SELECT Id, Name FROM Account ORDER BY Name")
+    assert len(every) == len(every.records) == every.total_size == 5_003
+    assert every.done is True and every.next_records_url is None
+    assert [r["Name"] for r in every] == [f"A{i:05d}" for i in range(2, 5_005)]
+    with_deleted = sf.query.query_all("SELECT Id FROM Account", include_deleted=True, batch_size=500)
+    assert len(with_deleted) == 5_005 and {r["Id"] for r in with_deleted} == set(ids)
+    assert sum(1 for _ in sf.query.stream("SELECT Id FROM Account", include_deleted=True)) == 5_005
+    first = sf.query.query("SELECT Id FROM Account")
+    assert len(first) == 2_000 and not first.done
+
+
+async def test_async_query_all_returns_every_record(org: Emulator) -> None:
+    org.seed_records("Account", ({"Name": f"B{i}"} for i in range(2_500)))
+    every = await org.async_client().query.query_all("SELECT Id FROM Account")
+    assert len(every) == 2_500 and every.done
 
 
 def test_relationship_fields_and_filters(org: Emulator) -> None:

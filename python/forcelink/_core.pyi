@@ -1,6 +1,6 @@
 # Stubs of the Rust extension; checked against the built module by `python -m mypy.stubtest`.
 import os
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import disjoint_base
@@ -211,6 +211,7 @@ class QueryPage:
     @property
     def next_records_url(self) -> str | None: ...
     def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
 
 @final
 class StreamPage:
@@ -336,6 +337,9 @@ class BulkCore:
 
 @final
 class QueryCore:
+    def query_all(
+        self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
+    ) -> Pending[QueryPage]: ...
     def query(
         self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
     ) -> Pending[QueryPage]: ...

@@ -23,9 +23,14 @@ class Query:
         ``page.next_records_url`` tell whether and where it goes on."""
         return self._core.query(soql, batch_size=batch_size).wait()
 
-    def query_all(self, soql: str, *, batch_size: int | None = None) -> QueryPage:
-        """Like :meth:`query`, with deleted and archived records (``queryAll``)."""
-        return self._core.query(soql, batch_size=batch_size, include_deleted=True).wait()
+    def query_all(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    ) -> QueryPage:
+        """Every record of the query, all pages read, as one page (``done`` is True and
+        ``next_records_url`` None); iterate over it or read ``records``. With
+        ``include_deleted``, deleted and archived records too (``queryAll``). The whole answer
+        is held in memory: :meth:`stream` reads page by page instead."""
+        return self._core.query_all(soql, batch_size=batch_size, include_deleted=include_deleted).wait()
 
     def query_more(self, next_records_url: str) -> QueryPage:
         """The page at ``next_records_url`` (from a previous page): resume where it stopped."""
@@ -34,8 +39,9 @@ class Query:
     def stream(
         self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
     ) -> Iterator[dict[str, Any]]:
-        """Every record of the query, in order, each exactly once. The next page is fetched
-        while the current one is consumed; memory holds at most two pages."""
+        """Every record of the query, in order, each exactly once; with ``include_deleted``,
+        deleted and archived records too. The next page is fetched while the current one is
+        consumed; memory holds at most two pages."""
         stream = self._core.stream(soql, batch_size=batch_size, include_deleted=include_deleted)
         while (page := stream.next_page().wait()) is not None:
             yield from page.records()
@@ -55,8 +61,10 @@ class AsyncQuery:
     async def query(self, soql: str, *, batch_size: int | None = None) -> QueryPage:
         return await self._core.query(soql, batch_size=batch_size)
 
-    async def query_all(self, soql: str, *, batch_size: int | None = None) -> QueryPage:
-        return await self._core.query(soql, batch_size=batch_size, include_deleted=True)
+    async def query_all(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    ) -> QueryPage:
+        return await self._core.query_all(soql, batch_size=batch_size, include_deleted=include_deleted)
 
     async def query_more(self, next_records_url: str) -> QueryPage:
         return await self._core.query_more(next_records_url)

@@ -164,16 +164,42 @@ impl<'a> Query<'a> {
         self.query_with(soql, QueryOptions::default()).await
     }
 
-    /// The first page, deleted and archived records included.
+    /// Every record of `soql`, all pages read, in one page (`done`, no next URL). It holds the
+    /// whole answer in memory: [`Query::pages`] streams instead.
     pub async fn query_all(&self, soql: &str) -> Result<QueryPage> {
-        self.query_with(
-            soql,
-            QueryOptions {
-                include_deleted: true,
-                ..QueryOptions::default()
-            },
-        )
-        .await
+        self.query_all_with(soql, QueryOptions::default()).await
+    }
+
+    /// [`Query::query_all`] with options; `include_deleted` reads through `queryAll`.
+    pub async fn query_all_with(&self, soql: &str, options: QueryOptions) -> Result<QueryPage> {
+        let pages = self.query_all_raw(soql, options).await?;
+        let mut all: Option<QueryPage> = None;
+        for raw in &pages {
+            let page = raw.decode()?;
+            match &mut all {
+                None => all = Some(page),
+                Some(all) => all.records.extend(page.records),
+            }
+        }
+        let mut all = all.ok_or_else(|| Error::UnexpectedResponse {
+            status: 200,
+            message: "the query answered no page".to_owned(),
+        })?;
+        all.done = true;
+        all.next_records_url = None;
+        Ok(all)
+    }
+
+    /// Every page of `soql` with its records still JSON, read one after another.
+    pub async fn query_all_raw(&self, soql: &str, options: QueryOptions) -> Result<Vec<RawPage>> {
+        let mut page = first_page(self.client, soql, options).await?;
+        let mut pages = Vec::new();
+        while let Some(next) = page.next_records_url.clone().filter(|_| !page.done) {
+            let following = more(self.client, &next, options.batch_size).await?;
+            pages.push(std::mem::replace(&mut page, following));
+        }
+        pages.push(page);
+        Ok(pages)
     }
 
     pub async fn query_with(&self, soql: &str, options: QueryOptions) -> Result<QueryPage> {

@@ -34,6 +34,20 @@ async fn every_record_once_and_in_order_across_pages() {
     assert_eq!(pages, 6);
     assert_eq!(seen, ids);
 
+    // query_all reads every page into one.
+    let all = sf
+        .query()
+        .query_all("SELECT Id FROM Account ORDER BY NumberOfEmployees")
+        .await
+        .unwrap();
+    assert!(all.done && all.next_records_url.is_none());
+    let all_ids: Vec<String> = all
+        .records
+        .iter()
+        .map(|r| r["Id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all_ids, ids);
+
     let small = sf
         .query()
         .query_with(

@@ -43,6 +43,42 @@ impl QueryPage {
     fn __len__(&self, py: Python<'_>) -> usize {
         self.records.bind(py).len()
     }
+
+    /// The page's records, in order.
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.records
+            .bind(py)
+            .as_any()
+            .try_iter()
+            .map(Bound::into_any)
+    }
+}
+
+/// Every page of a query as one: the records of all of them, done, no next URL.
+pub struct AllPagesOut(Vec<sf::RawPage>);
+
+impl<'py> IntoPyObject<'py> for AllPagesOut {
+    type Target = QueryPage;
+    type Output = Bound<'py, QueryPage>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let records = PyList::empty(py);
+        for page in &self.0 {
+            for record in records_of_page(py, &page.body)?.try_iter()? {
+                records.append(record?)?;
+            }
+        }
+        let total_size = self.0.first().map_or(0, |p| p.total_size);
+        Bound::new(
+            py,
+            QueryPage {
+                records: records.unbind(),
+                total_size,
+                done: true,
+                next_records_url: None,
+            },
+        )
+    }
 }
 
 pub struct PageOut(sf::RawPage);
@@ -121,6 +157,19 @@ impl QueryCore {
 
 #[pymethods]
 impl QueryCore {
+    /// Every record of every page, in one page.
+    #[pyo3(signature = (soql, *, batch_size = None, include_deleted = false))]
+    fn query_all(&self, soql: String, batch_size: Option<u32>, include_deleted: bool) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move {
+            client
+                .query()
+                .query_all_raw(&soql, options(batch_size, include_deleted))
+                .await
+                .map(AllPagesOut)
+        })
+    }
+
     #[pyo3(signature = (soql, *, batch_size = None, include_deleted = false))]
     fn query(&self, soql: String, batch_size: Option<u32>, include_deleted: bool) -> Pending {
         let c = self.client.clone();
