@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -194,6 +195,47 @@ def test_the_interpreter_exits_cleanly_with_daemon_threads_inside_the_engine() -
         assert "exiting" in done.stdout
         assert "FATAL" not in done.stderr, done.stderr
         assert done.returncode == 0, done.stderr
+
+
+ASYNC_PROGRAM = textwrap.dedent(
+    """
+    import asyncio
+    from forcelink import AsyncSalesforce
+
+    async def main():
+        async with AsyncSalesforce.from_env() as sf:
+            await sf.sobjects.create("Account", {"Name": "x"})
+            print(sum([1 async for _ in sf.query.stream("SELECT Id FROM Account")]))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_async_programs_end_without_an_abort_on_a_busy_machine(sf_emulator: Emulator) -> None:
+    """The last awaited call's runtime thread wakes the event loop with a socket write, the GIL
+    released; the program could end and the interpreter be torn down before that thread took
+    the GIL back, and CPython then ended it with pthread_exit, whose unwinding through Rust
+    aborted the process. Seen in 12% of runs with the machine busy; the shutdown now waits for
+    threads inside Python."""
+    env = {
+        **os.environ,
+        "SF_INSTANCE_URL": sf_emulator.instance_url,
+        "SF_ACCESS_TOKEN": sf_emulator.access_token(),
+    }
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        codes = [
+            subprocess.run(
+                [sys.executable, "-c", ASYNC_PROGRAM], env=env, capture_output=True, text=True, timeout=60
+            ).returncode
+            for _ in range(30)
+        ]
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert codes == [0] * 30
 
 
 class _Redirects(http.server.BaseHTTPRequestHandler):

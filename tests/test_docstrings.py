@@ -9,6 +9,7 @@ import types
 import forcelink_emulator
 
 import forcelink
+import forcelink.apex
 import forcelink.auth
 import forcelink.bulk
 import forcelink.composite
@@ -19,6 +20,7 @@ import forcelink.query
 import forcelink.sobjects
 
 SERVICE_MODULES = [
+    forcelink.apex,
     forcelink.auth,
     forcelink.bulk,
     forcelink.composite,

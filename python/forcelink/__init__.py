@@ -55,6 +55,7 @@ from .errors import (
 )
 from .health import HealthCheck, HealthReport
 from .results import (
+    ApiResponse,
     ApiUsage,
     DescribeGlobal,
     FieldDescribe,
@@ -70,6 +71,7 @@ from .results import (
 from .soql import format_soql
 
 __all__ = [
+    "ApiResponse",
     "ApiUsage",
     "AsyncBulkResult",
     "AsyncSalesforce",

@@ -433,6 +433,17 @@ class Engine:
     def health(
         self, *, warn_percent: float = 80.0, critical_percent: float = 90.0
     ) -> Pending[dict[str, Any]]: ...
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Sequence[tuple[str, str]] = ...,
+        headers: Sequence[tuple[str, str]] = ...,
+        timeout: float | None = None,
+        apex: bool = False,
+    ) -> Pending[tuple[int, list[tuple[str, str]], bytes]]: ...
 
 @final
 class SimulationRecorder:

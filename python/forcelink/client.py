@@ -6,11 +6,13 @@ the GIL while it waits and never starts an event loop, so it works in Jupyter an
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
 from ._twins import async_twin_of
+from .apex import Apex, AsyncApex, _args
 from .auth import AsyncAuth, Auth
 from .bulk import AsyncBulk, Bulk
 from .composite import AsyncComposite, Composite
@@ -19,6 +21,7 @@ from .events import AsyncEvents, Events
 from .health import HealthReport
 from .limits import AsyncLimits, Limits
 from .query import AsyncQuery, Query
+from .results import ApiResponse
 from .sobjects import AsyncSObjects, SObjects
 
 if TYPE_CHECKING:
@@ -92,6 +95,7 @@ class Salesforce(_ClientBase):
     events: Events
     limits: Limits
     auth: Auth
+    apex: Apex
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -102,6 +106,7 @@ class Salesforce(_ClientBase):
         self.events = Events(engine.events())
         self.limits = Limits(engine)
         self.auth = Auth(engine)
+        self.apex = Apex(engine)
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[Salesforce]:
@@ -124,6 +129,31 @@ class Salesforce(_ClientBase):
         """The API versions the instance offers."""
         return self._engine.versions().wait()
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ApiResponse:
+        """Calls any REST resource of the org, through the same pipeline as the services: the
+        token, retries (GET, HEAD, PUT and DELETE after failures that allow it; POST and PATCH
+        only when the request never left), limits tracking and typed errors for answers outside
+        2xx.
+
+        ``path`` is relative to ``/services/data/vXX.X/`` (``"sobjects/Account/describe"``), an
+        absolute ``/services/...`` path (``"/services/apexrest/orders"``), or a full URL on this
+        org's instance; another host raises ``InvalidArgumentError`` before anything is sent, so
+        the token never leaves the instance. ``json`` is sent as the body; ``params`` as the
+        query string; ``headers`` beside the client's own (``Authorization`` is refused);
+        ``timeout`` (seconds) replaces the client's for this call."""
+        query, extra = _args(params, headers)
+        pending = self._engine.request(method, path, json=json, params=query, headers=extra, timeout=timeout)
+        return ApiResponse._from_engine(pending.wait())
+
     def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
         """Checks that a token can be had, that the API answers (``GET /limits``), and the daily
         API usage: ``degraded`` from ``warn_percent``, ``down`` from ``critical_percent``. A
@@ -143,6 +173,7 @@ class AsyncSalesforce(_ClientBase):
     events: AsyncEvents
     limits: AsyncLimits
     auth: AsyncAuth
+    apex: AsyncApex
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -153,6 +184,7 @@ class AsyncSalesforce(_ClientBase):
         self.events = AsyncEvents(engine.events())
         self.limits = AsyncLimits(engine)
         self.auth = AsyncAuth(engine)
+        self.apex = AsyncApex(engine)
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[AsyncSalesforce]:
@@ -164,6 +196,20 @@ class AsyncSalesforce(_ClientBase):
 
     async def versions(self) -> list[dict[str, Any]]:
         return await self._engine.versions()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ApiResponse:
+        query, extra = _args(params, headers)
+        pending = self._engine.request(method, path, json=json, params=query, headers=extra, timeout=timeout)
+        return ApiResponse._from_engine(await pending)
 
     async def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
         raw = await self._engine.health(warn_percent=warn_percent, critical_percent=critical_percent)

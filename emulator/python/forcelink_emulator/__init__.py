@@ -8,10 +8,11 @@ tests (:class:`Emulator`, the ``sf_emulator`` fixture) or as a server for any cl
 
 from . import cli
 from ._core import __version__
-from .emulator import Emulator
+from .emulator import ApexRequest, Emulator
 from .records import make_account, make_case, make_contact, make_lead, make_opportunity, sample_account
 
 __all__ = [
+    "ApexRequest",
     "Emulator",
     "__version__",
     "cli",

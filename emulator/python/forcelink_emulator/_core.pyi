@@ -1,9 +1,9 @@
 """Type stubs of the ``forcelink_emulator._core`` extension (checked by ``mypy.stubtest``)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import final
 
-__all__ = ["EmulatorServer", "__version__"]
+__all__ = ["EmulatorServer", "__version__", "_interpreter_exiting"]
 
 __version__: str
 
@@ -79,7 +79,14 @@ class EmulatorServer:
         rate: float | None = None,
     ) -> None: ...
     def seed_records(self, object: str, records_json: str) -> list[str]: ...
+    def register_apex(
+        self,
+        url_mapping: str,
+        handler: Callable[[str, str, list[tuple[str, str]], str | None], tuple[int, str | None]],
+    ) -> None: ...
     def clear_faults(self) -> None: ...
     def set_down(self, down: bool) -> None: ...
     def stats_json(self) -> str: ...
     def stop(self) -> None: ...
+
+def _interpreter_exiting() -> None: ...

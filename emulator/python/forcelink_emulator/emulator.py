@@ -18,7 +18,8 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._core import EmulatorServer
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from forcelink import AsyncSalesforce, Salesforce
     from forcelink.config import ClientBuilder
 
-__all__ = ["Emulator"]
+__all__ = ["ApexRequest", "Emulator"]
 
 # Records are seeded in chunks, so a generator of a million records is never held whole as JSON.
 SEED_CHUNK = 20_000
@@ -50,6 +51,21 @@ def _json_default(value: object) -> object:
 
 def _to_json(value: object) -> str:
     return json.dumps(value, default=_json_default, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class ApexRequest:
+    """A call to an Apex REST class played by :meth:`Emulator.register_apex`: the HTTP method,
+    the path under ``/services/apexrest``, the query parameters and the decoded JSON body."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    body: Any
+
+
+def _is_status_pair(answer: object) -> bool:
+    return isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], int)
 
 
 def _forcelink() -> Any:
@@ -344,6 +360,24 @@ class Emulator:
         while chunk := list(itertools.islice(it, SEED_CHUNK)):
             ids.extend(self._running.seed_records(object, _to_json(chunk)))
         return ids
+
+    def register_apex(self, url_mapping: str, handler: Callable[[ApexRequest], Any]) -> None:
+        """Plays an Apex REST class: requests to ``/services/apexrest<url_mapping>`` (a trailing
+        ``/*`` matches every path below it, as ``@RestResource(urlMapping=...)`` does) are
+        authenticated, counted against the API limit and answered by ``handler``. It gets an
+        :class:`ApexRequest` and returns the JSON body to answer with (status 200), or a
+        ``(status, body)`` pair; a body of None answers with no body. An exception it raises
+        answers 500 with its message. It runs on one of the org's threads."""
+
+        def play(
+            method: str, path: str, params: list[tuple[str, str]], body: str | None
+        ) -> tuple[int, str | None]:
+            request = ApexRequest(method, path, dict(params), json.loads(body) if body is not None else None)
+            answer = handler(request)
+            status, payload = answer if _is_status_pair(answer) else (200, answer)
+            return int(status), None if payload is None else _to_json(payload)
+
+        self._running.register_apex(url_mapping, play)
 
     def clear_faults(self) -> None:
         """Removes every injected fault."""

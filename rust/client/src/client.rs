@@ -237,6 +237,8 @@ pub(crate) struct RestCall {
     pub upload: Option<crate::transport::UploadFile>,
     /// Hand the answer's body over as it arrives instead of reading it whole.
     pub stream_response: bool,
+    /// This call's timeout, in place of the client's.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl RestCall {
@@ -265,6 +267,7 @@ impl RestCall {
             accept: "application/json",
             upload: None,
             stream_response: false,
+            timeout: None,
         }
     }
 }
@@ -488,6 +491,7 @@ impl Client {
                 headers: request_headers(token.token.expose_secret(), &call)?,
                 body: call.body.clone().unwrap_or_default(),
                 upload: call.upload.clone(),
+                timeout: call.timeout,
             };
             let started = std::time::Instant::now();
             let sent = if call.stream_response {

@@ -143,10 +143,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid_argument(
-        argument: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn invalid_argument(argument: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidArgument {
             argument: argument.into(),
             message: message.into(),

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod metrics;
 pub mod proxy;
 pub mod query;
+pub mod raw;
 pub mod resilience;
 pub mod routes;
 pub mod simulation;
@@ -57,6 +58,7 @@ pub use forcelink_wire::RecordId;
 pub use health::{HealthCheck, HealthReport, HealthStatus, HealthThresholds};
 pub use limits::{ApiUsage, AppUsage};
 pub use query::{QueryOptions, QueryPage, QueryPager, RawPage};
+pub use raw::{RawRequest, RawResponse};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
 pub use simulation::{
     FakeTransport, Interaction, SeenRequest, SimulationError, SimulationRecorder,

@@ -17,6 +17,8 @@ pub struct HttpRequest {
     pub body: Bytes,
     /// When set, the body is this file's content, read as it is sent; `body` is then empty.
     pub upload: Option<UploadFile>,
+    /// This request's timeout, in place of the client's.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A file sent as a request body without being held in memory.
@@ -212,9 +214,12 @@ impl ReqwestTransport {
                 kind: TransportErrorKind::Connect,
                 message: "the client is closed".into(),
             })?;
-        let builder = client
+        let mut builder = client
             .request(request.method, request.url)
             .headers(request.headers);
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
         let builder = match request.upload {
             None => builder.body(request.body),
             Some(upload) => {

@@ -20,5 +20,9 @@ mod server;
 fn forcelink_emulator_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<server::EmulatorServer>()?;
+    m.add_function(wrap_pyfunction!(runtime::_interpreter_exiting, m)?)?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (m.getattr("_interpreter_exiting")?,))?;
     Ok(())
 }

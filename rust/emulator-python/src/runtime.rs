@@ -30,3 +30,16 @@ where
     let rt = runtime()?;
     Ok(py.allow_threads(|| rt.block_on(future)))
 }
+
+static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by `atexit`: from now on the org's threads do not call into Python (Apex handlers
+/// answer 500), since the interpreter is being torn down.
+#[pyfunction]
+pub fn _interpreter_exiting() {
+    EXITING.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn interpreter_exiting() -> bool {
+    EXITING.load(std::sync::atomic::Ordering::SeqCst)
+}

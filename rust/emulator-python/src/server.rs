@@ -277,6 +277,38 @@ impl EmulatorServer {
         })
     }
 
+    /// Plays an Apex REST class at `url_mapping`: `handler(method, path, params, body_json)`
+    /// returns `(status, body_json)` (JSON text, or None for no body). It is called on a
+    /// blocking thread of the emulator, with the GIL.
+    fn register_apex(&self, url_mapping: &str, handler: PyObject) -> PyResult<()> {
+        let handler = std::sync::Arc::new(handler);
+        let play: forcelink_emulator::ApexHandler = std::sync::Arc::new(move |call| {
+            let failed = |message: String| forcelink_emulator::ApexAnswer {
+                status: 500,
+                body: Some(serde_json::json!([{"errorCode": "APEX_ERROR", "message": message}])),
+            };
+            if crate::runtime::interpreter_exiting() {
+                return failed("the interpreter is shutting down".to_owned());
+            }
+            Python::with_gil(|py| {
+                let body = call.body.as_ref().map(serde_json::Value::to_string);
+                let answer = handler
+                    .call1(py, (call.method, call.path, call.params, body))
+                    .and_then(|a| a.extract::<(u16, Option<String>)>(py));
+                match answer {
+                    Ok((status, body)) => {
+                        match body.map(|b| serde_json::from_str(&b)).transpose() {
+                            Ok(body) => forcelink_emulator::ApexAnswer { status, body },
+                            Err(e) => failed(format!("the handler's answer is not JSON: {e}")),
+                        }
+                    }
+                    Err(e) => failed(e.to_string()),
+                }
+            })
+        });
+        self.with(|s| s.register_apex(url_mapping, play))
+    }
+
     fn clear_faults(&self) -> PyResult<()> {
         self.with(Emulator::clear_faults)
     }

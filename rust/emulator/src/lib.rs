@@ -9,6 +9,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod apex;
 pub mod bulk;
 mod composite;
 pub mod creation;
@@ -25,6 +26,7 @@ pub mod soql;
 pub mod store;
 mod tls;
 
+pub use apex::{ApexAnswer, ApexCall, ApexHandler};
 pub use failure::ApiFailure;
 pub use org::Fault;
 pub use server::{ConnectedAppSpec, Emulator, EmulatorBuilder, EmulatorError};

@@ -76,6 +76,8 @@ pub struct Org {
     fault_draws: Mutex<rand::rngs::StdRng>,
     /// The whole org is down: every request is answered 503 (and still counted).
     down: std::sync::atomic::AtomicBool,
+    /// Apex REST classes, played by registered handlers.
+    pub apex: crate::apex::ApexClasses,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the emulator keeps
@@ -110,6 +112,7 @@ impl Org {
             faults: Mutex::new(Vec::new()),
             fault_draws: Mutex::new(rand::SeedableRng::seed_from_u64(settings.seed)),
             down: std::sync::atomic::AtomicBool::new(false),
+            apex: crate::apex::ApexClasses::default(),
         };
         Ok(org)
     }

@@ -587,7 +587,7 @@ fn external_match(
     }
 }
 
-fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
+pub(crate) fn authenticate(org: &Org, headers: &HeaderMap) -> Result<String, ApiFailure> {
     let header = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())

@@ -130,6 +130,7 @@ fn router(org: Arc<Org>) -> Router {
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/data/{*rest}", any(rest::data_api))
+        .route("/services/apexrest/{*rest}", any(crate::apex::serve))
         .route("/services/oauth2/token", post(oauth::token))
         .route(
             "/services/oauth2/revoke",
@@ -456,6 +457,12 @@ impl Emulator {
 
     pub fn clear_faults(&self) {
         self.org.clear_faults();
+    }
+
+    /// Plays an Apex REST class: requests to `/services/apexrest{url_mapping}` (a trailing
+    /// `/*` matches every path below it) are answered by `handler`.
+    pub fn register_apex(&self, url_mapping: &str, handler: crate::apex::ApexHandler) {
+        self.org.apex.register(url_mapping, handler);
     }
 
     /// Takes the whole org down (every request answered 503 SERVER_UNAVAILABLE, still

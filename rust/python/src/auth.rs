@@ -161,9 +161,9 @@ impl TokenSource for PyTokenSource {
         _oauth: &'a OAuthClient,
     ) -> BoxFuture<'a, Result<TokenResponse, sf::Error>> {
         Box::pin(async move {
-            if crate::runtime::must_not_touch_python() {
+            let Some(_in_python) = crate::runtime::enter_python() else {
                 return Err(shutting_down());
-            }
+            };
             let step = Python::with_gil(|py| -> Step {
                 let answer = match self.callback.call0(py) {
                     Ok(a) => a.into_bound(py),
@@ -196,9 +196,9 @@ impl TokenSource for PyTokenSource {
                 Step::Ready(result) => result,
                 Step::Awaiting(future) => {
                     let value = future.await;
-                    if crate::runtime::must_not_touch_python() {
+                    let Some(_in_python) = crate::runtime::enter_python() else {
                         return Err(shutting_down());
-                    }
+                    };
                     Python::with_gil(|py| match value {
                         Ok(v) => parse_answer(v.bind(py)),
                         Err(e) => Err(provider_error(py, e)),

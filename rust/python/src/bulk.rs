@@ -227,9 +227,9 @@ fn poll_options(
 fn progress_hook(callback: Option<PyObject>) -> Option<sf::bulk::ProgressHook> {
     let callback = Arc::new(callback?);
     Some(Arc::new(move |event: &sf::BulkProgress| {
-        if crate::runtime::must_not_touch_python() {
+        let Some(_in_python) = crate::runtime::enter_python() else {
             return;
-        }
+        };
         Python::with_gil(|py| {
             let result = (|| -> PyResult<()> {
                 let kwargs = PyDict::new(py);

@@ -132,9 +132,9 @@ fn apply(
 
 fn retry_hook(callback: PyObject) -> sf::RetryHook {
     Arc::new(move |event: &sf::RetryEvent| {
-        if crate::runtime::must_not_touch_python() {
+        let Some(_in_python) = crate::runtime::enter_python() else {
             return;
-        }
+        };
         Python::with_gil(|py| {
             let call = || -> PyResult<()> {
                 let info = PyDict::new(py);
@@ -157,9 +157,9 @@ fn retry_hook(callback: PyObject) -> sf::RetryHook {
 /// Usage warnings go to the `forcelink.limits` logger.
 fn usage_warning_hook() -> sf::UsageHook {
     Arc::new(|usage: &sf::ApiUsage, threshold: f64| {
-        if crate::runtime::must_not_touch_python() {
+        let Some(_in_python) = crate::runtime::enter_python() else {
             return;
-        }
+        };
         let message = format!(
             "daily API usage passed {threshold}%: {} of {} requests used ({:.1}%)",
             usage.used,
@@ -180,9 +180,9 @@ fn usage_warning_hook() -> sf::UsageHook {
 
 fn rotation_hook(callback: PyObject) -> sf::RotationHook {
     Arc::new(move |token: &str| {
-        if crate::runtime::must_not_touch_python() {
+        let Some(_in_python) = crate::runtime::enter_python() else {
             return;
-        }
+        };
         Python::with_gil(|py| {
             if let Err(e) = callback.call1(py, (token,)) {
                 e.write_unraisable(py, None);
@@ -365,6 +365,56 @@ impl Engine {
         })
     }
 
+    /// Any REST resource of the org: `(status, headers, body)`.
+    /// With `apex`, `path` is under `/services/apexrest/`.
+    #[pyo3(signature = (method, path, *, json = None, params = Vec::new(), headers = Vec::new(), timeout = None, apex = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        method: &str,
+        path: String,
+        json: Option<&Bound<'_, PyAny>>,
+        params: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
+        timeout: Option<f64>,
+        apex: bool,
+    ) -> PyResult<Pending> {
+        let method =
+            http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                to_pyerr(sf::Error::invalid_argument(
+                    "method",
+                    format!("{method:?} is not an HTTP method"),
+                ))
+            })?;
+        let json = json
+            .filter(|j| !j.is_none())
+            .map(crate::convert::from_python)
+            .transpose()?;
+        let timeout = timeout
+            .map(|t| {
+                forcelink::config::checked_seconds("timeout", t, false)
+                    .map_err(|m| to_pyerr(sf::Error::invalid_argument("timeout", m)))
+            })
+            .transpose()?;
+        let request = sf::RawRequest {
+            method,
+            path,
+            json,
+            params,
+            headers,
+            timeout,
+        };
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let answer = if apex {
+                client.apex(request).await
+            } else {
+                client.request(request).await
+            };
+            answer.map(RawResponseOut)
+        }))
+    }
+
     /// Token, API and daily-usage checks, as a JSON report.
     #[pyo3(signature = (*, warn_percent = 80.0, critical_percent = 90.0))]
     fn health(&self, warn_percent: f64, critical_percent: f64) -> Pending {
@@ -426,5 +476,19 @@ pub fn string_list(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<Stri
             let list: Vec<String> = v.extract()?;
             Ok(Some(list))
         }
+    }
+}
+
+/// A raw answer as `(status, [(name, value)], body bytes)`.
+struct RawResponseOut(sf::RawResponse);
+
+impl<'py> IntoPyObject<'py> for RawResponseOut {
+    type Target = pyo3::types::PyTuple;
+    type Output = Bound<'py, pyo3::types::PyTuple>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let r = self.0;
+        let body = pyo3::types::PyBytes::new(py, &r.body);
+        (r.status, r.headers, body).into_pyobject(py)
     }
 }

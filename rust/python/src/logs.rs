@@ -18,7 +18,7 @@ impl log::Log for GuardedLogger {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !crate::runtime::must_not_touch_python() {
+        if let Some(_in_python) = crate::runtime::enter_python() {
             self.0.log(record);
         }
     }

@@ -2,7 +2,7 @@
 //! it. Both run the same Rust future: one engine, two ways to wait.
 
 use crate::errors::to_pyerr;
-use crate::runtime::{block_on, must_not_touch_python, runtime};
+use crate::runtime::{block_on, enter_python, runtime};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use pyo3::exceptions::PyRuntimeError;
@@ -98,11 +98,12 @@ impl Pending {
         // The task locals let an async token provider be awaited on the caller's loop.
         let task = rt.spawn(pyo3_async_runtimes::tokio::scope(locals, async move {
             let result = future.await;
-            if must_not_touch_python() {
-                // Handing the result over takes the GIL, which a runtime thread must not do
-                // while the interpreter shuts down.
-                std::future::pending::<()>().await;
-            }
+            // Handing the result over takes the GIL, which a runtime thread must not do while
+            // the interpreter shuts down; the leave is held until the loop has been woken, and
+            // the shutdown waits for it.
+            let Some(_in_python) = enter_python() else {
+                return std::future::pending::<()>().await;
+            };
             Python::with_gil(|py| resolve_later(py, &event_loop, target, result));
         }));
         waiter.call_method1(

@@ -62,9 +62,43 @@ static EXITING_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// with `pthread_exit`, whose forced unwinding through Rust frames aborts the process ("FATAL:
 /// exception not rethrown").
 #[pyfunction]
-pub fn _interpreter_exiting() {
+pub fn _interpreter_exiting(py: Python<'_>) {
     let _ = EXITING_THREAD.set(std::thread::current().id());
     EXITING.store(true, Ordering::SeqCst);
+    // Threads already let into Python finish there first: one that is, say, waking the event
+    // loop (a socket write with the GIL released) would otherwise retake the GIL after the
+    // interpreter is gone. Bounded, in case a user callback never returns.
+    py.allow_threads(|| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while IN_PYTHON.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
+/// Runtime threads inside Python (or on their way in) right now.
+static IN_PYTHON: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Leave for a runtime thread to enter Python, held while it is inside; see [`enter_python`].
+pub struct InPython(());
+
+impl Drop for InPython {
+    fn drop(&mut self) {
+        IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Leave to enter Python from a thread of the runtime, or None once the interpreter is shutting
+/// down. The shutdown waits until every leave given out is dropped, so no thread is inside
+/// Python when the interpreter is torn down. Counted before the check: a thread that passes it
+/// is waited for.
+pub fn enter_python() -> Option<InPython> {
+    IN_PYTHON.fetch_add(1, Ordering::SeqCst);
+    if must_not_touch_python() {
+        IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+        return None;
+    }
+    Some(InPython(()))
 }
 
 /// True once the interpreter is shutting down and this thread is not the one doing it.

@@ -123,6 +123,7 @@ impl OAuthClient {
             headers,
             body: Bytes::from(body),
             upload: None,
+            timeout: None,
         };
         let mut attempts = Attempts::default();
         let route = crate::routes::route_of(request.url.path());

@@ -1,0 +1,162 @@
+//! Calls to REST resources the library does not wrap, through the same pipeline as the rest:
+//! the token, retries by idempotency, limits tracking, circuit breakers and typed errors. The
+//! path stays on the org's instance, so the token never goes to another host.
+
+use crate::client::{Client, RestCall};
+use crate::error::{Error, Result};
+use crate::resilience::Idempotency;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method};
+use std::time::Duration;
+use url::Url;
+
+/// A request to any REST resource of the org.
+#[derive(Debug, Clone, Default)]
+pub struct RawRequest {
+    pub method: Method,
+    /// `sobjects/Account/describe` (under `/services/data/vXX.X/`), an absolute
+    /// `/services/...` path, or a full URL on the org's own instance.
+    pub path: String,
+    /// A JSON body.
+    pub json: Option<serde_json::Value>,
+    /// Query parameters, appended in order.
+    pub params: Vec<(String, String)>,
+    /// Extra headers (such as `Sforce-Call-Options`); `Authorization` is the client's own.
+    pub headers: Vec<(String, String)>,
+    /// This call's timeout, in place of the client's.
+    pub timeout: Option<Duration>,
+}
+
+/// The answer: its status, headers and body as sent.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON; None when it is empty.
+    pub fn json(&self) -> Result<Option<serde_json::Value>> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&self.body)
+            .map(Some)
+            .map_err(|e| Error::UnexpectedResponse {
+                status: self.status,
+                message: format!("the body is not JSON: {e}"),
+            })
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::invalid_argument("path", message)
+}
+
+impl Client {
+    /// The URL of `path` on the org's instance; another host, a scheme change or a path outside
+    /// `/services/` is refused before anything is sent.
+    pub(crate) fn resolve_path(&self, path: &str) -> Result<Url> {
+        let instance = &self.config().instance_url;
+        if path.contains("://") {
+            let url = Url::parse(path).map_err(|e| invalid(format!("not a URL: {e}")))?;
+            let same = url.scheme() == instance.scheme()
+                && url.host_str() == instance.host_str()
+                && url.port_or_known_default() == instance.port_or_known_default();
+            if !same {
+                return Err(invalid(format!(
+                    "{} is not this org's instance ({}): the token is only sent there",
+                    url.origin().ascii_serialization(),
+                    instance.origin().ascii_serialization()
+                )));
+            }
+            return Ok(url);
+        }
+        if path.split(['/', '?']).any(|segment| segment == "..") {
+            return Err(invalid("a path may not climb with .."));
+        }
+        if path.starts_with('/') {
+            if !path.starts_with("/services/") {
+                return Err(invalid(format!(
+                    "an absolute path must start with /services/, got {path:?}"
+                )));
+            }
+            return instance
+                .join(path)
+                .map_err(|e| invalid(format!("{path:?}: {e}")));
+        }
+        self.config()
+            .data_url(path.trim_start_matches("./"))
+            .map_err(|e| invalid(format!("{path:?}: {e}")))
+    }
+
+    /// Sends `request` through the client's pipeline. GET, HEAD, PUT and DELETE are retried
+    /// after failures that allow it; POST and PATCH only when the request never left. An answer
+    /// outside 2xx raises the typed error Salesforce's error body maps to.
+    pub async fn request(&self, request: RawRequest) -> Result<RawResponse> {
+        let mut url = self.resolve_path(&request.path)?;
+        if !request.params.is_empty() {
+            url.query_pairs_mut().extend_pairs(&request.params);
+        }
+        let mut extra_headers = Vec::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::invalid_argument("headers", format!("{name:?} is not a header name"))
+            })?;
+            if header == http::header::AUTHORIZATION || header == http::header::HOST {
+                return Err(Error::invalid_argument(
+                    "headers",
+                    format!("the {header} header is the client's own"),
+                ));
+            }
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::invalid_argument("headers", format!("the value of {name} is not valid"))
+            })?;
+            extra_headers.push((header, value));
+        }
+        if let Some(t) = request.timeout {
+            crate::config::checked_seconds("timeout", t.as_secs_f64(), false)
+                .map_err(|m| Error::invalid_argument("timeout", m))?;
+        }
+        let body = request
+            .json
+            .as_ref()
+            .map(|v| serde_json::to_vec(v).map(Bytes::from))
+            .transpose()
+            .map_err(|e| Error::invalid_argument("json", e.to_string()))?;
+        let idempotency = if matches!(request.method, Method::POST | Method::PATCH) {
+            Idempotency::NonIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        let mut call = RestCall::new(request.method, url, body, idempotency);
+        call.extra_headers = extra_headers;
+        call.timeout = request.timeout;
+        let response = self.execute(call).await?;
+        Ok(RawResponse {
+            status: response.status.as_u16(),
+            headers: response
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect(),
+            body: response.body,
+        })
+    }
+}
+
+impl Client {
+    /// Calls an Apex REST class: `request.path` is under `/services/apexrest/`
+    /// (`orders/42` calls `/services/apexrest/orders/42`).
+    pub async fn apex(&self, mut request: RawRequest) -> Result<RawResponse> {
+        let path = request.path.trim_start_matches('/');
+        if path.contains("://") {
+            return Err(invalid(format!(
+                "an Apex path is relative to /services/apexrest/, got {path:?}"
+            )));
+        }
+        request.path = format!("/services/apexrest/{path}");
+        self.request(request).await
+    }
+}
