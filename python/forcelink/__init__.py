@@ -68,7 +68,7 @@ from .results import (
     TokenInfo,
     UpsertResult,
 )
-from .soql import format_soql
+from .soql import format_soql, format_sosl
 
 __all__ = [
     "ApiResponse",
@@ -138,4 +138,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "format_soql",
+    "format_sosl",
 ]

@@ -129,6 +129,12 @@ class Salesforce(_ClientBase):
         """The API versions the instance offers."""
         return self._engine.versions().wait()
 
+    def search(self, sosl: str) -> list[dict[str, Any]]:
+        """Runs a SOSL search (``GET /search``): the records found, of every RETURNING object,
+        each with its ``attributes``. Build the search with :func:`forcelink.format_sosl` when
+        it holds user input."""
+        return self._engine.search(sosl).wait()
+
     def request(
         self,
         method: str,
@@ -196,6 +202,9 @@ class AsyncSalesforce(_ClientBase):
 
     async def versions(self) -> list[dict[str, Any]]:
         return await self._engine.versions()
+
+    async def search(self, sosl: str) -> list[dict[str, Any]]:
+        return await self._engine.search(sosl)
 
     async def request(
         self,

@@ -68,6 +68,6 @@ pub use sobjects::{
     DescribeGlobal, FieldDescribe, PicklistValue, Record, SObjectDescribe, SObjectSummary,
     SaveResult, UpsertResult,
 };
-pub use soql::{format_soql, SoqlValue};
+pub use soql::{escape_sosl, format_soql, format_sosl, SoqlValue};
 pub use throttle::{ThrottleSettings, UsageHook};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, SendError};

@@ -160,3 +160,23 @@ impl Client {
         self.request(request).await
     }
 }
+
+impl Client {
+    /// Runs a SOSL search (`GET /search?q=...`): the matching records of every RETURNING
+    /// object, in order, each with its `attributes`. Build the search with
+    /// [`crate::soql::format_sosl`] when it holds user input.
+    pub async fn search(&self, sosl: &str) -> Result<Vec<serde_json::Value>> {
+        if sosl.trim().is_empty() {
+            return Err(Error::invalid_argument("sosl", "the search is empty"));
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(rename = "searchRecords", default)]
+            search_records: Vec<serde_json::Value>,
+        }
+        let mut url = self.config().data_url("search")?;
+        url.query_pairs_mut().append_pair("q", sosl);
+        let answer: Answer = self.get_json(url).await?;
+        Ok(answer.search_records)
+    }
+}

@@ -84,6 +84,54 @@ pub fn format_soql(
     positional: &[SoqlValue],
     named: &HashMap<String, SoqlValue>,
 ) -> Result<String> {
+    fill(template, positional, named, SoqlValue::render)
+}
+
+/// SOSL's reserved characters, escaped with a backslash in a search term.
+const SOSL_RESERVED: &[char] = &[
+    '?', '&', '|', '!', '{', '}', '[', ']', '(', ')', '^', '~', '*', ':', '\\', '"', '\'', '+', '-',
+];
+
+/// A search term for `FIND {...}`: SOSL's reserved characters escaped, so user input is searched
+/// for as typed and cannot end the term or add operators.
+pub fn escape_sosl(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 8);
+    for c in term.chars() {
+        if SOSL_RESERVED.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Builds a SOSL search: each placeholder becomes a search term, escaped with [`escape_sosl`]
+/// (numbers as written). Write the FIND braces doubled: `FIND {{{}}} RETURNING Account(Name)`.
+pub fn format_sosl(
+    template: &str,
+    positional: &[SoqlValue],
+    named: &HashMap<String, SoqlValue>,
+) -> Result<String> {
+    fill(template, positional, named, |value| match value {
+        SoqlValue::Str(s) => Ok(escape_sosl(s)),
+        SoqlValue::Int(i) => Ok(i.to_string()),
+        SoqlValue::Decimal(d) => Ok(escape_sosl(d)),
+        SoqlValue::Float(f) if f.is_finite() => Ok(escape_sosl(&format!("{f:?}"))),
+        _ => Err(Error::invalid_argument(
+            "value",
+            "a search term is a string or a number",
+        )),
+    })
+}
+
+/// Fills a template's `{}`, `{0}` and `{name}` placeholders with rendered values; `{{` and `}}`
+/// are literal braces.
+fn fill(
+    template: &str,
+    positional: &[SoqlValue],
+    named: &HashMap<String, SoqlValue>,
+    render: impl Fn(&SoqlValue) -> Result<String>,
+) -> Result<String> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut next = 0;
     let mut chars = template.chars().peekable();
@@ -129,7 +177,7 @@ pub fn format_soql(
                         Error::invalid_argument("kwargs", format!("no value for {{{name}}}"))
                     })?
                 };
-                out.push_str(&value.render()?);
+                out.push_str(&render(value)?);
             }
             '}' => {
                 return Err(Error::invalid_argument(
@@ -146,6 +194,21 @@ pub fn format_soql(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sosl_terms_are_escaped() {
+        let q = format_sosl(
+            "FIND {{{}}} IN NAME FIELDS RETURNING Account(Name)",
+            &[SoqlValue::Str("Acme & Co} RETURNING User(Id".into())],
+            &HashMap::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            q,
+            "FIND {Acme \\& Co\\} RETURNING User\\(Id} IN NAME FIELDS RETURNING Account(Name)"
+        );
+        assert!(format_sosl("FIND {{{}}}", &[SoqlValue::Bool(true)], &HashMap::new()).is_err());
+    }
 
     #[test]
     fn values_stay_literals() {

@@ -1,4 +1,4 @@
-//! Requests to resources the client does not wrap, and Apex REST, through the Rust API.
+//! Requests to resources the client does not wrap, Apex REST and SOSL, through the Rust API.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -80,4 +80,24 @@ async fn apex_classes_see_the_body_and_answer() {
         })
         .await;
     assert!(matches!(missing, Err(Error::Api(e)) if e.status == 404));
+}
+
+#[tokio::test]
+async fn sosl_search_through_the_rust_api() {
+    let org = Emulator::builder().start().await.unwrap();
+    org.seed_records(
+        "Account",
+        &[json!({"Name": "Acme & Co"}), json!({"Name": "Globex"})],
+    )
+    .unwrap();
+    let sf = client_for(&org);
+    let sosl = forcelink::format_sosl(
+        "FIND {{{}}} RETURNING Account(Name)",
+        &[forcelink::SoqlValue::Str("Acme & Co".into())],
+        &Default::default(),
+    )
+    .unwrap();
+    let found = sf.search(&sosl).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["Name"], "Acme & Co");
 }

@@ -21,6 +21,7 @@ pub mod org;
 pub mod record;
 pub mod rest;
 pub mod schema;
+mod search;
 mod server;
 pub mod soql;
 pub mod store;

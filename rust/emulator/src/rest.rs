@@ -431,6 +431,13 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
                 version,
             )?))
         }
+        (Method::GET, ["search"]) => {
+            let params = query_params(call.query);
+            let sosl = params.get("q").ok_or_else(|| {
+                ApiFailure::bad_request("MALFORMED_SEARCH", "A search string is required: q")
+            })?;
+            Ok(Reply::ok(crate::search::search(store, sosl, version)?))
+        }
         (Method::GET, ["query" | "queryAll", locator]) => {
             Ok(Reply::raw(org.cursors.next(store, locator, version)?))
         }

@@ -415,6 +415,17 @@ impl Engine {
         }))
     }
 
+    /// A SOSL search: the records found.
+    fn search(&self, sosl: String) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move {
+            client
+                .search(&sosl)
+                .await
+                .map(|records| Json(serde_json::Value::Array(records)))
+        })
+    }
+
     /// Token, API and daily-usage checks, as a JSON report.
     #[pyo3(signature = (*, warn_percent = 80.0, critical_percent = 90.0))]
     fn health(&self, warn_percent: f64, critical_percent: f64) -> Pending {

@@ -49,6 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<query::RecordStream>()?;
     m.add_class::<query::StreamPage>()?;
     m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;
+    m.add_function(wrap_pyfunction!(query::format_sosl, m)?)?;
     m.add_class::<pending::Pending>()?;
     m.add_class::<bulk::BulkCore>()?;
     m.add_class::<events::EventsCore>()?;

@@ -323,6 +323,27 @@ pub fn format_soql(
     args: &Bound<'_, PyTuple>,
     kwargs: &Bound<'_, PyDict>,
 ) -> PyResult<String> {
+    let (positional, named) = template_values(args, kwargs)?;
+    sf::format_soql(template, &positional, &named).map_err(to_pyerr)
+}
+
+/// A SOSL search with each placeholder an escaped search term.
+#[pyfunction]
+pub fn format_sosl(
+    template: &str,
+    args: &Bound<'_, PyTuple>,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<String> {
+    let (positional, named) = template_values(args, kwargs)?;
+    sf::format_sosl(template, &positional, &named).map_err(to_pyerr)
+}
+
+type TemplateValues = (Vec<sf::SoqlValue>, HashMap<String, sf::SoqlValue>);
+
+fn template_values(
+    args: &Bound<'_, PyTuple>,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<TemplateValues> {
     let positional = args
         .iter()
         .map(|a| soql_value(&a))
@@ -331,5 +352,5 @@ pub fn format_soql(
     for (k, v) in kwargs.iter() {
         named.insert(k.extract::<String>()?, soql_value(&v)?);
     }
-    sf::format_soql(template, &positional, &named).map_err(to_pyerr)
+    Ok((positional, named))
 }

@@ -1,8 +1,8 @@
 //! The SOQL engine: parse, run over the store, and keep query cursors for `nextRecordsUrl`.
 
-mod eval;
+pub(crate) mod eval;
 mod page;
-mod parse;
+pub(crate) mod parse;
 
 pub use eval::{render, run, Outcome, Resolved};
 pub use parse::{parse, Query};
