@@ -305,3 +305,32 @@ def test_simple_salesforce_bulk2_insert_works_against_the_emulator(
     assert bad[0]["AccountNumber"] == "AN-000007"
     mine: Salesforce = tls_emulator.client()
     assert mine.query.query("SELECT COUNT() FROM Account").total_size == 299
+
+
+def test_none_clears_a_field_and_an_empty_or_absent_value_leaves_it(org: Emulator) -> None:
+    """As in a REST update, None clears a field (sent as #N/A); an empty string or a key left out
+    of a later record leaves it as it is."""
+    sf = org.client()
+    ids = org.seed_records(
+        "Account",
+        [{"Name": f"K{i}", "Industry": "Energy", "Description": "keep", "Phone": "555"} for i in range(3)],
+    )
+    rows: list[dict[str, object]] = [
+        {"Id": ids[0], "Industry": None, "Description": "", "Phone": None},
+        {"Id": ids[1], "Industry": "Retail", "Description": None},
+        {"Id": ids[2], "Industry": ""},
+    ]
+    result = sf.bulk.update("Account", rows, poll_interval=0.02, max_poll_interval=0.1)
+    assert (result.records_processed, result.records_failed) == (3, 0)
+    got = {r["Id"]: r for r in sf.query.stream("SELECT Id, Industry, Description, Phone FROM Account")}
+    assert (got[ids[0]]["Industry"], got[ids[0]]["Description"], got[ids[0]]["Phone"]) == (None, "keep", None)
+    assert (got[ids[1]]["Industry"], got[ids[1]]["Description"], got[ids[1]]["Phone"]) == (
+        "Retail",
+        None,
+        "555",
+    )
+    assert (got[ids[2]]["Industry"], got[ids[2]]["Description"], got[ids[2]]["Phone"]) == (
+        "Energy",
+        "keep",
+        "555",
+    )

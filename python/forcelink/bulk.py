@@ -268,8 +268,10 @@ class Bulk:
         return self._load("insert", object, data, None, options)
 
     def update(self, object: str, data: BulkData, **options: Unpack[LoadOptions]) -> BulkResult:
-        """Updates by ``Id`` (a column of ``data``); empty values leave fields as they are,
-        ``#N/A`` clears them."""
+        """Updates by ``Id`` (a column of ``data``). In rows given as dicts or lists, ``None``
+        clears a field (it is sent as ``#N/A``, Bulk API's null), as ``None`` does in
+        ``sf.sobjects.update``; an empty string, or a key a later dict leaves out, leaves the
+        field as it is. In CSV files, write ``#N/A`` to clear."""
         return self._load("update", object, data, None, options)
 
     def upsert(

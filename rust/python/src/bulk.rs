@@ -74,9 +74,14 @@ pub struct CsvSplitter {
     header: Option<Vec<String>>,
 }
 
+/// A value as Bulk API CSV text. None is `#N/A`, which sets the field to null, as None does in
+/// a REST update; an empty string (or a key left out of a later record) leaves it as it is.
+/// Bulk API 2.0's null: the field is cleared.
+const NULL_VALUE: &str = "#N/A";
+
 fn text_of(value: &Bound<'_, PyAny>) -> PyResult<String> {
     if value.is_none() {
-        return Ok(String::new());
+        return Ok(NULL_VALUE.to_owned());
     }
     if let Ok(s) = value.downcast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
@@ -131,8 +136,8 @@ impl CsvSplitter {
         self.splitter()?.feed(&bytes).map_err(to_pyerr)
     }
 
-    /// A row of values (the first row is the header); None is empty, bools are true/false,
-    /// dates ISO 8601.
+    /// A row of values (the first row is the header); None is `#N/A` (null), bools are
+    /// true/false, dates ISO 8601.
     fn push_row(&mut self, row: &Bound<'_, PyAny>) -> PyResult<()> {
         let values = row
             .try_iter()?
