@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from ._core import DescribeGlobal, SaveResult, SObjectDescribe, SObjectsCore, UpsertResult
@@ -11,6 +12,15 @@ from ._twins import async_twin_of
 __all__ = ["AsyncSObjects", "SObjects"]
 
 Record = Mapping[str, Any]
+
+
+def _iso(when: datetime | str) -> str:
+    """A datetime as ISO 8601 with its offset (naive ones taken as UTC); strings pass as given."""
+    if isinstance(when, str):
+        return when
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.isoformat()
 
 
 def _fields(fields: Sequence[str] | None) -> list[str] | None:
@@ -56,6 +66,18 @@ class SObjects:
         """The object's fields and properties."""
         return self._core.describe(object).wait()
 
+    def get_updated(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+        """The ids of ``object`` records created or changed from ``start`` to ``end``
+        (``GET /sobjects/{type}/updated``): ``{"ids": [...], "latestDateCovered": ...}``. Datetimes
+        without a time zone are taken as UTC."""
+        return self._core.get_updated(object, _iso(start), _iso(end)).wait()
+
+    def get_deleted(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+        """The ``object`` records deleted from ``start`` to ``end`` (``GET
+        /sobjects/{type}/deleted``): ``{"deletedRecords": [{"id", "deletedDate"}, ...],
+        "earliestDateAvailable": ..., "latestDateCovered": ...}``."""
+        return self._core.get_deleted(object, _iso(start), _iso(end)).wait()
+
     def describe_global(self) -> DescribeGlobal:
         """Every object of the org."""
         return self._core.describe_global().wait()
@@ -90,6 +112,12 @@ class AsyncSObjects:
 
     async def describe(self, object: str) -> SObjectDescribe:
         return await self._core.describe(object)
+
+    async def get_updated(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+        return await self._core.get_updated(object, _iso(start), _iso(end))
+
+    async def get_deleted(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+        return await self._core.get_deleted(object, _iso(start), _iso(end))
 
     async def describe_global(self) -> DescribeGlobal:
         return await self._core.describe_global()

@@ -279,6 +279,35 @@ impl<'a> SObjects<'a> {
     }
 
     /// Describes an object: its fields, their types and properties.
+    /// The ids of `object` records created or changed from `start` to `end` (ISO 8601
+    /// datetimes; `GET /sobjects/{type}/updated`): `{"ids": [...], "latestDateCovered": ...}`.
+    pub async fn get_updated(&self, object: &str, start: &str, end: &str) -> Result<Record> {
+        self.changed(object, "updated", start, end).await
+    }
+
+    /// The `object` records deleted from `start` to `end` (`GET /sobjects/{type}/deleted`):
+    /// `{"deletedRecords": [{"id", "deletedDate"}], "earliestDateAvailable", "latestDateCovered"}`.
+    pub async fn get_deleted(&self, object: &str, start: &str, end: &str) -> Result<Record> {
+        self.changed(object, "deleted", start, end).await
+    }
+
+    async fn changed(&self, object: &str, which: &str, start: &str, end: &str) -> Result<Record> {
+        check_name("object", object)?;
+        for (name, value) in [("start", start), ("end", end)] {
+            if chrono::DateTime::parse_from_rfc3339(value).is_err() {
+                return Err(Error::invalid_argument(
+                    name,
+                    format!("expected an ISO 8601 datetime with an offset, got {value:?}"),
+                ));
+            }
+        }
+        let mut url = self.client.data_url(&["sobjects", object, which])?;
+        url.query_pairs_mut()
+            .append_pair("start", start)
+            .append_pair("end", end);
+        self.client.get_json(url).await
+    }
+
     pub async fn describe(&self, object: &str) -> Result<SObjectDescribe> {
         check_name("object", object)?;
         let url = self.client.data_url(&["sobjects", object, "describe"])?;

@@ -19,6 +19,7 @@ mod identity;
 mod oauth;
 pub mod org;
 pub mod record;
+mod replication;
 pub mod rest;
 pub mod schema;
 mod search;

@@ -475,6 +475,15 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
                 .ok_or_else(ApiFailure::not_found)?;
             event_schema(org, &event.schema_id, call.query)
         }
+        (Method::GET, ["sobjects", object, which @ ("updated" | "deleted")]) => {
+            let params = query_params(call.query);
+            Ok(Reply::ok(crate::replication::changed(
+                store,
+                object,
+                *which == "deleted",
+                &params,
+            )?))
+        }
         (Method::GET, ["sobjects", object, "describe"]) => {
             Ok(Reply::ok(store.describe(object, version)?))
         }

@@ -99,6 +99,22 @@ impl SObjectsCore {
         Pending::new(async move { c.sobjects().describe(&object).await.map(DescribeOut) })
     }
 
+    fn get_updated(&self, object: String, start: String, end: String) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move {
+            let found = c.sobjects().get_updated(&object, &start, &end).await?;
+            Ok(crate::convert::Json(serde_json::Value::Object(found)))
+        })
+    }
+
+    fn get_deleted(&self, object: String, start: String, end: String) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move {
+            let found = c.sobjects().get_deleted(&object, &start, &end).await?;
+            Ok(crate::convert::Json(serde_json::Value::Object(found)))
+        })
+    }
+
     fn describe_global(&self) -> Pending {
         let c = self.client.clone();
         Pending::new(async move { c.sobjects().describe_global().await.map(DescribeGlobalOut) })
