@@ -66,6 +66,8 @@ class Pending(Generic[_T_co]):
 
 @final
 class SaveResult:
+    def __new__(cls, id: str, success: bool, errors: list[dict[str, Any]]) -> SaveResult: ...
+    def __getnewargs__(self) -> tuple[str, bool, list[dict[str, Any]]]: ...
     @property
     def id(self) -> str: ...
     @property
@@ -75,6 +77,10 @@ class SaveResult:
 
 @final
 class UpsertResult:
+    def __new__(
+        cls, id: str | None, created: bool, success: bool, errors: list[dict[str, Any]]
+    ) -> UpsertResult: ...
+    def __getnewargs__(self) -> tuple[str | None, bool, bool, list[dict[str, Any]]]: ...
     @property
     def id(self) -> str | None: ...
     @property
@@ -86,6 +92,8 @@ class UpsertResult:
 
 @final
 class ApiUsage:
+    def __new__(cls, used: int, max: int, per_app: dict[str, tuple[int, int]]) -> ApiUsage: ...
+    def __getnewargs__(self) -> tuple[int, int, dict[str, tuple[int, int]]]: ...
     @property
     def used(self) -> int: ...
     @property
@@ -203,6 +211,14 @@ class TokenInfo:
 
 @final
 class QueryPage:
+    def __new__(
+        cls,
+        records: list[dict[str, Any]],
+        total_size: int,
+        done: bool,
+        next_records_url: str | None = None,
+    ) -> QueryPage: ...
+    def __getnewargs__(self) -> tuple[list[dict[str, Any]], int, bool, str | None]: ...
     @property
     def records(self) -> list[dict[str, Any]]: ...
     @property
@@ -358,6 +374,10 @@ def _decode_event_payload(schema_id: str, schema_json: str, payload: bytes) -> A
 
 @final
 class RecordResult:
+    def __new__(
+        cls, id: str | None, success: bool, errors: list[dict[str, Any]], created: bool | None = None
+    ) -> RecordResult: ...
+    def __getnewargs__(self) -> tuple[str | None, bool, list[dict[str, Any]], bool | None]: ...
     @property
     def id(self) -> str | None: ...
     @property

@@ -6,6 +6,7 @@ use forcelink::{OAuthClient, TokenResponse, TokenSource};
 use futures::future::BoxFuture;
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
+use pyo3::IntoPyObjectExt;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
@@ -44,12 +45,19 @@ impl TokenInfo {
         self.token.expose_secret().to_owned()
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "TokenInfo(instance_url={:?}, org_id={:?}, user_id={:?}, access_token='***')",
-            self.instance_url.as_deref().unwrap_or(""),
-            self.org_id.as_deref().unwrap_or(""),
-            self.user_id.as_deref().unwrap_or("")
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        crate::convert::py_repr(
+            py,
+            "TokenInfo",
+            vec![
+                (
+                    "instance_url",
+                    self.instance_url.clone().into_bound_py_any(py),
+                ),
+                ("org_id", self.org_id.clone().into_bound_py_any(py)),
+                ("user_id", self.user_id.clone().into_bound_py_any(py)),
+                ("access_token", "***".into_bound_py_any(py)),
+            ],
         )
     }
 }

@@ -464,11 +464,15 @@ impl Engine {
         })
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Engine(instance_url={:?}, api_version={:?})",
-            self.instance_url(),
-            self.api_version()
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        use pyo3::IntoPyObjectExt;
+        crate::convert::py_repr(
+            py,
+            "Engine",
+            vec![
+                ("instance_url", self.instance_url().into_bound_py_any(py)),
+                ("api_version", self.api_version().into_bound_py_any(py)),
+            ],
         )
     }
 }

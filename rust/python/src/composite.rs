@@ -7,6 +7,7 @@ use forcelink as sf;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
+use pyo3::IntoPyObjectExt;
 use serde_json::Value;
 
 /// One record's outcome in a collection call.
@@ -24,15 +25,36 @@ pub struct RecordResult {
 
 #[pymethods]
 impl RecordResult {
-    fn __repr__(&self) -> String {
-        let flag = |b: bool| if b { "True" } else { "False" };
-        format!(
-            "RecordResult(id={}, success={}, created={})",
-            self.id
-                .as_ref()
-                .map_or_else(|| "None".to_owned(), |i| format!("{i:?}")),
-            flag(self.success),
-            self.created.map_or("None", flag)
+    #[new]
+    #[pyo3(signature = (id, success, errors, created = None))]
+    fn new(id: Option<String>, success: bool, errors: Py<PyList>, created: Option<bool>) -> Self {
+        Self {
+            id,
+            success,
+            errors,
+            created,
+        }
+    }
+
+    /// Pickling: the constructor's arguments.
+    fn __getnewargs__(&self, py: Python<'_>) -> (Option<String>, bool, Py<PyList>, Option<bool>) {
+        (
+            self.id.clone(),
+            self.success,
+            self.errors.clone_ref(py),
+            self.created,
+        )
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        crate::convert::py_repr(
+            py,
+            "RecordResult",
+            vec![
+                ("id", self.id.clone().into_bound_py_any(py)),
+                ("success", self.success.into_bound_py_any(py)),
+                ("created", self.created.into_bound_py_any(py)),
+            ],
         )
     }
 }

@@ -337,3 +337,18 @@ fn untrack_if_flat(record: &Bound<'_, PyDict>) {
         ffi::PyObject_GC_UnTrack(dict.cast());
     }
 }
+
+/// `Name(field=value, ...)` with each value written as Python's `repr` writes it (`'text'`,
+/// `None`, `True`, `['a']`), never Rust's debug form (`"text"`, `Some(..)`).
+pub fn py_repr<'py>(
+    py: Python<'py>,
+    name: &str,
+    fields: Vec<(&str, PyResult<Bound<'py, PyAny>>)>,
+) -> PyResult<String> {
+    let mut parts = Vec::with_capacity(fields.len());
+    for (field, value) in fields {
+        parts.push(format!("{field}={}", value?.repr()?.to_str()?));
+    }
+    let _ = py;
+    Ok(format!("{name}({})", parts.join(", ")))
+}

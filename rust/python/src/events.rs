@@ -14,6 +14,7 @@ use forcelink_wire::ReplayId;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::IntoPyObjectExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use tokio::sync::Mutex;
@@ -311,10 +312,15 @@ impl Event {
         PyBytes::new(py, &self.raw)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Event(replay_id={}, schema_id={:?}, event_id={:?})",
-            self.replay, self.schema_id, self.event_id
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        crate::convert::py_repr(
+            py,
+            "Event",
+            vec![
+                ("replay_id", self.replay.into_bound_py_any(py)),
+                ("schema_id", self.schema_id.clone().into_bound_py_any(py)),
+                ("event_id", self.event_id.clone().into_bound_py_any(py)),
+            ],
         )
     }
 }
@@ -338,11 +344,8 @@ pub struct ChangeEventHeader {
 
 #[pymethods]
 impl ChangeEventHeader {
-    fn __repr__(&self) -> String {
-        format!(
-            "ChangeEventHeader(entity_name={:?}, change_type={:?}, record_ids={:?}, changed_fields={:?})",
-            self.entity_name, self.change_type, self.record_ids, self.changed_fields
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        header_repr(py, "ChangeEventHeader", self)
     }
 }
 
@@ -374,13 +377,25 @@ impl ChangeEvent {
         self.header.get().diff_fields.clone()
     }
 
-    fn __repr__(&self) -> String {
-        let h = self.header.get();
-        format!(
-            "ChangeEvent(entity_name={:?}, change_type={:?}, record_ids={:?}, changed_fields={:?})",
-            h.entity_name, h.change_type, h.record_ids, h.changed_fields
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        header_repr(py, "ChangeEvent", self.header.get())
     }
+}
+
+fn header_repr(py: Python<'_>, name: &str, h: &ChangeEventHeader) -> PyResult<String> {
+    crate::convert::py_repr(
+        py,
+        name,
+        vec![
+            ("entity_name", h.entity_name.clone().into_bound_py_any(py)),
+            ("change_type", h.change_type.clone().into_bound_py_any(py)),
+            ("record_ids", h.record_ids.clone().into_bound_py_any(py)),
+            (
+                "changed_fields",
+                h.changed_fields.clone().into_bound_py_any(py),
+            ),
+        ],
+    )
 }
 
 impl From<sf::events::ChangeEventHeader> for ChangeEventHeader {

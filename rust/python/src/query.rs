@@ -11,6 +11,7 @@ use pyo3::types::{
     PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
     PyTuple,
 };
+use pyo3::IntoPyObjectExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -30,13 +31,45 @@ pub struct QueryPage {
 
 #[pymethods]
 impl QueryPage {
-    fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "QueryPage(records={}, total_size={}, done={}, next_records_url={:?})",
-            self.records.bind(py).len(),
+    #[new]
+    #[pyo3(signature = (records, total_size, done, next_records_url = None))]
+    fn new(
+        records: Py<PyList>,
+        total_size: u64,
+        done: bool,
+        next_records_url: Option<String>,
+    ) -> Self {
+        Self {
+            records,
+            total_size,
+            done,
+            next_records_url,
+        }
+    }
+
+    /// Pickling: the constructor's arguments.
+    fn __getnewargs__(&self, py: Python<'_>) -> (Py<PyList>, u64, bool, Option<String>) {
+        (
+            self.records.clone_ref(py),
             self.total_size,
-            if self.done { "True" } else { "False" },
-            self.next_records_url
+            self.done,
+            self.next_records_url.clone(),
+        )
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        crate::convert::py_repr(
+            py,
+            "QueryPage",
+            vec![
+                ("records", self.records.bind(py).len().into_bound_py_any(py)),
+                ("total_size", self.total_size.into_bound_py_any(py)),
+                ("done", self.done.into_bound_py_any(py)),
+                (
+                    "next_records_url",
+                    self.next_records_url.clone().into_bound_py_any(py),
+                ),
+            ],
         )
     }
 

@@ -1,9 +1,10 @@
 //! Typed results handed to Python: frozen classes with read-only attributes.
 
-use crate::convert::map_to_dict;
+use crate::convert::{map_to_dict, py_repr};
 use forcelink as sf;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use pyo3::IntoPyObjectExt;
 
 /// Salesforce error entries as dicts. `code_key` is `errorCode` in error bodies and
 /// `statusCode` in per-record results, as Salesforce names it in each.
@@ -40,11 +41,29 @@ pub struct SaveResult {
 
 #[pymethods]
 impl SaveResult {
-    fn __repr__(&self) -> String {
-        format!(
-            "SaveResult(id={:?}, success={})",
-            self.id,
-            if self.success { "True" } else { "False" }
+    #[new]
+    #[pyo3(signature = (id, success, errors))]
+    fn new(id: String, success: bool, errors: Py<PyList>) -> Self {
+        Self {
+            id,
+            success,
+            errors,
+        }
+    }
+
+    /// Pickling: the constructor's arguments.
+    fn __getnewargs__(&self, py: Python<'_>) -> (String, bool, Py<PyList>) {
+        (self.id.clone(), self.success, self.errors.clone_ref(py))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        py_repr(
+            py,
+            "SaveResult",
+            vec![
+                ("id", self.id.clone().into_bound_py_any(py)),
+                ("success", self.success.into_bound_py_any(py)),
+            ],
         )
     }
 }
@@ -84,12 +103,36 @@ pub struct UpsertResult {
 
 #[pymethods]
 impl UpsertResult {
-    fn __repr__(&self) -> String {
-        let created = if self.created { "True" } else { "False" };
-        match &self.id {
-            Some(id) => format!("UpsertResult(id={id:?}, created={created})"),
-            None => format!("UpsertResult(id=None, created={created})"),
+    #[new]
+    #[pyo3(signature = (id, created, success, errors))]
+    fn new(id: Option<String>, created: bool, success: bool, errors: Py<PyList>) -> Self {
+        Self {
+            id,
+            created,
+            success,
+            errors,
         }
+    }
+
+    /// Pickling: the constructor's arguments.
+    fn __getnewargs__(&self, py: Python<'_>) -> (Option<String>, bool, bool, Py<PyList>) {
+        (
+            self.id.clone(),
+            self.created,
+            self.success,
+            self.errors.clone_ref(py),
+        )
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        py_repr(
+            py,
+            "UpsertResult",
+            vec![
+                ("id", self.id.clone().into_bound_py_any(py)),
+                ("created", self.created.into_bound_py_any(py)),
+            ],
+        )
     }
 }
 
@@ -126,6 +169,17 @@ pub struct ApiUsage {
 
 #[pymethods]
 impl ApiUsage {
+    #[new]
+    #[pyo3(signature = (used, max, per_app))]
+    fn new(used: u64, max: u64, per_app: Py<PyDict>) -> Self {
+        Self { used, max, per_app }
+    }
+
+    /// Pickling: the constructor's arguments.
+    fn __getnewargs__(&self, py: Python<'_>) -> (u64, u64, Py<PyDict>) {
+        (self.used, self.max, self.per_app.clone_ref(py))
+    }
+
     /// Used as a percentage of the maximum.
     #[getter]
     fn percent(&self) -> f64 {
@@ -196,10 +250,14 @@ pub struct FieldDescribe {
 
 #[pymethods]
 impl FieldDescribe {
-    fn __repr__(&self) -> String {
-        format!(
-            "FieldDescribe(name={:?}, type={:?})",
-            self.name, self.field_type
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        py_repr(
+            py,
+            "FieldDescribe",
+            vec![
+                ("name", self.name.clone().into_bound_py_any(py)),
+                ("type", self.field_type.clone().into_bound_py_any(py)),
+            ],
         )
     }
 }
@@ -267,11 +325,14 @@ impl SObjectDescribe {
             .map(|f| f.clone_ref(py))
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "SObjectDescribe(name={:?}, fields={})",
-            self.name,
-            self.fields.len()
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        py_repr(
+            py,
+            "SObjectDescribe",
+            vec![
+                ("name", self.name.clone().into_bound_py_any(py)),
+                ("fields", self.fields.len().into_bound_py_any(py)),
+            ],
         )
     }
 }
@@ -333,8 +394,12 @@ pub struct SObjectSummary {
 
 #[pymethods]
 impl SObjectSummary {
-    fn __repr__(&self) -> String {
-        format!("SObjectSummary(name={:?})", self.name)
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        py_repr(
+            py,
+            "SObjectSummary",
+            vec![("name", self.name.clone().into_bound_py_any(py))],
+        )
     }
 }
 
