@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import threading
 import time
@@ -149,6 +150,39 @@ def test_revoke_then_jwt_gets_a_new_token(auth_org: Emulator) -> None:
     sf.sobjects.describe_global()
     assert sf.auth.token().access_token != before
     assert auth_org.stats()["token_grants"] == {"jwt_bearer": 2}
+
+
+def test_a_custom_provider_token_is_revoked_at_the_instance_never_at_a_login_host(auth_org: Emulator) -> None:
+    """A provider's bare token names no org: it is revoked at the configured instance. It used
+    to be posted to the login host, which never issued it (here a server counting requests)."""
+    login_hits: list[str] = []
+
+    class CountingLogin(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            login_hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    token = auth_org.issue_session()
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingLogin) as login:
+        threading.Thread(target=login.serve_forever, daemon=True).start()
+        sf = (
+            Salesforce.builder()
+            .instance_url(auth_org.instance_url)
+            .login_url(f"http://127.0.0.1:{login.server_address[1]}")
+            .auth_provider(lambda: token)
+            .build()
+        )
+        sf.sobjects.describe_global()
+        sf.auth.revoke()
+        login.shutdown()
+    assert login_hits == []
+    with pytest.raises(InvalidSessionError):
+        Salesforce.builder().instance_url(auth_org.instance_url).access_token(token).build().limits.get()
 
 
 def test_sync_and_async_python_providers(auth_org: Emulator) -> None:

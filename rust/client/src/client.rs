@@ -196,7 +196,15 @@ impl ClientBuilder {
         }
         let auth: Arc<dyn AuthProvider> = match (self.auth.clone(), self.token_source.clone()) {
             (Some(auth), _) => auth,
-            (None, Some(source)) => Arc::new(self.oauth_manager(&transport, source)),
+            (None, Some(source)) => {
+                // A custom provider's tokens are revoked at the configured instance, never at
+                // a login host they did not come from.
+                let instance = self
+                    .config
+                    .instance_url_given
+                    .then(|| self.config.instance_url.clone());
+                Arc::new(self.oauth_manager(&transport, source).revoke_at(instance))
+            }
             (None, None) => self.provider_for_credentials(&transport)?,
         };
         Ok(Client {

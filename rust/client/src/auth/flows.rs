@@ -98,9 +98,8 @@ impl OAuthClient {
         })
     }
 
-    /// Revokes a token (`POST /services/oauth2/revoke`) at the org that issued it.
-    pub async fn revoke(&self, token: &AccessToken) -> Result<()> {
-        let base = token.instance_url.as_ref().unwrap_or(&self.login_url);
+    /// Revokes a token (`POST /services/oauth2/revoke`) at `base`: the org that issued it.
+    pub async fn revoke(&self, token: &AccessToken, base: &Url) -> Result<()> {
         let url = Self::endpoint(base, "revoke")?;
         self.post_form(url, &[("token", token.token.expose_secret())])
             .await

@@ -190,7 +190,10 @@ impl AuthProvider for StaticTokenProvider {
     fn revoke(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             match &self.revoker {
-                Some(oauth) => oauth.revoke(&self.token).await,
+                Some(oauth) => match &self.token.instance_url {
+                    Some(instance) => oauth.revoke(&self.token, instance).await,
+                    None => Ok(()),
+                },
                 None => Ok(()),
             }
         })
@@ -207,6 +210,9 @@ pub struct TokenManager {
     current: RwLock<Option<Arc<AccessToken>>>,
     renewing: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// Where a token that names no instance is revoked: the login host for the OAuth flows,
+    /// the configured instance for a custom provider (None: such a token cannot be revoked).
+    revoke_at: Option<Url>,
 }
 
 impl fmt::Debug for TokenManager {
@@ -223,6 +229,7 @@ impl TokenManager {
         oauth: OAuthClient,
         lifetime: Option<Duration>,
     ) -> Self {
+        let revoke_at = Some(oauth.login_url().clone());
         Self {
             source,
             oauth,
@@ -230,7 +237,15 @@ impl TokenManager {
             current: RwLock::new(None),
             renewing: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
+            revoke_at,
         }
+    }
+
+    /// Where tokens that name no instance are revoked, in place of the login host: a custom
+    /// provider's tokens were not issued there, so they must never be sent to it.
+    pub fn revoke_at(mut self, url: Option<Url>) -> Self {
+        self.revoke_at = url;
+        self
     }
 
     fn cached(&self) -> Option<Arc<AccessToken>> {
@@ -318,7 +333,17 @@ impl AuthProvider for TokenManager {
             let _renewing = self.renewing.lock().await;
             let taken = self.current.write().ok().and_then(|mut c| c.take());
             match taken {
-                Some(token) => self.oauth.revoke(&token).await,
+                Some(token) => {
+                    let base = token.instance_url.as_ref().or(self.revoke_at.as_ref());
+                    match base {
+                        Some(base) => self.oauth.revoke(&token, base).await,
+                        None => Err(Error::config(
+                            "instance_url",
+                            "cannot revoke a token from a custom provider without knowing its org: \
+                             set instance_url, or return instance_url from the provider",
+                        )),
+                    }
+                }
                 None => Ok(()),
             }
         })
