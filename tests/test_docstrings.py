@@ -18,6 +18,7 @@ import forcelink.events
 import forcelink.limits
 import forcelink.query
 import forcelink.sobjects
+import forcelink.tooling
 
 SERVICE_MODULES = [
     forcelink.apex,
@@ -29,6 +30,7 @@ SERVICE_MODULES = [
     forcelink.limits,
     forcelink.query,
     forcelink.sobjects,
+    forcelink.tooling,
 ]
 
 

@@ -23,6 +23,7 @@ from .limits import AsyncLimits, Limits
 from .query import AsyncQuery, Query
 from .results import ApiResponse
 from .sobjects import AsyncSObjects, SObjects
+from .tooling import AsyncTooling, Tooling
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -96,6 +97,7 @@ class Salesforce(_ClientBase):
     limits: Limits
     auth: Auth
     apex: Apex
+    tooling: Tooling
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -107,6 +109,7 @@ class Salesforce(_ClientBase):
         self.limits = Limits(engine)
         self.auth = Auth(engine)
         self.apex = Apex(engine)
+        self.tooling = Tooling(engine.tooling())
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[Salesforce]:
@@ -180,6 +183,7 @@ class AsyncSalesforce(_ClientBase):
     limits: AsyncLimits
     auth: AsyncAuth
     apex: AsyncApex
+    tooling: AsyncTooling
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -191,6 +195,7 @@ class AsyncSalesforce(_ClientBase):
         self.limits = AsyncLimits(engine)
         self.auth = AsyncAuth(engine)
         self.apex = AsyncApex(engine)
+        self.tooling = AsyncTooling(engine.tooling())
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[AsyncSalesforce]:

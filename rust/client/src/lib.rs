@@ -33,6 +33,7 @@ pub mod simulation;
 pub mod sobjects;
 pub mod soql;
 pub mod throttle;
+pub mod tooling;
 pub mod transport;
 
 pub use auth::{
@@ -70,4 +71,5 @@ pub use sobjects::{
 };
 pub use soql::{escape_sosl, format_soql, format_sosl, SoqlValue};
 pub use throttle::{ThrottleSettings, UsageHook};
+pub use tooling::{ExecuteAnonymousResult, Tooling};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, SendError};

@@ -35,6 +35,10 @@ pub const ROUTES: &[&str] = &[
     "/jobs/query/{id}",
     "/jobs/query/{id}/results",
     "/event/eventSchema/{id}",
+    "/tooling/query",
+    "/tooling/sobjects/{type}",
+    "/tooling/sobjects/{type}/{id}",
+    "/tooling/executeAnonymous",
     "/oauth2/token",
     "/oauth2/revoke",
     "/oauth2/userinfo",
@@ -100,6 +104,10 @@ pub fn route_of(path: &str) -> usize {
         ["jobs", "query", _] => "/jobs/query/{id}",
         ["jobs", "query", _, "results"] => "/jobs/query/{id}/results",
         ["event", "eventSchema", _] => "/event/eventSchema/{id}",
+        ["tooling", "query"] => "/tooling/query",
+        ["tooling", "sobjects", _] => "/tooling/sobjects/{type}",
+        ["tooling", "sobjects", _, _] => "/tooling/sobjects/{type}/{id}",
+        ["tooling", "executeAnonymous"] => "/tooling/executeAnonymous",
         _ => return 0,
     };
     index_of(template)

@@ -101,3 +101,34 @@ async fn sosl_search_through_the_rust_api() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["Name"], "Acme & Co");
 }
+
+#[tokio::test]
+async fn tooling_records_and_anonymous_apex() {
+    let org = Emulator::builder().start().await.unwrap();
+    let sf = client_for(&org);
+    let created = sf
+        .tooling()
+        .create(
+            "ApexClass",
+            &json!({"Name": "Greeter", "Body": "public class Greeter {}"}),
+        )
+        .await
+        .unwrap();
+    assert!(created.id.starts_with("01p"));
+    let page = sf
+        .tooling()
+        .query("SELECT Name FROM ApexClass")
+        .await
+        .unwrap();
+    assert_eq!(page.records[0]["Name"], "Greeter");
+    let ran = sf
+        .tooling()
+        .execute_anonymous("System.assert(false);")
+        .await
+        .unwrap();
+    assert!(ran.compiled && !ran.success);
+    assert_eq!(
+        ran.exception_message.as_deref(),
+        Some("System.AssertException: Assertion Failed")
+    );
+}

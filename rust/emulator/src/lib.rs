@@ -27,6 +27,7 @@ mod server;
 pub mod soql;
 pub mod store;
 mod tls;
+mod tooling;
 
 pub use apex::{ApexAnswer, ApexCall, ApexHandler};
 pub use failure::ApiFailure;

@@ -431,6 +431,24 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
                 version,
             )?))
         }
+        (Method::GET, ["tooling", "executeAnonymous"]) => {
+            let params = query_params(call.query);
+            Ok(Reply::ok(crate::tooling::execute_anonymous(
+                params.get("anonymousBody").map(String::as_str),
+            )))
+        }
+        (_, ["tooling", rest @ ..]) if !rest.is_empty() => {
+            // Tooling queries and sObject calls run through the REST handlers.
+            let inner = Call {
+                method: call.method.clone(),
+                version: call.version,
+                parts: rest,
+                query: call.query,
+                batch: call.batch,
+                body: call.body,
+            };
+            dispatch(org, store, &inner)
+        }
         (Method::GET, ["search"]) => {
             let params = query_params(call.query);
             let sosl = params.get("q").ok_or_else(|| {

@@ -463,12 +463,25 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         of("Description", T::TextArea),
         of("IsClosed", T::Boolean),
     ];
+    let apex_class = vec![
+        text("Name", 255).required(),
+        FieldMeta::new("Body", T::TextArea).length(1_000_000),
+        of("ApiVersion", T::Double),
+        of("Status", T::Picklist)
+            .picklist(&["Active", "Inactive", "Deleted"], Some("Active"))
+            .required(),
+        of("IsValid", T::Boolean),
+        of("LengthWithoutComments", T::Int),
+        text("NamespacePrefix", 15),
+    ];
     vec![
         ObjectMeta::new("Account", "Accounts", "001", account),
         ObjectMeta::new("Contact", "Contacts", "003", contact),
         ObjectMeta::new("Lead", "Leads", "00Q", lead),
         ObjectMeta::new("Opportunity", "Opportunities", "006", opportunity),
         ObjectMeta::new("Case", "Cases", "500", case),
+        // A Tooling API object (also queryable through the REST API, as in Salesforce).
+        ObjectMeta::new("ApexClass", "Apex Classes", "01p", apex_class),
     ]
 }
 

@@ -24,6 +24,7 @@ mod results;
 mod runtime;
 mod simulation;
 mod sobjects;
+mod tooling;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -42,6 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Engine>()?;
     m.add_class::<auth::TokenInfo>()?;
     m.add_class::<sobjects::SObjectsCore>()?;
+    m.add_class::<tooling::ToolingCore>()?;
     m.add_class::<query::QueryCore>()?;
     m.add_class::<composite::CompositeCore>()?;
     m.add_class::<composite::RecordResult>()?;
