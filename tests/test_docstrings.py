@@ -15,6 +15,7 @@ import forcelink.bulk
 import forcelink.composite
 import forcelink.config
 import forcelink.events
+import forcelink.files
 import forcelink.limits
 import forcelink.query
 import forcelink.sobjects
@@ -27,6 +28,7 @@ SERVICE_MODULES = [
     forcelink.composite,
     forcelink.config,
     forcelink.events,
+    forcelink.files,
     forcelink.limits,
     forcelink.query,
     forcelink.sobjects,

@@ -18,6 +18,7 @@ from .bulk import AsyncBulk, Bulk
 from .composite import AsyncComposite, Composite
 from .config import ClientBuilder
 from .events import AsyncEvents, Events
+from .files import AsyncFiles, Files
 from .health import HealthReport
 from .limits import AsyncLimits, Limits
 from .query import AsyncQuery, Query
@@ -98,6 +99,7 @@ class Salesforce(_ClientBase):
     auth: Auth
     apex: Apex
     tooling: Tooling
+    files: Files
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -110,6 +112,7 @@ class Salesforce(_ClientBase):
         self.auth = Auth(engine)
         self.apex = Apex(engine)
         self.tooling = Tooling(engine.tooling())
+        self.files = Files(engine.files())
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[Salesforce]:
@@ -184,6 +187,7 @@ class AsyncSalesforce(_ClientBase):
     auth: AsyncAuth
     apex: AsyncApex
     tooling: AsyncTooling
+    files: AsyncFiles
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -196,6 +200,7 @@ class AsyncSalesforce(_ClientBase):
         self.auth = AsyncAuth(engine)
         self.apex = AsyncApex(engine)
         self.tooling = AsyncTooling(engine.tooling())
+        self.files = AsyncFiles(engine.files())
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[AsyncSalesforce]:

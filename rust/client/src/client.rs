@@ -746,7 +746,8 @@ fn request_headers(token: &str, call: &RestCall) -> Result<HeaderMap> {
     auth.set_sensitive(true);
     headers.insert(AUTHORIZATION, auth);
     headers.insert(ACCEPT, HeaderValue::from_static(call.accept));
-    if call.body.is_some() || call.upload.is_some() {
+    // A content type among the call's own headers (a multipart boundary) wins.
+    if (call.body.is_some() || call.upload.is_some()) && !headers.contains_key(CONTENT_TYPE) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(call.content_type));
     }
     Ok(headers)

@@ -21,6 +21,7 @@ pub mod composite;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod limits;
 pub mod metrics;

@@ -26,6 +26,9 @@ pub struct HttpRequest {
 pub struct UploadFile {
     pub path: std::sync::Arc<std::path::PathBuf>,
     pub len: u64,
+    /// Bytes sent before and after the file's (a multipart body's part headers and closing).
+    pub prefix: Bytes,
+    pub suffix: Bytes,
 }
 
 /// A response whose body arrives in pieces (bulk results), so it need not be held whole.
@@ -229,9 +232,14 @@ impl ReqwestTransport {
                         kind: TransportErrorKind::Io,
                         message: format!("cannot read {}: {e}", upload.path.display()),
                     })?;
-                let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+                use futures::StreamExt;
+                let len = upload.prefix.len() as u64 + upload.len + upload.suffix.len() as u64;
+                let prefix = futures::stream::once(async move { Ok(upload.prefix) });
+                let suffix = futures::stream::once(async move { Ok(upload.suffix) });
+                let file = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+                let stream = prefix.chain(file).chain(suffix);
                 builder
-                    .header(http::header::CONTENT_LENGTH, upload.len)
+                    .header(http::header::CONTENT_LENGTH, len)
                     .body(reqwest::Body::wrap_stream(stream))
             }
         };

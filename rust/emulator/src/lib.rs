@@ -15,6 +15,7 @@ mod composite;
 pub mod creation;
 pub mod events;
 mod failure;
+mod files;
 mod identity;
 mod oauth;
 pub mod org;

@@ -78,6 +78,8 @@ pub struct Org {
     down: std::sync::atomic::AtomicBool,
     /// Apex REST classes, played by registered handlers.
     pub apex: crate::apex::ApexClasses,
+    /// The files of ContentVersions.
+    pub files: crate::files::FileStore,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the emulator keeps
@@ -113,6 +115,7 @@ impl Org {
             fault_draws: Mutex::new(rand::SeedableRng::seed_from_u64(settings.seed)),
             down: std::sync::atomic::AtomicBool::new(false),
             apex: crate::apex::ApexClasses::default(),
+            files: crate::files::FileStore::default(),
         };
         Ok(org)
     }

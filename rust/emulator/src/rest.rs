@@ -152,6 +152,26 @@ async fn serve(
     {
         return crate::bulk::dispatch(org, method, version, path, query, headers, body).await;
     }
+    match (
+        method,
+        path.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    ) {
+        (&Method::POST, ["sobjects", "ContentVersion"])
+            if headers
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("multipart/")) =>
+        {
+            return crate::files::upload(org, version, headers, body).await;
+        }
+        (&Method::GET, ["sobjects", "ContentVersion", id, "VersionData"]) => {
+            return crate::files::download(org, id).await;
+        }
+        _ => {}
+    }
     let body = axum::body::to_bytes(body, REST_BODY_LIMIT)
         .await
         .map_err(|_| {

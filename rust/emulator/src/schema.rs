@@ -474,6 +474,14 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         of("LengthWithoutComments", T::Int),
         text("NamespacePrefix", 15),
     ];
+    let content_version = vec![
+        text("Title", 255).required(),
+        text("PathOnClient", 500).required(),
+        of("Description", T::TextArea),
+        of("ContentSize", T::Int),
+        text("FirstPublishLocationId", 18),
+        text("ContentDocumentId", 18),
+    ];
     vec![
         ObjectMeta::new("Account", "Accounts", "001", account),
         ObjectMeta::new("Contact", "Contacts", "003", contact),
@@ -482,6 +490,7 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         ObjectMeta::new("Case", "Cases", "500", case),
         // A Tooling API object (also queryable through the REST API, as in Salesforce).
         ObjectMeta::new("ApexClass", "Apex Classes", "01p", apex_class),
+        ObjectMeta::new("ContentVersion", "Content Versions", "068", content_version),
     ]
 }
 

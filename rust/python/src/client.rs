@@ -341,6 +341,11 @@ impl Engine {
         crate::query::QueryCore::new(self.client.clone())
     }
 
+    /// Salesforce Files.
+    fn files(&self) -> crate::files::FilesCore {
+        crate::files::FilesCore::new(self.client.clone())
+    }
+
     /// The Tooling API service.
     fn tooling(&self) -> crate::tooling::ToolingCore {
         crate::tooling::ToolingCore::new(self.client.clone())

@@ -16,6 +16,7 @@ mod composite;
 mod convert;
 mod errors;
 mod events;
+mod files;
 mod logs;
 mod metrics;
 mod pending;
@@ -44,6 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<auth::TokenInfo>()?;
     m.add_class::<sobjects::SObjectsCore>()?;
     m.add_class::<tooling::ToolingCore>()?;
+    m.add_class::<files::FilesCore>()?;
     m.add_class::<query::QueryCore>()?;
     m.add_class::<composite::CompositeCore>()?;
     m.add_class::<composite::RecordResult>()?;

@@ -238,6 +238,8 @@ impl<'a> Bulk<'a> {
         call.upload = Some(UploadFile {
             path: std::sync::Arc::new(path.to_path_buf()),
             len,
+            prefix: Bytes::new(),
+            suffix: Bytes::new(),
         });
         self.client.execute(call).await?;
         Ok(())
