@@ -291,3 +291,18 @@ def test_simple_salesforce_query_all_matches_ours(tls_emulator: Emulator) -> Non
     ours = list(tls_emulator.client().query.stream("SELECT Id, Name FROM Account ORDER BY Name"))
     assert theirs["totalSize"] == 4_500
     assert [(r["Id"], r["Name"]) for r in theirs["records"]] == [(r["Id"], r["Name"]) for r in ours]
+
+
+def test_datetime_literals_with_z_and_offsets_filter(org: Emulator) -> None:
+    """format_soql writes datetimes as 2020-01-01T00:00:00Z; the emulator read the time's colons
+    as a date-literal parameter (LAST_N_DAYS:7) and refused the filter."""
+    sf = org.client()
+    made = sf.sobjects.create("Account", {"Name": "Dated"}).id
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    soql = format_soql("SELECT Id FROM Account WHERE LastModifiedDate > {}", past)
+    assert soql.endswith("> 2020-01-01T00:00:00Z")
+    assert [r["Id"] for r in sf.query.stream(soql)] == [made]
+    later = "SELECT Id FROM Account WHERE CreatedDate > 2999-01-01T00:00:00+02:00"
+    assert sf.query.query(later).total_size == 0
+    earlier = "SELECT Id FROM Account WHERE CreatedDate >= 2020-06-30T23:59:59.000-07:00 AND CreatedDate = LAST_N_DAYS:2"
+    assert sf.query.query(earlier).total_size == 1

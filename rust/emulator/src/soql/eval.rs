@@ -592,7 +592,11 @@ fn resolve_date(text: &str) -> Option<(NaiveDateTime, NaiveDateTime)> {
         }
     };
     let range = |a: NaiveDate, b: NaiveDate| Some((day(a)?, day(b)?));
-    if let Some((name, n)) = text.split_once(':') {
+    // LAST_N_DAYS:7 and the like; a datetime literal's colons are not a parameter.
+    if let Some((name, n)) = text
+        .split_once(':')
+        .filter(|(name, _)| name.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
         let n: i64 = n.parse().ok()?;
         return match name {
             "LAST_N_DAYS" => range(today - Days::days(n), today + Days::days(1)),
