@@ -9,6 +9,7 @@ import pytest
 import requests
 from simple_salesforce import Salesforce as SimpleSalesforce
 
+import forcelink
 from forcelink import (
     AsyncSalesforce,
     InvalidArgumentError,
@@ -306,3 +307,20 @@ def test_datetime_literals_with_z_and_offsets_filter(org: Emulator) -> None:
     assert sf.query.query(later).total_size == 0
     earlier = "SELECT Id FROM Account WHERE CreatedDate >= 2020-06-30T23:59:59.000-07:00 AND CreatedDate = LAST_N_DAYS:2"
     assert sf.query.query(earlier).total_size == 1
+
+
+def test_contact_and_lead_have_a_compound_name(org: Emulator) -> None:
+    """The README's own example queries Contact.Name, a compound of Salutation, FirstName and
+    LastName that Salesforce keeps; the emulator had no such field."""
+    sf = org.client()
+    acme = sf.sobjects.create("Account", {"Name": "Acme"}).id
+    ada = sf.sobjects.create("Contact", {"FirstName": "Ada", "LastName": "Lovelace", "AccountId": acme}).id
+    rows = sf.query.query("SELECT Id, Name, Account.Name FROM Contact").records
+    assert [(r["Name"], r["Account"]["Name"]) for r in rows] == [("Ada Lovelace", "Acme")]
+    sf.sobjects.update("Contact", ada, {"Salutation": "Countess", "FirstName": "Augusta Ada"})
+    assert sf.sobjects.get("Contact", ada, fields=["Name"])["Name"] == "Countess Augusta Ada Lovelace"
+    sf.sobjects.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
+    assert sf.query.query("SELECT Name FROM Lead WHERE Name = 'Hopper'").records[0]["Name"] == "Hopper"
+    with pytest.raises(forcelink.SalesforceError) as raised:
+        sf.sobjects.update("Contact", ada, {"Name": "Someone Else"})
+    assert raised.value.error_code == "INVALID_FIELD_FOR_INSERT_UPDATE"

@@ -391,7 +391,10 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
     account.extend(address("Billing"));
     account.extend(address("Shipping"));
     let mut contact = vec![
+        text("Salutation", 40),
         text("FirstName", 40),
+        // Compound: Salutation, FirstName and LastName, kept by the store.
+        text("Name", 121).system(),
         text("LastName", 80).required(),
         of("AccountId", T::Reference).lookup("Account", "Account"),
         text("Title", 128),
@@ -404,7 +407,9 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
     ];
     contact.extend(address("Mailing"));
     let mut lead = vec![
+        text("Salutation", 40),
         text("FirstName", 40),
+        text("Name", 121).system(),
         text("LastName", 80).required(),
         text("Company", 255).required(),
         of("Status", T::Picklist)

@@ -456,6 +456,7 @@ impl Store {
             .find(|o| o.meta.name.eq_ignore_ascii_case(object))
             .ok_or_else(|| unsupported_type(object))?;
         store.check_unique(&values, None)?;
+        compose_name(&store.meta, &mut values);
         let id = mint_id(next_serial, &store.meta.key_prefix, pod)?;
         let key = RecordKey::new(&id)
             .ok_or_else(|| ApiFailure::internal("a minted id is 18 characters"))?;
@@ -545,6 +546,7 @@ impl Store {
         fields.insert(&system.last_modified_date, stamp.clone());
         fields.insert(&system.system_modstamp, stamp);
         fields.insert(&system.last_modified_by_id, Value::String(user));
+        compose_name(&store.meta, fields);
         store.index_insert(&id, &record.fields);
         store.records.insert(key, record);
         let object = store.name.clone();
@@ -916,6 +918,24 @@ fn looks_like_email(s: &str) -> bool {
 }
 
 /// Salesforce's datetime form: `2012-07-12T17:49:01.000+0000`.
+/// Contact and Lead carry a compound `Name`: Salutation, FirstName and LastName, as Salesforce
+/// composes it; every write keeps it up to date.
+fn compose_name(meta: &crate::schema::ObjectMeta, fields: &mut Fields) {
+    if !matches!(&*meta.name, "Contact" | "Lead") {
+        return;
+    }
+    let Some(name) = meta.field("Name").map(|f| f.name.clone()) else {
+        return;
+    };
+    let composed = ["Salutation", "FirstName", "LastName"]
+        .iter()
+        .filter_map(|part| fields.get(part).and_then(Value::as_str))
+        .filter(|text| !text.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    fields.insert(&name, Value::String(composed));
+}
+
 pub fn format_datetime(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
