@@ -164,3 +164,19 @@ async def test_async_composite(async_sf: AsyncSalesforce) -> None:
         [{"attributes": {"type": "Lead"}, "LastName": "L", "Company": "C"}]
     )
     assert made[0].success
+
+
+def test_a_malformed_id_in_a_collection_delete_answers_the_documented_entry(org: Emulator) -> None:
+    """Salesforce's documented entry for a malformed id has no id; the emulator echoed one."""
+    sf = org.client()
+    good = sf.sobjects.create("Account", {"Name": "Doomed"}).id
+    answer = sf.request("DELETE", "composite/sobjects", params={"ids": f"{good},001RM000003oLrB000"})
+    assert answer.json() == [
+        {"id": good, "success": True, "errors": []},
+        {
+            "success": False,
+            "errors": [
+                {"statusCode": "MALFORMED_ID", "message": "malformed id 001RM000003oLrB000", "fields": []}
+            ],
+        },
+    ]

@@ -680,6 +680,15 @@ fn collection_delete(store: &mut Store, query: Option<&str>) -> Result<Reply, Ap
                 .and_then(|object| store.delete(&object, id, &now))
             {
                 Ok(()) => json!({"id": id, "success": true, "errors": []}),
+                // As Salesforce documents it, a malformed id's entry carries no id.
+                Err(e) if e.code == "MALFORMED_ID" => {
+                    failed = true;
+                    json!({"success": false, "errors": [{
+                        "statusCode": "MALFORMED_ID",
+                        "message": format!("malformed id {id}"),
+                        "fields": [],
+                    }]})
+                }
                 Err(e) => {
                     failed = true;
                     json!({"id": id, "success": false, "errors": [record_error(&e)]})
