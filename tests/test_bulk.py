@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
-from simple_salesforce import Salesforce as SimpleSalesforce
 
 from forcelink import (
     AsyncSalesforce,
@@ -24,6 +22,8 @@ from forcelink import (
 )
 from forcelink.cli import main
 from forcelink.testing import Emulator
+
+from .conftest import simple_salesforce_peer
 
 FAST = {"poll_interval": 0.02, "max_poll_interval": 0.2}
 
@@ -285,14 +285,8 @@ def test_cli_bulk_insert_and_query(
 def test_simple_salesforce_bulk2_insert_works_against_the_emulator(
     tls_emulator: Emulator, tmp_path: Path
 ) -> None:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = tls_emulator.ca_cert_path
-    peer = SimpleSalesforce(
-        instance_url=tls_emulator.instance_url,
-        session_id=tls_emulator.access_token(),
-        session=session,
-        version="62.0",
+    peer = simple_salesforce_peer(
+        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
     )
     path = write_accounts(tmp_path / "peer.csv", 300, {7})
     results = peer.bulk2.Account.insert(str(path), wait=0.05)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import pytest
-import requests
-from simple_salesforce import Salesforce as SimpleSalesforce
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 from forcelink.testing import Emulator
 
+from .conftest import simple_salesforce_peer
+
 
 def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:
-    session = requests.Session()
-    session.verify = tls_emulator.ca_cert_path
-    # REQUESTS_CA_BUNDLE in the environment would override session.verify otherwise.
-    session.trust_env = False
-    peer = SimpleSalesforce(
-        instance_url=tls_emulator.instance_url,
-        session_id=tls_emulator.access_token(),
-        session=session,
-        version="62.0",
+    peer = simple_salesforce_peer(
+        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
     )
     created = peer.Account.create({"Name": "Peer Co", "Industry": "Retail"})
     assert created["success"] is True

@@ -6,8 +6,6 @@ import datetime as dt
 import gc
 
 import pytest
-import requests
-from simple_salesforce import Salesforce as SimpleSalesforce
 
 import forcelink
 from forcelink import (
@@ -21,6 +19,8 @@ from forcelink import (
     format_soql,
 )
 from forcelink.testing import Emulator
+
+from .conftest import simple_salesforce_peer
 
 N = 10_005
 
@@ -279,14 +279,8 @@ def test_format_soql_values() -> None:
 
 def test_simple_salesforce_query_all_matches_ours(tls_emulator: Emulator) -> None:
     tls_emulator.seed_records("Account", ({"Name": f"P{i:04}"} for i in range(4_500)))
-    session = requests.Session()
-    session.verify = tls_emulator.ca_cert_path
-    session.trust_env = False
-    peer = SimpleSalesforce(
-        instance_url=tls_emulator.instance_url,
-        session_id=tls_emulator.access_token(),
-        session=session,
-        version="62.0",
+    peer = simple_salesforce_peer(
+        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
     )
     theirs = peer.query_all("SELECT Id, Name FROM Account ORDER BY Name")
     ours = list(tls_emulator.client().query.stream("SELECT Id, Name FROM Account ORDER BY Name"))

@@ -4,12 +4,12 @@ same through simple-salesforce's search."""
 from __future__ import annotations
 
 import pytest
-import requests
-from simple_salesforce import Salesforce as SimpleSalesforce
 
 from forcelink import InvalidArgumentError, format_sosl
 from forcelink.errors import SalesforceError
 from forcelink.testing import Emulator
+
+from .conftest import simple_salesforce_peer
 
 
 @pytest.fixture
@@ -80,17 +80,10 @@ async def test_async_search(seeded: Emulator) -> None:
 
 def test_simple_salesforce_search_reads_the_same(tls_emulator: Emulator) -> None:
     tls_emulator.seed_records("Account", [{"Name": "Acme Corporation"}, {"Name": "Globex"}])
-    session = requests.Session()
-    session.verify = tls_emulator.ca_cert_path
-    session.trust_env = False
-    peer = SimpleSalesforce(
-        instance_url=tls_emulator.instance_url,
-        session_id=tls_emulator.access_token(),
-        session=session,
-        version="62.0",
+    peer = simple_salesforce_peer(
+        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
     )
     sosl = "FIND {acme} RETURNING Account(Id, Name)"
     theirs = peer.search(sosl)["searchRecords"]
     ours = tls_emulator.client().search(sosl)
     assert [r["Id"] for r in theirs] == [r["Id"] for r in ours] and len(ours) == 1
-    session.close()

@@ -12,11 +12,21 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 const METHODS: &[&str] = &["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OTHER"];
-/// Status label values: the codes Salesforce answers with, then `other` and `error` (no answer).
-const STATUSES: &[&str] = &[
-    "200", "201", "204", "300", "304", "400", "401", "403", "404", "405", "409", "412", "414",
-    "415", "420", "429", "431", "500", "502", "503", "504", "other", "error",
+/// The statuses Salesforce answers with, each its own label value; any other is `other`, and
+/// no answer at all `error`.
+const STATUS_CODES: &[u16] = &[
+    200, 201, 204, 300, 304, 400, 401, 403, 404, 405, 409, 412, 414, 415, 420, 429, 431, 500, 502,
+    503, 504,
 ];
+const STATUS_LABELS: usize = STATUS_CODES.len() + 2;
+
+fn status_label(index: usize) -> String {
+    match STATUS_CODES.get(index) {
+        Some(code) => code.to_string(),
+        None if index == STATUS_CODES.len() => "other".to_owned(),
+        None => "error".to_owned(),
+    }
+}
 /// Request and token latency buckets, in seconds.
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -108,7 +118,7 @@ struct Registry {
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
     enabled: AtomicBool::new(true),
-    requests: (0..ROUTES.len() * METHODS.len() * STATUSES.len())
+    requests: (0..ROUTES.len() * METHODS.len() * STATUS_LABELS)
         .map(|_| AtomicU64::new(0))
         .collect(),
     durations: (0..ROUTES.len() * METHODS.len())
@@ -142,29 +152,13 @@ fn method_index(method: &http::Method) -> usize {
 }
 
 fn status_index(status: Option<u16>) -> usize {
-    let Some(status) = status else {
-        return STATUSES.len() - 1;
-    };
-    let mut buf = [0u8; 5];
-    let text = format_status(status, &mut buf);
-    STATUSES
-        .iter()
-        .position(|s| *s == text)
-        .unwrap_or(STATUSES.len() - 2)
-}
-
-fn format_status(status: u16, buf: &mut [u8; 5]) -> &str {
-    let mut n = status;
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
+    match status {
+        Some(code) => STATUS_CODES
+            .iter()
+            .position(|c| *c == code)
+            .unwrap_or(STATUS_CODES.len()),
+        None => STATUS_CODES.len() + 1,
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("other")
 }
 
 /// One request: its route (an index into [`ROUTES`]), method, status (None: no answer) and
@@ -176,7 +170,7 @@ pub fn record_request(route: usize, method: &http::Method, status: Option<u16>, 
     let r = registry();
     let route = route.min(ROUTES.len() - 1);
     let m = method_index(method);
-    let cell = (route * METHODS.len() + m) * STATUSES.len() + status_index(status);
+    let cell = (route * METHODS.len() + m) * STATUS_LABELS + status_index(status);
     r.requests[cell].fetch_add(1, Ordering::Relaxed);
     r.durations[route * METHODS.len() + m].observe(elapsed);
 }
@@ -335,15 +329,15 @@ pub fn snapshot() -> Vec<MetricFamily> {
     let mut durations = Vec::new();
     for (route_i, route) in ROUTES.iter().enumerate() {
         for (m_i, method) in METHODS.iter().enumerate() {
-            for (s_i, status) in STATUSES.iter().enumerate() {
-                let cell = (route_i * METHODS.len() + m_i) * STATUSES.len() + s_i;
+            for s_i in 0..STATUS_LABELS {
+                let cell = (route_i * METHODS.len() + m_i) * STATUS_LABELS + s_i;
                 let n = r.requests[cell].load(Ordering::Relaxed);
                 if n > 0 {
                     requests.push(Sample {
                         labels: vec![
                             ("method", (*method).to_owned()),
                             ("route", (*route).to_owned()),
-                            ("status", (*status).to_owned()),
+                            ("status", status_label(s_i)),
                         ],
                         value: SampleValue::Number(n as f64),
                     });
@@ -557,10 +551,10 @@ mod tests {
 
     #[test]
     fn statuses_map_to_their_label() {
-        assert_eq!(STATUSES[status_index(Some(503))], "503");
-        assert_eq!(STATUSES[status_index(Some(200))], "200");
-        assert_eq!(STATUSES[status_index(Some(418))], "other");
-        assert_eq!(STATUSES[status_index(None)], "error");
+        assert_eq!(status_label(status_index(Some(503))), "503");
+        assert_eq!(status_label(status_index(Some(200))), "200");
+        assert_eq!(status_label(status_index(Some(418))), "other");
+        assert_eq!(status_label(status_index(None)), "error");
     }
 
     #[test]
