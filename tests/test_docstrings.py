@@ -16,6 +16,7 @@ import forcelink.composite
 import forcelink.config
 import forcelink.events
 import forcelink.files
+import forcelink.frames
 import forcelink.limits
 import forcelink.query
 import forcelink.sobjects
@@ -29,6 +30,7 @@ SERVICE_MODULES = [
     forcelink.config,
     forcelink.events,
     forcelink.files,
+    forcelink.frames,
     forcelink.limits,
     forcelink.query,
     forcelink.sobjects,

@@ -6,7 +6,7 @@
 """
 
 from ._core import __version__
-from .bulk import AsyncBulkResult, BulkEvent, BulkResult
+from .bulk import AsyncBulkQuery, AsyncBulkResult, BulkEvent, BulkQuery, BulkResult
 from .client import AsyncSalesforce, CircuitState, Salesforce
 from .composite import CompositeRequest, CompositeResult, Ref
 from .config import ClientBuilder
@@ -73,12 +73,14 @@ from .soql import format_soql, format_sosl
 __all__ = [
     "ApiResponse",
     "ApiUsage",
+    "AsyncBulkQuery",
     "AsyncBulkResult",
     "AsyncSalesforce",
     "AuthError",
     "BulkEvent",
     "BulkIncompleteError",
     "BulkJobError",
+    "BulkQuery",
     "BulkResult",
     "BulkTimeoutError",
     "CircuitOpenError",

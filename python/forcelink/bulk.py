@@ -21,17 +21,23 @@ from ._core import (
     SplitInput,
     split_path,
 )
+from ._options import Headers, scoped
 from ._twins import async_twin_of
+from .frames import arrow_table, pandas_frame
 
 if TYPE_CHECKING:
+    import pandas
+    import pyarrow
     from typing_extensions import Unpack
 
 __all__ = [
     "AsyncBulk",
+    "AsyncBulkQuery",
     "AsyncBulkResult",
     "Bulk",
     "BulkData",
     "BulkEvent",
+    "BulkQuery",
     "BulkResult",
 ]
 
@@ -70,7 +76,8 @@ class BulkEvent:
 
 
 class LoadOptions(TypedDict, total=False):
-    """Keyword options of every load."""
+    """Keyword options of every load. ``timeout`` bounds the whole load (every job's wait);
+    ``request_timeout`` each HTTP request, and ``headers`` are sent with each request."""
 
     column_delimiter: str
     max_upload_bytes: int
@@ -81,6 +88,8 @@ class LoadOptions(TypedDict, total=False):
     timeout: float
     progress: Callable[[BulkEvent], object] | None
     spool_dir: str | os.PathLike[str] | None
+    headers: Headers | None
+    request_timeout: float | None
 
 
 def _is_path(data: object) -> bool:
@@ -141,6 +150,7 @@ def _ingest(
     external_id_field: str | None,
     options: LoadOptions,
 ) -> Any:
+    core = scoped(core, options.get("request_timeout"), options.get("headers"))
     return core.ingest(
         object,
         operation,
@@ -241,6 +251,100 @@ def _write_to(out: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], bool]
     return out, False
 
 
+class _QueryArgs(TypedDict):
+    include_deleted: bool
+    max_records: int | None
+    timeout: float
+    poll_interval: float
+
+
+class BulkQuery:
+    """The rows of a bulk query, returned by :meth:`Bulk.query`. Iterate over it for each row
+    as a dict of strings, read page by page in flat memory; or take every row at once with
+    :meth:`to_arrow` or :meth:`to_pandas`, typed from the object's describe. The job starts
+    when the rows are first asked for, and the rows can be read once."""
+
+    def __init__(self, core: BulkCore, soql: str, args: _QueryArgs) -> None:
+        self._core = core
+        self._soql = soql
+        self._args = args
+        self._rows: Iterator[dict[str, str]] | None = None
+        self._taken = False
+
+    def _start(self) -> BulkQueryCore:
+        if self._taken:
+            raise RuntimeError("this bulk query's rows were read already; run sf.bulk.query(...) again")
+        self._taken = True
+        return self._core.query(self._soql, **self._args).wait()
+
+    def _read(self) -> Iterator[dict[str, str]]:
+        job = self._start()
+        while (page := job.next_page().wait()) is not None:
+            yield from page.records()
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return self
+
+    def __next__(self) -> dict[str, str]:
+        if self._rows is None:
+            self._rows = self._read()
+        return next(self._rows)
+
+    def to_arrow(self) -> pyarrow.Table:
+        """Every row as a ``pyarrow.Table``, columns typed from the FROM object's describe
+        (see :meth:`forcelink.query.Query.to_arrow`); the CSV pages are read into Arrow in
+        Rust. Needs ``forcelink[frames]``."""
+        return arrow_table(self._start().to_arrow().wait())
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """:meth:`to_arrow` as a pandas DataFrame (dtypes as in
+        :func:`forcelink.frames.pandas_frame`)."""
+        return pandas_frame(self._start().to_arrow().wait())
+
+
+class AsyncBulkQuery:
+    """The asyncio twin of :class:`BulkQuery`: ``async for row in sf.bulk.query(soql)``, or
+    ``await sf.bulk.query(soql).to_pandas()``."""
+
+    def __init__(self, core: BulkCore, soql: str, args: _QueryArgs) -> None:
+        self._core = core
+        self._soql = soql
+        self._args = args
+        self._rows: AsyncIterator[dict[str, str]] | None = None
+        self._taken = False
+
+    async def _start(self) -> BulkQueryCore:
+        if self._taken:
+            raise RuntimeError("this bulk query's rows were read already; run sf.bulk.query(...) again")
+        self._taken = True
+        job: BulkQueryCore = await self._core.query(self._soql, **self._args)
+        return job
+
+    async def _read(self) -> AsyncIterator[dict[str, str]]:
+        job = await self._start()
+        while (page := await job.next_page()) is not None:
+            for record in page.records():
+                yield record
+
+    def __aiter__(self) -> AsyncIterator[dict[str, str]]:
+        return self
+
+    async def __anext__(self) -> dict[str, str]:
+        if self._rows is None:
+            self._rows = self._read()
+        return await anext(self._rows)
+
+    async def to_arrow(self) -> pyarrow.Table:
+        """The async twin of :meth:`BulkQuery.to_arrow`."""
+        job = await self._start()
+        return arrow_table(await job.to_arrow())
+
+    async def to_pandas(self) -> pandas.DataFrame:
+        """The async twin of :meth:`BulkQuery.to_pandas`."""
+        job = await self._start()
+        return pandas_frame(await job.to_arrow())
+
+
 class Bulk:
     """Reached as ``sf.bulk``."""
 
@@ -293,38 +397,52 @@ class Bulk:
         """Deletes for good, skipping the recycle bin (needs the Bulk API Hard Delete permission)."""
         return self._load("hardDelete", object, data, None, options)
 
-    def resume(self, job_ids: Sequence[str], *, timeout: float = 7200.0) -> BulkResult:
+    def resume(
+        self,
+        job_ids: Sequence[str],
+        *,
+        timeout: float = 7200.0,
+        request_timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> BulkResult:
         """Waits for jobs created earlier (e.g. after a :class:`BulkTimeoutError`) and returns
         their result."""
-        return BulkResult(self._core.resume(list(job_ids), timeout=timeout).wait())
+        return BulkResult(
+            scoped(self._core, request_timeout, headers).resume(list(job_ids), timeout=timeout).wait()
+        )
 
-    def job_info(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
-        """A job's state and counters, as Salesforce reports them (``kind`` is ``"ingest"`` or ``"query"``)."""
-        return self._core.job_info(job_id, kind=kind).wait()
-
-    def abort(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
-        """Aborts a job; rows not yet processed stay unprocessed."""
-        return self._core.abort(job_id, kind=kind).wait()
-
-    def delete_job(self, job_id: str, *, kind: str = "ingest") -> None:
-        """Deletes a finished job and its result files."""
-        self._core.delete(job_id, kind=kind).wait()
-
-    def _start_query(
+    def job_info(
         self,
-        soql: str,
-        include_deleted: bool,
-        max_records: int | None,
-        timeout: float,
-        poll_interval: float,
-    ) -> BulkQueryCore:
-        return self._core.query(
-            soql,
-            include_deleted=include_deleted,
-            max_records=max_records,
-            timeout=timeout,
-            poll_interval=poll_interval,
-        ).wait()
+        job_id: str,
+        *,
+        kind: str = "ingest",
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        """A job's state and counters, as Salesforce reports them (``kind`` is ``"ingest"`` or ``"query"``)."""
+        return scoped(self._core, timeout, headers).job_info(job_id, kind=kind).wait()
+
+    def abort(
+        self,
+        job_id: str,
+        *,
+        kind: str = "ingest",
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        """Aborts a job; rows not yet processed stay unprocessed."""
+        return scoped(self._core, timeout, headers).abort(job_id, kind=kind).wait()
+
+    def delete_job(
+        self,
+        job_id: str,
+        *,
+        kind: str = "ingest",
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        """Deletes a finished job and its result files."""
+        scoped(self._core, timeout, headers).delete(job_id, kind=kind).wait()
 
     def query(
         self,
@@ -334,12 +452,20 @@ class Bulk:
         max_records: int | None = None,
         timeout: float = 7200.0,
         poll_interval: float = 0.1,
-    ) -> Iterator[dict[str, str]]:
-        """Every row of a bulk query as a dict of strings, read page by page (``max_records``
-        rows per page), so memory stays flat."""
-        job = self._start_query(soql, include_deleted, max_records, timeout, poll_interval)
-        while (page := job.next_page().wait()) is not None:
-            yield from page.records()
+        request_timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> BulkQuery:
+        """The rows of a bulk query: iterate for each row as a dict of strings, read page by
+        page (``max_records`` rows per page) so memory stays flat, or call ``.to_arrow()`` /
+        ``.to_pandas()`` on the result for a typed table. ``timeout`` bounds the job's wait,
+        ``request_timeout`` each HTTP request."""
+        args: _QueryArgs = {
+            "include_deleted": include_deleted,
+            "max_records": max_records,
+            "timeout": timeout,
+            "poll_interval": poll_interval,
+        }
+        return BulkQuery(scoped(self._core, request_timeout, headers), soql, args)
 
     def query_to_file(
         self,
@@ -351,11 +477,20 @@ class Bulk:
         timeout: float = 7200.0,
         poll_interval: float = 0.1,
         progress: Callable[[int, int], object] | None = None,
+        request_timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> int:
         """Writes the query's CSV (one header row) to a path or binary writer, page by page;
         returns the number of records. ``progress(pages, records)`` is called after each page
         is written, with the totals so far."""
-        job = self._start_query(soql, include_deleted, max_records, timeout, poll_interval)
+        core = scoped(self._core, request_timeout, headers)
+        job = core.query(
+            soql,
+            include_deleted=include_deleted,
+            max_records=max_records,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        ).wait()
         writer, owned = _write_to(out)
         count = pages = 0
         try:
@@ -419,19 +554,49 @@ class AsyncBulk:
     ) -> AsyncBulkResult:
         return await self._load("hardDelete", object, data, None, options)
 
-    async def resume(self, job_ids: Sequence[str], *, timeout: float = 7200.0) -> AsyncBulkResult:
-        return AsyncBulkResult(await self._core.resume(list(job_ids), timeout=timeout))
+    async def resume(
+        self,
+        job_ids: Sequence[str],
+        *,
+        timeout: float = 7200.0,
+        request_timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> AsyncBulkResult:
+        return AsyncBulkResult(
+            await scoped(self._core, request_timeout, headers).resume(list(job_ids), timeout=timeout)
+        )
 
-    async def job_info(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
-        return await self._core.job_info(job_id, kind=kind)
+    async def job_info(
+        self,
+        job_id: str,
+        *,
+        kind: str = "ingest",
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).job_info(job_id, kind=kind)
 
-    async def abort(self, job_id: str, *, kind: str = "ingest") -> dict[str, Any]:
-        return await self._core.abort(job_id, kind=kind)
+    async def abort(
+        self,
+        job_id: str,
+        *,
+        kind: str = "ingest",
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).abort(job_id, kind=kind)
 
-    async def delete_job(self, job_id: str, *, kind: str = "ingest") -> None:
-        await self._core.delete(job_id, kind=kind)
+    async def delete_job(
+        self,
+        job_id: str,
+        *,
+        kind: str = "ingest",
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        await scoped(self._core, timeout, headers).delete(job_id, kind=kind)
 
-    async def query(
+    def query(
         self,
         soql: str,
         *,
@@ -439,18 +604,19 @@ class AsyncBulk:
         max_records: int | None = None,
         timeout: float = 7200.0,
         poll_interval: float = 0.1,
-    ) -> AsyncIterator[dict[str, str]]:
-        """``async for row in sf.bulk.query(soql)``: every row, page by page."""
-        job = await self._core.query(
-            soql,
-            include_deleted=include_deleted,
-            max_records=max_records,
-            timeout=timeout,
-            poll_interval=poll_interval,
-        )
-        while (page := await job.next_page()) is not None:
-            for record in page.records():
-                yield record
+        request_timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> AsyncBulkQuery:
+        """``async for row in sf.bulk.query(soql)``: every row, page by page; or
+        ``await sf.bulk.query(soql).to_pandas()``. Nothing is sent until the rows are asked
+        for."""
+        args: _QueryArgs = {
+            "include_deleted": include_deleted,
+            "max_records": max_records,
+            "timeout": timeout,
+            "poll_interval": poll_interval,
+        }
+        return AsyncBulkQuery(scoped(self._core, request_timeout, headers), soql, args)
 
     async def query_to_file(
         self,
@@ -462,9 +628,11 @@ class AsyncBulk:
         timeout: float = 7200.0,
         poll_interval: float = 0.1,
         progress: Callable[[int, int], object] | None = None,
+        request_timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> int:
         """The async twin of :meth:`Bulk.query_to_file`."""
-        job = await self._core.query(
+        job = await scoped(self._core, request_timeout, headers).query(
             soql,
             include_deleted=include_deleted,
             max_records=max_records,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
+from ._options import Headers, scoped
 from ._twins import async_twin_of
 from .apex import Apex, AsyncApex, _args
 from .auth import AsyncAuth, Auth
@@ -47,6 +48,9 @@ class CircuitState:
 class _ClientBase:
     _engine: Engine
 
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
     @property
     def instance_url(self) -> str:
         return self._engine.instance_url
@@ -62,6 +66,13 @@ class _ClientBase:
     @property
     def api_version(self) -> str:
         return self._engine.api_version
+
+    def with_options(self, *, timeout: float | None = None, headers: Headers | None = None) -> Self:
+        """This client, sending ``timeout`` (seconds, per request) and ``headers`` (such as
+        ``Sforce-Call-Options``) with each REST request its calls make; connections, tokens
+        and limits are shared. Options given to a call replace these for that call.
+        ``Authorization``, ``Host`` and ``Content-Type`` are the client's own and refused."""
+        return type(self)(scoped(self._engine, timeout, headers))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(instance_url={self.instance_url!r}, api_version={self.api_version!r})"
@@ -131,15 +142,19 @@ class Salesforce(_ClientBase):
         SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS. A ConfigError names what is missing."""
         return cls(Engine(overrides, from_env=True))
 
-    def versions(self) -> list[dict[str, Any]]:
+    def versions(
+        self, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> list[dict[str, Any]]:
         """The API versions the instance offers."""
-        return self._engine.versions().wait()
+        return scoped(self._engine, timeout, headers).versions().wait()
 
-    def search(self, sosl: str) -> list[dict[str, Any]]:
+    def search(
+        self, sosl: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> list[dict[str, Any]]:
         """Runs a SOSL search (``GET /search``): the records found, of every RETURNING object,
         each with its ``attributes``. Build the search with :func:`forcelink.format_sosl` when
         it holds user input."""
-        return self._engine.search(sosl).wait()
+        return scoped(self._engine, timeout, headers).search(sosl).wait()
 
     def request(
         self,
@@ -210,11 +225,15 @@ class AsyncSalesforce(_ClientBase):
     def from_env(cls, **overrides: Any) -> AsyncSalesforce:
         return cls(Engine(overrides, from_env=True))
 
-    async def versions(self) -> list[dict[str, Any]]:
-        return await self._engine.versions()
+    async def versions(
+        self, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> list[dict[str, Any]]:
+        return await scoped(self._engine, timeout, headers).versions()
 
-    async def search(self, sosl: str) -> list[dict[str, Any]]:
-        return await self._engine.search(sosl)
+    async def search(
+        self, sosl: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> list[dict[str, Any]]:
+        return await scoped(self._engine, timeout, headers).search(sosl)
 
     async def request(
         self,

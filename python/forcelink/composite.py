@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._core import CompositeCore, RecordResult
+from ._options import Headers, scoped
 from ._twins import async_twin_of
 
 __all__ = [
@@ -234,16 +235,26 @@ class Collections:
         self._core = core
 
     def create(
-        self, records: Iterable[Mapping[str, Any]], *, all_or_none: bool = False
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[RecordResult]:
         """Records carry ``{"attributes": {"type": "Account"}, ...}``."""
-        return self._core.create(records, all_or_none).wait()
+        return scoped(self._core, timeout, headers).create(records, all_or_none).wait()
 
     def update(
-        self, records: Iterable[Mapping[str, Any]], *, all_or_none: bool = False
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[RecordResult]:
         """Records carry ``attributes.type`` and their ``Id``."""
-        return self._core.update(records, all_or_none).wait()
+        return scoped(self._core, timeout, headers).update(records, all_or_none).wait()
 
     def upsert(
         self,
@@ -252,17 +263,38 @@ class Collections:
         records: Iterable[Mapping[str, Any]],
         *,
         all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[RecordResult]:
         """Upserts records by an external id field, 200 to a call, in input order; one result per record (``created`` says which were new)."""
-        return self._core.upsert(object, external_id_field, records, all_or_none).wait()
+        return (
+            scoped(self._core, timeout, headers)
+            .upsert(object, external_id_field, records, all_or_none)
+            .wait()
+        )
 
-    def delete(self, ids: Sequence[str], *, all_or_none: bool = False) -> list[RecordResult]:
+    def delete(
+        self,
+        ids: Sequence[str],
+        *,
+        all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> list[RecordResult]:
         """Deletes records by id, 200 to a call; one result per id, in order."""
-        return self._core.delete(list(ids), all_or_none).wait()
+        return scoped(self._core, timeout, headers).delete(list(ids), all_or_none).wait()
 
-    def retrieve(self, object: str, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any] | None]:
+    def retrieve(
+        self,
+        object: str,
+        ids: Sequence[str],
+        fields: Sequence[str],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> list[dict[str, Any] | None]:
         """Records by id, None where an id matches none."""
-        return self._core.retrieve(object, list(ids), list(fields)).wait()
+        return scoped(self._core, timeout, headers).retrieve(object, list(ids), list(fields)).wait()
 
 
 class Composite:
@@ -285,19 +317,37 @@ class Composite:
         *,
         all_or_none: bool = False,
         collate: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> CompositeResult:
         """Sends a composite request built with :meth:`request`; returns each subrequest's result. With ``all_or_none`` a failure rolls back every subrequest."""
-        return _composite_result(self._core.execute(_subrequests(requests), all_or_none, collate).wait())
+        return _composite_result(
+            scoped(self._core, timeout, headers).execute(_subrequests(requests), all_or_none, collate).wait()
+        )
 
     def batch(
-        self, requests: CompositeRequest | Iterable[Mapping[str, Any]], *, halt_on_error: bool = False
+        self,
+        requests: CompositeRequest | Iterable[Mapping[str, Any]],
+        *,
+        halt_on_error: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> BatchResult:
         """Sends up to 25 independent subrequests in one call; with ``halt_on_error`` the ones after a failure are not run."""
-        return _batch_result(self._core.batch(_batch_items(requests), halt_on_error).wait())
+        return _batch_result(
+            scoped(self._core, timeout, headers).batch(_batch_items(requests), halt_on_error).wait()
+        )
 
-    def tree(self, object: str, records: Iterable[Mapping[str, Any]]) -> TreeResult:
+    def tree(
+        self,
+        object: str,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> TreeResult:
         """Creates records with their children in one call (sObject tree); returns the reference ids and new ids."""
-        return _tree_result(self._core.tree(object, records).wait())
+        return _tree_result(scoped(self._core, timeout, headers).tree(object, records).wait())
 
 
 @async_twin_of(Collections)
@@ -306,14 +356,24 @@ class AsyncCollections:
         self._core = core
 
     async def create(
-        self, records: Iterable[Mapping[str, Any]], *, all_or_none: bool = False
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[RecordResult]:
-        return await self._core.create(records, all_or_none)
+        return await scoped(self._core, timeout, headers).create(records, all_or_none)
 
     async def update(
-        self, records: Iterable[Mapping[str, Any]], *, all_or_none: bool = False
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[RecordResult]:
-        return await self._core.update(records, all_or_none)
+        return await scoped(self._core, timeout, headers).update(records, all_or_none)
 
     async def upsert(
         self,
@@ -322,16 +382,33 @@ class AsyncCollections:
         records: Iterable[Mapping[str, Any]],
         *,
         all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[RecordResult]:
-        return await self._core.upsert(object, external_id_field, records, all_or_none)
+        return await scoped(self._core, timeout, headers).upsert(
+            object, external_id_field, records, all_or_none
+        )
 
-    async def delete(self, ids: Sequence[str], *, all_or_none: bool = False) -> list[RecordResult]:
-        return await self._core.delete(list(ids), all_or_none)
+    async def delete(
+        self,
+        ids: Sequence[str],
+        *,
+        all_or_none: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> list[RecordResult]:
+        return await scoped(self._core, timeout, headers).delete(list(ids), all_or_none)
 
     async def retrieve(
-        self, object: str, ids: Sequence[str], fields: Sequence[str]
+        self,
+        object: str,
+        ids: Sequence[str],
+        fields: Sequence[str],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> list[dict[str, Any] | None]:
-        return await self._core.retrieve(object, list(ids), list(fields))
+        return await scoped(self._core, timeout, headers).retrieve(object, list(ids), list(fields))
 
 
 @async_twin_of(Composite)
@@ -352,13 +429,31 @@ class AsyncComposite:
         *,
         all_or_none: bool = False,
         collate: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> CompositeResult:
-        return _composite_result(await self._core.execute(_subrequests(requests), all_or_none, collate))
+        return _composite_result(
+            await scoped(self._core, timeout, headers).execute(_subrequests(requests), all_or_none, collate)
+        )
 
     async def batch(
-        self, requests: CompositeRequest | Iterable[Mapping[str, Any]], *, halt_on_error: bool = False
+        self,
+        requests: CompositeRequest | Iterable[Mapping[str, Any]],
+        *,
+        halt_on_error: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> BatchResult:
-        return _batch_result(await self._core.batch(_batch_items(requests), halt_on_error))
+        return _batch_result(
+            await scoped(self._core, timeout, headers).batch(_batch_items(requests), halt_on_error)
+        )
 
-    async def tree(self, object: str, records: Iterable[Mapping[str, Any]]) -> TreeResult:
-        return _tree_result(await self._core.tree(object, records))
+    async def tree(
+        self,
+        object: str,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> TreeResult:
+        return _tree_result(await scoped(self._core, timeout, headers).tree(object, records))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import ApiUsage, Engine
+from ._options import Headers, scoped
 from ._twins import async_twin_of
 
 __all__ = ["AsyncLimits", "Limits"]
@@ -25,9 +26,9 @@ class Limits(_UsageMixin):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def get(self) -> dict[str, Any]:
+    def get(self, *, timeout: float | None = None, headers: Headers | None = None) -> dict[str, Any]:
         """``GET /limits``: limit name to ``{"Max": n, "Remaining": n}``."""
-        return self._engine.limits().wait()
+        return scoped(self._engine, timeout, headers).limits().wait()
 
 
 @async_twin_of(Limits)
@@ -37,5 +38,5 @@ class AsyncLimits(_UsageMixin):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    async def get(self) -> dict[str, Any]:
-        return await self._engine.limits()
+    async def get(self, *, timeout: float | None = None, headers: Headers | None = None) -> dict[str, Any]:
+        return await scoped(self._engine, timeout, headers).limits()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._core import QueryCore, QueryPage
+from ._options import Headers, scoped
 from ._twins import async_twin_of
+from .frames import arrow_table, pandas_frame
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
 
 __all__ = ["AsyncQuery", "Query"]
 
@@ -18,37 +24,100 @@ class Query:
     def __init__(self, core: QueryCore) -> None:
         self._core = core
 
-    def query(self, soql: str, *, batch_size: int | None = None) -> QueryPage:
+    def query(
+        self,
+        soql: str,
+        *,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> QueryPage:
         """The first page (up to 2000 records; ``batch_size`` 200 to 2000). ``page.done`` and
         ``page.next_records_url`` tell whether and where it goes on."""
-        return self._core.query(soql, batch_size=batch_size).wait()
+        return scoped(self._core, timeout, headers).query(soql, batch_size=batch_size).wait()
 
     def query_all(
-        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> QueryPage:
         """Every record of the query, all pages read, as one page (``done`` is True and
         ``next_records_url`` None); iterate over it or read ``records``. With
         ``include_deleted``, deleted and archived records too (``queryAll``). The whole answer
         is held in memory: :meth:`stream` reads page by page instead."""
-        return self._core.query_all(soql, batch_size=batch_size, include_deleted=include_deleted).wait()
+        return (
+            scoped(self._core, timeout, headers)
+            .query_all(soql, batch_size=batch_size, include_deleted=include_deleted)
+            .wait()
+        )
 
-    def query_more(self, next_records_url: str) -> QueryPage:
+    def query_more(
+        self, next_records_url: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> QueryPage:
         """The page at ``next_records_url`` (from a previous page): resume where it stopped."""
-        return self._core.query_more(next_records_url).wait()
+        return scoped(self._core, timeout, headers).query_more(next_records_url).wait()
 
     def stream(
-        self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
+        self,
+        soql: str,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every record of the query, in order, each exactly once; with ``include_deleted``,
         deleted and archived records too. The next page is fetched while the current one is
         consumed; memory holds at most two pages."""
-        stream = self._core.stream(soql, batch_size=batch_size, include_deleted=include_deleted)
+        stream = scoped(self._core, timeout, headers).stream(
+            soql, batch_size=batch_size, include_deleted=include_deleted
+        )
         while (page := stream.next_page().wait()) is not None:
             yield from page.records()
 
-    def explain(self, soql: str) -> dict[str, Any]:
+    def explain(
+        self, soql: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> dict[str, Any]:
         """The plans Salesforce would consider for ``soql``, best first, without running it."""
-        return self._core.explain(soql).wait()
+        return scoped(self._core, timeout, headers).explain(soql).wait()
+
+    def to_arrow(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> pyarrow.Table:
+        """Every record of the query as a ``pyarrow.Table``, built in Rust: columns follow the
+        SELECT list (``Account.Name`` for a parent's field, the alias or ``expr0`` for an
+        aggregate), typed from the object's describe (``int64``, ``double``, ``bool``,
+        ``date32``, ``timestamp[ms, UTC]``, text); nulls stay nulls. A list the engine cannot
+        type ahead (``FIELDS(ALL)``, a subquery) takes its columns from the first record, as
+        text. Needs ``forcelink[frames]``."""
+        core = scoped(self._core, timeout, headers)
+        return arrow_table(core.to_arrow(soql, batch_size=batch_size, include_deleted=include_deleted).wait())
+
+    def to_pandas(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> pandas.DataFrame:
+        """:meth:`to_arrow` as a pandas DataFrame (see :func:`forcelink.frames.pandas_frame`
+        for the dtypes)."""
+        core = scoped(self._core, timeout, headers)
+        return pandas_frame(
+            core.to_arrow(soql, batch_size=batch_size, include_deleted=include_deleted).wait()
+        )
 
 
 @async_twin_of(Query)
@@ -58,26 +127,77 @@ class AsyncQuery:
     def __init__(self, core: QueryCore) -> None:
         self._core = core
 
-    async def query(self, soql: str, *, batch_size: int | None = None) -> QueryPage:
-        return await self._core.query(soql, batch_size=batch_size)
+    async def query(
+        self,
+        soql: str,
+        *,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> QueryPage:
+        return await scoped(self._core, timeout, headers).query(soql, batch_size=batch_size)
 
     async def query_all(
-        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> QueryPage:
-        return await self._core.query_all(soql, batch_size=batch_size, include_deleted=include_deleted)
+        return await scoped(self._core, timeout, headers).query_all(
+            soql, batch_size=batch_size, include_deleted=include_deleted
+        )
 
-    async def query_more(self, next_records_url: str) -> QueryPage:
-        return await self._core.query_more(next_records_url)
+    async def query_more(
+        self, next_records_url: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> QueryPage:
+        return await scoped(self._core, timeout, headers).query_more(next_records_url)
 
     async def stream(
-        self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
+        self,
+        soql: str,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """``async for record in sf.query.stream(soql)``: every record, the next page fetched
         ahead."""
-        stream = self._core.stream(soql, batch_size=batch_size, include_deleted=include_deleted)
+        stream = scoped(self._core, timeout, headers).stream(
+            soql, batch_size=batch_size, include_deleted=include_deleted
+        )
         while (page := await stream.next_page()) is not None:
             for record in page.records():
                 yield record
 
-    async def explain(self, soql: str) -> dict[str, Any]:
-        return await self._core.explain(soql)
+    async def explain(
+        self, soql: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).explain(soql)
+
+    async def to_arrow(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> pyarrow.Table:
+        core = scoped(self._core, timeout, headers)
+        return arrow_table(await core.to_arrow(soql, batch_size=batch_size, include_deleted=include_deleted))
+
+    async def to_pandas(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        batch_size: int | None = None,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> pandas.DataFrame:
+        core = scoped(self._core, timeout, headers)
+        return pandas_frame(await core.to_arrow(soql, batch_size=batch_size, include_deleted=include_deleted))

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._core import DescribeGlobal, SaveResult, SObjectDescribe, SObjectsCore, UpsertResult
+from ._options import Headers, scoped
 from ._twins import async_twin_of
 
 __all__ = ["AsyncSObjects", "SObjects"]
@@ -35,52 +36,112 @@ class SObjects:
     def __init__(self, core: SObjectsCore) -> None:
         self._core = core
 
-    def create(self, object: str, record: Record) -> SaveResult:
+    def create(
+        self, object: str, record: Record, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> SaveResult:
         """Create a record; returns its id. Raises ValidationError, InvalidFieldError, ..."""
-        return self._core.create(object, record).wait()
+        return scoped(self._core, timeout, headers).create(object, record).wait()
 
-    def get(self, object: str, id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    def get(
+        self,
+        object: str,
+        id: str,
+        fields: Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
         """Read a record; with ``fields``, only those fields (plus ``Id`` and ``attributes``)."""
-        return self._core.get(object, id, _fields(fields)).wait()
+        return scoped(self._core, timeout, headers).get(object, id, _fields(fields)).wait()
 
     def get_by_external_id(
-        self, object: str, field: str, value: str, fields: Sequence[str] | None = None
+        self,
+        object: str,
+        field: str,
+        value: str,
+        fields: Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> dict[str, Any]:
         """Read the record whose external id ``field`` equals ``value``."""
-        return self._core.get_by_external_id(object, field, value, _fields(fields)).wait()
+        return (
+            scoped(self._core, timeout, headers)
+            .get_by_external_id(object, field, value, _fields(fields))
+            .wait()
+        )
 
-    def update(self, object: str, id: str, record: Record) -> None:
+    def update(
+        self,
+        object: str,
+        id: str,
+        record: Record,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> None:
         """Update the given fields; ``None`` clears a field."""
-        self._core.update(object, id, record).wait()
+        scoped(self._core, timeout, headers).update(object, id, record).wait()
 
-    def upsert(self, object: str, field: str, value: str, record: Record) -> UpsertResult:
+    def upsert(
+        self,
+        object: str,
+        field: str,
+        value: str,
+        record: Record,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> UpsertResult:
         """Insert or update by external id; ``result.created`` tells which.
         Raises MultipleMatchesError when several records match (nothing is written)."""
-        return self._core.upsert(object, field, value, record).wait()
+        return scoped(self._core, timeout, headers).upsert(object, field, value, record).wait()
 
-    def delete(self, object: str, id: str) -> None:
+    def delete(
+        self, object: str, id: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> None:
         """Delete a record; raises EntityDeletedError when it is already deleted."""
-        self._core.delete(object, id).wait()
+        scoped(self._core, timeout, headers).delete(object, id).wait()
 
-    def describe(self, object: str) -> SObjectDescribe:
+    def describe(
+        self, object: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> SObjectDescribe:
         """The object's fields and properties."""
-        return self._core.describe(object).wait()
+        return scoped(self._core, timeout, headers).describe(object).wait()
 
-    def get_updated(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+    def get_updated(
+        self,
+        object: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
         """The ids of ``object`` records created or changed from ``start`` to ``end``
         (``GET /sobjects/{type}/updated``): ``{"ids": [...], "latestDateCovered": ...}``. Datetimes
         without a time zone are taken as UTC."""
-        return self._core.get_updated(object, _iso(start), _iso(end)).wait()
+        return scoped(self._core, timeout, headers).get_updated(object, _iso(start), _iso(end)).wait()
 
-    def get_deleted(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+    def get_deleted(
+        self,
+        object: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
         """The ``object`` records deleted from ``start`` to ``end`` (``GET
         /sobjects/{type}/deleted``): ``{"deletedRecords": [{"id", "deletedDate"}, ...],
         "earliestDateAvailable": ..., "latestDateCovered": ...}``."""
-        return self._core.get_deleted(object, _iso(start), _iso(end)).wait()
+        return scoped(self._core, timeout, headers).get_deleted(object, _iso(start), _iso(end)).wait()
 
-    def describe_global(self) -> DescribeGlobal:
+    def describe_global(
+        self, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> DescribeGlobal:
         """Every object of the org."""
-        return self._core.describe_global().wait()
+        return scoped(self._core, timeout, headers).describe_global().wait()
 
 
 @async_twin_of(SObjects)
@@ -90,34 +151,92 @@ class AsyncSObjects:
     def __init__(self, core: SObjectsCore) -> None:
         self._core = core
 
-    async def create(self, object: str, record: Record) -> SaveResult:
-        return await self._core.create(object, record)
+    async def create(
+        self, object: str, record: Record, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> SaveResult:
+        return await scoped(self._core, timeout, headers).create(object, record)
 
-    async def get(self, object: str, id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
-        return await self._core.get(object, id, _fields(fields))
+    async def get(
+        self,
+        object: str,
+        id: str,
+        fields: Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).get(object, id, _fields(fields))
 
     async def get_by_external_id(
-        self, object: str, field: str, value: str, fields: Sequence[str] | None = None
+        self,
+        object: str,
+        field: str,
+        value: str,
+        fields: Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
     ) -> dict[str, Any]:
-        return await self._core.get_by_external_id(object, field, value, _fields(fields))
+        return await scoped(self._core, timeout, headers).get_by_external_id(
+            object, field, value, _fields(fields)
+        )
 
-    async def update(self, object: str, id: str, record: Record) -> None:
-        await self._core.update(object, id, record)
+    async def update(
+        self,
+        object: str,
+        id: str,
+        record: Record,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        await scoped(self._core, timeout, headers).update(object, id, record)
 
-    async def upsert(self, object: str, field: str, value: str, record: Record) -> UpsertResult:
-        return await self._core.upsert(object, field, value, record)
+    async def upsert(
+        self,
+        object: str,
+        field: str,
+        value: str,
+        record: Record,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> UpsertResult:
+        return await scoped(self._core, timeout, headers).upsert(object, field, value, record)
 
-    async def delete(self, object: str, id: str) -> None:
-        await self._core.delete(object, id)
+    async def delete(
+        self, object: str, id: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> None:
+        await scoped(self._core, timeout, headers).delete(object, id)
 
-    async def describe(self, object: str) -> SObjectDescribe:
-        return await self._core.describe(object)
+    async def describe(
+        self, object: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> SObjectDescribe:
+        return await scoped(self._core, timeout, headers).describe(object)
 
-    async def get_updated(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
-        return await self._core.get_updated(object, _iso(start), _iso(end))
+    async def get_updated(
+        self,
+        object: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).get_updated(object, _iso(start), _iso(end))
 
-    async def get_deleted(self, object: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
-        return await self._core.get_deleted(object, _iso(start), _iso(end))
+    async def get_deleted(
+        self,
+        object: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).get_deleted(object, _iso(start), _iso(end))
 
-    async def describe_global(self) -> DescribeGlobal:
-        return await self._core.describe_global()
+    async def describe_global(
+        self, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> DescribeGlobal:
+        return await scoped(self._core, timeout, headers).describe_global()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._core import QueryPage, SaveResult, ToolingCore
+from ._options import Headers, scoped
 from ._twins import async_twin_of
 
 __all__ = ["AsyncTooling", "ExecuteAnonymousResult", "Tooling"]
@@ -38,38 +39,63 @@ class Tooling:
     def __init__(self, core: ToolingCore) -> None:
         self._core = core
 
-    def query(self, soql: str) -> QueryPage:
+    def query(self, soql: str, *, timeout: float | None = None, headers: Headers | None = None) -> QueryPage:
         """The first page of a Tooling query, such as ``SELECT Id, Name FROM ApexClass``."""
-        return _page(self._core.query(soql).wait())
+        return _page(scoped(self._core, timeout, headers).query(soql).wait())
 
-    def query_all(self, soql: str) -> QueryPage:
+    def query_all(
+        self, soql: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> QueryPage:
         """Every record of a Tooling query, all pages read."""
-        return _page(self._core.query_all(soql).wait())
+        return _page(scoped(self._core, timeout, headers).query_all(soql).wait())
 
-    def create(self, object: str, record: Mapping[str, Any]) -> SaveResult:
+    def create(
+        self,
+        object: str,
+        record: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> SaveResult:
         """Creates a Tooling record (an ApexClass with its ``Name`` and ``Body``, ...)."""
-        return self._core.create(object, record).wait()
+        return scoped(self._core, timeout, headers).create(object, record).wait()
 
-    def get(self, object: str, id: str) -> dict[str, Any]:
+    def get(
+        self, object: str, id: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> dict[str, Any]:
         """A Tooling record by id."""
-        return self._core.get(object, id).wait()
+        return scoped(self._core, timeout, headers).get(object, id).wait()
 
-    def update(self, object: str, id: str, record: Mapping[str, Any]) -> None:
+    def update(
+        self,
+        object: str,
+        id: str,
+        record: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> None:
         """Updates a Tooling record by id."""
-        self._core.update(object, id, record).wait()
+        scoped(self._core, timeout, headers).update(object, id, record).wait()
 
-    def delete(self, object: str, id: str) -> None:
+    def delete(
+        self, object: str, id: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> None:
         """Deletes a Tooling record by id."""
-        self._core.delete(object, id).wait()
+        scoped(self._core, timeout, headers).delete(object, id).wait()
 
-    def describe(self, object: str) -> dict[str, Any]:
+    def describe(
+        self, object: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> dict[str, Any]:
         """A Tooling object's describe, as Salesforce sends it."""
-        return self._core.describe(object).wait()
+        return scoped(self._core, timeout, headers).describe(object).wait()
 
-    def execute_anonymous(self, apex: str) -> ExecuteAnonymousResult:
+    def execute_anonymous(
+        self, apex: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> ExecuteAnonymousResult:
         """Compiles and runs anonymous Apex. A compile error or an exception is in the result
         (``compiled``, ``success``), not raised."""
-        return ExecuteAnonymousResult(**self._core.execute_anonymous(apex).wait())
+        return ExecuteAnonymousResult(**scoped(self._core, timeout, headers).execute_anonymous(apex).wait())
 
 
 @async_twin_of(Tooling)
@@ -77,26 +103,53 @@ class AsyncTooling:
     def __init__(self, core: ToolingCore) -> None:
         self._core = core
 
-    async def query(self, soql: str) -> QueryPage:
-        return _page(await self._core.query(soql))
+    async def query(
+        self, soql: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> QueryPage:
+        return _page(await scoped(self._core, timeout, headers).query(soql))
 
-    async def query_all(self, soql: str) -> QueryPage:
-        return _page(await self._core.query_all(soql))
+    async def query_all(
+        self, soql: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> QueryPage:
+        return _page(await scoped(self._core, timeout, headers).query_all(soql))
 
-    async def create(self, object: str, record: Mapping[str, Any]) -> SaveResult:
-        return await self._core.create(object, record)
+    async def create(
+        self,
+        object: str,
+        record: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> SaveResult:
+        return await scoped(self._core, timeout, headers).create(object, record)
 
-    async def get(self, object: str, id: str) -> dict[str, Any]:
-        return await self._core.get(object, id)
+    async def get(
+        self, object: str, id: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).get(object, id)
 
-    async def update(self, object: str, id: str, record: Mapping[str, Any]) -> None:
-        await self._core.update(object, id, record)
+    async def update(
+        self,
+        object: str,
+        id: str,
+        record: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        await scoped(self._core, timeout, headers).update(object, id, record)
 
-    async def delete(self, object: str, id: str) -> None:
-        await self._core.delete(object, id)
+    async def delete(
+        self, object: str, id: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> None:
+        await scoped(self._core, timeout, headers).delete(object, id)
 
-    async def describe(self, object: str) -> dict[str, Any]:
-        return await self._core.describe(object)
+    async def describe(
+        self, object: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> dict[str, Any]:
+        return await scoped(self._core, timeout, headers).describe(object)
 
-    async def execute_anonymous(self, apex: str) -> ExecuteAnonymousResult:
-        return ExecuteAnonymousResult(**(await self._core.execute_anonymous(apex)))
+    async def execute_anonymous(
+        self, apex: str, *, timeout: float | None = None, headers: Headers | None = None
+    ) -> ExecuteAnonymousResult:
+        return ExecuteAnonymousResult(**(await scoped(self._core, timeout, headers).execute_anonymous(apex)))

@@ -27,6 +27,8 @@ use url::Url;
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Options this handle adds to each REST request ([`Client::with_options`]).
+    options: Option<Arc<crate::options::CallOptions>>,
 }
 
 struct Inner {
@@ -223,6 +225,7 @@ impl ClientBuilder {
                 retry_hook: self.retry_hook,
                 events: crate::events::EventsState::default(),
             }),
+            options: None,
         })
     }
 }
@@ -355,6 +358,18 @@ impl Client {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The options this handle adds to each REST request, if any.
+    pub fn call_options(&self) -> Option<&crate::options::CallOptions> {
+        self.options.as_deref()
+    }
+
+    pub(crate) fn with_call_options(&self, options: crate::options::CallOptions) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            options: (!options.is_empty()).then(|| Arc::new(options)),
+        }
     }
 
     /// Bulk API 2.0 ingest and query jobs.
@@ -496,10 +511,16 @@ impl Client {
             let request = HttpRequest {
                 method: call.method.clone(),
                 url: rebase(&call.url, token.instance_url.as_ref())?,
-                headers: request_headers(token.token.expose_secret(), &call)?,
+                headers: request_headers(
+                    token.token.expose_secret(),
+                    &call,
+                    self.options.as_deref(),
+                )?,
                 body: call.body.clone().unwrap_or_default(),
                 upload: call.upload.clone(),
-                timeout: call.timeout,
+                timeout: call
+                    .timeout
+                    .or_else(|| self.options.as_ref().and_then(|o| o.timeout)),
             };
             let started = std::time::Instant::now();
             let sent = if call.stream_response {
@@ -732,9 +753,17 @@ fn observe_request(
     }
 }
 
-fn request_headers(token: &str, call: &RestCall) -> Result<HeaderMap> {
+fn request_headers(
+    token: &str,
+    call: &RestCall,
+    options: Option<&crate::options::CallOptions>,
+) -> Result<HeaderMap> {
     let mut headers = HeaderMap::with_capacity(3 + call.extra_headers.len());
     for (name, value) in &call.extra_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    // The caller's headers replace the library's of the same name (a batch size, say).
+    for (name, value) in options.map(|o| o.headers.as_slice()).unwrap_or_default() {
         headers.insert(name.clone(), value.clone());
     }
     let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {

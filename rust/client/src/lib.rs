@@ -22,9 +22,12 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod files;
+#[cfg(feature = "arrow")]
+pub mod frames;
 pub mod health;
 pub mod limits;
 pub mod metrics;
+pub mod options;
 pub mod proxy;
 pub mod query;
 pub mod raw;
@@ -59,6 +62,7 @@ pub use error::{
 pub use forcelink_wire::RecordId;
 pub use health::{HealthCheck, HealthReport, HealthStatus, HealthThresholds};
 pub use limits::{ApiUsage, AppUsage};
+pub use options::CallOptions;
 pub use query::{QueryOptions, QueryPage, QueryPager, RawPage};
 pub use raw::{RawRequest, RawResponse};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};

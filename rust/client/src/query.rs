@@ -159,6 +159,10 @@ impl<'a> Query<'a> {
         Self { client }
     }
 
+    pub(crate) fn client(&self) -> &'a Client {
+        self.client
+    }
+
     /// The first page of `soql`.
     pub async fn query(&self, soql: &str) -> Result<QueryPage> {
         self.query_with(soql, QueryOptions::default()).await

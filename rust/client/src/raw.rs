@@ -6,7 +6,7 @@ use crate::client::{Client, RestCall};
 use crate::error::{Error, Result};
 use crate::resilience::Idempotency;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method};
+use http::Method;
 use std::time::Duration;
 use url::Url;
 
@@ -99,22 +99,11 @@ impl Client {
         if !request.params.is_empty() {
             url.query_pairs_mut().extend_pairs(&request.params);
         }
-        let mut extra_headers = Vec::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
-            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                Error::invalid_argument("headers", format!("{name:?} is not a header name"))
-            })?;
-            if header == http::header::AUTHORIZATION || header == http::header::HOST {
-                return Err(Error::invalid_argument(
-                    "headers",
-                    format!("the {header} header is the client's own"),
-                ));
-            }
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                Error::invalid_argument("headers", format!("the value of {name} is not valid"))
-            })?;
-            extra_headers.push((header, value));
-        }
+        // A raw call may set a content type; the rest of the client's own headers are refused.
+        let extra_headers = crate::options::checked_headers(
+            &request.headers,
+            &[http::header::AUTHORIZATION, http::header::HOST],
+        )?;
         if let Some(t) = request.timeout {
             crate::config::checked_seconds("timeout", t.as_secs_f64(), false)
                 .map_err(|m| Error::invalid_argument("timeout", m))?;

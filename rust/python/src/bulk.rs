@@ -489,6 +489,8 @@ fn first_record_end(body: &[u8]) -> usize {
 #[pyclass(module = "forcelink._core", frozen)]
 pub struct BulkQueryCore {
     pager: Arc<Mutex<sf::BulkQueryPager>>,
+    /// The query's FROM object, whose describe types the columns of `to_arrow`.
+    object: Option<String>,
     #[pyo3(get)]
     job_id: String,
     #[pyo3(get)]
@@ -505,6 +507,25 @@ impl BulkQueryCore {
             let page = pager.next_page().await?;
             Ok(page.map(|page| BulkQueryPage { page, delimiter }))
         })
+    }
+
+    /// The pages not read yet as Arrow record batches, typed through the FROM object's
+    /// describe.
+    fn to_arrow(&self) -> PyResult<Pending> {
+        let object = self.object.clone().ok_or_else(|| {
+            to_pyerr(sf::Error::invalid_argument(
+                "soql",
+                "no FROM object in the query",
+            ))
+        })?;
+        let pager = self.pager.clone();
+        Ok(Pending::new(async move {
+            let mut pager = pager.lock().await;
+            pager
+                .to_arrow(&object)
+                .await
+                .map(crate::frames::ArrowFrame::new)
+        }))
     }
 }
 
@@ -532,6 +553,16 @@ fn job_kind(kind: &str) -> PyResult<sf::JobKind> {
 
 #[pymethods]
 impl BulkCore {
+    /// This service on a handle that sends `timeout` and `headers` with each request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self::new(crate::client::scoped(
+            &self.client,
+            timeout,
+            &headers,
+        )?))
+    }
+
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (object, operation, data, *, external_id_field = None, parallelism = 4, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0, progress = None))]
     fn ingest(
@@ -634,6 +665,7 @@ impl BulkCore {
                 .query(&soql, include_deleted, max_records, &poll)
                 .await?;
             Ok(BulkQueryCore {
+                object: sf::frames::query_object(&soql),
                 job_id: pager.job_id().to_owned(),
                 total_records: pager.total_records(),
                 pager: Arc::new(Mutex::new(pager)),

@@ -191,6 +191,17 @@ fn rotation_hook(callback: PyObject) -> sf::RotationHook {
     })
 }
 
+/// `client` with a timeout and headers added to each REST request; both are checked here,
+/// before anything is sent.
+pub fn scoped(
+    client: &sf::Client,
+    timeout: Option<f64>,
+    headers: &[(String, String)],
+) -> PyResult<sf::Client> {
+    let options = sf::CallOptions::from_seconds(timeout, headers).map_err(to_pyerr)?;
+    Ok(client.with_options(options))
+}
+
 /// One configured client. The Python facade wraps it; users never build it directly.
 #[pyclass(module = "forcelink._core", frozen)]
 pub struct Engine {
@@ -268,6 +279,14 @@ impl Engine {
         }
         Ok(Self {
             client: client.build().map_err(to_pyerr)?,
+        })
+    }
+
+    /// This client on a handle that sends `timeout` and `headers` with each REST request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self {
+            client: scoped(&self.client, timeout, &headers)?,
         })
     }
 

@@ -125,6 +125,16 @@ impl CompositeCore {
 
 #[pymethods]
 impl CompositeCore {
+    /// This service on a handle that sends `timeout` and `headers` with each request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self::new(crate::client::scoped(
+            &self.client,
+            timeout,
+            &headers,
+        )?))
+    }
+
     /// `requests`: dicts with method, url, referenceId and optional body and httpHeaders.
     fn execute(
         &self,

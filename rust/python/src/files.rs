@@ -20,6 +20,16 @@ impl FilesCore {
 
 #[pymethods]
 impl FilesCore {
+    /// This service on a handle that sends `timeout` and `headers` with each request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self::new(crate::client::scoped(
+            &self.client,
+            timeout,
+            &headers,
+        )?))
+    }
+
     fn upload(&self, path: FsPath, fields: &Bound<'_, PyAny>) -> PyResult<Pending> {
         let serde_json::Value::Object(fields) = from_python(fields)? else {
             return Err(PyTypeError::new_err("fields must be a mapping"));

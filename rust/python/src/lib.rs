@@ -17,6 +17,7 @@ mod convert;
 mod errors;
 mod events;
 mod files;
+mod frames;
 mod logs;
 mod metrics;
 mod pending;
@@ -50,6 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<composite::CompositeCore>()?;
     m.add_class::<composite::RecordResult>()?;
     m.add_class::<query::QueryPage>()?;
+    m.add_class::<frames::ArrowFrame>()?;
     m.add_class::<query::RecordStream>()?;
     m.add_class::<query::StreamPage>()?;
     m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;

@@ -190,6 +190,16 @@ impl QueryCore {
 
 #[pymethods]
 impl QueryCore {
+    /// This service on a handle that sends `timeout` and `headers` with each request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self::new(crate::client::scoped(
+            &self.client,
+            timeout,
+            &headers,
+        )?))
+    }
+
     /// Every record of every page, in one page.
     #[pyo3(signature = (soql, *, batch_size = None, include_deleted = false))]
     fn query_all(&self, soql: String, batch_size: Option<u32>, include_deleted: bool) -> Pending {
@@ -211,6 +221,18 @@ impl QueryCore {
                 .query_raw(&soql, options(batch_size, include_deleted))
                 .await
                 .map(PageOut)
+        })
+    }
+
+    /// Every record as Arrow record batches, typed from describe.
+    #[pyo3(signature = (soql, *, batch_size = None, include_deleted = false))]
+    fn to_arrow(&self, soql: String, batch_size: Option<u32>, include_deleted: bool) -> Pending {
+        let c = self.client.clone();
+        Pending::new(async move {
+            c.query()
+                .to_arrow(&soql, options(batch_size, include_deleted))
+                .await
+                .map(crate::frames::ArrowFrame::new)
         })
     }
 

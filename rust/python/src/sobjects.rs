@@ -21,6 +21,16 @@ impl SObjectsCore {
 
 #[pymethods]
 impl SObjectsCore {
+    /// This service on a handle that sends `timeout` and `headers` with each request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self::new(crate::client::scoped(
+            &self.client,
+            timeout,
+            &headers,
+        )?))
+    }
+
     fn create(&self, object: String, record: &Bound<'_, PyAny>) -> PyResult<Pending> {
         let record = from_python(record)?;
         let c = self.client.clone();

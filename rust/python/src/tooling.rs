@@ -28,6 +28,16 @@ impl ToolingCore {
 
 #[pymethods]
 impl ToolingCore {
+    /// This service on a handle that sends `timeout` and `headers` with each request.
+    #[pyo3(signature = (timeout = None, headers = Vec::new()))]
+    fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(Self::new(crate::client::scoped(
+            &self.client,
+            timeout,
+            &headers,
+        )?))
+    }
+
     fn query(&self, soql: String) -> Pending {
         let c = self.client.clone();
         Pending::new(async move { c.tooling().query(&soql).await.map(page_json) })

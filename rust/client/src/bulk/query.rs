@@ -55,6 +55,10 @@ pub struct BulkQueryPager {
 }
 
 impl BulkQueryPager {
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn job_id(&self) -> &str {
         &self.job_id
     }
