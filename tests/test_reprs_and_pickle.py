@@ -55,6 +55,35 @@ def test_results_pickle(sf_emulator: Emulator) -> None:
     assert usage is not None and pickle.loads(pickle.dumps(usage)).max == usage.max
 
 
+def test_describe_results_pickle(sf_emulator: Emulator) -> None:
+    sf = sf_emulator.client()
+    describe = sf.sobjects.describe("Opportunity")
+    back = pickle.loads(pickle.dumps(describe))
+    assert type(back) is type(describe) and back.raw == describe.raw
+    assert (back.name, back.key_prefix, back.queryable) == ("Opportunity", "006", True)
+    assert [(f.name, f.type, f.reference_to) for f in back.fields] == [
+        (f.name, f.type, f.reference_to) for f in describe.fields
+    ]
+    stage = describe.field("StageName")
+    assert stage is not None
+    stage_back = pickle.loads(pickle.dumps(stage))
+    assert (stage_back.name, stage_back.type, stage_back.picklist_values, stage_back.nillable) == (
+        "StageName",
+        "picklist",
+        stage.picklist_values,
+        stage.nillable,
+    )
+    account = describe.field("AccountId")
+    assert account is not None and pickle.loads(pickle.dumps(account)).relationship_name == "Account"
+    everything = sf.sobjects.describe_global()
+    again = pickle.loads(pickle.dumps(everything))
+    assert (again.encoding, again.max_batch_size) == (everything.encoding, everything.max_batch_size)
+    assert [(o.name, o.key_prefix, o.createable) for o in again.sobjects] == [
+        (o.name, o.key_prefix, o.createable) for o in everything.sobjects
+    ]
+    assert pickle.loads(pickle.dumps(everything.sobjects[0])).name == everything.sobjects[0].name
+
+
 @pytest.mark.parametrize(
     "error",
     [

@@ -100,6 +100,30 @@ pub struct SObjectDescribe {
 }
 
 impl SObjectDescribe {
+    /// Reads a describe answer (`GET /sobjects/{name}/describe`) as Salesforce sent it.
+    pub fn from_raw(raw: Record) -> Result<Self> {
+        let head: DescribeHead =
+            serde_json::from_value(Value::Object(raw.clone())).map_err(|e| {
+                Error::UnexpectedResponse {
+                    status: 200,
+                    message: format!("cannot read the describe answer: {e}"),
+                }
+            })?;
+        Ok(SObjectDescribe {
+            name: head.name,
+            label: head.label,
+            label_plural: head.label_plural,
+            key_prefix: head.key_prefix,
+            custom: head.custom,
+            createable: head.createable,
+            updateable: head.updateable,
+            deletable: head.deletable,
+            queryable: head.queryable,
+            fields: head.fields,
+            raw,
+        })
+    }
+
     /// The field called `name` (case-insensitive, as Salesforce names are).
     pub fn field(&self, name: &str) -> Option<&FieldDescribe> {
         self.fields
@@ -312,26 +336,7 @@ impl<'a> SObjects<'a> {
         check_name("object", object)?;
         let url = self.client.data_url(&["sobjects", object, "describe"])?;
         let raw: Record = self.client.get_json(url).await?;
-        let head: DescribeHead =
-            serde_json::from_value(Value::Object(raw.clone())).map_err(|e| {
-                Error::UnexpectedResponse {
-                    status: 200,
-                    message: format!("cannot read the describe answer: {e}"),
-                }
-            })?;
-        Ok(SObjectDescribe {
-            name: head.name,
-            label: head.label,
-            label_plural: head.label_plural,
-            key_prefix: head.key_prefix,
-            custom: head.custom,
-            createable: head.createable,
-            updateable: head.updateable,
-            deletable: head.deletable,
-            queryable: head.queryable,
-            fields: head.fields,
-            raw,
-        })
+        SObjectDescribe::from_raw(raw)
     }
 
     /// Lists every object of the org.

@@ -78,6 +78,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::ApiUsage>()?;
     m.add_class::<results::FieldDescribe>()?;
     m.add_class::<results::SObjectDescribe>()?;
+    m.add_function(wrap_pyfunction!(results::_restore_describe, m)?)?;
     m.add_class::<results::SObjectSummary>()?;
     m.add_class::<results::DescribeGlobal>()?;
     m.add_class::<simulation::SimulationRecorder>()?;

@@ -250,6 +250,33 @@ pub struct FieldDescribe {
 
 #[pymethods]
 impl FieldDescribe {
+    /// Pickles as its describe entry, read back by `_restore_describe`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        let d = PyDict::new(py);
+        d.set_item("name", &self.name)?;
+        d.set_item("label", &self.label)?;
+        d.set_item("type", &self.field_type)?;
+        d.set_item("length", self.length)?;
+        d.set_item("nillable", self.nillable)?;
+        d.set_item("createable", self.createable)?;
+        d.set_item("updateable", self.updateable)?;
+        d.set_item("unique", self.unique)?;
+        d.set_item("externalId", self.external_id)?;
+        d.set_item("custom", self.custom)?;
+        d.set_item("defaultedOnCreate", self.defaulted_on_create)?;
+        d.set_item("referenceTo", &self.reference_to)?;
+        d.set_item("relationshipName", &self.relationship_name)?;
+        let values = PyList::empty(py);
+        for value in &self.picklist_values {
+            let entry = PyDict::new(py);
+            entry.set_item("value", value)?;
+            entry.set_item("active", true)?;
+            values.append(entry)?;
+        }
+        d.set_item("picklistValues", values)?;
+        Ok((restorer(py)?, ("field", d)))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         py_repr(
             py,
@@ -325,6 +352,11 @@ impl SObjectDescribe {
             .map(|f| f.clone_ref(py))
     }
 
+    /// Pickles as the describe answer it was read from.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        Ok((restorer(py)?, ("object", self.raw.bind(py).clone())))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         py_repr(
             py,
@@ -392,8 +424,29 @@ pub struct SObjectSummary {
     pub queryable: bool,
 }
 
+impl SObjectSummary {
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("name", &self.name)?;
+        d.set_item("label", &self.label)?;
+        d.set_item("labelPlural", &self.label_plural)?;
+        d.set_item("keyPrefix", &self.key_prefix)?;
+        d.set_item("custom", self.custom)?;
+        d.set_item("createable", self.createable)?;
+        d.set_item("updateable", self.updateable)?;
+        d.set_item("deletable", self.deletable)?;
+        d.set_item("queryable", self.queryable)?;
+        Ok(d)
+    }
+}
+
 #[pymethods]
 impl SObjectSummary {
+    /// Pickles as its describe-global entry.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        Ok((restorer(py)?, ("summary", self.as_dict(py)?)))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         py_repr(
             py,
@@ -416,6 +469,19 @@ pub struct DescribeGlobal {
 
 #[pymethods]
 impl DescribeGlobal {
+    /// Pickles as the describe-global answer.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        let d = PyDict::new(py);
+        d.set_item("encoding", &self.encoding)?;
+        d.set_item("maxBatchSize", self.max_batch_size)?;
+        let list = PyList::empty(py);
+        for s in &self.sobjects {
+            list.append(s.get().as_dict(py)?)?;
+        }
+        d.set_item("sobjects", list)?;
+        Ok((restorer(py)?, ("global", d)))
+    }
+
     fn __repr__(&self) -> String {
         format!("DescribeGlobal(sobjects={})", self.sobjects.len())
     }
@@ -457,5 +523,63 @@ impl<'py> IntoPyObject<'py> for DescribeGlobalOut {
                 sobjects,
             },
         )
+    }
+}
+
+/// What `__reduce__` answers: `_restore_describe` and its arguments (a kind and a dict).
+type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, Bound<'py, PyDict>));
+
+fn restorer(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("forcelink._core")?.getattr("_restore_describe")
+}
+
+/// Rebuilds a pickled describe result: `kind` is `object`, `field`, `summary` or `global`, and
+/// `data` the answer's JSON (as dicts), read as Salesforce's own answers are.
+#[pyfunction]
+pub fn _restore_describe(
+    py: Python<'_>,
+    kind: &str,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<PyObject> {
+    let value = crate::convert::from_python(data)?;
+    let bad = |e: serde_json::Error| {
+        pyo3::exceptions::PyValueError::new_err(format!("not a pickled {kind}: {e}"))
+    };
+    match kind {
+        "object" => {
+            let serde_json::Value::Object(raw) = value else {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "a describe is a dict",
+                ));
+            };
+            let describe = sf::SObjectDescribe::from_raw(raw).map_err(crate::errors::to_pyerr)?;
+            DescribeOut(describe).into_py_any(py)
+        }
+        "field" => {
+            let field: sf::FieldDescribe = serde_json::from_value(value).map_err(bad)?;
+            FieldDescribe::from(&field).into_py_any(py)
+        }
+        "summary" => {
+            let s: sf::SObjectSummary = serde_json::from_value(value).map_err(bad)?;
+            SObjectSummary {
+                name: s.name,
+                label: s.label,
+                label_plural: s.label_plural,
+                key_prefix: s.key_prefix,
+                custom: s.custom,
+                createable: s.createable,
+                updateable: s.updateable,
+                deletable: s.deletable,
+                queryable: s.queryable,
+            }
+            .into_py_any(py)
+        }
+        "global" => {
+            let g: sf::DescribeGlobal = serde_json::from_value(value).map_err(bad)?;
+            DescribeGlobalOut(g).into_py_any(py)
+        }
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "unknown describe kind {other:?}"
+        ))),
     }
 }
