@@ -33,6 +33,7 @@ def cpu_seconds() -> float:
 def child(args: argparse.Namespace) -> None:
     """One measured run: prints a JSON line with wall, CPU, peak RSS, rows and distinct ids."""
     import pandas as pd
+    import pyarrow  # noqa: F401  (both clients' imports count in the baseline)
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started, cpu0 = time.perf_counter(), cpu_seconds()
@@ -82,7 +83,8 @@ def measure(kind: str, org: tuple[str, str, str], n: int) -> dict[str, object]:
         raise SystemExit(f"{kind}: {result['rows']} rows, {result['distinct']} distinct ids, expected {n}")
     print(
         f"  {kind:<18} {result['wall']:7.2f} s wall  client CPU {result['cpu']:6.2f} s "
-        f"({float(result['cpu']) / n * 1e6:5.2f} us/record)  peak RSS {result['peak_mb']:7.1f} MB",  # type: ignore[arg-type]
+        f"({float(result['cpu']) / n * 1e6:5.2f} us/record)  peak RSS {result['peak_mb']:7.1f} MB "  # type: ignore[arg-type]
+        f"(+{result['growth_mb']:.1f} MB over the imports)",
         flush=True,
     )
     return result
@@ -112,7 +114,12 @@ def main() -> None:
             runs.append((measure("forcelink", org, n), measure("simple-salesforce", org, n)))
         ours, peer = sorted(runs, key=lambda p: float(p[1]["cpu"]) / float(p[0]["cpu"]))[len(runs) // 2]  # type: ignore[arg-type]
         print(" median round (by CPU ratio):")
-        for key, label in (("wall", "wall"), ("cpu", "client CPU"), ("peak_mb", "peak RSS")):
+        for key, label in (
+            ("wall", "wall"),
+            ("cpu", "client CPU"),
+            ("peak_mb", "peak RSS"),
+            ("growth_mb", "RSS growth"),
+        ):
             print(f"  {label:<11} simple-salesforce / forcelink: {float(peer[key]) / float(ours[key]):.2f}x")  # type: ignore[arg-type]
         print(f"  dtypes, forcelink:         {ours['dtypes']}")
         print(f"  dtypes, simple-salesforce: {peer['dtypes']}")

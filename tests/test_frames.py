@@ -18,8 +18,8 @@ SOQL = (
 )
 SCHEMA = pa.schema(
     [
-        ("Name", pa.string()),
-        ("Account.Name", pa.string()),
+        ("Name", pa.large_string()),
+        ("Account.Name", pa.large_string()),
         ("Account.NumberOfEmployees", pa.int64()),
         ("CloseDate", pa.date32()),
         ("Amount", pa.float64()),
@@ -130,7 +130,7 @@ def test_an_empty_result_keeps_its_columns_and_types(sf_emulator: Emulator) -> N
     sf = sf_emulator.client()
     table = sf.query.to_arrow("SELECT Name, NumberOfEmployees FROM Account")
     assert table.num_rows == 0
-    assert table.schema == pa.schema([("Name", pa.string()), ("NumberOfEmployees", pa.int64())])
+    assert table.schema == pa.schema([("Name", pa.large_string()), ("NumberOfEmployees", pa.int64())])
 
 
 def test_errors_are_typed_and_a_bulk_query_is_read_once(sf_emulator: Emulator) -> None:

@@ -97,7 +97,7 @@ class Query:
         """Every record of the query as a ``pyarrow.Table``, built in Rust: columns follow the
         SELECT list (``Account.Name`` for a parent's field, the alias or ``expr0`` for an
         aggregate), typed from the object's describe (``int64``, ``double``, ``bool``,
-        ``date32``, ``timestamp[ms, UTC]``, text); nulls stay nulls. A list the engine cannot
+        ``date32``, ``timestamp[ms, UTC]``, ``large_string``); nulls stay nulls. A list the engine cannot
         type ahead (``FIELDS(ALL)``, a subquery) takes its columns from the first record, as
         text. Needs ``forcelink[frames]``."""
         core = scoped(self._core, timeout, headers)

@@ -6,7 +6,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::sobjects::SObjectDescribe;
 use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, LargeStringBuilder,
     TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
@@ -47,7 +47,9 @@ impl ColumnKind {
 
     fn data_type(self) -> DataType {
         match self {
-            Self::Text => DataType::Utf8,
+            // 64-bit offsets: what pandas' Arrow-backed strings hold, so they are shared, not
+            // copied, by to_pandas().
+            Self::Text => DataType::LargeUtf8,
             Self::Integer => DataType::Int64,
             Self::Float => DataType::Float64,
             Self::Boolean => DataType::Boolean,
@@ -78,7 +80,7 @@ impl Frame {
 }
 
 enum ColumnBuilder {
-    Text(StringBuilder),
+    Text(LargeStringBuilder),
     Integer(Int64Builder),
     Float(Float64Builder),
     Boolean(BooleanBuilder),
@@ -87,16 +89,27 @@ enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    fn new(kind: ColumnKind) -> Self {
+    /// A builder for `rows` values; a text column's for `text_bytes` bytes of text. Sized up
+    /// front because a batch keeps its buffers' capacity: a builder left to double its way up
+    /// would leave the table holding up to twice the bytes it uses.
+    fn with_capacity(kind: ColumnKind, rows: usize, text_bytes: usize) -> Self {
         match kind {
-            ColumnKind::Text => Self::Text(StringBuilder::new()),
-            ColumnKind::Integer => Self::Integer(Int64Builder::new()),
-            ColumnKind::Float => Self::Float(Float64Builder::new()),
-            ColumnKind::Boolean => Self::Boolean(BooleanBuilder::new()),
-            ColumnKind::Date => Self::Date(Date32Builder::new()),
-            ColumnKind::DateTime => {
-                Self::DateTime(TimestampMillisecondBuilder::new().with_timezone("UTC"))
-            }
+            ColumnKind::Text => Self::Text(LargeStringBuilder::with_capacity(rows, text_bytes)),
+            ColumnKind::Integer => Self::Integer(Int64Builder::with_capacity(rows)),
+            ColumnKind::Float => Self::Float(Float64Builder::with_capacity(rows)),
+            ColumnKind::Boolean => Self::Boolean(BooleanBuilder::with_capacity(rows)),
+            ColumnKind::Date => Self::Date(Date32Builder::with_capacity(rows)),
+            ColumnKind::DateTime => Self::DateTime(
+                TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ),
+        }
+    }
+
+    /// Bytes of text appended so far (0 for other kinds).
+    fn text_bytes(&self) -> usize {
+        match self {
+            Self::Text(b) => b.values_slice().len(),
+            _ => 0,
         }
     }
 
@@ -261,7 +274,12 @@ impl FrameBuilder {
         ));
         Self {
             schema,
-            builders: columns.iter().map(|c| ColumnBuilder::new(c.kind)).collect(),
+            // The first batch's text size is unknown: a modest guess, then each batch is sized
+            // from the one before.
+            builders: columns
+                .iter()
+                .map(|c| ColumnBuilder::with_capacity(c.kind, 1024, 16 * 1024))
+                .collect(),
             columns,
             rows_in_batch: 0,
             rows: 0,
@@ -338,11 +356,18 @@ impl FrameBuilder {
     }
 
     fn close_batch(&mut self) -> Result<()> {
-        let arrays: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .map(ColumnBuilder::finish)
-            .collect();
+        let rows = self.rows_in_batch;
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.builders.len());
+        for (builder, column) in self.builders.iter_mut().zip(&self.columns) {
+            let text_bytes = builder.text_bytes();
+            arrays.push(builder.finish());
+            // The next batch is sized like this one, with an eighth to spare.
+            *builder = ColumnBuilder::with_capacity(
+                column.kind,
+                BATCH_ROWS,
+                (text_bytes + text_bytes / 8) * BATCH_ROWS / rows.max(1),
+            );
+        }
         let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| {
             Error::UnexpectedResponse {
                 status: 200,
@@ -715,37 +740,52 @@ impl crate::bulk::BulkQueryPager {
         let delimiter = self.delimiter();
         let client = self.client().clone();
         let mut describer = Describer::new(&client);
-        let mut builder: Option<FrameBuilder> = None;
-        let bad = |e: csv::Error| Error::UnexpectedResponse {
-            status: 200,
-            message: format!("cannot read a query results page: {e}"),
+        let Some(first) = self.next_page().await? else {
+            return FrameBuilder::new(Vec::new()).finish();
         };
-        while let Some(page) = self.next_page().await? {
-            let mut reader = csv::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .from_reader(page.csv.as_ref());
-            if builder.is_none() {
-                let header: Vec<String> = reader
-                    .headers()
-                    .map_err(bad)?
-                    .iter()
-                    .map(str::to_owned)
-                    .collect();
-                let columns = describer.columns_of_header(object, &header).await?;
-                builder = Some(FrameBuilder::new(columns));
-            }
-            let Some(frame) = builder.as_mut() else {
-                continue;
-            };
-            let mut record = csv::StringRecord::new();
-            while reader.read_record(&mut record).map_err(bad)? {
-                frame.push_csv_record(&record)?;
-            }
+        let header: Vec<String> = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(first.csv.as_ref())
+            .headers()
+            .map_err(unreadable_page)?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let mut builder = FrameBuilder::new(describer.columns_of_header(object, &header).await?);
+        let mut page = Some(first);
+        // Each page is read into the columns on a blocking thread while the next one downloads.
+        while let Some(current) = page.take() {
+            let reading = tokio::task::spawn_blocking(move || {
+                read_csv_page(&mut builder, &current.csv, delimiter).map(|()| builder)
+            });
+            let (read, next) = tokio::join!(reading, self.next_page());
+            builder = read.map_err(|e| Error::UnexpectedResponse {
+                status: 200,
+                message: format!("reading a results page stopped: {e}"),
+            })??;
+            page = next?;
         }
-        builder
-            .unwrap_or_else(|| FrameBuilder::new(Vec::new()))
-            .finish()
+        builder.finish()
     }
+}
+
+fn unreadable_page(e: csv::Error) -> Error {
+    Error::UnexpectedResponse {
+        status: 200,
+        message: format!("cannot read a query results page: {e}"),
+    }
+}
+
+/// Appends the rows of one CSV page (its header row skipped) to `builder`.
+fn read_csv_page(builder: &mut FrameBuilder, csv: &[u8], delimiter: u8) -> Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(csv);
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(unreadable_page)? {
+        builder.push_csv_record(&record)?;
+    }
+    Ok(())
 }
 
 impl crate::bulk::Bulk<'_> {
@@ -919,7 +959,7 @@ mod tests {
         b.push_record(orphan.as_object().unwrap()).unwrap();
         let frame = b.finish().unwrap();
         let batch = &frame.batches[0];
-        assert_eq!(batch.column(0).as_string::<i32>().value(0), "Acme");
+        assert_eq!(batch.column(0).as_string::<i64>().value(0), "Acme");
         assert!(batch.column(0).is_null(1));
         assert_eq!(
             batch

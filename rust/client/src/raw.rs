@@ -120,6 +120,8 @@ impl Client {
             Idempotency::Idempotent
         };
         let mut call = RestCall::new(request.method, url, body, idempotency);
+        // A conditional GET's "your copy is current" is an answer, not an error.
+        call.accept_status = &[304];
         call.extra_headers = extra_headers;
         call.timeout = request.timeout;
         let response = self.execute(call).await?;

@@ -276,6 +276,13 @@ fn composite(
             query: query.as_deref(),
             batch: call.batch,
             body: sub_body.as_ref(),
+            conditions: crate::rest::Conditions::read(|name| {
+                r.get("httpHeaders")
+                    .and_then(Value::as_object)
+                    .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                    .and_then(|(_, v)| v.as_str())
+                    .map(str::to_owned)
+            }),
         };
         let supported = matches!(
             parts_ref.as_slice(),
@@ -290,10 +297,7 @@ fn composite(
             ))
         };
         let status = reply.status.as_u16();
-        let headers = reply
-            .location
-            .as_ref()
-            .map_or_else(|| json!({}), |l| json!({"Location": l}));
+        let headers = reply.http_headers();
         let body = reply.json();
         if status >= 400 {
             failed = true;
@@ -368,6 +372,7 @@ fn batch(org: &Org, store: &mut Store, call: &Call<'_>, body: &Value) -> Result<
             query: query.as_deref(),
             batch: call.batch,
             body: rich_input.as_ref(),
+            conditions: crate::rest::Conditions::default(),
         };
         let reply = if parts_ref.first() == Some(&"composite") {
             Reply::from(ApiFailure::bad_request(

@@ -29,6 +29,7 @@ pub mod soql;
 pub mod store;
 mod tls;
 mod tooling;
+mod traversal;
 
 pub use apex::{ApexAnswer, ApexCall, ApexHandler};
 pub use failure::ApiFailure;

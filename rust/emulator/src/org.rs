@@ -97,10 +97,15 @@ impl Org {
         let identity = Identity::new(&org_id, settings.seed);
         identity.set_token_lifetime(settings.token_lifetime);
         let admin = identity.create_user("admin@emulator.example.com", pod)?;
+        let mut store = Store::new(pod, &admin.id);
+        let now = crate::store::format_datetime(chrono::Utc::now());
+        store
+            .add_user(&admin.id, &admin.username, &now)
+            .map_err(|e| e.message)?;
         let org = Self {
             org_id,
             username: admin.username,
-            store: Mutex::new(Store::new(pod, &admin.id)),
+            store: Mutex::new(store),
             user_id: admin.id,
             pod: pod.to_owned(),
             base_url: std::sync::OnceLock::new(),

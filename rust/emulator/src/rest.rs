@@ -194,6 +194,12 @@ async fn serve(
         query,
         batch: batch_size(headers),
         body: parsed.as_ref(),
+        conditions: Conditions::read(|name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        }),
     };
     // One lock for the whole request: composite requests run as one transaction.
     let mut store = org.store();
@@ -333,6 +339,9 @@ pub struct Reply {
     /// A body already serialized (large query pages), sent as JSON.
     pub raw: Option<Vec<u8>>,
     pub location: Option<String>,
+    /// Headers beside Location (ETag and Last-Modified of a record), sent over HTTP and in a
+    /// composite subresponse's `httpHeaders`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -342,7 +351,20 @@ impl Reply {
             body,
             raw: None,
             location,
+            headers: Vec::new(),
         }
+    }
+
+    /// The headers a composite subresponse reports.
+    pub fn http_headers(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        if let Some(location) = &self.location {
+            map.insert("Location".into(), json!(location));
+        }
+        for (name, value) in &self.headers {
+            map.insert((*name).into(), json!(value));
+        }
+        Value::Object(map)
     }
 
     pub fn ok(body: Value) -> Self {
@@ -356,6 +378,7 @@ impl Reply {
             body: None,
             raw: Some(json),
             location: None,
+            headers: Vec::new(),
         }
     }
 
@@ -407,8 +430,57 @@ impl IntoResponse for Reply {
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             response.headers_mut().insert("Location", location);
         }
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
         response
     }
+}
+
+/// A record GET's answer with its `ETag` (a hash of the body) and `Last-Modified` (the record's
+/// SystemModstamp); 304 Not Modified, without a body, when the caller's copy is current.
+fn conditional(body: Value, conditions: &Conditions) -> Reply {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body.to_string().as_bytes());
+    let etag = format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let modified = ["SystemModstamp", "LastModifiedDate", "CreatedDate"]
+        .iter()
+        .find_map(|f| body.get(f).and_then(Value::as_str))
+        .and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.3f%z").ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let unchanged_tag = conditions.if_none_match.as_deref().is_some_and(|tags| {
+        tags.split(',')
+            .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+    });
+    let unchanged_since = conditions.if_none_match.is_none()
+        && conditions
+            .if_modified_since
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc2822(t).ok())
+            .zip(modified)
+            .is_some_and(|(since, modified)| modified.timestamp() <= since.timestamp());
+    let mut reply = if unchanged_tag || unchanged_since {
+        Reply::new(StatusCode::NOT_MODIFIED, None, None)
+    } else {
+        Reply::ok(body)
+    };
+    reply.headers.push(("ETag", etag));
+    if let Some(modified) = modified {
+        reply.headers.push((
+            "Last-Modified",
+            modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ));
+    }
+    reply
 }
 
 /// One call to dispatch: from HTTP, or a composite subrequest.
@@ -419,6 +491,26 @@ pub struct Call<'a> {
     pub query: Option<&'a str>,
     pub batch: usize,
     pub body: Option<&'a Value>,
+    /// `If-None-Match` and `If-Modified-Since` of a record GET.
+    pub conditions: Conditions,
+}
+
+/// A conditional request's preconditions.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+}
+
+impl Conditions {
+    /// Reads the two headers from a header lookup (HTTP headers or a subrequest's
+    /// `httpHeaders`), by name in any case.
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            if_none_match: get("if-none-match"),
+            if_modified_since: get("if-modified-since"),
+        }
+    }
 }
 
 fn need_body<'a>(call: &Call<'a>) -> Result<&'a Value, ApiFailure> {
@@ -466,6 +558,7 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
                 query: call.query,
                 batch: call.batch,
                 body: call.body,
+                conditions: call.conditions.clone(),
             };
             dispatch(org, store, &inner)
         }
@@ -528,12 +621,8 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
         (_, ["sobjects", _, "describe"]) => Err(method_not_allowed(&call.method, "GET,HEAD")),
         (Method::GET, ["sobjects", object, id]) => {
             let fields = fields_param(call.query);
-            Ok(Reply::ok(store.render(
-                object,
-                id,
-                fields.as_deref(),
-                version,
-            )?))
+            let body = store.render(object, id, fields.as_deref(), version)?;
+            Ok(conditional(body, &call.conditions))
         }
         (Method::PATCH, ["sobjects", object, id]) => {
             store.update(object, id, need_body(call)?, &now)?;
@@ -542,6 +631,12 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
         (Method::DELETE, ["sobjects", object, id]) => {
             store.delete(object, id, &now)?;
             Ok(Reply::no_content())
+        }
+        (Method::GET, ["sobjects", object, id, relationship])
+            if store.object(object)?.meta.field(id).is_none()
+                && forcelink_wire::RecordId::parse(id).is_ok() =>
+        {
+            crate::traversal::follow(store, object, id, relationship, version)
         }
         (Method::GET, ["sobjects", object, field, value]) => {
             let id = external_match(store, object, field, value)?;

@@ -487,6 +487,19 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         text("FirstPublishLocationId", 18),
         text("ContentDocumentId", 18),
     ];
+    let user = vec![
+        text("Username", 80).required(),
+        text("FirstName", 40),
+        text("LastName", 80).required(),
+        // Compound: FirstName and LastName, kept by the store.
+        text("Name", 121).system(),
+        of("Email", T::Email).required(),
+        text("Alias", 8),
+        of("IsActive", T::Boolean),
+    ];
+    let mut user = ObjectMeta::new("User", "Users", "005", user);
+    // Users are not owned.
+    user.fields.retain(|f| &*f.name != "OwnerId");
     vec![
         ObjectMeta::new("Account", "Accounts", "001", account),
         ObjectMeta::new("Contact", "Contacts", "003", contact),
@@ -496,6 +509,7 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         // A Tooling API object (also queryable through the REST API, as in Salesforce).
         ObjectMeta::new("ApexClass", "Apex Classes", "01p", apex_class),
         ObjectMeta::new("ContentVersion", "Content Versions", "068", content_version),
+        user,
     ]
 }
 

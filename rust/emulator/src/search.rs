@@ -231,6 +231,7 @@ pub fn search(store: &Store, sosl: &str, version: &str) -> Result<Value, ApiFail
             object,
             ids,
             columns,
+            ..
         } = run(store, &soql, &query, false)?
         else {
             return Err(malformed(format!(

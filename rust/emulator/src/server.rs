@@ -344,11 +344,17 @@ impl Emulator {
 
     /// Creates a user who can be named in JWT assertions; returns the user id.
     pub fn create_user(&self, username: &str) -> Result<String, EmulatorError> {
-        self.org
+        let user = self
+            .org
             .identity
             .create_user(username, &self.org.pod)
-            .map(|u| u.id)
-            .map_err(EmulatorError::Invalid)
+            .map_err(EmulatorError::Invalid)?;
+        let now = crate::store::format_datetime(chrono::Utc::now());
+        self.org
+            .store()
+            .add_user(&user.id, &user.username, &now)
+            .map_err(|e| EmulatorError::Invalid(e.message))?;
+        Ok(user.id)
     }
 
     /// Creates a connected app. `certificate_pem` (an X.509 certificate) verifies JWT

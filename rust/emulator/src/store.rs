@@ -426,6 +426,36 @@ impl Store {
         Ok(Value::Object(out))
     }
 
+    /// Adds a user of the org (the identity service minted its id) as a `User` record, so
+    /// `Owner.Name`, `CreatedBy.Name` and queries of `User` read it. No change event: users
+    /// are not change-tracked here.
+    pub fn add_user(&mut self, id: &str, username: &str, now: &str) -> Result<(), ApiFailure> {
+        let local = username.split('@').next().unwrap_or(username);
+        let alias: String = local.chars().take(8).collect();
+        let body = serde_json::json!({
+            "Username": username, "LastName": local, "Email": username, "Alias": alias,
+            "IsActive": true,
+        });
+        let mut values = self.validate("User", &body, Write::Create)?;
+        let stamp = Stamp::new(&self.user_id, now);
+        let store = self.object_mut("User")?;
+        store.creation.complete(&mut values, &stamp)?;
+        compose_name(&store.meta, &mut values);
+        let key =
+            RecordKey::new(id).ok_or_else(|| ApiFailure::internal("a user id is 18 characters"))?;
+        values.insert(&store.creation.system.id, Value::String(id.to_owned()));
+        store.index_insert(id, &values);
+        store.records.insert(
+            key,
+            StoredRecord {
+                fields: values,
+                deleted: false,
+                event_reads_record: false,
+            },
+        );
+        Ok(())
+    }
+
     pub fn create(&mut self, object: &str, body: &Value, now: &str) -> Result<String, ApiFailure> {
         let mut values = self.validate(object, body, Write::Create)?;
         self.object(object)?
@@ -692,7 +722,8 @@ impl Store {
             return Ok(());
         };
         if object == "User" {
-            return if target == self.user_id {
+            let known = target == self.user_id || self.live_record("User", target).is_ok();
+            return if known {
                 Ok(())
             } else {
                 Err(ApiFailure::bad_request(
@@ -921,7 +952,7 @@ fn looks_like_email(s: &str) -> bool {
 /// Contact and Lead carry a compound `Name`: Salutation, FirstName and LastName, as Salesforce
 /// composes it; every write keeps it up to date.
 fn compose_name(meta: &crate::schema::ObjectMeta, fields: &mut Fields) {
-    if !matches!(&*meta.name, "Contact" | "Lead") {
+    if !matches!(&*meta.name, "Contact" | "Lead" | "User") {
         return;
     }
     let Some(name) = meta.field("Name").map(|f| f.name.clone()) else {

@@ -33,10 +33,15 @@ impl Snapshot {
 pub fn snapshot(store: &Store, soql_text: &str, all_rows: bool) -> Result<Snapshot, ApiFailure> {
     let query = soql::parse(soql_text)?;
     match soql::run(store, soql_text, &query, all_rows)? {
+        Outcome::Rows { children, .. } if !children.is_empty() => Err(ApiFailure::bad_request(
+            "API_ERROR",
+            "Nested (parent-to-child) queries are not supported by Bulk API 2.0 query jobs",
+        )),
         Outcome::Rows {
             object,
             ids,
             columns,
+            ..
         } => Ok(Snapshot {
             object,
             ids,

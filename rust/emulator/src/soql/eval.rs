@@ -1,6 +1,8 @@
 //! Runs a parsed query over the store: field resolution (parent relationships included),
 //! filters with SOQL's comparison rules, ordering, offsets and limits, and row rendering.
 
+use super::aggregate::{self, AggregateItem};
+use super::children::ChildPlan;
 use super::parse::{caret_error, Cond, Literal, Query, Select};
 use crate::failure::ApiFailure;
 use crate::schema::{FieldMeta, FieldType};
@@ -14,7 +16,7 @@ use std::cmp::Ordering;
 pub struct Resolved {
     /// (reference field, relationship name, target object) per hop.
     hops: Vec<(String, String, String)>,
-    field: FieldMeta,
+    pub(super) field: FieldMeta,
 }
 
 impl Resolved {
@@ -48,10 +50,12 @@ pub enum Outcome {
         object: String,
         ids: Vec<String>,
         columns: Vec<Resolved>,
+        /// Parent-to-child subqueries, rendered after the row's fields.
+        children: Vec<ChildPlan>,
     },
 }
 
-fn no_such_column(soql: &str, col: usize, name: &str, object: &str) -> ApiFailure {
+pub(super) fn no_such_column(soql: &str, col: usize, name: &str, object: &str) -> ApiFailure {
     caret_error(
         "INVALID_FIELD",
         soql,
@@ -60,7 +64,7 @@ fn no_such_column(soql: &str, col: usize, name: &str, object: &str) -> ApiFailur
     )
 }
 
-fn resolve(
+pub(super) fn resolve(
     store: &Store,
     soql: &str,
     object: &str,
@@ -106,7 +110,7 @@ fn resolve(
 }
 
 /// The value of a resolved path on a record (null where a parent is missing).
-fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -> Value {
+pub(super) fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -> Value {
     let mut object = object.to_owned();
     let mut id = id.to_owned();
     for (reference, _, target) in &path.hops {
@@ -152,8 +156,10 @@ pub fn run(
     })?;
     let object = source.meta.name.clone();
     let mut columns = Vec::new();
-    let mut counts = Vec::new();
-    for item in &query.select {
+    let mut aggregates = Vec::new();
+    let mut children = Vec::new();
+    let mut unaliased = 0;
+    for item in &expand_fields(store, soql, query, &object)? {
         match item {
             Select::Field { path, col } => {
                 let resolved = resolve(store, soql, &object, path, *col)?;
@@ -167,18 +173,25 @@ pub fn run(
                 }
                 columns.push(resolved);
             }
-            Select::Count { field, alias, col } => {
-                counts.push((resolve(store, soql, &object, field, *col)?, alias.clone()))
+            Select::Aggregate {
+                function,
+                field,
+                alias,
+                col,
+            } => {
+                let name = alias.clone().unwrap_or_else(|| {
+                    unaliased += 1;
+                    format!("expr{}", unaliased - 1)
+                });
+                aggregates.push(AggregateItem::new(
+                    store, soql, &object, *function, field, name, *col,
+                )?);
             }
+            Select::Children { query: inner, col } => {
+                children.push(ChildPlan::new(store, soql, &object, inner, *col)?);
+            }
+            Select::FieldsOf { .. } => {}
         }
-    }
-    if !counts.is_empty() && !columns.is_empty() {
-        return Err(caret_error(
-            "MALFORMED_QUERY",
-            soql,
-            1,
-            "Field must be grouped or aggregated",
-        ));
     }
     let filter = match &query.filter {
         Some(cond) => Some(compile(store, soql, &object, cond)?),
@@ -199,79 +212,29 @@ pub fn run(
     if query.count_only {
         return Ok(Outcome::Count(ids.len()));
     }
-    if !counts.is_empty() {
-        let mut row = Map::new();
-        row.insert(
-            "attributes".into(),
-            serde_json::json!({"type": "AggregateResult"}),
-        );
-        for (i, (path, alias)) in counts.iter().enumerate() {
-            let n = ids
-                .iter()
-                .filter(|id| !value_of(store, &object, id, path).is_null())
-                .count();
-            row.insert(
-                alias.clone().unwrap_or_else(|| format!("expr{i}")),
-                Value::from(n),
-            );
+    if !aggregates.is_empty() || !query.group_by.is_empty() {
+        if let Some(child) = children.first() {
+            return Err(caret_error(
+                "MALFORMED_QUERY",
+                soql,
+                child.col,
+                "a subquery may not be used in an aggregate query",
+            ));
         }
-        return Ok(Outcome::Aggregate(vec![Value::Object(row)]));
+        let rows = aggregate::run(store, soql, query, &object, &ids, &columns, &aggregates)?;
+        return Ok(Outcome::Aggregate(rows));
+    }
+    if query.having.is_some() {
+        return Err(caret_error(
+            "MALFORMED_QUERY",
+            soql,
+            1,
+            "HAVING needs GROUP BY or an aggregate",
+        ));
     }
     if !query.order.is_empty() {
-        let keys = query
-            .order
-            .iter()
-            .map(|o| {
-                resolve(store, soql, &object, &o.path, o.col)
-                    .map(|r| (r, o.descending, o.nulls_last))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut keyed: Vec<(Vec<Value>, String)> = ids
-            .into_iter()
-            .map(|id| {
-                (
-                    keys.iter()
-                        .map(|(r, _, _)| value_of(store, &object, &id, r))
-                        .collect(),
-                    id,
-                )
-            })
-            .collect();
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (i, (_, descending, nulls_last)) in keys.iter().enumerate() {
-                let (x, y) = (&a[i], &b[i]);
-                let ord = match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if *nulls_last {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    (false, true) => {
-                        if *nulls_last {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, false) => {
-                        let o = compare(x, y);
-                        if *descending {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                };
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-            Ordering::Equal
-        });
-        ids = keyed.into_iter().map(|(_, id)| id).collect();
+        let keys = order_keys(store, soql, &object, query)?;
+        ids = sort_ids(store, &object, ids, &keys);
     }
     let offset = query.offset.unwrap_or(0);
     let limit = query.limit.unwrap_or(usize::MAX);
@@ -280,7 +243,132 @@ pub fn run(
         object,
         ids,
         columns,
+        children,
     })
+}
+
+/// Each ORDER BY item resolved: (path, descending, nulls last).
+pub(super) type OrderKey = (Resolved, bool, bool);
+
+pub(super) fn order_keys(
+    store: &Store,
+    soql: &str,
+    object: &str,
+    query: &Query,
+) -> Result<Vec<OrderKey>, ApiFailure> {
+    query
+        .order
+        .iter()
+        .map(|o| {
+            if o.aggregate.is_some() {
+                return Err(caret_error(
+                    "MALFORMED_QUERY",
+                    soql,
+                    o.col,
+                    "ORDER BY an aggregate needs GROUP BY",
+                ));
+            }
+            resolve(store, soql, object, &o.path, o.col).map(|r| (r, o.descending, o.nulls_last))
+        })
+        .collect()
+}
+
+/// Compares two values as ORDER BY does: nulls first or last, then in SOQL's order.
+pub(super) fn order_values(x: &Value, y: &Value, descending: bool, nulls_last: bool) -> Ordering {
+    match (x.is_null(), y.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => {
+            if nulls_last {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (false, true) => {
+            if nulls_last {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (false, false) => {
+            let o = compare(x, y);
+            if descending {
+                o.reverse()
+            } else {
+                o
+            }
+        }
+    }
+}
+
+pub(super) fn sort_ids(
+    store: &Store,
+    object: &str,
+    ids: Vec<String>,
+    keys: &[OrderKey],
+) -> Vec<String> {
+    let mut keyed: Vec<(Vec<Value>, String)> = ids
+        .into_iter()
+        .map(|id| {
+            (
+                keys.iter()
+                    .map(|(r, _, _)| value_of(store, object, &id, r))
+                    .collect(),
+                id,
+            )
+        })
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        for (i, (_, descending, nulls_last)) in keys.iter().enumerate() {
+            let ord = order_values(&a[i], &b[i], *descending, *nulls_last);
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        Ordering::Equal
+    });
+    keyed.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The select list with `FIELDS(STANDARD|CUSTOM|ALL)` expanded to the object's fields.
+fn expand_fields(
+    store: &Store,
+    soql: &str,
+    query: &Query,
+    object: &str,
+) -> Result<Vec<Select>, ApiFailure> {
+    let mut out = Vec::with_capacity(query.select.len());
+    for item in &query.select {
+        let Select::FieldsOf { which, col } = item else {
+            out.push(item.clone());
+            continue;
+        };
+        let which = which.to_ascii_uppercase();
+        if which != "STANDARD" && query.limit.is_none_or(|l| l > 200) {
+            return Err(caret_error(
+                "MALFORMED_QUERY",
+                soql,
+                *col,
+                "The SOQL FIELDS function must have a LIMIT of at most 200",
+            ));
+        }
+        let meta = &store.object(object)?.meta;
+        for field in &meta.fields {
+            let wanted = match which.as_str() {
+                "STANDARD" => !field.custom,
+                "CUSTOM" => field.custom,
+                _ => true,
+            };
+            if wanted && !out.iter().any(|s| matches!(s, Select::Field { path, .. } if path.len() == 1 && path[0].eq_ignore_ascii_case(&field.name))) {
+                out.push(Select::Field {
+                    path: vec![field.name.to_string()],
+                    col: *col,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn same_path(a: &Resolved, b: &Resolved) -> bool {
@@ -370,7 +458,8 @@ fn insert_nested(
 }
 
 /// A filter with its paths resolved and its literals checked against the field types.
-enum Compiled {
+#[derive(Debug, Clone)]
+pub(super) enum Compiled {
     And(Vec<Compiled>),
     Or(Vec<Compiled>),
     Not(Box<Compiled>),
@@ -379,7 +468,12 @@ enum Compiled {
     Like(Resolved, String),
 }
 
-fn compile(store: &Store, soql: &str, object: &str, cond: &Cond) -> Result<Compiled, ApiFailure> {
+pub(super) fn compile(
+    store: &Store,
+    soql: &str,
+    object: &str,
+    cond: &Cond,
+) -> Result<Compiled, ApiFailure> {
     Ok(match cond {
         Cond::And(parts) => Compiled::And(
             parts
@@ -424,10 +518,18 @@ fn compile(store: &Store, soql: &str, object: &str, cond: &Cond) -> Result<Compi
             resolve(store, soql, object, field, *col)?,
             pattern.to_lowercase(),
         ),
+        Cond::Aggregate { col, .. } => {
+            return Err(caret_error(
+                "MALFORMED_QUERY",
+                soql,
+                *col,
+                "Aggregate functions are only allowed in HAVING",
+            ))
+        }
     })
 }
 
-fn check_literal(
+pub(super) fn check_literal(
     soql: &str,
     col: usize,
     field: &FieldMeta,
@@ -472,7 +574,7 @@ fn check_literal(
     ))
 }
 
-fn matches(store: &Store, object: &str, id: &str, cond: &Compiled) -> bool {
+pub(super) fn matches(store: &Store, object: &str, id: &str, cond: &Compiled) -> bool {
     match cond {
         Compiled::And(parts) => parts.iter().all(|c| matches(store, object, id, c)),
         Compiled::Or(parts) => parts.iter().any(|c| matches(store, object, id, c)),
@@ -491,7 +593,7 @@ fn matches(store: &Store, object: &str, id: &str, cond: &Compiled) -> bool {
     }
 }
 
-fn compare_literal(value: &Value, op: &str, literal: &Literal) -> bool {
+pub(super) fn compare_literal(value: &Value, op: &str, literal: &Literal) -> bool {
     if let Literal::Date(text) = literal {
         let (Some((start, end)), Some(at)) = (resolve_date(text), instant_of(value)) else {
             return op == "!=" && value.is_null();
@@ -527,7 +629,7 @@ fn compare_literal(value: &Value, op: &str, literal: &Literal) -> bool {
 }
 
 /// Orders two non-null field values of the same field.
-fn compare(a: &Value, b: &Value) -> Ordering {
+pub(super) fn compare(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x
             .as_f64()
@@ -543,7 +645,7 @@ fn compare(a: &Value, b: &Value) -> Ordering {
 }
 
 /// `%` matches any run, `_` one character; both sides already lower-cased.
-fn like(text: &str, pattern: &str) -> bool {
+pub(super) fn like(text: &str, pattern: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
     let (mut ti, mut pi, mut star, mut mark) = (0, 0, None, 0);

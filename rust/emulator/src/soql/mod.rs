@@ -1,5 +1,7 @@
 //! The SOQL engine: parse, run over the store, and keep query cursors for `nextRecordsUrl`.
 
+mod aggregate;
+mod children;
 pub(crate) mod eval;
 mod page;
 pub(crate) mod parse;
@@ -22,6 +24,7 @@ struct Cursor {
     object: String,
     ids: Vec<String>,
     columns: Vec<Resolved>,
+    children: Vec<children::ChildPlan>,
     batch: usize,
 }
 
@@ -55,11 +58,13 @@ impl Cursors {
                 object,
                 ids,
                 columns,
+                children,
             } => {
                 let cursor = Cursor {
                     object,
                     ids,
                     columns,
+                    children,
                     batch,
                 };
                 if cursor.ids.len() > batch {

@@ -46,7 +46,26 @@ fn write_page(
     }
     out.extend_from_slice(b",\"records\":[");
     let ids = cursor.ids.iter().skip(offset).take(cursor.batch);
-    if cursor.columns.iter().all(Resolved::is_own_field) {
+    if !cursor.children.is_empty() {
+        let page_ids: Vec<&str> = ids.clone().map(String::as_str).collect();
+        let children: Vec<_> = cursor
+            .children
+            .iter()
+            .map(|plan| plan.children_of(store, &page_ids))
+            .collect();
+        for (n, id) in page_ids.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let mut row = render(store, &cursor.object, id, &cursor.columns, version);
+            if let Value::Object(map) = &mut row {
+                for (plan, found) in cursor.children.iter().zip(&children) {
+                    plan.insert(store, map, found.get(*id), version);
+                }
+            }
+            serde_json::to_writer(&mut *out, &row)?;
+        }
+    } else if cursor.columns.iter().all(Resolved::is_own_field) {
         let mut records = store
             .object(&cursor.object)
             .ok()

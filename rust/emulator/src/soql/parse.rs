@@ -51,6 +51,50 @@ pub enum Cond {
         pattern: String,
         col: usize,
     },
+    /// `SUM(Amount) > 100`: only in HAVING.
+    Aggregate {
+        function: AggFn,
+        field: Vec<String>,
+        op: &'static str,
+        value: Literal,
+        col: usize,
+    },
+}
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFn {
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl AggFn {
+    fn of(word: &str) -> Option<Self> {
+        Some(match word.to_ascii_uppercase().as_str() {
+            "COUNT" => Self::Count,
+            "COUNT_DISTINCT" => Self::CountDistinct,
+            "SUM" => Self::Sum,
+            "AVG" => Self::Avg,
+            "MIN" => Self::Min,
+            "MAX" => Self::Max,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Count => "COUNT",
+            Self::CountDistinct => "COUNT_DISTINCT",
+            Self::Sum => "SUM",
+            Self::Avg => "AVG",
+            Self::Min => "MIN",
+            Self::Max => "MAX",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,10 +103,23 @@ pub enum Select {
         path: Vec<String>,
         col: usize,
     },
-    /// `COUNT(field)` with an optional alias; `COUNT()` is [`Query::count_only`].
-    Count {
+    /// `SUM(Amount) total`: an aggregate with an optional alias; `COUNT()` is
+    /// [`Query::count_only`].
+    Aggregate {
+        function: AggFn,
         field: Vec<String>,
         alias: Option<String>,
+        col: usize,
+    },
+    /// `(SELECT LastName FROM Contacts)`: a parent-to-child subquery; its `object` is the
+    /// child relationship's name.
+    Children {
+        query: Box<Query>,
+        col: usize,
+    },
+    /// `FIELDS(STANDARD)`, `FIELDS(CUSTOM)` or `FIELDS(ALL)`.
+    FieldsOf {
+        which: String,
         col: usize,
     },
 }
@@ -70,6 +127,8 @@ pub enum Select {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
     pub path: Vec<String>,
+    /// `ORDER BY COUNT(Id)` in an aggregate query.
+    pub aggregate: Option<AggFn>,
     pub descending: bool,
     pub nulls_last: bool,
     pub col: usize,
@@ -82,6 +141,8 @@ pub struct Query {
     pub object: String,
     pub object_col: usize,
     pub filter: Option<Cond>,
+    pub group_by: Vec<(Vec<String>, usize)>,
+    pub having: Option<Cond>,
     pub order: Vec<Order>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
@@ -250,6 +311,10 @@ struct Parser<'a> {
     pos: usize,
     /// Conditions open around the one being parsed.
     depth: usize,
+    /// Parsing a HAVING clause, where aggregate comparisons are allowed.
+    in_having: bool,
+    /// Parsing a subquery, which may not hold another.
+    in_subquery: bool,
 }
 
 impl Parser<'_> {
@@ -343,18 +408,10 @@ impl Parser<'_> {
         let mut select = Vec::new();
         let mut count_only = false;
         loop {
-            if self.keyword("COUNT")
-                && matches!(
-                    self.tokens.get(self.pos + 1),
-                    Some(Token {
-                        tok: Tok::Sym("("),
-                        ..
-                    })
-                )
-            {
+            if let Some(function) = self.aggregate_ahead() {
                 let col = self.peek().map_or(0, |t| t.col);
                 self.pos += 2;
-                if self.eat_sym(")") {
+                if function == AggFn::Count && self.eat_sym(")") {
                     count_only = true;
                 } else {
                     let (field, _) = self.path()?;
@@ -367,8 +424,58 @@ impl Parser<'_> {
                         }) if !is_reserved(t) => Some(self.ident()?.0),
                         _ => None,
                     };
-                    select.push(Select::Count { field, alias, col });
+                    select.push(Select::Aggregate {
+                        function,
+                        field,
+                        alias,
+                        col,
+                    });
                 }
+            } else if self.subquery_ahead() {
+                let col = self.peek().map_or(0, |t| t.col);
+                if self.in_subquery {
+                    return Err(caret_error(
+                        "MALFORMED_QUERY",
+                        self.soql,
+                        col,
+                        "a subquery may not hold another subquery",
+                    ));
+                }
+                self.pos += 1;
+                self.in_subquery = true;
+                let inner = self.query_until_close();
+                self.in_subquery = false;
+                select.push(Select::Children {
+                    query: Box::new(inner?),
+                    col,
+                });
+            } else if self.keyword("FIELDS")
+                && matches!(
+                    self.tokens.get(self.pos + 1),
+                    Some(Token {
+                        tok: Tok::Sym("("),
+                        ..
+                    })
+                )
+            {
+                let col = self.peek().map_or(0, |t| t.col);
+                self.pos += 2;
+                let (which, which_col) = self.ident()?;
+                if !["STANDARD", "CUSTOM", "ALL"]
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(&which))
+                {
+                    return Err(caret_error(
+                        "MALFORMED_QUERY",
+                        self.soql,
+                        which_col,
+                        "FIELDS takes STANDARD, CUSTOM or ALL",
+                    ));
+                }
+                if !self.eat_sym(")") {
+                    return Err(self.unexpected());
+                }
+                select.push(Select::FieldsOf { which, col });
             } else {
                 let (path, col) = self.path()?;
                 select.push(Select::Field { path, col });
@@ -387,11 +494,40 @@ impl Parser<'_> {
         } else {
             None
         };
+        // Field-level security is the org's to apply; the emulator's running user sees all.
+        if self.eat_keyword("WITH") && !self.eat_keyword("SECURITY_ENFORCED") {
+            return Err(self.unexpected());
+        }
+        let mut group_by = Vec::new();
+        if self.eat_keyword("GROUP") {
+            self.expect_keyword("BY")?;
+            loop {
+                group_by.push(self.path()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        let having = if self.eat_keyword("HAVING") {
+            self.in_having = true;
+            let cond = self.or_cond();
+            self.in_having = false;
+            Some(cond?)
+        } else {
+            None
+        };
         let mut order = Vec::new();
         if self.eat_keyword("ORDER") {
             self.expect_keyword("BY")?;
             loop {
+                let aggregate = self.aggregate_ahead();
+                if aggregate.is_some() {
+                    self.pos += 2;
+                }
                 let (path, col) = self.path()?;
+                if aggregate.is_some() && !self.eat_sym(")") {
+                    return Err(self.unexpected());
+                }
                 let descending = if self.eat_keyword("DESC") {
                     true
                 } else {
@@ -409,6 +545,7 @@ impl Parser<'_> {
                 }
                 order.push(Order {
                     path,
+                    aggregate,
                     descending,
                     nulls_last,
                     col,
@@ -428,7 +565,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        if self.peek().is_some() {
+        if self.peek().is_some() && !self.in_subquery {
             return Err(self.unexpected());
         }
         Ok(Query {
@@ -437,10 +574,59 @@ impl Parser<'_> {
             object,
             object_col,
             filter,
+            group_by,
+            having,
             order,
             limit,
             offset,
         })
+    }
+
+    /// An aggregate function followed by `(` at the cursor.
+    fn aggregate_ahead(&self) -> Option<AggFn> {
+        let Some(Token {
+            tok: Tok::Ident(word),
+            ..
+        }) = self.peek()
+        else {
+            return None;
+        };
+        let opens = matches!(
+            self.tokens.get(self.pos + 1),
+            Some(Token {
+                tok: Tok::Sym("("),
+                ..
+            })
+        );
+        opens.then(|| AggFn::of(word)).flatten()
+    }
+
+    /// `(SELECT` at the cursor.
+    fn subquery_ahead(&self) -> bool {
+        matches!(
+            self.peek(),
+            Some(Token {
+                tok: Tok::Sym("("),
+                ..
+            })
+        ) && matches!(self.tokens.get(self.pos + 1), Some(Token { tok: Tok::Ident(t), .. }) if t.eq_ignore_ascii_case("SELECT"))
+    }
+
+    /// A subquery after its `(`, through its `)`.
+    fn query_until_close(&mut self) -> Result<Query, ApiFailure> {
+        let inner = self.query()?;
+        if !self.eat_sym(")") {
+            return Err(self.unexpected());
+        }
+        if inner.count_only || !inner.group_by.is_empty() {
+            return Err(caret_error(
+                "MALFORMED_QUERY",
+                self.soql,
+                inner.object_col,
+                "a subquery may not aggregate",
+            ));
+        }
+        Ok(inner)
     }
 
     fn or_cond(&mut self) -> Result<Cond, ApiFailure> {
@@ -480,6 +666,36 @@ impl Parser<'_> {
                     return Err(p.unexpected());
                 }
                 Ok(inner)
+            });
+        }
+        if let Some(function) = self.aggregate_ahead() {
+            let col = self.peek().map_or(0, |t| t.col);
+            if !self.in_having {
+                return Err(caret_error(
+                    "MALFORMED_QUERY",
+                    self.soql,
+                    col,
+                    "Aggregate functions are only allowed in HAVING, not in WHERE",
+                ));
+            }
+            self.pos += 2;
+            let field = if function == AggFn::Count && self.eat_sym(")") {
+                Vec::new()
+            } else {
+                let (field, _) = self.path()?;
+                if !self.eat_sym(")") {
+                    return Err(self.unexpected());
+                }
+                field
+            };
+            let op = self.comparison()?;
+            let value = self.literal()?;
+            return Ok(Cond::Aggregate {
+                function,
+                field,
+                op,
+                value,
+                col,
             });
         }
         let (field, col) = self.path()?;
@@ -527,17 +743,7 @@ impl Parser<'_> {
         if negated {
             return Err(self.unexpected());
         }
-        let op = match self.peek() {
-            Some(Token {
-                tok: Tok::Sym(s @ ("=" | "!=" | "<>" | "<" | "<=" | ">" | ">=")),
-                ..
-            }) => {
-                let op = if *s == "<>" { "!=" } else { *s };
-                self.pos += 1;
-                op
-            }
-            _ => return Err(self.unexpected()),
-        };
+        let op = self.comparison()?;
         let value = self.literal()?;
         Ok(Cond::Cmp {
             field,
@@ -545,6 +751,20 @@ impl Parser<'_> {
             value,
             col,
         })
+    }
+
+    fn comparison(&mut self) -> Result<&'static str, ApiFailure> {
+        match self.peek() {
+            Some(Token {
+                tok: Tok::Sym(s @ ("=" | "!=" | "<>" | "<" | "<=" | ">" | ">=")),
+                ..
+            }) => {
+                let op = if *s == "<>" { "!=" } else { *s };
+                self.pos += 1;
+                Ok(op)
+            }
+            _ => Err(self.unexpected()),
+        }
     }
 
     /// Parses one level deeper, refusing to go past [`MAX_CONDITION_DEPTH`].
@@ -589,7 +809,7 @@ impl Parser<'_> {
 fn is_reserved(word: &str) -> bool {
     const RESERVED: &[&str] = &[
         "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT",
-        "OFFSET", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE",
+        "OFFSET", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE", "GROUP", "HAVING", "WITH",
     ];
     RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
 }
@@ -602,6 +822,8 @@ pub fn parse(soql: &str) -> Result<Query, ApiFailure> {
         tokens,
         pos: 0,
         depth: 0,
+        in_having: false,
+        in_subquery: false,
     }
     .query()
 }
