@@ -424,6 +424,22 @@ pub struct SObjectSummary {
     pub queryable: bool,
 }
 
+impl From<sf::SObjectSummary> for SObjectSummary {
+    fn from(s: sf::SObjectSummary) -> Self {
+        Self {
+            name: s.name,
+            label: s.label,
+            label_plural: s.label_plural,
+            key_prefix: s.key_prefix,
+            custom: s.custom,
+            createable: s.createable,
+            updateable: s.updateable,
+            deletable: s.deletable,
+            queryable: s.queryable,
+        }
+    }
+}
+
 impl SObjectSummary {
     fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -498,22 +514,7 @@ impl<'py> IntoPyObject<'py> for DescribeGlobalOut {
         let sobjects = g
             .sobjects
             .into_iter()
-            .map(|s| {
-                Py::new(
-                    py,
-                    SObjectSummary {
-                        name: s.name,
-                        label: s.label,
-                        label_plural: s.label_plural,
-                        key_prefix: s.key_prefix,
-                        custom: s.custom,
-                        createable: s.createable,
-                        updateable: s.updateable,
-                        deletable: s.deletable,
-                        queryable: s.queryable,
-                    },
-                )
-            })
+            .map(|s| Py::new(py, SObjectSummary::from(s)))
             .collect::<PyResult<Vec<_>>>()?;
         Bound::new(
             py,
@@ -561,18 +562,7 @@ pub fn _restore_describe(
         }
         "summary" => {
             let s: sf::SObjectSummary = serde_json::from_value(value).map_err(bad)?;
-            SObjectSummary {
-                name: s.name,
-                label: s.label,
-                label_plural: s.label_plural,
-                key_prefix: s.key_prefix,
-                custom: s.custom,
-                createable: s.createable,
-                updateable: s.updateable,
-                deletable: s.deletable,
-                queryable: s.queryable,
-            }
-            .into_py_any(py)
+            SObjectSummary::from(s).into_py_any(py)
         }
         "global" => {
             let g: sf::DescribeGlobal = serde_json::from_value(value).map_err(bad)?;
