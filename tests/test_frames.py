@@ -4,6 +4,7 @@ Rust with column types from describe, nulls kept as nulls."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pyarrow as pa
@@ -131,6 +132,28 @@ def test_an_empty_result_keeps_its_columns_and_types(sf_emulator: Emulator) -> N
     table = sf.query.to_arrow("SELECT Name, NumberOfEmployees FROM Account")
     assert table.num_rows == 0
     assert table.schema == pa.schema([("Name", pa.large_string()), ("NumberOfEmployees", pa.int64())])
+
+
+def test_aggregate_and_subquery_results_as_tables(sf_emulator: Emulator) -> None:
+    sf = sf_emulator.client()
+    seed(sf)
+    grouped = sf.query.to_arrow(
+        "SELECT Account.Name, COUNT(Id) n, SUM(Amount), MAX(CloseDate) FROM Opportunity "
+        "GROUP BY Account.Name ORDER BY Account.Name NULLS LAST"
+    )
+    assert grouped.schema == pa.schema(
+        [("Name", pa.large_string()), ("n", pa.int64()), ("expr0", pa.float64()), ("expr1", pa.date32())]
+    )
+    assert grouped.to_pylist() == [
+        {"Name": "Acme", "n": 1, "expr0": 125000.5, "expr1": dt.date(2026, 3, 31)},
+        {"Name": None, "n": 1, "expr0": None, "expr1": dt.date(2026, 12, 1)},
+    ]
+    nested = sf.query.to_arrow("SELECT Name, (SELECT Name FROM Opportunities) FROM Account")
+    assert nested.column_names == ["Name", "Opportunities"]
+    (row,) = nested.to_pylist()
+    children = json.loads(row["Opportunities"])
+    assert row["Name"] == "Acme" and children["totalSize"] == 1
+    assert children["records"][0]["Name"] == "A big deal"
 
 
 def test_errors_are_typed_and_a_bulk_query_is_read_once(sf_emulator: Emulator) -> None:

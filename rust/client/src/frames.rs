@@ -421,6 +421,9 @@ fn lookup<'a>(record: &'a serde_json::Map<String, Value>, path: &str) -> Option<
 pub(crate) struct SelectList {
     pub object: String,
     pub items: Vec<SelectItem>,
+    /// An aggregate query (an aggregate or GROUP BY): its rows are AggregateResults, which
+    /// name a grouped parent field by the field alone (`Account.Name` comes back as `Name`).
+    pub grouped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -515,7 +518,7 @@ impl SelectList {
             .find(|s| !s.is_empty())?
             .to_owned();
         let mut expr = 0;
-        let items = split_top_level(list)
+        let items: Vec<SelectItem> = split_top_level(list)
             .into_iter()
             .map(|item| {
                 let item = item.trim();
@@ -550,7 +553,15 @@ impl SelectList {
                 }
             })
             .collect();
-        Some(SelectList { object, items })
+        let grouped = find_keyword(soql, "GROUP").is_some()
+            || items
+                .iter()
+                .any(|i| matches!(i, SelectItem::Aggregate { .. }));
+        Some(SelectList {
+            object,
+            items,
+            grouped,
+        })
     }
 }
 
@@ -639,7 +650,15 @@ impl<'a> Describer<'a> {
         let mut columns = Vec::with_capacity(list.items.len());
         for item in &list.items {
             columns.push(match item {
-                SelectItem::Path(path) => self.resolve(&list.object, path).await?,
+                SelectItem::Path(path) => {
+                    let mut column = self.resolve(&list.object, path).await?;
+                    if list.grouped {
+                        if let Some((_, field)) = column.name.rsplit_once('.') {
+                            column.name = field.to_owned();
+                        }
+                    }
+                    column
+                }
                 SelectItem::Aggregate {
                     function,
                     argument,
