@@ -306,17 +306,25 @@ impl FrameBuilder {
         }
     }
 
-    /// Appends a row of text cells (a CSV record), one per column in order. After an error
-    /// the builder holds part of a row and refuses to finish.
-    pub fn push_csv_record(&mut self, cells: &csv::StringRecord) -> Result<()> {
+    /// Appends a row of cells (a CSV record), one per column in order. After an error the
+    /// builder holds part of a row and refuses to finish.
+    pub fn push_csv_record(&mut self, cells: &csv::ByteRecord) -> Result<()> {
         if cells.len() != self.columns.len() {
             return Err(self.width_error(cells.len()));
         }
-        for (i, cell) in cells.iter().enumerate() {
-            if !self.builders[i].push_text(cell) {
-                self.broken = true;
-                return Err(self.mismatch(i, &cell));
-            }
+        let failed = self
+            .builders
+            .iter_mut()
+            .zip(cells.iter())
+            // Each cell is checked as UTF-8 on its own: cheaper than a whole record's check,
+            // and a cell that is not text fails like one that does not parse.
+            .position(|(builder, cell)| {
+                !std::str::from_utf8(cell).is_ok_and(|text| builder.push_text(text))
+            });
+        if let Some(i) = failed {
+            self.broken = true;
+            let cell = String::from_utf8_lossy(cells.get(i).unwrap_or_default()).into_owned();
+            return Err(self.mismatch(i, &cell));
         }
         self.row_done()
     }
@@ -800,8 +808,11 @@ fn read_csv_page(builder: &mut FrameBuilder, csv: &[u8], delimiter: u8) -> Resul
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .from_reader(csv);
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(unreadable_page)? {
+    let mut record = csv::ByteRecord::new();
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(unreadable_page)?
+    {
         builder.push_csv_record(&record)?;
     }
     Ok(())
@@ -832,8 +843,8 @@ mod tests {
     use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
     use arrow_array::Array;
 
-    fn row(cells: &[&str]) -> csv::StringRecord {
-        csv::StringRecord::from(cells.to_vec())
+    fn row(cells: &[&str]) -> csv::ByteRecord {
+        csv::ByteRecord::from(cells.to_vec())
     }
 
     #[test]
@@ -931,6 +942,19 @@ mod tests {
         for column in batch.columns() {
             assert!(column.is_null(1));
         }
+    }
+
+    #[test]
+    fn a_cell_that_is_not_utf8_fails_the_frame() {
+        let mut b = FrameBuilder::new(vec![Column {
+            name: "S".into(),
+            kind: ColumnKind::Text,
+        }]);
+        let err = b
+            .push_csv_record(&csv::ByteRecord::from(vec![&b"caf\xe9"[..]]))
+            .unwrap_err();
+        assert!(err.to_string().contains("column S"), "{err}");
+        assert!(b.finish().is_err());
     }
 
     #[test]
