@@ -365,7 +365,14 @@ impl Client {
         self.options.as_deref()
     }
 
-    pub(crate) fn with_call_options(&self, options: crate::options::CallOptions) -> Client {
+    /// A handle whose calls send `options` with each REST request (Pub/Sub streams are not
+    /// affected). It shares everything else with this client; options given to a handle made
+    /// from another handle are added to that one's.
+    pub fn with_options(&self, options: crate::options::CallOptions) -> Client {
+        let options = match self.call_options() {
+            Some(current) => current.merged(&options),
+            None => options,
+        };
         Client {
             inner: self.inner.clone(),
             options: (!options.is_empty()).then(|| Arc::new(options)),

@@ -3,7 +3,6 @@
 //! REST request those calls send. [`Client::with_options`] gives such a handle; it shares the
 //! client's connections, tokens, limits and breakers.
 
-use crate::client::Client;
 use crate::error::{Error, Result};
 use http::{HeaderName, HeaderValue};
 use std::time::Duration;
@@ -35,8 +34,7 @@ impl CallOptions {
         headers: &[(N, V)],
     ) -> Result<Self> {
         if let Some(t) = timeout {
-            crate::config::checked_seconds("timeout", t.as_secs_f64(), false)
-                .map_err(|m| Error::invalid_argument("timeout", m))?;
+            checked_timeout(t.as_secs_f64())?;
         }
         Ok(Self {
             timeout,
@@ -49,13 +47,10 @@ impl CallOptions {
         timeout: Option<f64>,
         headers: &[(N, V)],
     ) -> Result<Self> {
-        let timeout = timeout
-            .map(|s| {
-                crate::config::checked_seconds("timeout", s, false)
-                    .map_err(|m| Error::invalid_argument("timeout", m))
-            })
-            .transpose()?;
-        Self::new(timeout, headers)
+        Ok(Self {
+            timeout: timeout.map(checked_timeout).transpose()?,
+            headers: checked_headers(headers, &CLIENT_HEADERS)?,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -77,6 +72,12 @@ impl CallOptions {
             headers,
         }
     }
+}
+
+/// A call's timeout in seconds: more than 0 and at most a year, else `InvalidArgument`.
+pub fn checked_timeout(seconds: f64) -> Result<Duration> {
+    crate::config::checked_seconds("timeout", seconds, false)
+        .map_err(|m| Error::invalid_argument("timeout", m))
 }
 
 /// Parses headers, refusing names in `reserved`.
@@ -103,19 +104,6 @@ pub(crate) fn checked_headers<N: AsRef<str>, V: AsRef<str>>(
             Ok((header, value))
         })
         .collect()
-}
-
-impl Client {
-    /// A handle whose calls send `options` with each REST request (Pub/Sub streams are not
-    /// affected). It shares everything else with this client; options given to a handle made
-    /// from another handle are added to that one's.
-    pub fn with_options(&self, options: CallOptions) -> Client {
-        let options = match self.call_options() {
-            Some(current) => current.merged(&options),
-            None => options,
-        };
-        self.with_call_options(options)
-    }
 }
 
 #[cfg(test)]

@@ -105,8 +105,7 @@ impl Client {
             &[http::header::AUTHORIZATION, http::header::HOST],
         )?;
         if let Some(t) = request.timeout {
-            crate::config::checked_seconds("timeout", t.as_secs_f64(), false)
-                .map_err(|m| Error::invalid_argument("timeout", m))?;
+            crate::options::checked_timeout(t.as_secs_f64())?;
         }
         let body = request
             .json

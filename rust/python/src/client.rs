@@ -420,11 +420,9 @@ impl Engine {
             .map(crate::convert::from_python)
             .transpose()?;
         let timeout = timeout
-            .map(|t| {
-                forcelink::config::checked_seconds("timeout", t, false)
-                    .map_err(|m| to_pyerr(sf::Error::invalid_argument("timeout", m)))
-            })
-            .transpose()?;
+            .map(forcelink::options::checked_timeout)
+            .transpose()
+            .map_err(to_pyerr)?;
         let request = sf::RawRequest {
             method,
             path,
