@@ -449,62 +449,50 @@ pub(crate) enum SelectItem {
     Other,
 }
 
-/// Splits `text` at top-level commas (outside parentheses and quotes).
-fn split_top_level(text: &str) -> Vec<&str> {
-    let (mut depth, mut quoted, mut start) = (0i32, false, 0);
-    let mut parts = Vec::new();
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth -= 1,
-            ',' if !quoted && depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
-/// The byte offset of the first top-level (outside parentheses and quotes) occurrence of the
-/// keyword `word`.
-fn find_keyword(text: &str, word: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
+/// The byte offsets of `text` outside quoted strings and parentheses, in order.
+fn top_level(text: &str) -> impl Iterator<Item = usize> + '_ {
     let (mut depth, mut quoted, mut escaped) = (0i32, false, false);
-    for (i, &c) in bytes.iter().enumerate() {
+    text.bytes().enumerate().filter_map(move |(i, c)| {
         match c {
             _ if escaped => escaped = false,
             b'\\' if quoted => escaped = true,
             b'\'' => quoted = !quoted,
             b'(' if !quoted => depth += 1,
             b')' if !quoted => depth -= 1,
-            _ if !quoted && depth == 0 => {
-                let end = i + word.len();
-                let boundary = |j: usize| {
-                    bytes
-                        .get(j)
-                        .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                };
-                if end <= bytes.len()
-                    && text.is_char_boundary(i)
-                    && text.is_char_boundary(end)
-                    && text[i..end].eq_ignore_ascii_case(word)
-                    && (i == 0 || boundary(i - 1))
-                    && boundary(end)
-                {
-                    return Some(i);
-                }
-            }
+            _ if !quoted && depth == 0 => return Some(i),
             _ => {}
         }
+        None
+    })
+}
+
+/// Splits `text` at top-level commas.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in top_level(text).filter(|&i| text.as_bytes()[i] == b',') {
+        parts.push(&text[start..i]);
+        start = i + 1;
     }
-    None
+    parts.push(&text[start..]);
+    parts
+}
+
+/// The byte offset of the first top-level occurrence of the keyword `word`.
+fn find_keyword(text: &str, word: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let boundary = |j: usize| {
+        bytes
+            .get(j)
+            .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+    };
+    top_level(text).find(|&i| {
+        let end = i + word.len();
+        text.get(i..end)
+            .is_some_and(|found| found.eq_ignore_ascii_case(word))
+            && (i == 0 || boundary(i - 1))
+            && boundary(end)
+    })
 }
 
 fn is_path(text: &str) -> bool {
