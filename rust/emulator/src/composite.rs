@@ -457,7 +457,7 @@ fn tree(store: &mut Store, version: &str, object: &str, body: &Value) -> Result<
                     created.push(json!({"referenceId": reference, "id": id}));
                     for (relationship, kids) in children {
                         match store.child_relationship(&record_type, &relationship) {
-                            Some((_, field)) => next.extend(kids.into_iter().map(|k| (k, Some((field.clone(), id.clone()))))),
+                            Some((_, _, field)) => next.extend(kids.into_iter().map(|k| (k, Some((field.clone(), id.clone()))))),
                             None => errors.push(json!({"referenceId": reference, "errors": [{"statusCode": "INVALID_FIELD", "message": format!("No such relationship '{relationship}' on {record_type}"), "fields": []}]})),
                         }
                     }

@@ -321,12 +321,16 @@ impl Store {
         out
     }
 
-    /// The child object and its reference field for a relationship name of `parent`.
-    pub fn child_relationship(&self, parent: &str, relationship: &str) -> Option<(String, String)> {
+    /// The relationship as named in the org (`Contacts` for `contacts`), its child object and
+    /// the child's reference field, for a relationship name of `parent` in any case.
+    pub fn child_relationship(
+        &self,
+        parent: &str,
+        relationship: &str,
+    ) -> Option<(String, String, String)> {
         self.child_relationships(parent)
             .into_iter()
             .find(|(name, _, _)| name.eq_ignore_ascii_case(relationship))
-            .map(|(_, child, field)| (child, field))
     }
 
     /// Describe with child relationships filled in.

@@ -33,7 +33,7 @@ pub fn follow(
         let object = field.reference_to.first().cloned().unwrap_or_default();
         return Ok(Reply::ok(store.render(&object, target, None, version)?));
     }
-    let (child, reference) = store
+    let (_, child, reference) = store
         .child_relationship(&records.meta.name, relationship)
         .ok_or_else(ApiFailure::not_found)?;
     let children = store.object(&child)?;

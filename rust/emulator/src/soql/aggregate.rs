@@ -2,7 +2,9 @@
 //! filtered by HAVING and ordered by grouped fields or aggregates, answered as AggregateResult
 //! rows (`expr0`, `expr1`, ... for aggregates without an alias).
 
-use super::eval::{compare, compare_literal, like, order_values, resolve, value_of, Resolved};
+use super::eval::{
+    compare, compare_literal, like, order_values, resolve, same_path, value_of, Resolved,
+};
 use super::parse::{caret_error, AggFn, Cond, Query};
 use crate::failure::ApiFailure;
 use crate::schema::FieldType;
@@ -139,7 +141,7 @@ pub fn run(
         .map(|(path, col)| resolve(store, soql, object, path, *col))
         .collect::<Result<_, _>>()?;
     for column in columns {
-        if !grouped.iter().any(|g| same(g, column)) {
+        if !grouped.iter().any(|g| same_path(g, column)) {
             return Err(caret_error(
                 "MALFORMED_QUERY",
                 soql,
@@ -162,7 +164,9 @@ pub fn run(
                 .iter()
                 .map(|g| value_of(store, object, id, g))
                 .collect();
-            let text = Value::Array(key.clone()).to_string().to_lowercase();
+            let text = serde_json::to_string(&key)
+                .unwrap_or_default()
+                .to_lowercase();
             let at = *index.entry(text).or_insert_with(|| {
                 groups.push(Group {
                     key,
@@ -235,7 +239,7 @@ pub fn run(
             let mut row = Map::new();
             row.insert("attributes".into(), json!({"type": "AggregateResult"}));
             for column in columns {
-                let at = grouped.iter().position(|g| same(g, column));
+                let at = grouped.iter().position(|g| same_path(g, column));
                 let value = at
                     .and_then(|i| group.key.get(i).cloned())
                     .unwrap_or(Value::Null);
@@ -252,10 +256,6 @@ pub fn run(
         .collect())
 }
 
-fn same(a: &Resolved, b: &Resolved) -> bool {
-    a.label().eq_ignore_ascii_case(&b.label())
-}
-
 /// The value of a grouped field for `group`; a field that is not grouped is refused.
 fn group_value(
     store: &Store,
@@ -269,7 +269,7 @@ fn group_value(
     let resolved = resolve(store, soql, object, path, col)?;
     grouped
         .iter()
-        .position(|g| same(g, &resolved))
+        .position(|g| same_path(g, &resolved))
         .and_then(|i| group.key.get(i).cloned())
         .ok_or_else(|| {
             caret_error(

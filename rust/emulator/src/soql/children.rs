@@ -33,7 +33,7 @@ impl ChildPlan {
         query: &Query,
         col: usize,
     ) -> Result<Self, ApiFailure> {
-        let (object, reference) = store
+        let (relationship, object, reference) = store
             .child_relationship(parent, &query.object)
             .ok_or_else(|| {
                 caret_error(
@@ -46,12 +46,6 @@ impl ChildPlan {
                     ),
                 )
             })?;
-        let relationship = store
-            .child_relationships(parent)
-            .into_iter()
-            .map(|(name, _, _)| name)
-            .find(|name| name.eq_ignore_ascii_case(&query.object))
-            .unwrap_or_else(|| query.object.clone());
         let mut columns = Vec::new();
         for item in &query.select {
             match item {

@@ -371,7 +371,7 @@ fn expand_fields(
     Ok(out)
 }
 
-fn same_path(a: &Resolved, b: &Resolved) -> bool {
+pub(super) fn same_path(a: &Resolved, b: &Resolved) -> bool {
     a.field.name == b.field.name && a.hops.iter().map(|h| &h.0).eq(b.hops.iter().map(|h| &h.0))
 }
 
