@@ -408,16 +408,10 @@ impl Parser<'_> {
         let mut select = Vec::new();
         let mut count_only = false;
         loop {
-            if let Some(function) = self.aggregate_ahead() {
-                let col = self.peek().map_or(0, |t| t.col);
-                self.pos += 2;
-                if function == AggFn::Count && self.eat_sym(")") {
+            if let Some((function, field, col)) = self.aggregate_call()? {
+                if field.is_empty() {
                     count_only = true;
                 } else {
-                    let (field, _) = self.path()?;
-                    if !self.eat_sym(")") {
-                        return Err(self.unexpected());
-                    }
                     let alias = match self.peek() {
                         Some(Token {
                             tok: Tok::Ident(t), ..
@@ -449,14 +443,9 @@ impl Parser<'_> {
                     query: Box::new(inner?),
                     col,
                 });
-            } else if self.keyword("FIELDS")
-                && matches!(
-                    self.tokens.get(self.pos + 1),
-                    Some(Token {
-                        tok: Tok::Sym("("),
-                        ..
-                    })
-                )
+            } else if self
+                .call_ahead()
+                .is_some_and(|w| w.eq_ignore_ascii_case("FIELDS"))
             {
                 let col = self.peek().map_or(0, |t| t.col);
                 self.pos += 2;
@@ -520,14 +509,22 @@ impl Parser<'_> {
         if self.eat_keyword("ORDER") {
             self.expect_keyword("BY")?;
             loop {
-                let aggregate = self.aggregate_ahead();
-                if aggregate.is_some() {
-                    self.pos += 2;
-                }
-                let (path, col) = self.path()?;
-                if aggregate.is_some() && !self.eat_sym(")") {
-                    return Err(self.unexpected());
-                }
+                let (aggregate, path, col) = match self.aggregate_call()? {
+                    // COUNT() counts rows; there are no rows to order by it.
+                    Some((_, field, col)) if field.is_empty() => {
+                        return Err(caret_error(
+                            "MALFORMED_QUERY",
+                            self.soql,
+                            col,
+                            "unexpected token: ')'",
+                        ))
+                    }
+                    Some((function, field, col)) => (Some(function), field, col),
+                    None => {
+                        let (path, col) = self.path()?;
+                        (None, path, col)
+                    }
+                };
                 let descending = if self.eat_keyword("DESC") {
                     true
                 } else {
@@ -582,23 +579,38 @@ impl Parser<'_> {
         })
     }
 
-    /// An aggregate function followed by `(` at the cursor.
-    fn aggregate_ahead(&self) -> Option<AggFn> {
-        let Some(Token {
-            tok: Tok::Ident(word),
-            ..
-        }) = self.peek()
-        else {
-            return None;
+    /// The name of a function call at the cursor: a word followed by `(`.
+    fn call_ahead(&self) -> Option<&str> {
+        match (self.peek(), self.tokens.get(self.pos + 1)) {
+            (
+                Some(Token {
+                    tok: Tok::Ident(word),
+                    ..
+                }),
+                Some(Token {
+                    tok: Tok::Sym("("), ..
+                }),
+            ) => Some(word),
+            _ => None,
+        }
+    }
+
+    /// `SUM(Amount)` at the cursor, read through its `)`: the function, its field (empty for
+    /// `COUNT()`) and its column; None when no aggregate starts here.
+    fn aggregate_call(&mut self) -> Result<Option<(AggFn, Vec<String>, usize)>, ApiFailure> {
+        let Some(function) = self.call_ahead().and_then(AggFn::of) else {
+            return Ok(None);
         };
-        let opens = matches!(
-            self.tokens.get(self.pos + 1),
-            Some(Token {
-                tok: Tok::Sym("("),
-                ..
-            })
-        );
-        opens.then(|| AggFn::of(word)).flatten()
+        let col = self.peek().map_or(0, |t| t.col);
+        self.pos += 2;
+        if function == AggFn::Count && self.eat_sym(")") {
+            return Ok(Some((function, Vec::new(), col)));
+        }
+        let (field, _) = self.path()?;
+        if !self.eat_sym(")") {
+            return Err(self.unexpected());
+        }
+        Ok(Some((function, field, col)))
     }
 
     /// `(SELECT` at the cursor.
@@ -668,8 +680,7 @@ impl Parser<'_> {
                 Ok(inner)
             });
         }
-        if let Some(function) = self.aggregate_ahead() {
-            let col = self.peek().map_or(0, |t| t.col);
+        if let Some((function, field, col)) = self.aggregate_call()? {
             if !self.in_having {
                 return Err(caret_error(
                     "MALFORMED_QUERY",
@@ -678,16 +689,6 @@ impl Parser<'_> {
                     "Aggregate functions are only allowed in HAVING, not in WHERE",
                 ));
             }
-            self.pos += 2;
-            let field = if function == AggFn::Count && self.eat_sym(")") {
-                Vec::new()
-            } else {
-                let (field, _) = self.path()?;
-                if !self.eat_sym(")") {
-                    return Err(self.unexpected());
-                }
-                field
-            };
             let op = self.comparison()?;
             let value = self.literal()?;
             return Ok(Cond::Aggregate {
