@@ -338,60 +338,55 @@ pub struct Reply {
     pub body: Option<Value>,
     /// A body already serialized (large query pages), sent as JSON.
     pub raw: Option<Vec<u8>>,
-    pub location: Option<String>,
-    /// Headers beside Location (ETag and Last-Modified of a record), sent over HTTP and in a
-    /// composite subresponse's `httpHeaders`.
+    /// Headers (a create's Location, a record's ETag and Last-Modified), sent over HTTP and in
+    /// a composite subresponse's `httpHeaders`.
     pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
-    fn new(status: StatusCode, body: Option<Value>, location: Option<String>) -> Self {
+    fn new(status: StatusCode, body: Option<Value>) -> Self {
         Self {
             status,
             body,
             raw: None,
-            location,
             headers: Vec::new(),
         }
     }
 
     /// The headers a composite subresponse reports.
     pub fn http_headers(&self) -> Value {
-        let mut map = serde_json::Map::new();
-        if let Some(location) = &self.location {
-            map.insert("Location".into(), json!(location));
-        }
-        for (name, value) in &self.headers {
-            map.insert((*name).into(), json!(value));
-        }
+        let map = self
+            .headers
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), json!(value)))
+            .collect();
         Value::Object(map)
     }
 
     pub fn ok(body: Value) -> Self {
-        Self::new(StatusCode::OK, Some(body), None)
+        Self::new(StatusCode::OK, Some(body))
     }
 
     /// A body already serialized to JSON.
     pub fn raw(json: Vec<u8>) -> Self {
         Self {
-            status: StatusCode::OK,
-            body: None,
             raw: Some(json),
-            location: None,
-            headers: Vec::new(),
+            ..Self::new(StatusCode::OK, None)
         }
     }
 
     pub fn with_status(status: StatusCode, body: Value) -> Self {
-        Self::new(status, Some(body), None)
+        Self::new(status, Some(body))
     }
 
     pub fn no_content() -> Self {
-        Self::new(StatusCode::NO_CONTENT, None, None)
+        Self::new(StatusCode::NO_CONTENT, None)
     }
 
     fn created(body: Value, location: String) -> Self {
-        Self::new(StatusCode::CREATED, Some(body), Some(location))
+        let mut reply = Self::new(StatusCode::CREATED, Some(body));
+        reply.headers.push(("Location", location));
+        reply
     }
 
     /// The body as JSON, whichever form it is in.
@@ -411,7 +406,7 @@ impl From<ApiFailure> for Reply {
         } else {
             json!([{"message": f.message, "errorCode": f.code, "fields": f.fields}])
         };
-        Self::new(f.status, Some(body), None)
+        Self::new(f.status, Some(body))
     }
 }
 
@@ -427,9 +422,6 @@ impl IntoResponse for Reply {
                 .into_response(),
             (None, None) => self.status.into_response(),
         };
-        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            response.headers_mut().insert("Location", location);
-        }
         for (name, value) in self.headers {
             if let Ok(value) = HeaderValue::from_str(&value) {
                 response.headers_mut().insert(name, value);
@@ -469,7 +461,7 @@ fn conditional(body: Value, conditions: &Conditions) -> Reply {
             .zip(modified)
             .is_some_and(|(since, modified)| modified.timestamp() <= since.timestamp());
     let mut reply = if unchanged_tag || unchanged_since {
-        Reply::new(StatusCode::NOT_MODIFIED, None, None)
+        Reply::new(StatusCode::NOT_MODIFIED, None)
     } else {
         Reply::ok(body)
     };

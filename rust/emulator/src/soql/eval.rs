@@ -55,7 +55,7 @@ pub enum Outcome {
     },
 }
 
-pub(super) fn no_such_column(soql: &str, col: usize, name: &str, object: &str) -> ApiFailure {
+fn no_such_column(soql: &str, col: usize, name: &str, object: &str) -> ApiFailure {
     caret_error(
         "INVALID_FIELD",
         soql,
