@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, TypedDict, Union
 from ._core import (
     BulkCore,
     BulkQueryCore,
+    BulkQueryPage,
     BulkResultCore,
     CsvSplitter,
     SplitInput,
@@ -258,6 +259,16 @@ class _QueryArgs(TypedDict):
     poll_interval: float
 
 
+def _job_pages(job: BulkQueryCore) -> Iterator[BulkQueryPage]:
+    while (page := job.next_page().wait()) is not None:
+        yield page
+
+
+async def _async_job_pages(job: BulkQueryCore) -> AsyncIterator[BulkQueryPage]:
+    while (page := await job.next_page()) is not None:
+        yield page
+
+
 class BulkQuery:
     """The rows of a bulk query, returned by :meth:`Bulk.query`. Iterate over it for each row
     as a dict of strings, read page by page in flat memory; or take every row at once with
@@ -278,8 +289,7 @@ class BulkQuery:
         return self._core.query(self._soql, **self._args).wait()
 
     def _read(self) -> Iterator[dict[str, str]]:
-        job = self._start()
-        while (page := job.next_page().wait()) is not None:
+        for page in _job_pages(self._start()):
             yield from page.records()
 
     def __iter__(self) -> Iterator[dict[str, str]]:
@@ -321,8 +331,7 @@ class AsyncBulkQuery:
         return job
 
     async def _read(self) -> AsyncIterator[dict[str, str]]:
-        job = await self._start()
-        while (page := await job.next_page()) is not None:
+        async for page in _async_job_pages(await self._start()):
             for record in page.records():
                 yield record
 
@@ -483,19 +492,21 @@ class Bulk:
         """Writes the query's CSV (one header row) to a path or binary writer, page by page;
         returns the number of records. ``progress(pages, records)`` is called after each page
         is written, with the totals so far."""
-        core = scoped(self._core, request_timeout, headers)
-        job = core.query(
+        # The job runs to its end before the output is opened.
+        job = self.query(
             soql,
             include_deleted=include_deleted,
             max_records=max_records,
             timeout=timeout,
             poll_interval=poll_interval,
-        ).wait()
+            request_timeout=request_timeout,
+            headers=headers,
+        )._start()
         writer, owned = _write_to(out)
         count = pages = 0
         try:
             first = True
-            while (page := job.next_page().wait()) is not None:
+            for page in _job_pages(job):
                 writer.write(page.csv(header=first))
                 first = False
                 count += page.record_count
@@ -632,18 +643,20 @@ class AsyncBulk:
         headers: Headers | None = None,
     ) -> int:
         """The async twin of :meth:`Bulk.query_to_file`."""
-        job = await scoped(self._core, request_timeout, headers).query(
+        job = await self.query(
             soql,
             include_deleted=include_deleted,
             max_records=max_records,
             timeout=timeout,
             poll_interval=poll_interval,
-        )
+            request_timeout=request_timeout,
+            headers=headers,
+        )._start()
         writer, owned = _write_to(out)
         count = pages = 0
         try:
             first = True
-            while (page := await job.next_page()) is not None:
+            async for page in _async_job_pages(job):
                 writer.write(page.csv(header=first))
                 first = False
                 count += page.record_count
