@@ -13,6 +13,7 @@ __all__ = [
     "ApiUsage",
     "ArrowFrame",
     "BulkCore",
+    "BulkCsvBuffer",
     "BulkQueryCore",
     "BulkQueryPage",
     "BulkResultCore",
@@ -359,6 +360,42 @@ class BulkCore:
         max_poll_interval: float = 10.0,
         timeout: float = 7200.0,
     ) -> Pending[BulkQueryCore]: ...
+    def query_columns(self, soql: str) -> Pending[list[tuple[str, str]]]: ...
+    def plan_query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        max_records: int | None = None,
+        partitions: int | None = None,
+        poll_interval: float = 0.1,
+        max_poll_interval: float = 10.0,
+        timeout: float = 7200.0,
+    ) -> Pending[dict[str, Any]]: ...
+    def read_result_page(
+        self, job_id: str, result_url: str, columns: Sequence[tuple[str, str]]
+    ) -> Pending[ArrowFrame]: ...
+    def stage(
+        self, object: str, operation: str, data: BulkCsvBuffer, *, external_id_field: str | None = None
+    ) -> Pending[tuple[str, int]]: ...
+    def commit_staged(
+        self,
+        jobs: Sequence[tuple[str, int]],
+        *,
+        poll_interval: float = 0.1,
+        max_poll_interval: float = 10.0,
+        timeout: float = 7200.0,
+    ) -> Pending[BulkResultCore]: ...
+    def abort_staged(self, job_ids: Sequence[str]) -> Pending[list[str]]: ...
+
+@final
+class BulkCsvBuffer:
+    def __new__(cls, *, null_text: str = "#N/A") -> BulkCsvBuffer: ...
+    def push(self, batch: object) -> None: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def size(self) -> int: ...
 
 @final
 class ArrowFrame:

@@ -45,6 +45,36 @@ impl ColumnKind {
         }
     }
 
+    /// The kind's name: `text`, `integer`, `float`, `boolean`, `date`, `datetime`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Integer => "integer",
+            Self::Float => "float",
+            Self::Boolean => "boolean",
+            Self::Date => "date",
+            Self::DateTime => "datetime",
+        }
+    }
+
+    /// The kind of a [`ColumnKind::name`].
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "text" => Self::Text,
+            "integer" => Self::Integer,
+            "float" => Self::Float,
+            "boolean" => Self::Boolean,
+            "date" => Self::Date,
+            "datetime" => Self::DateTime,
+            other => {
+                return Err(Error::invalid_argument(
+                    "columns",
+                    format!("{other:?} is not a column kind"),
+                ))
+            }
+        })
+    }
+
     fn data_type(self) -> DataType {
         match self {
             // 64-bit offsets: what pandas' Arrow-backed strings hold, so they are shared, not
@@ -570,6 +600,9 @@ pub fn query_object(soql: &str) -> Option<String> {
 pub(crate) struct Describer<'a> {
     client: &'a Client,
     cache: HashMap<String, Arc<SObjectDescribe>>,
+    /// Refuse a path that names no field, instead of typing it as text (and leaving the
+    /// refusal to the server).
+    strict: bool,
 }
 
 impl<'a> Describer<'a> {
@@ -577,6 +610,7 @@ impl<'a> Describer<'a> {
         Self {
             client,
             cache: HashMap::new(),
+            strict: false,
         }
     }
 
@@ -630,6 +664,12 @@ impl<'a> Describer<'a> {
             };
             names.push(relationship);
             describe = self.describe(&target).await?;
+        }
+        if self.strict {
+            return Err(Error::invalid_argument(
+                "soql",
+                format!("No such column '{path}' on entity '{object}'"),
+            ));
         }
         Ok(Column {
             name: segments.join("."),
@@ -781,6 +821,58 @@ impl crate::bulk::BulkQueryPager {
             page = next?;
         }
         builder.finish()
+    }
+}
+
+/// The typed columns of a query's SELECT list, read through describe (`Account.Name` typed
+/// by Account's `Name`); None when the list names items that cannot be typed ahead
+/// (`FIELDS(ALL)`, a subquery).
+/// A path that names no field is refused.
+pub async fn query_columns(client: &Client, soql: &str) -> Result<Option<Vec<Column>>> {
+    let mut describer = Describer::new(client);
+    describer.strict = true;
+    describer.columns_of(soql).await
+}
+
+impl crate::bulk::Bulk<'_> {
+    /// One result page of a completed query job (a `resultUrl` of
+    /// [`crate::bulk::Bulk::result_pages`]) as Arrow record batches with `columns`, which
+    /// must be the page's header in order (as [`query_columns`] gives them for the job's
+    /// query).
+    pub async fn result_page_to_arrow(
+        &self,
+        job_id: &str,
+        result_url: &str,
+        columns: Vec<Column>,
+    ) -> Result<Frame> {
+        let page = self.result_page(job_id, result_url).await?;
+        tokio::task::spawn_blocking(move || {
+            let mut reader = csv::ReaderBuilder::new().from_reader(page.csv.as_ref());
+            let header = reader.byte_headers().map_err(unreadable_page)?;
+            let same = header.len() == columns.len()
+                && header
+                    .iter()
+                    .zip(&columns)
+                    .all(|(cell, column)| cell.eq_ignore_ascii_case(column.name.as_bytes()));
+            if !same {
+                return Err(Error::UnexpectedResponse {
+                    status: 200,
+                    message: format!(
+                        "the results page has columns {:?}, not the planned {:?}",
+                        String::from_utf8_lossy(header.as_slice()),
+                        columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>()
+                    ),
+                });
+            }
+            let mut builder = FrameBuilder::new(columns);
+            read_csv_page(&mut builder, &page.csv, b',')?;
+            builder.finish()
+        })
+        .await
+        .map_err(|e| Error::UnexpectedResponse {
+            status: 200,
+            message: format!("reading a results page stopped: {e}"),
+        })?
     }
 }
 

@@ -13,6 +13,8 @@
 //! # let _ = record; Ok(()) }
 //! ```
 
+#[cfg(feature = "arrow")]
+pub mod arrow_csv;
 pub mod auth;
 pub mod breaker;
 pub mod bulk;
@@ -48,6 +50,7 @@ pub use breaker::{BreakerSettings, BreakerState, Family};
 pub use bulk::{
     Bulk, BulkProgress, BulkQueryPage, BulkQueryPager, BulkResult, CsvRecordStream, CsvSplitter,
     IngestOptions, JobInfo, JobKind, Operation, PollOptions, ResultKind, SplitCsv, SplitOptions,
+    StagedJob,
 };
 pub use client::{Client, ClientBuilder};
 pub use composite::{

@@ -80,7 +80,13 @@ pub struct Org {
     pub apex: crate::apex::ApexClasses,
     /// The files of ContentVersions.
     pub files: crate::files::FileStore,
+    /// The latest SOQL texts received (REST queries and Bulk query jobs), for tests that check
+    /// what a client sent.
+    queries: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// SOQL texts kept in the query log.
+const QUERY_LOG_LEN: usize = 1_000;
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the emulator keeps
 /// answering rather than failing every later request.
@@ -121,6 +127,7 @@ impl Org {
             down: std::sync::atomic::AtomicBool::new(false),
             apex: crate::apex::ApexClasses::default(),
             files: crate::files::FileStore::default(),
+            queries: Mutex::new(std::collections::VecDeque::new()),
         };
         Ok(org)
     }
@@ -195,6 +202,15 @@ impl Org {
         self.api_used.load(Ordering::SeqCst)
     }
 
+    /// Logs a SOQL text the org received, keeping the latest [`QUERY_LOG_LEN`].
+    pub fn log_query(&self, soql: &str) {
+        let mut queries = lock(&self.queries);
+        if queries.len() == QUERY_LOG_LEN {
+            queries.pop_front();
+        }
+        queries.push_back(soql.to_owned());
+    }
+
     pub fn count(&self, route: &str) {
         *lock(&self.counters).entry(route.to_owned()).or_insert(0) += 1;
     }
@@ -251,6 +267,7 @@ impl Org {
             "token_grants": self.identity.grants(),
             "bulk_jobs": self.bulk.states(),
             "events": self.events.stats(),
+            "queries": *lock(&self.queries),
         })
     }
 }

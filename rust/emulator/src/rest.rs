@@ -527,6 +527,7 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
             let soql = params.get("q").ok_or_else(|| {
                 ApiFailure::bad_request("MALFORMED_QUERY", "A query string is required: q")
             })?;
+            org.log_query(soql);
             Ok(Reply::raw(org.cursors.start(
                 store,
                 soql,

@@ -647,6 +647,159 @@ impl BulkCore {
         }))
     }
 
+    /// The typed columns of `soql`'s SELECT list, `[(name, kind)]`, read through describe.
+    fn query_columns(&self, soql: String) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move {
+            let columns = sf::frames::query_columns(&client, &soql)
+                .await?
+                .ok_or_else(|| {
+                    sf::Error::invalid_argument(
+                        "soql",
+                        "name each field in the SELECT list (FIELDS(...) and subqueries cannot be typed ahead)",
+                    )
+                })?;
+            Ok(columns
+                .into_iter()
+                .map(|c| (c.name, c.kind.name()))
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// Plans a parallel read of `soql`: types its columns through describe (so a bad field
+    /// fails before any job), runs one query job, and lists its result pages. Pages hold at
+    /// most `max_records` rows, or the total split into `partitions` when that is given.
+    /// Returns `{job_id, total_records, result_urls, columns: [(name, kind)]}`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, partitions = None, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
+    fn plan_query(
+        &self,
+        soql: String,
+        include_deleted: bool,
+        max_records: Option<u64>,
+        partitions: Option<u64>,
+        poll_interval: f64,
+        max_poll_interval: f64,
+        timeout: f64,
+    ) -> PyResult<Pending> {
+        let poll = poll_options(poll_interval, max_poll_interval, timeout)?;
+        if partitions == Some(0) || max_records == Some(0) {
+            return Err(PyValueError::new_err(
+                "partitions and max_records must be positive",
+            ));
+        }
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let columns = sf::frames::query_columns(&client, &soql)
+                .await?
+                .ok_or_else(|| {
+                    sf::Error::invalid_argument(
+                        "soql",
+                        "name each field in the SELECT list (FIELDS(...) and subqueries cannot be typed ahead)",
+                    )
+                })?;
+            let bulk = client.bulk();
+            let pager = bulk.query(&soql, include_deleted, None, &poll).await?;
+            let total = pager.total_records();
+            let page_rows = match (max_records, partitions) {
+                (Some(max), Some(n)) => Some(max.min(total.div_ceil(n).max(1))),
+                (Some(max), None) => Some(max),
+                (None, Some(n)) => Some(total.div_ceil(n).max(1)),
+                (None, None) => None,
+            };
+            let urls = bulk.result_pages(pager.job_id(), page_rows).await?;
+            let columns: Vec<serde_json::Value> = columns
+                .iter()
+                .map(|c| serde_json::json!([c.name, c.kind.name()]))
+                .collect();
+            Ok(crate::convert::Json(serde_json::json!({
+                "job_id": pager.job_id(),
+                "total_records": total,
+                "result_urls": urls,
+                "columns": columns,
+            })))
+        }))
+    }
+
+    /// One planned result page as Arrow record batches with the planned `columns`.
+    fn read_result_page(
+        &self,
+        job_id: String,
+        result_url: String,
+        columns: Vec<(String, String)>,
+    ) -> PyResult<Pending> {
+        let columns = columns
+            .into_iter()
+            .map(|(name, kind)| {
+                sf::frames::ColumnKind::parse(&kind).map(|kind| sf::frames::Column { name, kind })
+            })
+            .collect::<sf::Result<Vec<_>>>()
+            .map_err(to_pyerr)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            client
+                .bulk()
+                .result_page_to_arrow(&job_id, &result_url, columns)
+                .await
+                .map(crate::frames::ArrowFrame::new)
+        }))
+    }
+
+    /// Creates an ingest job, uploads the buffer's CSV (which empties it) and leaves the job
+    /// open. Returns `(job_id, rows)`.
+    #[pyo3(signature = (object, operation, data, *, external_id_field = None))]
+    fn stage(
+        &self,
+        object: String,
+        operation: &str,
+        data: &Bound<'_, crate::frames::BulkCsvBuffer>,
+        external_id_field: Option<String>,
+    ) -> PyResult<Pending> {
+        let operation = sf::Operation::parse(operation).map_err(to_pyerr)?;
+        let (csv, rows) = data.borrow_mut().take().map_err(to_pyerr)?;
+        if rows == 0 {
+            return Err(PyValueError::new_err("the buffer holds no rows"));
+        }
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let job = client
+                .bulk()
+                .stage(&object, operation, external_id_field.as_deref(), csv, rows)
+                .await?;
+            Ok((job.job_id, job.records))
+        }))
+    }
+
+    /// Closes staged jobs `(job_id, rows)` and waits for them all.
+    #[pyo3(signature = (jobs, *, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
+    fn commit_staged(
+        &self,
+        jobs: Vec<(String, u64)>,
+        poll_interval: f64,
+        max_poll_interval: f64,
+        timeout: f64,
+    ) -> PyResult<Pending> {
+        let options = sf::IngestOptions {
+            poll: poll_options(poll_interval, max_poll_interval, timeout)?,
+            ..sf::IngestOptions::default()
+        };
+        let jobs: Vec<sf::StagedJob> = jobs
+            .into_iter()
+            .map(|(job_id, records)| sf::StagedJob { job_id, records })
+            .collect();
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let result = client.bulk().commit_staged(&jobs, &options).await?;
+            Ok(BulkResultCore { client, result })
+        }))
+    }
+
+    /// Aborts the jobs that have not ended; returns the ids aborted.
+    fn abort_staged(&self, job_ids: Vec<String>) -> Pending {
+        let client = self.client.clone();
+        Pending::new(async move { client.bulk().abort_staged(&job_ids).await })
+    }
+
     #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
     fn query(
         &self,

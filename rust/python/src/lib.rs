@@ -52,6 +52,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<composite::RecordResult>()?;
     m.add_class::<query::QueryPage>()?;
     m.add_class::<frames::ArrowFrame>()?;
+    m.add_class::<frames::BulkCsvBuffer>()?;
     m.add_class::<query::RecordStream>()?;
     m.add_class::<query::StreamPage>()?;
     m.add_function(wrap_pyfunction!(query::format_soql, m)?)?;

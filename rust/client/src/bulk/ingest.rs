@@ -401,3 +401,103 @@ pub(super) async fn resume(
     }
     gather(outcomes)
 }
+
+/// A job uploaded and left open by [`Bulk::stage`]: nothing of it is processed until it is
+/// closed, so it can still be abandoned whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedJob {
+    pub job_id: String,
+    /// Rows uploaded to it.
+    pub records: u64,
+}
+
+pub(super) async fn stage(
+    client: &Client,
+    object: &str,
+    operation: Operation,
+    external_id_field: Option<&str>,
+    csv: bytes::Bytes,
+    records: u64,
+) -> Result<StagedJob> {
+    let bulk = Bulk::new(client);
+    let job = bulk
+        .create_ingest_job(
+            object,
+            operation,
+            external_id_field,
+            b',',
+            super::LineEnding::Lf,
+        )
+        .await?;
+    if let Err(error) = bulk.upload_bytes(&job.id, csv).await {
+        // Open, so nothing of it ran: aborting it leaves no trace of the rows.
+        if let Err(abort) = bulk.abort_job(JobKind::Ingest, &job.id).await {
+            tracing::warn!(target: "forcelink::bulk", job_id = %job.id, error = %abort, "could not abort a job whose upload failed");
+        }
+        return Err(error);
+    }
+    Ok(StagedJob {
+        job_id: job.id,
+        records,
+    })
+}
+
+/// Closes every staged job still open, then waits for each; a job already closed (a commit
+/// tried again) is waited for as it is.
+pub(super) async fn commit_staged(
+    client: &Client,
+    jobs: &[StagedJob],
+    options: &IngestOptions,
+) -> Result<BulkResult> {
+    let bulk = Bulk::new(client);
+    for job in jobs {
+        let info = bulk.job_info(JobKind::Ingest, &job.job_id).await?;
+        if info.state == "Open" {
+            bulk.close_job(&job.job_id).await?;
+        }
+    }
+    let deadline = Instant::now() + options.poll.timeout;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let poll = PollOptions {
+            timeout: deadline.saturating_duration_since(Instant::now()),
+            ..options.poll.clone()
+        };
+        let outcome = bulk
+            .wait(
+                JobKind::Ingest,
+                &job.job_id,
+                &poll,
+                Some(job.records),
+                |_| {},
+            )
+            .await
+            .map(|info| JobOutcome {
+                info,
+                records_sent: Some(job.records),
+            })
+            .map_err(ChunkFailed::in_flight(&job.job_id));
+        outcomes.push((job.records, outcome));
+    }
+    gather(outcomes)
+}
+
+/// Aborts each job that has not ended; returns the ids it aborted. A job that ended already
+/// (or is gone) is left as it is.
+pub(super) async fn abort_staged(client: &Client, job_ids: &[String]) -> Result<Vec<String>> {
+    let bulk = Bulk::new(client);
+    let mut aborted = Vec::new();
+    for id in job_ids {
+        let info = match bulk.job_info(JobKind::Ingest, id).await {
+            Ok(info) => info,
+            Err(Error::Api(e)) if e.status == 404 => continue,
+            Err(e) => return Err(e),
+        };
+        if info.is_terminal() {
+            continue;
+        }
+        bulk.abort_job(JobKind::Ingest, id).await?;
+        aborted.push(id.clone());
+    }
+    Ok(aborted)
+}

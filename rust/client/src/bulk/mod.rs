@@ -6,7 +6,7 @@ mod query;
 mod records;
 pub mod split;
 
-pub use ingest::{BulkProgress, BulkResult, IngestOptions, JobOutcome, ProgressHook};
+pub use ingest::{BulkProgress, BulkResult, IngestOptions, JobOutcome, ProgressHook, StagedJob};
 pub use query::{BulkQueryPage, BulkQueryPager};
 pub use records::CsvRecordStream;
 pub use split::{Chunk, CsvSplitter, LineEnding, SplitCsv, SplitOptions};
@@ -387,6 +387,44 @@ impl<'a> Bulk<'a> {
     /// Waits for jobs created earlier (by id) and gathers their result.
     pub async fn resume(&self, job_ids: &[String], options: &IngestOptions) -> Result<BulkResult> {
         ingest::resume(self.client, job_ids, options).await
+    }
+
+    /// Creates an ingest job, uploads `csv` (a header and `records` rows, within the upload
+    /// limit) and leaves the job open: nothing of it is processed until
+    /// [`Bulk::commit_staged`] closes it, and [`Bulk::abort_staged`] can drop it whole. A job
+    /// whose upload fails is aborted before the error is returned.
+    pub async fn stage(
+        &self,
+        object: &str,
+        operation: Operation,
+        external_id_field: Option<&str>,
+        csv: Bytes,
+        records: u64,
+    ) -> Result<StagedJob> {
+        ingest::stage(
+            self.client,
+            object,
+            operation,
+            external_id_field,
+            csv,
+            records,
+        )
+        .await
+    }
+
+    /// Closes staged jobs (those still open) and waits for them all; the result counts what
+    /// each job processed, failed and left unprocessed.
+    pub async fn commit_staged(
+        &self,
+        jobs: &[StagedJob],
+        options: &IngestOptions,
+    ) -> Result<BulkResult> {
+        ingest::commit_staged(self.client, jobs, options).await
+    }
+
+    /// Aborts the jobs that have not ended (open ones never ran); returns the ids aborted.
+    pub async fn abort_staged(&self, job_ids: &[String]) -> Result<Vec<String>> {
+        ingest::abort_staged(self.client, job_ids).await
     }
 
     /// Creates a query job (`queryAll` includes deleted rows) and waits for it to complete;

@@ -1,7 +1,7 @@
 //! Bulk query jobs: create, wait, then read the results page by page (`Sforce-Locator`), each
 //! page at most `maxRecords` rows, so memory stays flat whatever the total.
 
-use super::{delimiter_byte, Bulk, JobKind, PollOptions};
+use super::{check_job_id, delimiter_byte, Bulk, JobKind, PollOptions};
 use crate::client::{Client, RestCall};
 use crate::error::{Error, Result};
 use crate::resilience::Idempotency;
@@ -90,26 +90,11 @@ impl BulkQueryPager {
         let mut call = RestCall::new(Method::GET, url, None, Idempotency::Idempotent);
         call.accept = "text/csv";
         let response = self.client.execute(call).await?;
-        let header = |name: &str| {
-            response
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let records = header("sforce-numberofrecords")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        let next = header("sforce-locator").filter(|l| !l.is_empty() && l != "null");
-        crate::metrics::record_bulk_records("query", "retrieved", records);
-        tracing::debug!(target: "forcelink::bulk", job_id = %self.job_id, records, "bulk query page");
+        let page = page_of(response, &self.job_id);
+        let next = page.next_locator.clone();
         self.done = next.is_none();
-        self.locator.clone_from(&next);
-        Ok(Some(BulkQueryPage {
-            csv: response.body,
-            records,
-            next_locator: next,
-        }))
+        self.locator = next;
+        Ok(Some(page))
     }
 }
 
@@ -166,4 +151,124 @@ pub(super) async fn start(
         locator: None,
         done: false,
     })
+}
+
+/// One answer of `GET /jobs/query/{id}/resultPages` (API 58.0+).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultPagesAnswer {
+    #[serde(default)]
+    result_pages: Vec<ResultPageLink>,
+    #[serde(default)]
+    next_records_url: Option<String>,
+    #[serde(default)]
+    done: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultPageLink {
+    result_url: String,
+}
+
+/// Answers of `resultPages` followed before giving up: each holds up to five pages, so this
+/// bounds a plan at 50,000 pages, far beyond any job's results.
+const MAX_RESULT_PAGE_ANSWERS: usize = 10_000;
+
+impl Bulk<'_> {
+    /// The result pages of a completed query job, each a `resultUrl` that reads exactly one
+    /// page on its own (`GET /jobs/query/{id}/resultPages`, followed through
+    /// `nextRecordsUrl`). `max_records` asks for pages of at most that many rows; Salesforce
+    /// may choose its own size. The pages can be read in any order, by any client of the org.
+    pub async fn result_pages(
+        &self,
+        job_id: &str,
+        max_records: Option<u64>,
+    ) -> Result<Vec<String>> {
+        if max_records == Some(0) {
+            return Err(Error::invalid_argument("max_records", "must be positive"));
+        }
+        let mut url = self.job_url(JobKind::Query, Some(job_id), &["resultPages"])?;
+        if let Some(max) = max_records {
+            url.query_pairs_mut()
+                .append_pair("maxRecords", &max.to_string());
+        }
+        let mut pages = Vec::new();
+        for _ in 0..MAX_RESULT_PAGE_ANSWERS {
+            let answer: ResultPagesAnswer = self.client.get_json(url).await?;
+            for link in answer.result_pages {
+                // Checked now, so a plan never hands out a link that could not be read.
+                self.result_page_url(job_id, &link.result_url)?;
+                pages.push(link.result_url);
+            }
+            match answer.next_records_url {
+                Some(next) if !answer.done => {
+                    url = self.result_page_url(job_id, &next)?;
+                }
+                _ => return Ok(pages),
+            }
+        }
+        Err(Error::UnexpectedResponse {
+            status: 200,
+            message: format!(
+                "resultPages of job {job_id} did not end after {MAX_RESULT_PAGE_ANSWERS} answers"
+            ),
+        })
+    }
+
+    /// A link of `resultPages` as a URL of this org, refused unless it reads this job's
+    /// results (the token is only sent there).
+    fn result_page_url(&self, job_id: &str, link: &str) -> Result<url::Url> {
+        let url = self.client.resolve_path(link)?;
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        let ours = matches!(
+            segments.as_slice(),
+            ["services", "data", _, "jobs", "query", id, "results" | "resultPages" | "resultpages"]
+                if *id == job_id
+        );
+        if !ours {
+            return Err(Error::invalid_argument(
+                "result_url",
+                format!("{link:?} is not a results link of query job {job_id}"),
+            ));
+        }
+        Ok(url)
+    }
+
+    /// Reads one page of a completed query job by its `resultUrl` (see
+    /// [`Bulk::result_pages`]); reading it again reads the same rows.
+    pub async fn result_page(&self, job_id: &str, result_url: &str) -> Result<BulkQueryPage> {
+        check_job_id(job_id)?;
+        let url = self.result_page_url(job_id, result_url)?;
+        let mut call = RestCall::new(Method::GET, url, None, Idempotency::Idempotent);
+        call.accept = "text/csv";
+        let response = self.client.execute(call).await?;
+        let page = page_of(response, job_id);
+        Ok(page)
+    }
+}
+
+/// A results answer as a page: its body, row count and next locator.
+fn page_of(response: crate::transport::HttpResponse, job_id: &str) -> BulkQueryPage {
+    let header = |name: &str| {
+        response
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let records = header("sforce-numberofrecords")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let next = header("sforce-locator").filter(|l| !l.is_empty() && l != "null");
+    crate::metrics::record_bulk_records("query", "retrieved", records);
+    tracing::debug!(target: "forcelink::bulk", job_id = %job_id, records, "bulk query page");
+    BulkQueryPage {
+        csv: response.body,
+        records,
+        next_locator: next,
+    }
 }

@@ -158,6 +158,9 @@ pub async fn dispatch(
                 (JobKind::Ingest, "failedResults") => ingest_results(&job, &job.failures),
                 (JobKind::Ingest, "unprocessedrecords") => ingest_results(&job, &job.unprocessed),
                 (JobKind::Query, "results") => query_results(&job, version, query),
+                (JobKind::Query, "resultPages" | "resultpages") => {
+                    result_pages(&job, version, query)
+                }
                 _ => Err(ApiFailure::not_found()),
             }
         }
@@ -189,6 +192,7 @@ fn create(
     }
     let (object, external_id, snapshot) = if kind == JobKind::Query {
         let soql_text = text("query").ok_or_else(|| invalid_job("query is required"))?;
+        org.log_query(soql_text);
         let snapshot = query::snapshot(&org.store(), soql_text, operation == Operation::QueryAll)?;
         (snapshot.object().to_owned(), None, Some(snapshot))
     } else {
@@ -402,7 +406,22 @@ fn ingest_results(job: &Job, csv: &[u8]) -> Result<Response, ApiFailure> {
     Ok(csv_response(csv.to_vec()))
 }
 
-fn query_results(job: &Job, version: &str, query: Option<&str>) -> Result<Response, ApiFailure> {
+/// `GET /jobs/query/{id}/resultPages` (API 58.0+): up to five links, each reading one page on
+/// its own, and the link to the next five.
+fn result_pages(job: &Job, version: &str, query: Option<&str>) -> Result<Response, ApiFailure> {
+    readable_results(job, version)?;
+    let params = query_params(query);
+    let answer = query::result_pages(
+        job,
+        version,
+        params.get("locator").map(String::as_str),
+        params.get("maxRecords").map(String::as_str),
+    )?;
+    Ok(Json(answer).into_response())
+}
+
+/// Results are read with the job's API version, once the job is complete.
+fn readable_results(job: &Job, version: &str) -> Result<(), ApiFailure> {
     if version != job.api_version {
         return Err(ApiFailure::new(
             StatusCode::CONFLICT,
@@ -419,6 +438,11 @@ fn query_results(job: &Job, version: &str, query: Option<&str>) -> Result<Respon
             job.state.name()
         )));
     }
+    Ok(())
+}
+
+fn query_results(job: &Job, version: &str, query: Option<&str>) -> Result<Response, ApiFailure> {
+    readable_results(job, version)?;
     let params = query_params(query);
     let (body, count, locator) = query::page(
         job,

@@ -9,7 +9,7 @@ use crate::store::{format_datetime, Store};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -131,21 +131,59 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
-/// One page of results: the CSV body, the row count and the next locator (`null` at the end).
-pub fn page(
+/// Links per `resultPages` answer, as Salesforce gives them.
+const LINKS_PER_ANSWER: usize = 5;
+
+/// One answer of `resultPages`: links to the pages from the one at `locator` (a row offset;
+/// the first page without), each of `max_records` rows (default [`DEFAULT_PAGE_RECORDS`]).
+/// `maxRecords` is this emulator's addition, so that tests can ask for many small pages.
+pub fn result_pages(
     job: &Job,
+    version: &str,
     locator: Option<&str>,
     max_records: Option<&str>,
-) -> Result<(Vec<u8>, usize, String), ApiFailure> {
+) -> Result<Value, ApiFailure> {
     let total = job.result_offsets.len().saturating_sub(1);
-    let start = match locator.filter(|l| !l.is_empty()) {
-        None => 0,
+    let start = start_of(locator)?;
+    let size = page_size(max_records)?;
+    let base = format!("/services/data/v{version}/jobs/query/{}", job.id);
+    let mut links = Vec::new();
+    let mut at = start;
+    // An empty result still has its one (empty) page.
+    while links.len() < LINKS_PER_ANSWER
+        && (at < total || (at == 0 && total == 0 && links.is_empty()))
+    {
+        links.push(json!({
+            "resultUrl": format!("{base}/results?locator={}&maxRecords={size}", encode_locator(at)),
+        }));
+        at = at.saturating_add(size);
+    }
+    let done = at >= total;
+    let next = (!done).then(|| {
+        format!(
+            "{base}/resultPages?locator={}&maxRecords={size}",
+            encode_locator(at)
+        )
+    });
+    Ok(json!({"resultPages": links, "nextRecordsUrl": next, "done": done}))
+}
+
+fn encode_locator(row: usize) -> String {
+    STANDARD_NO_PAD.encode(row.to_string())
+}
+
+fn start_of(locator: Option<&str>) -> Result<usize, ApiFailure> {
+    match locator.filter(|l| !l.is_empty()) {
+        None => Ok(0),
         Some(l) => decode_locator(l).ok_or_else(|| {
             ApiFailure::bad_request("INVALIDLOCATOR", format!("Invalid locator: {l}"))
-        })?,
-    };
-    let size = match max_records {
-        None => DEFAULT_PAGE_RECORDS,
+        }),
+    }
+}
+
+fn page_size(max_records: Option<&str>) -> Result<usize, ApiFailure> {
+    match max_records {
+        None => Ok(DEFAULT_PAGE_RECORDS),
         Some(text) => text
             .parse::<usize>()
             .ok()
@@ -156,8 +194,19 @@ pub fn page(
                     "INVALIDPARAMETER",
                     format!("maxRecords must be a positive integer: {text}"),
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+/// One page of results: the CSV body, the row count and the next locator (`null` at the end).
+pub fn page(
+    job: &Job,
+    locator: Option<&str>,
+    max_records: Option<&str>,
+) -> Result<(Vec<u8>, usize, String), ApiFailure> {
+    let total = job.result_offsets.len().saturating_sub(1);
+    let start = start_of(locator)?;
+    let size = page_size(max_records)?;
     let start = start.min(total);
     let end = start.saturating_add(size).min(total);
     let from = job.result_offsets.get(start).copied().unwrap_or(0);
@@ -166,7 +215,7 @@ pub fn page(
     body.extend_from_slice(&job.result_header);
     body.extend_from_slice(job.result_rows.get(from..to).unwrap_or_default());
     let next = if end < total {
-        STANDARD_NO_PAD.encode(end.to_string())
+        encode_locator(end)
     } else {
         "null".to_owned()
     };

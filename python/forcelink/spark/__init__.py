@@ -1,0 +1,44 @@
+"""forcelink as a Spark data source (PySpark 4's Python Data Source API; ``forcelink[spark]``).
+
+>>> import forcelink.spark
+>>> forcelink.spark.register(spark)
+>>> df = spark.read.format("forcelink").option("object", "Account").load()
+>>> df.write.format("forcelink").option("object", "Account").option("operation", "upsert") \\
+...     .option("externalIdField", "Ext_Id__c").mode("append").save()
+
+Reads plan one Bulk API 2.0 query job on the driver and read its result pages on the executors,
+each page a partition of Arrow record batches built in Rust. Writes stage each task's rows in
+Bulk ingest jobs left open, which the driver's commit closes and its abort aborts. Credentials
+come from the options (``instanceUrl``, ``accessToken``, ``clientId``, ``username``,
+``privateKeyFile``, ...) or the ``SF_*`` environment, on the driver and the executors alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ForcelinkDataSource", "SparkWriteError", "register"]
+
+_HINT = "the Spark data source needs pyspark and pyarrow: pip install 'forcelink[spark]'"
+
+
+def register(spark: Any) -> None:
+    """Registers the ``forcelink`` data source with a SparkSession, and turns on what it uses:
+    the Python data source filter pushdown (``spark.sql.python.filterPushdown.enabled``)."""
+    from .source import ForcelinkDataSource
+
+    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    spark.dataSource.register(ForcelinkDataSource)
+
+
+def __getattr__(name: str) -> Any:
+    # pyspark is imported only when the data source is used: `import forcelink` stays light.
+    if name == "ForcelinkDataSource":
+        from .source import ForcelinkDataSource
+
+        return ForcelinkDataSource
+    if name == "SparkWriteError":
+        from .writing import SparkWriteError
+
+        return SparkWriteError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
