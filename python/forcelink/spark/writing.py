@@ -153,7 +153,9 @@ class BulkWriter(DataSourceArrowWriter):
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
         w = self.write_settings
-        job_ids = [job_id for message in messages if isinstance(message, StagedJobs) for job_id, _ in message.jobs]
+        job_ids = [
+            job_id for message in messages if isinstance(message, StagedJobs) for job_id, _ in message.jobs
+        ]
         if not job_ids:
             return
         aborted = client_for(w.settings).bulk._core.abort_staged(job_ids).wait()
