@@ -12,6 +12,8 @@ fi
 . .venv/bin/activate
 python -m pip install --quiet --upgrade "pip>=25.1"
 python -m pip install --quiet --group dev
+# The Spark tests need a Java runtime; installed only when missing.
+bash scripts/install-java.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
