@@ -78,6 +78,9 @@ def test_the_example_runs(where: str, source: str, doc_org: Emulator, tmp_path: 
         # A session of its own: an example that revokes its token leaves the others theirs.
         "SF_ACCESS_TOKEN": doc_org.issue_session(),
         "SF_CA_CERT_FILE": doc_org.ca_cert_path or "",
+        # Spark examples: the executors' workers run this interpreter, on loopback.
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
     }
     ran = subprocess.run(
         [sys.executable, str(RUNNER), str(example)],

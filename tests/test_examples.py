@@ -24,6 +24,7 @@ def org_env() -> Iterator[dict[str, str]]:
             settings = json.loads(proc.stdout.readline())
             env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
             env.update({k: v for k, v in settings.items() if k.startswith("SF_")})
+            env.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
             yield env
         finally:
             proc.terminate()

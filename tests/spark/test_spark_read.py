@@ -216,7 +216,25 @@ def test_the_reader_errors_are_typed_in_python() -> None:
 
 def test_no_secret_reaches_the_plan(spark: Any, org: Emulator) -> None:
     token = org.access_token()
-    df = reader(spark, org).option("object", "Visit__c").option("fields", "Id").load()
+    df = (
+        reader(spark, org)
+        .option("privateKey", "KEY-PEM-TEXT")
+        .option("object", "Visit__c")
+        .option("fields", "Id")
+        .load()
+    )
     plans = df._jdf.queryExecution().toString()
-    assert token not in plans
-    assert token not in repr(df)
+    for secret in (token, "KEY-PEM-TEXT"):
+        assert secret not in plans
+        assert secret not in repr(df)
+    assert "privatekey" in spark.conf.get("spark.sql.redaction.options.regex")
+    spark.sql(
+        "CREATE TEMPORARY VIEW secretive USING forcelink OPTIONS "
+        f"(instanceUrl '{org.instance_url}', accessToken '{token}', privateKey 'KEY-PEM-TEXT', "
+        "object 'Visit__c', fields 'Id')"
+    )
+    shown = spark.sql("SELECT * FROM secretive")._jdf.queryExecution().toString()
+    shown += "\n".join(str(r) for r in spark.sql("DESCRIBE TABLE EXTENDED secretive").collect())
+    assert "Visit__c" in shown or "forcelink" in shown
+    for secret in (token, "KEY-PEM-TEXT"):
+        assert secret not in shown

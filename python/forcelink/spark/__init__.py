@@ -22,12 +22,20 @@ __all__ = ["ForcelinkDataSource", "SparkWriteError", "register"]
 _HINT = "the Spark data source needs pyspark and pyarrow: pip install 'forcelink[spark]'"
 
 
+_REDACTED_OPTIONS = "(?i)privatekey|accesstoken|refreshtoken|clientsecret"
+
+
 def register(spark: Any) -> None:
-    """Registers the ``forcelink`` data source with a SparkSession, and turns on what it uses:
-    the Python data source filter pushdown (``spark.sql.python.filterPushdown.enabled``)."""
+    """Registers the ``forcelink`` data source with a SparkSession, and sets what it needs:
+    the Python data source filter pushdown (``spark.sql.python.filterPushdown.enabled``), and
+    the redaction of its secret options (``privateKey`` among them, which Spark's own pattern
+    misses) wherever Spark shows a command's options."""
     from .source import ForcelinkDataSource
 
     spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    redacted = spark.conf.get("spark.sql.redaction.options.regex", "(?i)url")
+    if _REDACTED_OPTIONS not in redacted:
+        spark.conf.set("spark.sql.redaction.options.regex", f"{redacted}|{_REDACTED_OPTIONS}")
     spark.dataSource.register(ForcelinkDataSource)
 
 
