@@ -238,3 +238,28 @@ def test_no_secret_reaches_the_plan(spark: Any, org: Emulator) -> None:
     assert "Visit__c" in shown or "forcelink" in shown
     for secret in (token, "KEY-PEM-TEXT"):
         assert secret not in shown
+
+
+def test_num_partitions_groups_the_pages_salesforce_lists() -> None:
+    from forcelink.spark.reading import group_pages
+
+    urls = [f"/services/data/v62.0/jobs/query/750x/results?locator={i}" for i in range(10)]
+    groups = group_pages("750x", urls, 4)
+    assert [len(g.result_urls) for g in groups] == [3, 3, 2, 2]
+    assert [u for g in groups for u in g.result_urls] == urls, "every page once, in order"
+    assert len(group_pages("750x", urls, None)) == 10
+    assert len(group_pages("750x", urls, 20)) == 10
+
+
+def test_a_partition_of_several_pages_reads_them_all(spark: Any, org: Emulator) -> None:
+    df = (
+        reader(spark, org)
+        .option("object", "Account")
+        .option("fields", "Id")
+        .option("maxRecords", "7000")
+        .option("numPartitions", "3")
+        .load()
+    )
+    assert df.rdd.getNumPartitions() == 3
+    ids = [r.Id for r in df.collect()]
+    assert len(ids) == len(set(ids)) == ROWS

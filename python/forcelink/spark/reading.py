@@ -6,6 +6,7 @@ Arrow record batches built in Rust. A retried task reads its page again: the sam
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,24 +16,42 @@ from pyspark.sql.datasource import DataSourceReader, InputPartition
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
+from .._core import ArrowFrame
 from ..errors import InvalidArgumentError
 from .filters import to_soql
 from .options import client_for, flag, positive_int
 
-__all__ = ["BulkReader", "ReadPlan", "ResultPage"]
+__all__ = ["BulkReader", "ReadPlan", "ResultPages", "group_pages"]
 
 
 @dataclass
-class ResultPage(InputPartition):
-    """One page of a query job's results: a description of work, never data or a client."""
+class ResultPages(InputPartition):
+    """Pages of a query job's results, read in order by one task: a description of work,
+    never data or a client."""
 
     job_id: str
-    result_url: str
+    result_urls: tuple[str, ...]
 
-    def __init__(self, job_id: str, result_url: str) -> None:
-        super().__init__(result_url)
+    def __init__(self, job_id: str, result_urls: Sequence[str]) -> None:
+        super().__init__(result_urls[0] if result_urls else job_id)
         self.job_id = job_id
-        self.result_url = result_url
+        self.result_urls = tuple(result_urls)
+
+
+def group_pages(job_id: str, urls: Sequence[str], partitions: int | None) -> list[ResultPages]:
+    """One partition per page, or the pages in order in at most ``partitions`` runs of
+    (nearly) equal length: Salesforce may list more pages than were asked for."""
+    if not urls:
+        return []
+    if partitions is None or partitions >= len(urls):
+        return [ResultPages(job_id, [url]) for url in urls]
+    size, extra = divmod(len(urls), partitions)
+    groups, start = [], 0
+    for i in range(partitions):
+        end = start + size + (1 if i < extra else 0)
+        groups.append(ResultPages(job_id, urls[start:end]))
+        start = end
+    return groups
 
 
 @dataclass(frozen=True)
@@ -130,23 +149,37 @@ class BulkReader(DataSourceReader):
     def partitions(self) -> Sequence[InputPartition]:
         bulk = client_for(self.settings).bulk._core
         pages: list[InputPartition] = []
-        for soql in self.plan.queries(self.pushed):
+        queries = self.plan.queries(self.pushed)
+        for soql in queries:
             plan = bulk.plan_query(
                 soql,
                 include_deleted=self.plan.include_deleted,
                 max_records=self.plan.max_records,
                 partitions=self.plan.partitions,
             ).wait()
-            pages.extend(ResultPage(plan["job_id"], url) for url in plan["result_urls"])
+            # With predicates, each job gets its share of the partitions asked for.
+            share = None if self.plan.partitions is None else max(1, self.plan.partitions // len(queries))
+            pages.extend(group_pages(plan["job_id"], plan["result_urls"], share))
         return pages
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
-        if not isinstance(partition, ResultPage):
+        if not isinstance(partition, ResultPages):
             raise TypeError(f"not a forcelink partition: {partition!r}")
         bulk = client_for(self.settings).bulk._core
-        frame = bulk.read_result_page(partition.job_id, partition.result_url, self.columns).wait()
         # Spark wants its own Arrow types (32-bit string offsets, microsecond times); the cast
         # is done by Arrow, column by column.
         target = to_arrow_schema(self.schema, timezone="UTC")
-        for batch in pa.RecordBatchReader.from_stream(frame):
-            yield batch.cast(target)
+        urls = partition.result_urls
+
+        def fetch(url: str) -> ArrowFrame:
+            return bulk.read_result_page(partition.job_id, url, self.columns).wait()
+
+        # The next page downloads (the GIL released) while Spark takes this one.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forcelink-page") as ahead:
+            coming = ahead.submit(fetch, urls[0])
+            for i in range(len(urls)):
+                frame = coming.result()
+                if i + 1 < len(urls):
+                    coming = ahead.submit(fetch, urls[i + 1])
+                for batch in pa.RecordBatchReader.from_stream(frame):
+                    yield batch.cast(target)
