@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -263,3 +264,38 @@ def test_a_partition_of_several_pages_reads_them_all(spark: Any, org: Emulator) 
     assert df.rdd.getNumPartitions() == 3
     ids = [r.Id for r in df.collect()]
     assert len(ids) == len(set(ids)) == ROWS
+
+
+def test_jwt_credentials_from_options_are_renewed_when_the_token_expires_mid_read(
+    spark: Any, tmp_path: Path
+) -> None:
+    from ..auth_keys import app_key
+
+    key_file = tmp_path / "server.key"
+    key_file.write_text(app_key().private_pkcs8)
+    with Emulator() as org:
+        org.create_user("spark@acme.example.com")
+        org.create_connected_app("spark-app", certificate_pem=app_key().certificate)
+        org.issue_refresh_token("spark-app", "spark@acme.example.com")
+        org.seed_records("Account", [{"Name": f"J{i}"} for i in range(3_000)])
+        org.set_token_lifetime(1.0)
+        # Each page takes a while, so tokens issued at the start expire during the read.
+        org.inject_fault("/results", status=200, delay=0.4, times=100, method="GET")
+        options = {
+            "loginUrl": org.login_url,
+            "clientId": "spark-app",
+            "username": "spark@acme.example.com",
+            "privateKeyFile": str(key_file),
+        }
+        df = (
+            spark.read.format("forcelink")
+            .options(**options)
+            .option("object", "Account")
+            .option("fields", "Id, Name")
+            .option("maxRecords", "300")
+            .option("numPartitions", "4")
+            .load()
+        )
+        ids = [r.Id for r in df.collect()]
+        assert len(ids) == len(set(ids)) == 3_000
+        assert org.stats()["token_grants"]["jwt_bearer"] >= 2

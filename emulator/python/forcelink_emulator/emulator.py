@@ -395,7 +395,9 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         """Counters: ``requests`` per route (e.g. ``"POST sobjects/{object}"``),
-        ``total_requests``, ``api_usage`` (``used``, ``max``), and ``token_grants`` by grant type
-        (``jwt_bearer``, ``refresh_token``, ``client_credentials``)."""
+        ``total_requests``, ``api_usage`` (``used``, ``max``), ``token_grants`` by grant type
+        (``jwt_bearer``, ``refresh_token``, ``client_credentials``), ``bulk_jobs`` by state, and
+        ``queries``: the latest SOQL texts received (REST queries and Bulk query jobs, the
+        last 1,000), to check what a client sent."""
         stats: dict[str, Any] = json.loads(self._running.stats_json())
         return stats
