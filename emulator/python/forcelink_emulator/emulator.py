@@ -269,6 +269,12 @@ class Emulator:
         value = int.from_bytes(replay_id, "big") if isinstance(replay_id, bytes) else replay_id
         self._running.expire_events_before(value)
 
+    def set_event_retention(self, seconds: float | None) -> None:
+        """Keep events for ``seconds`` only (Salesforce keeps them 72 hours): older ones are
+        dropped, and their replay ids refused as a subscription's start. None keeps them
+        until the per-topic count is reached."""
+        self._running.set_event_retention(seconds)
+
     def set_stream_timings(self, *, keepalive: float, idle_timeout: float) -> None:
         """The keepalive period and the no-credit idle timeout of subscription streams
         (Salesforce: 270 s and 60 s)."""

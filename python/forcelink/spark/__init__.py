@@ -1,4 +1,5 @@
-"""forcelink as a Spark data source (PySpark 4's Python Data Source API; ``forcelink[spark]``).
+"""forcelink as a Spark data source (PySpark 4's Python Data Source API; ``forcelink[spark]``):
+``forcelink`` for batch reads and writes, ``forcelink-cdc`` for streams of events.
 
 >>> import forcelink.spark
 >>> forcelink.spark.register(spark)
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ForcelinkDataSource", "SparkWriteError", "register"]
+__all__ = ["CdcDataSource", "DataLossError", "ForcelinkDataSource", "SparkWriteError", "register"]
 
 _HINT = "the Spark data source needs pyspark and pyarrow: pip install 'forcelink[spark]'"
 
@@ -31,12 +32,14 @@ def register(spark: Any) -> None:
     the redaction of its secret options (``privateKey`` among them, which Spark's own pattern
     misses) wherever Spark shows a command's options."""
     from .source import ForcelinkDataSource
+    from .streaming import CdcDataSource
 
     spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
     redacted = spark.conf.get("spark.sql.redaction.options.regex", "(?i)url")
     if _REDACTED_OPTIONS not in redacted:
         spark.conf.set("spark.sql.redaction.options.regex", f"{redacted}|{_REDACTED_OPTIONS}")
     spark.dataSource.register(ForcelinkDataSource)
+    spark.dataSource.register(CdcDataSource)
 
 
 def __getattr__(name: str) -> Any:
@@ -45,6 +48,10 @@ def __getattr__(name: str) -> Any:
         from .source import ForcelinkDataSource
 
         return ForcelinkDataSource
+    if name in ("CdcDataSource", "DataLossError"):
+        from . import streaming
+
+        return getattr(streaming, name)
     if name == "SparkWriteError":
         from .writing import SparkWriteError
 

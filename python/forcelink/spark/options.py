@@ -27,6 +27,7 @@ CREDENTIAL_OPTIONS: dict[str, str] = {
     "refreshtoken": "refresh_token",
     "accesstoken": "access_token",
     "cacertfile": "ca_cert_file",
+    "pubsubendpoint": "pubsub_endpoint",
 }
 
 _clients: dict[str, Salesforce] = {}

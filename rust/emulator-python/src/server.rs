@@ -16,9 +16,9 @@ fn parse_json(text: &str) -> PyResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("not valid JSON: {e}")))
 }
 
-fn lifetime(seconds: Option<f64>) -> PyResult<Option<Duration>> {
+fn lifetime(name: &str, seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
-        Some(s) => forcelink_wire::seconds::checked_seconds("token_lifetime", s, false)
+        Some(s) => forcelink_wire::seconds::checked_seconds(name, s, false)
             .map(Some)
             .map_err(PyValueError::new_err),
         None => Ok(None),
@@ -71,7 +71,7 @@ impl EmulatorServer {
         token_lifetime: Option<f64>,
         bulk_upload_limit: u64,
     ) -> PyResult<Self> {
-        let lifetime = lifetime(token_lifetime)?;
+        let lifetime = lifetime("token_lifetime", token_lifetime)?;
         let started = block_on(py, async move {
             Emulator::builder()
                 .tls(tls)
@@ -159,7 +159,7 @@ impl EmulatorServer {
 
     #[pyo3(signature = (seconds))]
     fn set_token_lifetime(&self, seconds: Option<f64>) -> PyResult<()> {
-        let lifetime = lifetime(seconds)?;
+        let lifetime = lifetime("token_lifetime", seconds)?;
         self.with(|s| s.set_token_lifetime(lifetime))
     }
 
@@ -187,6 +187,11 @@ impl EmulatorServer {
 
     fn expire_events_before(&self, replay_id: u64) -> PyResult<()> {
         self.with(|s| s.expire_events_before(replay_id))
+    }
+
+    fn set_event_retention(&self, seconds: Option<f64>) -> PyResult<()> {
+        let window = lifetime("retention", seconds)?;
+        self.with(|e| e.set_event_retention(window))
     }
 
     fn set_stream_timings(&self, keepalive: f64, idle_timeout: f64) -> PyResult<()> {

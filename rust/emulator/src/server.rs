@@ -289,6 +289,14 @@ impl Emulator {
         self.org.events.expire_before(replay_id);
     }
 
+    /// Events older than `window` are dropped from every topic, as Salesforce's 72-hour
+    /// retention drops them (None: kept until the per-topic count is reached).
+    pub fn set_event_retention(&self, window: Option<Duration>) {
+        self.org
+            .events
+            .update_settings(|s| s.retention_window = window);
+    }
+
     /// The keepalive period and the no-credit idle timeout of subscription streams.
     pub fn set_stream_timings(&self, keepalive: Duration, idle_timeout: Duration) {
         self.org.events.update_settings(|s| {

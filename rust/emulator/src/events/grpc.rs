@@ -217,6 +217,7 @@ impl Pump {
                 if let Some(limit) = settings.drop_streams_after {
                     max = max.min(limit - delivered);
                 }
+                self.org.events.apply_retention(&self.topic);
                 let events = self.topic.events_after(self.cursor, max as usize);
                 if let Some(last) = events.last() {
                     self.cursor = last.replay;

@@ -139,6 +139,8 @@ struct Log {
     events: VecDeque<Arc<BusEvent>>,
     /// Replay ids below this are out of retention.
     retained_from: u64,
+    /// The newest replay id of each append and when it was made, for a retention window.
+    marks: VecDeque<(u64, std::time::Instant)>,
 }
 
 /// A channel: `/event/Name__e`, `/data/AccountChangeEvent` or `/data/ChangeEvents`.
@@ -161,6 +163,7 @@ impl Topic {
             log: RwLock::new(Log {
                 events: VecDeque::new(),
                 retained_from: 1,
+                marks: VecDeque::new(),
             }),
             latest: watch::channel(0).0,
         }
@@ -213,6 +216,7 @@ impl Topic {
             let Some(replay) = log.events.back().map(|e| e.replay).filter(|_| added) else {
                 return;
             };
+            log.marks.push_back((replay, std::time::Instant::now()));
             if log.events.len() > retention {
                 // Trim in chunks so appends stay cheap.
                 let len = log.events.len();
@@ -230,6 +234,24 @@ impl Topic {
         let keep = log.events.partition_point(|e| e.replay < replay);
         log.events.drain(..keep);
         log.retained_from = log.retained_from.max(replay);
+        let marks = log.marks.partition_point(|(r, _)| *r < replay);
+        log.marks.drain(..marks);
+    }
+
+    /// Drops the events appended longer than `window` ago.
+    fn expire_older_than(&self, window: Duration) {
+        let Some(cutoff) = std::time::Instant::now().checked_sub(window) else {
+            return;
+        };
+        let newest_expired = {
+            let log = self.log.read().unwrap_or_else(|p| p.into_inner());
+            let expired = log.marks.partition_point(|(_, at)| *at < cutoff);
+            match expired.checked_sub(1).and_then(|i| log.marks.get(i)) {
+                Some((replay, _)) => *replay,
+                None => return,
+            }
+        };
+        self.expire_before(newest_expired + 1);
     }
 }
 
@@ -261,6 +283,9 @@ pub struct BusSettings {
     pub idle_timeout: Duration,
     /// Events kept per topic.
     pub retention: usize,
+    /// Events older than this are dropped (Salesforce keeps them 72 hours); None keeps them
+    /// until `retention` is reached.
+    pub retention_window: Option<Duration>,
 }
 
 impl Default for BusSettings {
@@ -270,6 +295,7 @@ impl Default for BusSettings {
             keepalive: Duration::from_secs(270),
             idle_timeout: Duration::from_secs(60),
             retention: 2_000_000,
+            retention_window: None,
         }
     }
 }
@@ -492,8 +518,12 @@ impl EventBus {
             schema_id,
             payload: Payload::Whole(Bytes::from(payload)),
         });
+        let window = self.settings().retention_window;
         for topic in topics {
             topic.append([event.clone()], retention);
+            if let Some(window) = window {
+                topic.expire_older_than(window);
+            }
         }
         replay
     }
@@ -607,10 +637,17 @@ impl EventBus {
             }
             everything.push(event);
         }
+        let window = self.settings().retention_window;
         for (topic, events) in per_topic {
             topic.append(events, retention);
+            if let Some(window) = window {
+                topic.expire_older_than(window);
+            }
         }
         all.append(everything, retention);
+        if let Some(window) = window {
+            all.expire_older_than(window);
+        }
     }
 
     /// An object's store, change-event schema, topic and schema id, for its changes.
@@ -640,8 +677,16 @@ impl EventBus {
         }
     }
 
+    /// Applies the retention window, if one is set, to a topic about to be read.
+    pub fn apply_retention(&self, topic: &Topic) {
+        if let Some(window) = self.settings().retention_window {
+            topic.expire_older_than(window);
+        }
+    }
+
     /// Checks a CUSTOM start position: issued, and its successor still retained.
     pub fn check_replay(&self, topic: &Topic, replay: u64) -> Result<(), ReplayProblem> {
+        self.apply_retention(topic);
         if replay > self.latest_replay() || replay + 1 < topic.retained_from() {
             return Err(ReplayProblem::Corrupted);
         }
