@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
 from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -83,6 +84,8 @@ _FIRST_WAIT = 1.0
 _MORE_WAIT = 0.05
 #: A task that sees no event of its range for this long fails (the range cannot be read).
 _STALL = 120.0
+#: The fewest events a micro-batch's range is split down to.
+_MIN_RANGE = 1_000
 #: Nesting of Avro types followed when typing the payload.
 _MAX_DEPTH = 32
 
@@ -181,9 +184,13 @@ class _Feed:
     """A subscription whose batches are fetched on a helper thread, so the caller can wait for
     one with a timeout and come back for it later."""
 
-    def __init__(self, settings: dict[str, str], topic: str, replay: str | bytes, batch: int) -> None:
+    def __init__(
+        self, settings: dict[str, str], topic: str, replay: str | bytes, batch: int, *, ids_only: bool = False
+    ) -> None:
         sf = client_for(settings)
         self._core = sf.events._core.subscribe(topic, replay=replay, batch_size=batch).wait()
+        # The driver only tracks positions: its events are never decoded.
+        self._ids_only = ids_only
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forcelink-events")
         self._coming: Future[Any] | None = None
 
@@ -197,7 +204,9 @@ class _Feed:
         except FutureTimeout:
             return []
         self._coming = None
-        return None if batch is None else batch.events()
+        if batch is None:
+            return None
+        return batch.replay_ids() if self._ids_only else batch.events()
 
     def close(self) -> None:
         self._core.close()
@@ -221,10 +230,12 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self._feed_at: dict[str, Any] | None = None
         self._seen: deque[bytes] = deque()
         self._target: int | None = None
+        self._planned: tuple[dict[str, Any], dict[str, Any], list[bytes]] | None = None
+        self.partitions_per_batch = source.partitions_per_batch
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.update(_feed=None, _feed_at=None, _seen=deque(), _target=None)
+        state.update(_feed=None, _feed_at=None, _seen=deque(), _target=None, _planned=None)
         return state
 
     # --- the driver ----------------------------------------------------------------------
@@ -245,10 +256,10 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             self._feed.close()
         self._seen.clear()
         try:
-            self._feed = _Feed(self.settings, self.topic, _replay_arg(start), _BATCH)
+            self._feed = _Feed(self.settings, self.topic, _replay_arg(start), _BATCH, ids_only=True)
         except ReplayIdError as e:
             self._lost(start, e)
-            self._feed = _Feed(self.settings, self.topic, "earliest", _BATCH)
+            self._feed = _Feed(self.settings, self.topic, "earliest", _BATCH, ids_only=True)
         self._feed_at = start
 
     def _lost(self, start: dict[str, Any], cause: Exception) -> None:
@@ -275,7 +286,7 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 self._lost(self._feed_at, e)
                 self._feed.close()
                 self._seen.clear()
-                self._feed = _Feed(self.settings, self.topic, "earliest", _BATCH)
+                self._feed = _Feed(self.settings, self.topic, "earliest", _BATCH, ids_only=True)
                 continue
             if events is None:
                 # The stream ended (the client reconnects inside; this is a closed one).
@@ -284,7 +295,7 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 return
             if not events:
                 return
-            self._seen.extend(e.replay_id for e in events)
+            self._seen.extend(events)
             wait = _MORE_WAIT
 
     def latestOffset(
@@ -314,12 +325,32 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         if start["replay"] == "latest":
             end["first"] = _hex(ids[0])
         self._feed_at = end
+        # Kept until planned, so the range can be split where the driver saw events.
+        self._planned = (start, end, ids)
         return end
 
     def partitions(self, start: dict[str, Any], end: dict[str, Any]) -> Sequence[InputPartition]:
         if start == end or int(end["n"]) <= int(start["n"]):
             return []
-        return [EventRange(start, end)]
+        planned, self._planned = self._planned, None
+        if planned is None or planned[0] != start or planned[1] != end or self.partitions_per_batch == 1:
+            # A batch replayed after a restart: the driver has not seen its events, one range.
+            return [EventRange(start, end)]
+        ids = planned[2]
+        pieces = max(1, min(self.partitions_per_batch, len(ids) // _MIN_RANGE))
+        size, extra = divmod(len(ids), pieces)
+        ranges: list[InputPartition] = []
+        at, offset = 0, start
+        for i in range(pieces):
+            upto = at + size + (1 if i < extra else 0)
+            piece_end: dict[str, Any] = {"replay": _hex(ids[upto - 1]), "n": int(start["n"]) + upto}
+            if offset["replay"] == "latest":
+                piece_end["first"] = _hex(ids[0])
+            if upto == len(ids):
+                piece_end = end
+            ranges.append(EventRange(offset, piece_end))
+            at, offset = upto, piece_end
+        return ranges
 
     def commit(self, end: dict[str, Any]) -> None:
         # Nothing to release: the checkpoint holds the offsets, and the service keeps no
@@ -407,27 +438,23 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             if self.change_topic:
                 header = getattr(event, "header", None) if error is None else None
                 for name, _ in _HEADER_COLUMNS:
-                    columns[name].append(_header_value(header, name))
-                if payload is not None:
+                    columns[name].append(None if header is None else getattr(header, name))
+                if payload is not None and self.payload_mode == "json":
                     payload = {k: v for k, v in payload.items() if k != "ChangeEventHeader"}
+            # A struct column takes the fields its type names: the header inside is left out.
             if self.payload_mode == "json":
                 columns["payload"].append(None if payload is None else json.dumps(payload, default=str))
             else:
                 columns["payload"].append(payload)
-        arrays = [pa.array(columns[f.name], type=f.type) for f in target]
+        arrays = []
+        for f in target:
+            if f.name == "commit_timestamp":
+                # Milliseconds since the epoch, made microseconds in one step.
+                millis = pa.array(columns[f.name], type=pa.int64())
+                arrays.append(pa.compute.multiply(millis, 1000).cast(f.type))
+            else:
+                arrays.append(pa.array(columns[f.name], type=f.type))
         return pa.RecordBatch.from_arrays(arrays, schema=target)
-
-
-def _header_value(header: Any, name: str) -> Any:
-    if header is None:
-        return None
-    if name in ("changed_fields", "nulled_fields", "diff_fields"):
-        return list(getattr(header, name))
-    if name == "commit_timestamp":
-        import datetime
-
-        return datetime.datetime.fromtimestamp(header.commit_timestamp / 1000, tz=datetime.timezone.utc)
-    return getattr(header, name)
 
 
 class CdcDataSource(DataSource):
@@ -462,6 +489,7 @@ class CdcDataSource(DataSource):
                 ) from None
         self.starting = starting
         self.max_events = positive_int(opts, "maxeventspertrigger")
+        self.partitions_per_batch = positive_int(opts, "numpartitions") or 2
         self.fail_on_data_loss = flag(opts, "failondataloss", default=True)
         payload = opts.get("payload", "struct").lower()
         if payload not in ("struct", "json"):

@@ -480,6 +480,17 @@ impl EventBatch {
         Ok(list)
     }
 
+    /// The batch's replay ids alone (8 bytes each), its events not decoded: for a consumer
+    /// that only tracks positions. Takes the events, as `events()` does.
+    fn replay_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()));
+        let list = PyList::empty(py);
+        for e in events {
+            list.append(PyBytes::new(py, &e.replay_id.to_bytes()))?;
+        }
+        Ok(list)
+    }
+
     fn __len__(&self) -> usize {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
