@@ -29,9 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import spark_runs
 
 FIELDS = "Id, Name, AccountNumber, Type, Industry, AnnualRevenue, NumberOfEmployees, Phone, BillingCity"
 INDUSTRIES = ["Banking", "Energy", "Retail", "Technology"]
@@ -68,64 +69,13 @@ def serve(args: argparse.Namespace) -> None:
         sys.stdin.read()
 
 
-@contextlib.contextmanager
-def org_process(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+def org_process(args: argparse.Namespace) -> contextlib.AbstractContextManager[dict[str, str]]:
     command = [sys.executable, __file__, "--serve", "--records", str(args.records)]
-    command += ["--page-delay", str(args.page_delay)]
-    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if not line:
-                raise SystemExit("the emulator process ended early")
-            yield json.loads(line)
-        finally:
-            assert proc.stdin is not None
-            proc.stdin.close()
-            proc.wait(timeout=60)
-
-
-def tree_cpu() -> float:
-    """CPU seconds of this process and every process under it (the JVM, Python workers)."""
-    import psutil
-
-    me = psutil.Process()
-    total = 0.0
-    for proc in [me, *me.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            times = proc.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-def tree_rss_mb() -> float:
-    import psutil
-
-    me = psutil.Process()
-    total = 0
-    for proc in [me, *me.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total / 1e6
+    return spark_runs.org_process([*command, "--page-delay", str(args.page_delay)])
 
 
 def session(master: str) -> Any:
-    from pyspark.sql import SparkSession
-
-    import forcelink.spark
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = (
-        SparkSession.builder.master(master)
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "6g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    forcelink.spark.register(spark)
-    return spark
+    return spark_runs.spark_session(master, **{"spark.driver.memory": "6g"})
 
 
 def child(args: argparse.Namespace) -> None:
@@ -140,7 +90,7 @@ def child(args: argparse.Namespace) -> None:
     warm = spark.read.format("forcelink").option("soql", "SELECT Id FROM Account LIMIT 8")
     warm.option("maxRecords", "1").load().count()
     spark.range(8, numPartitions=8).rdd.map(lambda x: x).count()
-    cpu0, started = tree_cpu(), time.perf_counter()
+    cpu0, started = spark_runs.tree_cpu(), time.perf_counter()
     kind = args.child
     checked: Any = None
     if kind.startswith("read-forcelink"):
@@ -185,8 +135,8 @@ def child(args: argparse.Namespace) -> None:
                 writer.writerows((r.Name, r.NumberOfEmployees) for r in collected)
             results = peer.bulk2.Account.insert(str(path), wait=0.1)
         rows = distinct = sum(int(r["numberRecordsProcessed"]) for r in results)
-    wall, cpu = time.perf_counter() - started, tree_cpu() - cpu0
-    rss = tree_rss_mb()
+    wall, cpu = time.perf_counter() - started, spark_runs.tree_cpu() - cpu0
+    rss = spark_runs.tree_rss_mb()
     if checked is not None:
         row = checked.selectExpr("count(*) AS n", "count(DISTINCT Id) AS d").first()
         rows, distinct = row.n, row.d

@@ -17,16 +17,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import spark_runs
 
 TOPIC = "/data/AccountChangeEvent"
 
@@ -50,57 +50,18 @@ def serve(args: argparse.Namespace) -> None:
         sys.stdin.read()
 
 
-@contextlib.contextmanager
-def org_process(args: argparse.Namespace) -> Iterator[dict[str, str]]:
-    command = [sys.executable, __file__, "--serve", "--events", str(args.events)]
-    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if not line:
-                raise SystemExit("the emulator process ended early")
-            yield json.loads(line)
-        finally:
-            assert proc.stdin is not None
-            proc.stdin.close()
-            proc.wait(timeout=60)
-
-
-def tree_cpu() -> float:
-    import psutil
-
-    me = psutil.Process()
-    total = 0.0
-    for proc in [me, *me.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            t = proc.cpu_times()
-            total += t.user + t.system
-    return total
+def org_process(args: argparse.Namespace) -> contextlib.AbstractContextManager[dict[str, str]]:
+    return spark_runs.org_process([sys.executable, __file__, "--serve", "--events", str(args.events)])
 
 
 def spark_session() -> Any:
-    from pyspark.sql import SparkSession
-
-    import forcelink.spark
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    forcelink.spark.register(spark)
-    return spark
+    return spark_runs.spark_session("local[2]", **{"spark.sql.shuffle.partitions": "2"})
 
 
 def throughput_spark(settings: dict[str, str], events: int, where: Path) -> dict[str, float]:
     spark = spark_session()
     spark.range(4, numPartitions=2).rdd.map(lambda x: x).count()
-    cpu0, started = tree_cpu(), time.perf_counter()
+    cpu0, started = spark_runs.tree_cpu(), time.perf_counter()
     df = (
         spark.readStream.format("forcelink-cdc")
         .options(**settings)
@@ -120,7 +81,7 @@ def throughput_spark(settings: dict[str, str], events: int, where: Path) -> dict
         .start()
     )
     query.awaitTermination()
-    wall, cpu = time.perf_counter() - started, tree_cpu() - cpu0
+    wall, cpu = time.perf_counter() - started, spark_runs.tree_cpu() - cpu0
     rows = spark.read.parquet(str(where / "out")).count()
     # Sustained: the micro-batches after the first, whose time includes the Python workers'
     # start (imports, the client's first connection).
@@ -147,7 +108,7 @@ def throughput_loop(settings: dict[str, str], events: int, where: Path) -> dict[
         access_token=settings["accessToken"],
         pubsub_endpoint=settings["pubsubEndpoint"],
     )
-    cpu0, started = tree_cpu(), time.perf_counter()
+    cpu0, started = spark_runs.tree_cpu(), time.perf_counter()
     rows: list[dict[str, Any]] = []
     written, files = 0, 0
     out = where / "loop"
@@ -171,7 +132,7 @@ def throughput_loop(settings: dict[str, str], events: int, where: Path) -> dict[
                 rows.clear()
                 if written == events:
                     break
-    return {"wall": time.perf_counter() - started, "cpu": tree_cpu() - cpu0, "rows": written}
+    return {"wall": time.perf_counter() - started, "cpu": spark_runs.tree_cpu() - cpu0, "rows": written}
 
 
 def latency(settings: dict[str, str], kind: str, rate: int, seconds: float, where: Path) -> list[float]:

@@ -834,7 +834,60 @@ pub async fn query_columns(client: &Client, soql: &str) -> Result<Option<Vec<Col
     describer.columns_of(soql).await
 }
 
+/// A parallel read planned: one completed query job, its result pages (each readable on its
+/// own, by any client of the org) and the typed columns every page has.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    pub job_id: String,
+    pub total_records: u64,
+    pub result_urls: Vec<String>,
+    pub columns: Vec<Column>,
+}
+
 impl crate::bulk::Bulk<'_> {
+    /// The typed columns of `soql`, refused unless every SELECT item can be typed ahead (a
+    /// field that does not exist, `FIELDS(...)`, a subquery), before any job.
+    pub async fn planned_columns(&self, soql: &str) -> Result<Vec<Column>> {
+        query_columns(self.client(), soql).await?.ok_or_else(|| {
+            Error::invalid_argument(
+                "soql",
+                "name each field in the SELECT list (FIELDS(...) and subqueries cannot be typed ahead)",
+            )
+        })
+    }
+
+    /// Plans a parallel read of `soql`: types its columns (so a bad field fails before any
+    /// job), runs one query job and lists its result pages, of at most `max_records` rows, or
+    /// of the total split into `partitions` when that is given (Salesforce may choose its own
+    /// size; see [`crate::bulk::Bulk::result_pages`]).
+    pub async fn plan_query(
+        &self,
+        soql: &str,
+        all_rows: bool,
+        max_records: Option<u64>,
+        partitions: Option<u64>,
+        poll: &crate::bulk::PollOptions,
+    ) -> Result<QueryPlan> {
+        if partitions == Some(0) {
+            return Err(Error::invalid_argument("partitions", "must be positive"));
+        }
+        let columns = self.planned_columns(soql).await?;
+        let pager = self.query(soql, all_rows, None, poll).await?;
+        let total = pager.total_records();
+        let share = partitions.map(|n| total.div_ceil(n).max(1));
+        let page_rows = match (max_records, share) {
+            (Some(max), Some(share)) => Some(max.min(share)),
+            (one, other) => one.or(other),
+        };
+        let result_urls = self.result_pages(pager.job_id(), page_rows).await?;
+        Ok(QueryPlan {
+            job_id: pager.job_id().to_owned(),
+            total_records: total,
+            result_urls,
+            columns,
+        })
+    }
+
     /// One result page of a completed query job (a `resultUrl` of
     /// [`crate::bulk::Bulk::result_pages`]) as Arrow record batches with `columns`, which
     /// must be the page's header in order (as [`query_columns`] gives them for the job's

@@ -180,3 +180,39 @@ async fn staged_jobs_run_only_once_committed_and_aborted_ones_never() {
         .collect();
     assert!(bulk.abort_staged(&ids).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_plan_types_the_columns_and_splits_the_job_into_pages() {
+    let (org, sf) = seeded().await;
+    let bulk = sf.bulk();
+    let plan = bulk
+        .plan_query(
+            "SELECT Id, NumberOfEmployees FROM Account",
+            false,
+            None,
+            Some(4),
+            &PollOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(plan.total_records, ROWS as u64);
+    assert_eq!(plan.result_urls.len(), 4, "2,345 rows in four pages of 587");
+    assert_eq!(plan.columns[1].kind, ColumnKind::Integer);
+    let jobs = org.stats()["requests"]["POST jobs/query"].as_u64().unwrap();
+    let err = bulk
+        .plan_query(
+            "SELECT Id, Nmae FROM Account",
+            false,
+            None,
+            None,
+            &PollOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Nmae"), "{err}");
+    assert_eq!(
+        org.stats()["requests"]["POST jobs/query"].as_u64().unwrap(),
+        jobs,
+        "refused before any job"
+    );
+}

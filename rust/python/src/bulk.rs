@@ -529,6 +529,14 @@ impl BulkQueryCore {
     }
 }
 
+/// Columns as `(name, kind)` pairs, the form Python plans carry.
+fn column_pairs(columns: &[sf::frames::Column]) -> Vec<(String, &'static str)> {
+    columns
+        .iter()
+        .map(|c| (c.name.clone(), c.kind.name()))
+        .collect()
+}
+
 /// `sf.bulk` in Rust.
 #[pyclass(module = "forcelink._core", frozen)]
 pub struct BulkCore {
@@ -651,25 +659,13 @@ impl BulkCore {
     fn query_columns(&self, soql: String) -> Pending {
         let client = self.client.clone();
         Pending::new(async move {
-            let columns = sf::frames::query_columns(&client, &soql)
-                .await?
-                .ok_or_else(|| {
-                    sf::Error::invalid_argument(
-                        "soql",
-                        "name each field in the SELECT list (FIELDS(...) and subqueries cannot be typed ahead)",
-                    )
-                })?;
-            Ok(columns
-                .into_iter()
-                .map(|c| (c.name, c.kind.name()))
-                .collect::<Vec<_>>())
+            let columns = client.bulk().planned_columns(&soql).await?;
+            Ok(column_pairs(&columns))
         })
     }
 
-    /// Plans a parallel read of `soql`: types its columns through describe (so a bad field
-    /// fails before any job), runs one query job, and lists its result pages. Pages hold at
-    /// most `max_records` rows, or the total split into `partitions` when that is given.
-    /// Returns `{job_id, total_records, result_urls, columns: [(name, kind)]}`.
+    /// Plans a parallel read of `soql` (see `Bulk::plan_query`). Returns `{job_id,
+    /// total_records, result_urls, columns: [(name, kind)]}`.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, partitions = None, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
     fn plan_query(
@@ -683,40 +679,17 @@ impl BulkCore {
         timeout: f64,
     ) -> PyResult<Pending> {
         let poll = poll_options(poll_interval, max_poll_interval, timeout)?;
-        if partitions == Some(0) || max_records == Some(0) {
-            return Err(PyValueError::new_err(
-                "partitions and max_records must be positive",
-            ));
-        }
         let client = self.client.clone();
         Ok(Pending::new(async move {
-            let columns = sf::frames::query_columns(&client, &soql)
-                .await?
-                .ok_or_else(|| {
-                    sf::Error::invalid_argument(
-                        "soql",
-                        "name each field in the SELECT list (FIELDS(...) and subqueries cannot be typed ahead)",
-                    )
-                })?;
-            let bulk = client.bulk();
-            let pager = bulk.query(&soql, include_deleted, None, &poll).await?;
-            let total = pager.total_records();
-            let page_rows = match (max_records, partitions) {
-                (Some(max), Some(n)) => Some(max.min(total.div_ceil(n).max(1))),
-                (Some(max), None) => Some(max),
-                (None, Some(n)) => Some(total.div_ceil(n).max(1)),
-                (None, None) => None,
-            };
-            let urls = bulk.result_pages(pager.job_id(), page_rows).await?;
-            let columns: Vec<serde_json::Value> = columns
-                .iter()
-                .map(|c| serde_json::json!([c.name, c.kind.name()]))
-                .collect();
+            let plan = client
+                .bulk()
+                .plan_query(&soql, include_deleted, max_records, partitions, &poll)
+                .await?;
             Ok(crate::convert::Json(serde_json::json!({
-                "job_id": pager.job_id(),
-                "total_records": total,
-                "result_urls": urls,
-                "columns": columns,
+                "job_id": plan.job_id,
+                "total_records": plan.total_records,
+                "result_urls": plan.result_urls,
+                "columns": column_pairs(&plan.columns),
             })))
         }))
     }

@@ -165,6 +165,10 @@ impl<'a> Bulk<'a> {
         Self { client }
     }
 
+    pub(crate) fn client(&self) -> &'a Client {
+        self.client
+    }
+
     fn job_url(&self, kind: JobKind, id: Option<&str>, tail: &[&str]) -> Result<url::Url> {
         let mut segments = vec!["jobs", kind.segment()];
         if let Some(id) = id {
