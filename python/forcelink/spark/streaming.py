@@ -206,7 +206,8 @@ class _Feed:
         self._coming = None
         if batch is None:
             return None
-        return batch.replay_ids() if self._ids_only else batch.events()
+        found: list[Any] = batch.replay_ids() if self._ids_only else batch.events()
+        return found
 
     def close(self) -> None:
         self._core.close()
