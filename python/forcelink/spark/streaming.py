@@ -82,6 +82,10 @@ _BATCH = 100
 _FIRST_WAIT = 1.0
 #: How long it then waits for more, once events are flowing.
 _MORE_WAIT = 0.05
+#: The longest a micro-batch keeps receiving once events flow.
+_FILL_BUDGET = 1.0
+#: The longest Trigger.AvailableNow drains what has arrived before it fixes its target.
+_DRAIN_BUDGET = 60.0
 #: A task that sees no event of its range for this long fails (the range cannot be read).
 _STALL = 120.0
 #: The fewest events a micro-batch's range is split down to.
@@ -274,11 +278,15 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             )
         log.warning("%s; going on from the earliest retained event (failOnDataLoss=false)", message)
 
-    def _fill(self, want: int | None) -> None:
-        """Receives what has arrived, waiting a little for the first event."""
+    def _fill(self, want: int | None, budget: float = _FILL_BUDGET) -> None:
+        """Receives what has arrived, waiting a little for the first event, for at most
+        ``budget`` seconds once events flow (a busy topic never pauses)."""
         assert self._feed is not None
         wait = _FIRST_WAIT
+        deadline: float | None = None
         while want is None or len(self._seen) < want:
+            if deadline is not None and time.monotonic() > deadline:
+                return
             try:
                 events = self._feed.next(wait)
             except ReplayIdError as e:
@@ -298,6 +306,8 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 return
             self._seen.extend(events)
             wait = _MORE_WAIT
+            if deadline is None:
+                deadline = time.monotonic() + budget
 
     def latestOffset(
         self, start: dict[str, Any] | None = None, limit: ReadLimit | None = None
@@ -309,7 +319,7 @@ class CdcStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         if self._feed is None or self._feed_at != start:
             self._open(start)
         if self._target == -1:
-            self._fill(None)
+            self._fill(None, _DRAIN_BUDGET)
             self._target = len(self._seen)
         want = limit.max_rows if isinstance(limit, ReadMaxRows) else None
         if self._target is not None:
