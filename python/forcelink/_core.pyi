@@ -378,6 +378,15 @@ class BulkCore:
     def stage(
         self, object: str, operation: str, data: BulkCsvBuffer, *, external_id_field: str | None = None
     ) -> Pending[tuple[str, int]]: ...
+    def stage_file(
+        self,
+        object: str,
+        operation: str,
+        path: str | os.PathLike[str],
+        rows: int,
+        *,
+        external_id_field: str | None = None,
+    ) -> Pending[tuple[str, int]]: ...
     def commit_staged(
         self,
         jobs: Sequence[tuple[str, int]],
@@ -387,11 +396,13 @@ class BulkCore:
         timeout: float = 7200.0,
     ) -> Pending[BulkResultCore]: ...
     def abort_staged(self, job_ids: Sequence[str]) -> Pending[list[str]]: ...
+    def list_jobs(self, *, kind: str = "ingest") -> Pending[list[dict[str, Any]]]: ...
 
 @final
 class BulkCsvBuffer:
     def __new__(cls, *, null_text: str = "#N/A") -> BulkCsvBuffer: ...
     def push(self, batch: object) -> None: ...
+    def spill(self, path: str | os.PathLike[str]) -> int: ...
     @property
     def rows(self) -> int: ...
     @property

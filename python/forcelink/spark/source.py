@@ -3,6 +3,7 @@ out a reader and a writer. Everything it checks, it checks on the driver before 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceWriter
@@ -157,6 +158,7 @@ class ForcelinkDataSource(DataSource):
             max_errors=_max_errors(options),
             upload_bytes=upload,
             settings=self._settings,
+            started=time.time(),
         )
 
 

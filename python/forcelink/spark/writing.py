@@ -1,8 +1,8 @@
 """Batch writes that land only when the whole write commits.
 
-Each task writes its partition's Arrow batches as CSV (in Rust) into Bulk ingest jobs of at
-most ``maxUploadBytes``, uploads them and leaves them open: Salesforce processes nothing of an
-open job. The driver's ``commit`` closes every job and waits for them; its ``abort`` aborts them,
+Each task writes its partition's Arrow batches as CSV (in Rust), spilling to local files of at
+most ``maxUploadBytes``; once its input is read to the end it uploads them to Bulk ingest jobs
+and leaves them open: Salesforce processes nothing of an open job. The driver's ``commit`` closes every job and waits for them; its ``abort`` aborts them,
 and a task that fails aborts its own. A failed, retried or speculative task, or a write that
 fails as a whole, so processes no row of the jobs it abandoned.
 
@@ -13,9 +13,13 @@ external id makes a rerun safe.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +82,8 @@ class WriteSettings:
     max_errors: int | None
     upload_bytes: int
     settings: dict[str, str]
+    #: When the driver set the write up (seconds since the epoch).
+    started: float = 0.0
 
 
 class BulkWriter(DataSourceArrowWriter):
@@ -91,30 +97,43 @@ class BulkWriter(DataSourceArrowWriter):
         bulk = client_for(w.settings).bulk._core
         # On insert an empty cell takes the field's default; elsewhere a null clears the field.
         buffer = BulkCsvBuffer(null_text="" if w.operation == "insert" else "#N/A")
-        staged: list[tuple[str, int]] = []
-
-        def stage() -> None:
-            job_id, rows = bulk.stage(
-                w.object, w.operation, buffer, external_id_field=w.external_id_field
-            ).wait()
-            staged.append((job_id, rows))
-
+        spool = tempfile.mkdtemp(prefix="forcelink-write-")
         try:
+            files: list[tuple[str, int]] = []
             for batch in iterator:
                 buffer.push(batch)
                 if buffer.size >= w.upload_bytes:
-                    stage()
+                    path = os.path.join(spool, f"part-{len(files)}.csv")
+                    files.append((path, buffer.spill(path)))
+            # Jobs are created only once the input was read to its end: a task whose input
+            # fails (an upstream error, a killed task) leaves no job behind.
+            return StagedJobs(self._stage(bulk, files, buffer))
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+
+    def _stage(self, bulk: Any, files: list[tuple[str, int]], buffer: BulkCsvBuffer) -> list[tuple[str, int]]:
+        w = self.write_settings
+        staged: list[tuple[str, int]] = []
+        try:
+            for path, rows in files:
+                staged.append(
+                    bulk.stage_file(
+                        w.object, w.operation, path, rows, external_id_field=w.external_id_field
+                    ).wait()
+                )
             if buffer.rows:
-                stage()
+                staged.append(
+                    bulk.stage(w.object, w.operation, buffer, external_id_field=w.external_id_field).wait()
+                )
         except BaseException:
-            # This task's jobs are open: aborting them leaves nothing of its rows behind.
+            # These jobs are open: aborting them leaves nothing of this task's rows behind.
             if staged:
                 try:
                     bulk.abort_staged([job_id for job_id, _ in staged]).wait()
                 except Exception:
                     log.warning("could not abort the jobs of a failed task: %s", [j for j, _ in staged])
             raise
-        return StagedJobs(staged)
+        return staged
 
     def commit(self, messages: list[WriterCommitMessage | None]) -> None:
         w = self.write_settings
@@ -153,15 +172,48 @@ class BulkWriter(DataSourceArrowWriter):
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
         w = self.write_settings
+        bulk = client_for(w.settings).bulk._core
         job_ids = [
             job_id for message in messages if isinstance(message, StagedJobs) for job_id, _ in message.jobs
         ]
-        if not job_ids:
-            return
-        aborted = client_for(w.settings).bulk._core.abort_staged(job_ids).wait()
-        log.warning(
-            "forcelink write aborted: %d of its %d jobs were open and are aborted", len(aborted), len(job_ids)
-        )
+        # PySpark may hand abort no message of a task that ended well, and a task whose input
+        # broke off can have staged what it had read: so the open jobs of this object and
+        # operation created since the write began are this write's too. (A concurrent write of
+        # the same object and operation would lose its open jobs here; it then reports their
+        # rows as unprocessed, none processed twice.) Tasks being cancelled may still be
+        # staging, so the sweep is repeated until one finds nothing new.
+        aborted: set[str] = set()
+        for sweep in range(_ABORT_SWEEPS):
+            found = [j["id"] for j in bulk.list_jobs().wait() if _opened_by(j, w) and j["id"] not in job_ids]
+            job_ids.extend(found)
+            if sweep and not found:
+                break
+            if job_ids:
+                aborted.update(bulk.abort_staged(job_ids).wait())
+            time.sleep(_SWEEP_PAUSE)
+        log.warning("forcelink write aborted: %d open jobs aborted", len(aborted))
+
+
+#: Sweeps for open jobs when a write aborts, and the pause between them.
+_ABORT_SWEEPS = 8
+_SWEEP_PAUSE = 1.0
+
+#: Clock difference allowed between the driver and Salesforce when dating a write's jobs.
+_CLOCK_SLACK = 120.0
+
+
+def _opened_by(job: dict[str, Any], w: WriteSettings) -> bool:
+    """Whether a job is an open one of this write's object and operation, created since the
+    write began."""
+    if job.get("state") != "Open" or job.get("operation") != w.operation:
+        return False
+    if str(job.get("object", "")).lower() != w.object.lower():
+        return False
+    try:
+        created = datetime.datetime.strptime(str(job.get("createdDate")), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return False
+    return created.timestamp() >= w.started - _CLOCK_SLACK
 
 
 def _write_errors(result: BulkResult, path: str, summary: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use common::client_for;
 use forcelink::arrow_csv::BulkCsvWriter;
-use forcelink::bulk::{IngestOptions, PollOptions};
+use forcelink::bulk::{IngestOptions, PollOptions, StagedData};
 use forcelink::frames::{query_columns, ColumnKind};
 use forcelink::{Error, Operation, StagedJob};
 use forcelink_emulator::Emulator;
@@ -142,9 +142,15 @@ async fn staged_jobs_run_only_once_committed_and_aborted_ones_never() {
         writer.write(&batch(part * 100, 100)).unwrap();
         let (csv, rows) = writer.take().unwrap();
         staged.push(
-            bulk.stage("Account", Operation::Insert, None, csv, rows)
-                .await
-                .unwrap(),
+            bulk.stage(
+                "Account",
+                Operation::Insert,
+                None,
+                StagedData::Bytes(csv),
+                rows,
+            )
+            .await
+            .unwrap(),
         );
     }
     let dropped: Vec<String> = vec![staged.pop().unwrap().job_id];

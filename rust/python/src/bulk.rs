@@ -737,7 +737,41 @@ impl BulkCore {
         Ok(Pending::new(async move {
             let job = client
                 .bulk()
-                .stage(&object, operation, external_id_field.as_deref(), csv, rows)
+                .stage(
+                    &object,
+                    operation,
+                    external_id_field.as_deref(),
+                    sf::bulk::StagedData::Bytes(csv),
+                    rows,
+                )
+                .await?;
+            Ok((job.job_id, job.records))
+        }))
+    }
+
+    /// Creates an ingest job, uploads the CSV file `path` (a header and `rows` rows) from disk
+    /// and leaves the job open. Returns `(job_id, rows)`.
+    #[pyo3(signature = (object, operation, path, rows, *, external_id_field = None))]
+    fn stage_file(
+        &self,
+        object: String,
+        operation: &str,
+        path: PathBuf,
+        rows: u64,
+        external_id_field: Option<String>,
+    ) -> PyResult<Pending> {
+        let operation = sf::Operation::parse(operation).map_err(to_pyerr)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let job = client
+                .bulk()
+                .stage(
+                    &object,
+                    operation,
+                    external_id_field.as_deref(),
+                    sf::bulk::StagedData::File(path),
+                    rows,
+                )
                 .await?;
             Ok((job.job_id, job.records))
         }))
@@ -764,6 +798,19 @@ impl BulkCore {
         Ok(Pending::new(async move {
             let result = client.bulk().commit_staged(&jobs, &options).await?;
             Ok(BulkResultCore { client, result })
+        }))
+    }
+
+    /// Every job of the org of this kind, as JobInfo dicts.
+    #[pyo3(signature = (*, kind = "ingest"))]
+    fn list_jobs(&self, kind: &str) -> PyResult<Pending> {
+        let kind = job_kind(kind)?;
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let jobs = client.bulk().list_jobs(kind).await?;
+            Ok(crate::convert::Json(
+                serde_json::to_value(jobs).unwrap_or_default(),
+            ))
         }))
     }
 

@@ -100,6 +100,17 @@ impl BulkCsvBuffer {
             .map_err(crate::errors::to_pyerr)
     }
 
+    /// Writes the CSV held (header and rows) to the file `path` and empties the buffer;
+    /// returns the rows written.
+    fn spill(&mut self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<u64> {
+        let (csv, rows) = self.take().map_err(crate::errors::to_pyerr)?;
+        py.allow_threads(|| std::fs::write(&path, &csv))
+            .map_err(|e| {
+                pyo3::exceptions::PyOSError::new_err(format!("{}: {e}", path.display()))
+            })?;
+        Ok(rows)
+    }
+
     /// Rows held.
     #[getter]
     fn rows(&self) -> u64 {

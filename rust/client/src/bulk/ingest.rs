@@ -411,12 +411,19 @@ pub struct StagedJob {
     pub records: u64,
 }
 
+/// What a staged job uploads: CSV in memory, or a file of it (streamed from disk).
+#[derive(Debug, Clone)]
+pub enum StagedData {
+    Bytes(bytes::Bytes),
+    File(std::path::PathBuf),
+}
+
 pub(super) async fn stage(
     client: &Client,
     object: &str,
     operation: Operation,
     external_id_field: Option<&str>,
-    csv: bytes::Bytes,
+    csv: StagedData,
     records: u64,
 ) -> Result<StagedJob> {
     let bulk = Bulk::new(client);
@@ -429,7 +436,11 @@ pub(super) async fn stage(
             super::LineEnding::Lf,
         )
         .await?;
-    if let Err(error) = bulk.upload_bytes(&job.id, csv).await {
+    let uploaded = match csv {
+        StagedData::Bytes(bytes) => bulk.upload_bytes(&job.id, bytes).await,
+        StagedData::File(path) => bulk.upload_file(&job.id, &path).await,
+    };
+    if let Err(error) = uploaded {
         // Open, so nothing of it ran: aborting it leaves no trace of the rows.
         if let Err(abort) = bulk.abort_job(JobKind::Ingest, &job.id).await {
             tracing::warn!(target: "forcelink::bulk", job_id = %job.id, error = %abort, "could not abort a job whose upload failed");

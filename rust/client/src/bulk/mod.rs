@@ -6,7 +6,9 @@ mod query;
 mod records;
 pub mod split;
 
-pub use ingest::{BulkProgress, BulkResult, IngestOptions, JobOutcome, ProgressHook, StagedJob};
+pub use ingest::{
+    BulkProgress, BulkResult, IngestOptions, JobOutcome, ProgressHook, StagedData, StagedJob,
+};
 pub use query::{BulkQueryPage, BulkQueryPager};
 pub use records::CsvRecordStream;
 pub use split::{Chunk, CsvSplitter, LineEnding, SplitCsv, SplitOptions};
@@ -104,6 +106,8 @@ pub struct JobInfo {
     pub error_message: Option<String>,
     #[serde(default)]
     pub total_processing_time: Option<u64>,
+    #[serde(default)]
+    pub created_by_id: Option<String>,
 }
 
 impl JobInfo {
@@ -302,6 +306,30 @@ impl<'a> Bulk<'a> {
             .await
     }
 
+    /// Every job of the org of this kind (`GET /jobs/ingest` or `/jobs/query`, every page).
+    pub async fn list_jobs(&self, kind: JobKind) -> Result<Vec<JobInfo>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Listing {
+            #[serde(default)]
+            records: Vec<JobInfo>,
+            #[serde(default)]
+            next_records_url: Option<String>,
+        }
+        let mut url = self.job_url(kind, None, &[])?;
+        let mut jobs = Vec::new();
+        // Pages of up to 1,000 jobs; a bound keeps a looping answer from running forever.
+        for _ in 0..10_000 {
+            let page: Listing = self.client.get_json(url).await?;
+            jobs.extend(page.records);
+            match page.next_records_url {
+                Some(next) => url = self.client.resolve_path(&next)?,
+                None => return Ok(jobs),
+            }
+        }
+        Ok(jobs)
+    }
+
     /// Polls until the job is JobComplete, Failed or Aborted. `expected_records` (when known)
     /// lets the wait follow the job's own pace: the next poll comes after half the time the rest
     /// should take, never sooner than `initial` nor later than `max`. On timeout the job is left
@@ -394,7 +422,7 @@ impl<'a> Bulk<'a> {
     }
 
     /// Creates an ingest job, uploads `csv` (a header and `records` rows, within the upload
-    /// limit) and leaves the job open: nothing of it is processed until
+    /// limit; in memory or a file) and leaves the job open: nothing of it is processed until
     /// [`Bulk::commit_staged`] closes it, and [`Bulk::abort_staged`] can drop it whole. A job
     /// whose upload fails is aborted before the error is returned.
     pub async fn stage(
@@ -402,7 +430,7 @@ impl<'a> Bulk<'a> {
         object: &str,
         operation: Operation,
         external_id_field: Option<&str>,
-        csv: Bytes,
+        csv: StagedData,
         records: u64,
     ) -> Result<StagedJob> {
         ingest::stage(
