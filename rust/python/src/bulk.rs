@@ -547,6 +547,25 @@ impl BulkCore {
     pub fn new(client: sf::Client) -> Self {
         Self { client }
     }
+
+    /// Stages `data` in a job left open; the call resolves to `(job_id, rows)`.
+    fn staged(
+        &self,
+        object: String,
+        operation: sf::Operation,
+        data: sf::bulk::StagedData,
+        rows: u64,
+        external_id_field: Option<String>,
+    ) -> PyResult<Pending> {
+        let client = self.client.clone();
+        Ok(Pending::new(async move {
+            let job = client
+                .bulk()
+                .stage(&object, operation, external_id_field.as_deref(), data, rows)
+                .await?;
+            Ok((job.job_id, job.records))
+        }))
+    }
 }
 
 fn job_kind(kind: &str) -> PyResult<sf::JobKind> {
@@ -733,20 +752,8 @@ impl BulkCore {
         if rows == 0 {
             return Err(PyValueError::new_err("the buffer holds no rows"));
         }
-        let client = self.client.clone();
-        Ok(Pending::new(async move {
-            let job = client
-                .bulk()
-                .stage(
-                    &object,
-                    operation,
-                    external_id_field.as_deref(),
-                    sf::bulk::StagedData::Bytes(csv),
-                    rows,
-                )
-                .await?;
-            Ok((job.job_id, job.records))
-        }))
+        let data = sf::bulk::StagedData::Bytes(csv);
+        self.staged(object, operation, data, rows, external_id_field)
     }
 
     /// Creates an ingest job, uploads the CSV file `path` (a header and `rows` rows) from disk
@@ -761,20 +768,8 @@ impl BulkCore {
         external_id_field: Option<String>,
     ) -> PyResult<Pending> {
         let operation = sf::Operation::parse(operation).map_err(to_pyerr)?;
-        let client = self.client.clone();
-        Ok(Pending::new(async move {
-            let job = client
-                .bulk()
-                .stage(
-                    &object,
-                    operation,
-                    external_id_field.as_deref(),
-                    sf::bulk::StagedData::File(path),
-                    rows,
-                )
-                .await?;
-            Ok((job.job_id, job.records))
-        }))
+        let data = sf::bulk::StagedData::File(path);
+        self.staged(object, operation, data, rows, external_id_field)
     }
 
     /// Closes staged jobs `(job_id, rows)` and waits for them all.
