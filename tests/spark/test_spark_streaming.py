@@ -43,14 +43,6 @@ def wait_for(what: Callable[[], bool], timeout: float, message: str) -> None:
         time.sleep(0.25)
 
 
-def sink_rows(out: Path) -> list[dict[str, Any]]:
-    files = [p for p in out.glob("*.parquet")] if out.exists() else []
-    rows: list[dict[str, Any]] = []
-    for f in files:
-        rows.extend(pq.read_table(f).to_pylist())
-    return rows
-
-
 def committed_rows(out: Path) -> list[dict[str, Any]]:
     """The rows of the files the sink committed (its _spark_metadata log), as a reader of the
     table sees them: files of a batch that never committed are not part of it."""
@@ -187,7 +179,6 @@ def test_a_stream_survives_a_killed_driver_with_every_change_once(tmp_path: Path
             by_record.setdefault(r["record_ids"][0], []).append((r["replay_id"], r["change_type"]))
         assert len(by_record) == changes // 2
         assert all([t for _, t in sorted(seq)] == ["CREATE", "UPDATE"] for seq in by_record.values())
-        assert len(sink_rows(out)) >= changes  # files of the killed batch may lie uncommitted
 
 
 def test_a_task_that_fails_once_leaves_no_gap_and_no_duplicate(spark: Any, tmp_path: Path) -> None:

@@ -183,19 +183,22 @@ class BulkWriter(DataSourceArrowWriter):
         # rows as unprocessed, none processed twice.) Tasks being cancelled may still be
         # staging, so the sweep is repeated until one finds nothing new.
         aborted: set[str] = set()
-        for sweep in range(_ABORT_SWEEPS):
+        quiet = 0
+        for _ in range(_ABORT_SWEEPS):
             found = [j["id"] for j in bulk.list_jobs().wait() if _opened_by(j, w) and j["id"] not in job_ids]
             job_ids.extend(found)
-            if sweep and not found:
+            quiet = 0 if found else quiet + 1
+            if quiet >= _QUIET_SWEEPS:
                 break
-            if job_ids:
+            if found or not aborted:
                 aborted.update(bulk.abort_staged(job_ids).wait())
             time.sleep(_SWEEP_PAUSE)
         log.warning("forcelink write aborted: %d open jobs aborted", len(aborted))
 
 
 #: Sweeps for open jobs when a write aborts, and the pause between them.
-_ABORT_SWEEPS = 8
+_ABORT_SWEEPS = 30
+_QUIET_SWEEPS = 4
 _SWEEP_PAUSE = 1.0
 
 #: Clock difference allowed between the driver and Salesforce when dating a write's jobs.
