@@ -139,7 +139,7 @@ class Salesforce(_ClientBase):
         SF_USERNAME and SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE (JWT bearer); SF_CLIENT_ID and
         SF_REFRESH_TOKEN (refresh token); SF_CLIENT_ID and SF_CLIENT_SECRET (client
         credentials). Also read: SF_INSTANCE_URL, SF_LOGIN_URL, SF_API_VERSION,
-        SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS. A ConfigError names what is missing."""
+        SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS, SF_GZIP. A ConfigError names what is missing."""
         return cls(Engine(overrides, from_env=True))
 
     def versions(

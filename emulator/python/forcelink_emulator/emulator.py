@@ -404,6 +404,7 @@ class Emulator:
         ``total_requests``, ``api_usage`` (``used``, ``max``), ``token_grants`` by grant type
         (``jwt_bearer``, ``refresh_token``, ``client_credentials``), ``bulk_jobs`` by state, and
         ``queries``: the latest SOQL texts received (REST queries and Bulk query jobs, the
-        last 1,000), to check what a client sent."""
+        last 1,000), to check what a client sent; ``gzip_answers``: how many answers were sent
+        gzip-compressed because the client asked (``Accept-Encoding: gzip``)."""
         stats: dict[str, Any] = json.loads(self._running.stats_json())
         return stats

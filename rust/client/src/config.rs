@@ -26,6 +26,8 @@ pub struct Config {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub track_limits: bool,
+    /// Whether to ask for gzip-compressed answers; `None` asks everywhere but on loopback hosts.
+    pub gzip: Option<bool>,
     pub access_token: Option<SecretString>,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
@@ -200,6 +202,7 @@ pub struct ConfigBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     track_limits: Option<bool>,
+    gzip: Option<bool>,
     access_token: Option<SecretString>,
     client_id: Option<String>,
     client_secret: Option<SecretString>,
@@ -224,7 +227,7 @@ impl ConfigBuilder {
     /// Reads settings through `lookup` (the environment, or a map in tests):
     /// SF_INSTANCE_URL, SF_LOGIN_URL, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_USERNAME,
     /// SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE, SF_REFRESH_TOKEN, SF_ACCESS_TOKEN, SF_API_VERSION,
-    /// SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS, SF_CA_CERT_FILE, SF_BREAKER_FAILURES,
+    /// SF_TIMEOUT_SECONDS, SF_TRACK_LIMITS, SF_GZIP, SF_CA_CERT_FILE, SF_BREAKER_FAILURES,
     /// SF_BREAKER_OPEN_SECONDS.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |name: &str| {
@@ -284,16 +287,10 @@ impl ConfigBuilder {
             b.breaker = Some(crate::breaker::BreakerSettings { failures, open_for });
         }
         if let Some(raw) = get("SF_TRACK_LIMITS") {
-            b.track_limits = Some(match raw.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    return Err(Error::config(
-                        "SF_TRACK_LIMITS",
-                        format!("expected true or false, got {raw:?}"),
-                    ))
-                }
-            });
+            b.track_limits = Some(env_flag("SF_TRACK_LIMITS", &raw)?);
+        }
+        if let Some(raw) = get("SF_GZIP") {
+            b.gzip = Some(env_flag("SF_GZIP", &raw)?);
         }
         Ok(b)
     }
@@ -334,6 +331,13 @@ impl ConfigBuilder {
     }
     pub fn track_limits(mut self, on: bool) -> Self {
         self.track_limits = Some(on);
+        self
+    }
+    /// Ask for gzip-compressed answers (`Accept-Encoding: gzip`), or never. Without this call
+    /// every host but a loopback one is asked: compressing on loopback costs CPU on both ends
+    /// and saves no time.
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = Some(on);
         self
     }
     pub fn access_token(mut self, token: impl Into<String>) -> Self {
@@ -562,6 +566,7 @@ impl ConfigBuilder {
             timeout,
             connect_timeout,
             track_limits: self.track_limits.unwrap_or(true),
+            gzip: self.gzip,
             access_token: self.access_token,
             client_id: self.client_id,
             client_secret: self.client_secret,
@@ -609,16 +614,36 @@ fn normalize_api_version(raw: Option<&str>) -> Result<String> {
     }
 }
 
+/// A true/false environment setting.
+fn env_flag(setting: &str, raw: &str) -> Result<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::config(
+            setting,
+            format!("expected true or false, got {raw:?}"),
+        )),
+    }
+}
+
+/// Whether `url` names this machine: `localhost` or a loopback address.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Parses a base URL: HTTPS, or plain HTTP on a loopback host only; no path, query or fragment.
 pub(crate) fn parse_base_url(setting: &str, raw: &str) -> Result<Url> {
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::config(setting, format!("not a URL ({e}): {raw:?}")))?;
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => return Err(Error::config(setting, format!("no host in {raw:?}"))),
-    };
+    if url.host().is_none() {
+        return Err(Error::config(setting, format!("no host in {raw:?}")));
+    }
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

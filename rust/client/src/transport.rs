@@ -109,6 +109,8 @@ pub trait HttpTransport: Send + Sync + 'static {
 pub struct ReqwestTransport {
     /// None once closed: dropping the last handle closes the pooled connections.
     client: std::sync::Arc<std::sync::RwLock<Option<reqwest::Client>>>,
+    /// Whether to ask for gzip; `None` asks every host but a loopback one.
+    gzip: Option<bool>,
 }
 
 impl ReqwestTransport {
@@ -155,6 +157,7 @@ impl ReqwestTransport {
         })?;
         Ok(Self {
             client: std::sync::Arc::new(std::sync::RwLock::new(Some(client))),
+            gzip: config.gzip,
         })
     }
 }
@@ -217,9 +220,16 @@ impl ReqwestTransport {
                 kind: TransportErrorKind::Connect,
                 message: "the client is closed".into(),
             })?;
+        let gzip = self
+            .gzip
+            .unwrap_or_else(|| !crate::config::is_loopback(&request.url));
         let mut builder = client
             .request(request.method, request.url)
             .headers(request.headers);
+        if !gzip {
+            // reqwest asks for gzip by itself; `identity` turns that off for this request.
+            builder = builder.header(http::header::ACCEPT_ENCODING, "identity");
+        }
         if let Some(timeout) = request.timeout {
             builder = builder.timeout(timeout);
         }

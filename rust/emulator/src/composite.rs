@@ -589,7 +589,7 @@ fn collection_write(store: &mut Store, body: &Value, op: Write) -> Result<Reply,
                         .object(object)?
                         .meta
                         .field(field)
-                        .filter(|f| f.external_id)
+                        .filter(|f| f.external_id || &*f.name == "Id")
                         .map(|f| f.name.clone())
                         .ok_or_else(ApiFailure::not_found)?;
                     let key_name = fields

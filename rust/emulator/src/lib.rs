@@ -12,9 +12,11 @@
 pub mod apex;
 pub mod bulk;
 mod composite;
+mod compound;
 pub mod creation;
 pub mod events;
 mod failure;
+mod header_names;
 mod files;
 mod identity;
 mod oauth;

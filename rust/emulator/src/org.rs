@@ -63,6 +63,8 @@ pub struct Org {
     pub username: String,
     pub api_limit: u64,
     api_used: AtomicU64,
+    /// Answers sent gzip-compressed, because the client asked.
+    gzip_answers: AtomicU64,
     pub pod: String,
     base_url: std::sync::OnceLock<String>,
     store: Mutex<Store>,
@@ -117,6 +119,7 @@ impl Org {
             base_url: std::sync::OnceLock::new(),
             api_limit: settings.api_limit,
             api_used: AtomicU64::new(0),
+            gzip_answers: AtomicU64::new(0),
             identity,
             cursors: crate::soql::Cursors::default(),
             bulk: crate::bulk::BulkJobs::new(settings.bulk_upload_limit),
@@ -211,6 +214,10 @@ impl Org {
         queries.push_back(soql.to_owned());
     }
 
+    pub fn count_gzip_answer(&self) {
+        self.gzip_answers.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn count(&self, route: &str) {
         *lock(&self.counters).entry(route.to_owned()).or_insert(0) += 1;
     }
@@ -268,6 +275,7 @@ impl Org {
             "bulk_jobs": self.bulk.states(),
             "events": self.events.stats(),
             "queries": *lock(&self.queries),
+            "gzip_answers": self.gzip_answers.load(Ordering::Relaxed),
         })
     }
 }

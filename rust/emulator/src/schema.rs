@@ -22,6 +22,12 @@ pub enum FieldType {
     Date,
     DateTime,
     Reference,
+    /// A compound address read from its parts (`BillingAddress` from `BillingStreet`, ...).
+    Address,
+    /// A compound geolocation read from its `__Latitude__s` and `__Longitude__s` parts.
+    Location,
+    /// File contents, read through the record's URL for the field.
+    Base64,
 }
 
 impl FieldType {
@@ -43,6 +49,9 @@ impl FieldType {
             FieldType::Date => "date",
             FieldType::DateTime => "datetime",
             FieldType::Reference => "reference",
+            FieldType::Address => "address",
+            FieldType::Location => "location",
+            FieldType::Base64 => "base64",
         }
     }
 
@@ -64,6 +73,7 @@ impl FieldType {
             "date" => FieldType::Date,
             "datetime" => FieldType::DateTime,
             "reference" | "lookup" => FieldType::Reference,
+            "location" | "geolocation" => FieldType::Location,
             _ => return None,
         })
     }
@@ -76,6 +86,9 @@ impl FieldType {
             FieldType::Double | FieldType::Currency | FieldType::Percent => "xsd:double",
             FieldType::Date => "xsd:date",
             FieldType::DateTime => "xsd:dateTime",
+            FieldType::Address => "urn:address",
+            FieldType::Location => "urn:location",
+            FieldType::Base64 => "xsd:base64Binary",
             _ => "xsd:string",
         }
     }
@@ -91,6 +104,15 @@ impl FieldType {
             FieldType::Phone => 40,
             _ => 0,
         }
+    }
+
+    /// A field no query may filter, sort or group by, and Bulk may not select: compound
+    /// fields and file contents. Reads make its value (see `compound`), the store keeps none.
+    pub fn is_derived(self) -> bool {
+        matches!(
+            self,
+            FieldType::Address | FieldType::Location | FieldType::Base64
+        )
     }
 
     pub fn is_text(self) -> bool {
@@ -125,6 +147,8 @@ pub struct FieldMeta {
     pub reference_to: Vec<String>,
     pub relationship_name: Option<String>,
     pub picklist_values: Vec<String>,
+    /// The compound field this one is a part of (`BillingAddress` for `BillingCity`).
+    pub compound_field_name: Option<String>,
 }
 
 impl FieldMeta {
@@ -145,7 +169,21 @@ impl FieldMeta {
             reference_to: Vec::new(),
             relationship_name: None,
             picklist_values: Vec::new(),
+            compound_field_name: None,
         }
+    }
+
+    /// A part of the compound field `compound`.
+    fn part_of(mut self, compound: &str) -> Self {
+        self.compound_field_name = Some(compound.to_owned());
+        self
+    }
+
+    /// A compound or file field: read-only, its value made at read time.
+    fn derived(mut self) -> Self {
+        self.createable = false;
+        self.updateable = false;
+        self
     }
 
     fn required(mut self) -> Self {
@@ -216,9 +254,10 @@ impl FieldMeta {
             "referenceTo": self.reference_to,
             "relationshipName": self.relationship_name,
             "picklistValues": picklist,
-            "filterable": true,
-            "sortable": self.field_type != FieldType::TextArea,
-            "groupable": self.field_type != FieldType::TextArea,
+            "filterable": !self.field_type.is_derived(),
+            "sortable": self.field_type != FieldType::TextArea && !self.field_type.is_derived(),
+            "groupable": self.field_type != FieldType::TextArea && !self.field_type.is_derived(),
+            "compoundFieldName": self.compound_field_name,
         })
     }
 }
@@ -344,16 +383,32 @@ fn of(name: &str, ty: FieldType) -> FieldMeta {
     FieldMeta::new(name, ty)
 }
 
+/// How precisely an address was placed on the map, as Salesforce lists it.
+const GEOCODE_ACCURACY: &[&str] = &[
+    "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City",
+    "County", "State", "Unknown",
+];
+
 /// Account, Contact, Lead, Opportunity and Case, with their common fields.
 pub fn standard_objects() -> Vec<ObjectMeta> {
     use FieldType as T;
+    // The parts of an address, then the compound field (`BillingAddress`; a Lead's is `Address`).
     let address = |prefix: &str| {
+        let compound = format!("{prefix}Address");
         vec![
-            FieldMeta::new(&format!("{prefix}Street"), T::TextArea).length(255),
-            text(&format!("{prefix}City"), 40),
-            text(&format!("{prefix}State"), 80),
-            text(&format!("{prefix}PostalCode"), 20),
-            text(&format!("{prefix}Country"), 80),
+            FieldMeta::new(&format!("{prefix}Street"), T::TextArea)
+                .length(255)
+                .part_of(&compound),
+            text(&format!("{prefix}City"), 40).part_of(&compound),
+            text(&format!("{prefix}State"), 80).part_of(&compound),
+            text(&format!("{prefix}PostalCode"), 20).part_of(&compound),
+            text(&format!("{prefix}Country"), 80).part_of(&compound),
+            of(&format!("{prefix}Latitude"), T::Double).part_of(&compound),
+            of(&format!("{prefix}Longitude"), T::Double).part_of(&compound),
+            of(&format!("{prefix}GeocodeAccuracy"), T::Picklist)
+                .picklist(GEOCODE_ACCURACY, None)
+                .part_of(&compound),
+            of(&compound, T::Address).derived(),
         ]
     };
     let industries = [
@@ -406,6 +461,7 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         of("Description", T::TextArea),
     ];
     contact.extend(address("Mailing"));
+    contact.extend(address("Other"));
     let mut lead = vec![
         text("Salutation", 40),
         text("FirstName", 40),
@@ -486,6 +542,7 @@ pub fn standard_objects() -> Vec<ObjectMeta> {
         of("ContentSize", T::Int),
         text("FirstPublishLocationId", 18),
         text("ContentDocumentId", 18),
+        of("VersionData", T::Base64).derived(),
     ];
     let user = vec![
         text("Username", 80).required(),
@@ -530,7 +587,20 @@ pub fn custom_object(
     };
     let mut fields = vec![text("Name", 80).required()];
     for (field_name, field_spec) in spec {
-        fields.push(custom_field(field_name, field_spec)?);
+        let field = custom_field(field_name, field_spec)?;
+        if field.field_type == FieldType::Location {
+            // `Spot__c` is read from `Spot__Latitude__s` and `Spot__Longitude__s`, as in Salesforce.
+            let stem = field_name.trim_end_matches("__c");
+            for part in ["Latitude", "Longitude"] {
+                let mut part = FieldMeta::new(&format!("{stem}__{part}__s"), FieldType::Double)
+                    .part_of(field_name);
+                part.custom = true;
+                fields.push(part);
+            }
+            fields.push(field.derived());
+        } else {
+            fields.push(field);
+        }
     }
     let plural = format!("{}s", label_of(name));
     Ok(ObjectMeta::new(name, &plural, key_prefix, fields))

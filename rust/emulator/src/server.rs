@@ -1,5 +1,6 @@
 //! Binds the emulator to 127.0.0.1, serves HTTP/1.1 and HTTP/2 (over TLS when asked), and stops.
 
+use crate::header_names::SalesforceHeaderNames;
 use crate::identity::ConnectedApp;
 use crate::org::{Fault, Org, OrgSettings};
 use crate::{oauth, rest, tls};
@@ -15,6 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::compression::CompressionLayer;
 
 /// Why the emulator could not start or take an order.
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +140,26 @@ fn router(org: Arc<Org>) -> Router {
         )
         .route("/services/oauth2/userinfo", get(oauth::userinfo))
         .route("/id/{org_id}/{user_id}", get(oauth::identity))
+        // Salesforce compresses answers for clients that send `Accept-Encoding: gzip`.
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::map_response_with_state(
+            org.clone(),
+            count_gzip_answer,
+        ))
         .with_state(org)
+}
+
+/// Counts the answers the compression layer compressed, for `stats()["gzip_answers"]`.
+async fn count_gzip_answer(
+    axum::extract::State(org): axum::extract::State<Arc<Org>>,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    if response.headers().get(http::header::CONTENT_ENCODING)
+        == Some(&http::HeaderValue::from_static("gzip"))
+    {
+        org.count_gzip_answer();
+    }
+    response
 }
 
 async fn serve(
@@ -166,16 +187,19 @@ async fn serve(
                 .max_frame_size(1 << 20)
                 .initial_stream_window_size(8 << 20)
                 .initial_connection_window_size(16 << 20);
+            // HTTP/1.1 header names in Salesforce's spelling: clients that keep headers in a
+            // plain dict look them up that way.
+            builder.http1().title_case_headers(true);
             match acceptor {
                 Some(acceptor) => {
                     if let Ok(stream) = acceptor.accept(tcp).await {
-                        let _ = builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let io = TokioIo::new(SalesforceHeaderNames::new(stream));
+                        let _ = builder.serve_connection(io, service).await;
                     }
                 }
                 None => {
-                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                    let io = TokioIo::new(SalesforceHeaderNames::new(tcp));
+                    let _ = builder.serve_connection(io, service).await;
                 }
             }
         });

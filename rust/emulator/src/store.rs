@@ -409,7 +409,7 @@ impl Store {
                 for f in &store.meta.fields {
                     out.insert(
                         f.name.to_string(),
-                        record.fields.get(&f.name).cloned().unwrap_or(Value::Null),
+                        read_value(&store.meta, f, record, &id, version),
                     );
                 }
             }
@@ -421,7 +421,7 @@ impl Store {
                         .ok_or_else(|| no_such_column(name, &store.meta.name))?;
                     out.insert(
                         f.name.to_string(),
-                        record.fields.get(&f.name).cloned().unwrap_or(Value::Null),
+                        read_value(&store.meta, f, record, &id, version),
                     );
                 }
                 out.insert("Id".into(), Value::String(id.clone()));
@@ -598,6 +598,16 @@ impl Store {
     ) -> Result<UpsertOutcome, ApiFailure> {
         let store = self.object(object)?;
         let name = store.meta.name.clone();
+        if field.eq_ignore_ascii_case("Id") {
+            // Keyed by the record id, as Salesforce allows: a blank id creates, a known one
+            // updates, an unknown one is NOT_FOUND.
+            if raw_value.is_empty() {
+                return self.create(&name, body, now).map(UpsertOutcome::Created);
+            }
+            let (_, id) = self.live_record(&name, raw_value)?;
+            self.update(&name, &id, body, now)?;
+            return Ok(UpsertOutcome::Updated(id));
+        }
         let ext = store
             .meta
             .field(field)
@@ -955,6 +965,19 @@ fn looks_like_email(s: &str) -> bool {
 /// Salesforce's datetime form: `2012-07-12T17:49:01.000+0000`.
 /// Contact and Lead carry a compound `Name`: Salutation, FirstName and LastName, as Salesforce
 /// composes it; every write keeps it up to date.
+/// A field's value as reads show it: stored, or made (compound and file fields).
+pub fn read_value(
+    meta: &crate::schema::ObjectMeta,
+    field: &crate::schema::FieldMeta,
+    record: &StoredRecord,
+    id: &str,
+    version: &str,
+) -> Value {
+    crate::compound::derived_value(meta, field, &record.fields, id, version)
+        .or_else(|| record.fields.get(&field.name).cloned())
+        .unwrap_or(Value::Null)
+}
+
 fn compose_name(meta: &crate::schema::ObjectMeta, fields: &mut Fields) {
     if !matches!(&*meta.name, "Contact" | "Lead" | "User") {
         return;

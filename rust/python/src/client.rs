@@ -52,6 +52,11 @@ fn apply(
                 .extract()
                 .map_err(|_| config_error(key, "expected a bool"))?,
         ),
+        "gzip" => builder.gzip(
+            value
+                .extract()
+                .map_err(|_| config_error(key, "expected a bool"))?,
+        ),
         "access_token" => builder.access_token(text(key, value)?),
         "client_id" => builder.client_id(text(key, value)?),
         "client_secret" => builder.client_secret(text(key, value)?),

@@ -304,7 +304,8 @@ impl Applier<'_> {
             Operation::Upsert => {
                 let field = spec.external_id.as_deref().unwrap_or_default();
                 let key = id_of(columns.external_column);
-                if key.is_empty() {
+                let by_id = field.eq_ignore_ascii_case("Id");
+                if key.is_empty() && !by_id {
                     return Err((
                         String::new(),
                         ApiFailure::bad_request(
@@ -313,7 +314,7 @@ impl Applier<'_> {
                         ),
                     ));
                 }
-                if duplicates.contains_key(&key.to_lowercase()) {
+                if !key.is_empty() && duplicates.contains_key(&key.to_lowercase()) {
                     return Err((
                         String::new(),
                         ApiFailure::bad_request(

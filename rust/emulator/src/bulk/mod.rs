@@ -391,7 +391,7 @@ fn csv_response(body: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=UTF-8"),
+        HeaderValue::from_static("text/csv"),
     );
     response
 }

@@ -4,6 +4,7 @@
 use super::job::{write_quoted, Job, JobState};
 use crate::failure::ApiFailure;
 use crate::org::{lock, Org};
+use crate::schema::FieldType;
 use crate::soql::{self, Outcome, Resolved};
 use crate::store::{format_datetime, Store};
 use axum::http::StatusCode;
@@ -37,6 +38,20 @@ pub fn snapshot(store: &Store, soql_text: &str, all_rows: bool) -> Result<Snapsh
             "API_ERROR",
             "Nested (parent-to-child) queries are not supported by Bulk API 2.0 query jobs",
         )),
+        Outcome::Rows { columns, .. }
+            if columns.iter().any(|c| c.field_type().is_derived()) =>
+        {
+            // Bulk cannot write an address, a geolocation or a file into a CSV cell.
+            let kind = if columns.iter().any(|c| c.field_type() == FieldType::Base64) {
+                "base64"
+            } else {
+                "compound"
+            };
+            Err(ApiFailure::bad_request(
+                "FUNCTIONALITY_NOT_ENABLED",
+                &format!("Selecting {kind} data not supported in Bulk Query"),
+            ))
+        }
         Outcome::Rows {
             object,
             ids,
@@ -98,7 +113,7 @@ pub fn process(org: &Org, job: &Arc<Mutex<Job>>, snapshot: &Snapshot) {
                     None => own.and_then(|r| r.fields.get(column.field_name())),
                     Some(row) => label.split('.').try_fold(row, |v, key| v.get(key)),
                 };
-                values.push(cell(value));
+                values.push(cell(value, column.field_type()));
             }
             offsets.push(rows.len());
             write_quoted(
@@ -123,11 +138,22 @@ pub fn process(org: &Org, job: &Arc<Mutex<Job>>, snapshot: &Snapshot) {
     j.modstamp = format_datetime(chrono::Utc::now());
 }
 
-fn cell(value: Option<&Value>) -> String {
+/// One CSV cell. Datetimes take Bulk's form, `2023-10-22T06:25:12.000Z`, where REST writes
+/// `+0000`.
+fn cell(value: Option<&Value>, field_type: FieldType) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) if field_type == FieldType::DateTime => bulk_datetime(s),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
+    }
+}
+
+/// A stored (REST-form, UTC) datetime in Bulk's form.
+pub fn bulk_datetime(stored: &str) -> String {
+    match stored.strip_suffix("+0000") {
+        Some(utc) => format!("{utc}Z"),
+        None => stored.to_owned(),
     }
 }
 

@@ -216,7 +216,16 @@ enum Column {
     },
 }
 
-const ADDRESS_PARTS: [&str; 5] = ["Street", "City", "State", "PostalCode", "Country"];
+const ADDRESS_PARTS: [&str; 8] = [
+    "Street",
+    "City",
+    "State",
+    "PostalCode",
+    "Country",
+    "Latitude",
+    "Longitude",
+    "GeocodeAccuracy",
+];
 
 /// The change-event schema of one object (`AccountChangeEvent`).
 #[derive(Debug, Clone)]
@@ -242,7 +251,9 @@ impl ChangeSchema {
         let has = |name: &str| meta.fields.iter().any(|f| &*f.name == name);
         let mut columns: Vec<(String, Column)> = Vec::new();
         for f in &meta.fields {
-            if skip.contains(&&*f.name) {
+            // A compound field's event column is made from its parts below; file contents are
+            // not sent in change events.
+            if skip.contains(&&*f.name) || f.field_type.is_derived() {
                 continue;
             }
             let prefix = ADDRESS_PARTS

@@ -3,7 +3,7 @@
 //! rows (`expr0`, `expr1`, ... for aggregates without an alias).
 
 use super::eval::{
-    compare, compare_literal, like, order_values, resolve, same_path, value_of, Resolved,
+    compare, compare_literal, like, order_values, resolve, same_path, usable, value_of, Resolved,
 };
 use super::parse::{caret_error, AggFn, Cond, Query};
 use crate::failure::ApiFailure;
@@ -138,7 +138,9 @@ pub fn run(
     let grouped: Vec<Resolved> = query
         .group_by
         .iter()
-        .map(|(path, col)| resolve(store, soql, object, path, *col))
+        .map(|(path, col)| {
+            usable(resolve(store, soql, object, path, *col)?, soql, *col, "grouped")
+        })
         .collect::<Result<_, _>>()?;
     for column in columns {
         if !grouped.iter().any(|g| same_path(g, column)) {

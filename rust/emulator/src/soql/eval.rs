@@ -6,7 +6,7 @@ use super::children::ChildPlan;
 use super::parse::{caret_error, Cond, Literal, Query, Select};
 use crate::failure::ApiFailure;
 use crate::schema::{FieldMeta, FieldType};
-use crate::store::{attributes, Store};
+use crate::store::{attributes, read_value, Store};
 use chrono::{Datelike, Duration as Days, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -27,6 +27,10 @@ impl Resolved {
 
     pub fn field_name(&self) -> &str {
         &self.field.name
+    }
+
+    pub fn field_type(&self) -> FieldType {
+        self.field.field_type
     }
 
     /// The dotted path as a column header names it, e.g. `Account.Owner.Name`.
@@ -109,6 +113,27 @@ pub(super) fn resolve(
     Ok(Resolved { hops, field })
 }
 
+/// `resolved`, unless it is a compound or file field, which no query may filter, sort or group by.
+pub(super) fn usable(
+    resolved: Resolved,
+    soql: &str,
+    col: usize,
+    verb: &str,
+) -> Result<Resolved, ApiFailure> {
+    if resolved.field.field_type.is_derived() {
+        return Err(caret_error(
+            "INVALID_FIELD",
+            soql,
+            col,
+            &format!(
+                "field '{}' can not be {verb} in a query call",
+                resolved.field.name
+            ),
+        ));
+    }
+    Ok(resolved)
+}
+
 /// The value of a resolved path on a record (null where a parent is missing).
 pub(super) fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -> Value {
     let mut object = object.to_owned();
@@ -129,14 +154,20 @@ pub(super) fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -
             None => return Value::Null,
         }
     }
-    store
-        .object(&object)
-        .ok()
-        .and_then(|o| o.records.get(id.as_str()))
+    let Ok(records) = store.object(&object) else {
+        return Value::Null;
+    };
+    match records
+        .records
+        .get(id.as_str())
         .filter(|r| !r.deleted || path.hops.is_empty())
-        .and_then(|r| r.fields.get(&path.field.name))
-        .cloned()
-        .unwrap_or(Value::Null)
+    {
+        Some(record) if matches!(path.field.field_type, FieldType::Address | FieldType::Location) => {
+            crate::compound::compound_value(&records.meta, &path.field, &record.fields)
+        }
+        Some(record) => record.fields.get(&path.field.name).cloned().unwrap_or(Value::Null),
+        None => Value::Null,
+    }
 }
 
 /// Runs `query`; `all_rows` includes deleted records (queryAll).
@@ -268,7 +299,8 @@ pub(super) fn order_keys(
                     "ORDER BY an aggregate needs GROUP BY",
                 ));
             }
-            resolve(store, soql, object, &o.path, o.col).map(|r| (r, o.descending, o.nulls_last))
+            let r = usable(resolve(store, soql, object, &o.path, o.col)?, soql, o.col, "sorted")?;
+            Ok((r, o.descending, o.nulls_last))
         })
         .collect()
 }
@@ -381,13 +413,16 @@ pub fn render(store: &Store, object: &str, id: &str, columns: &[Resolved], versi
     let mut row = Map::new();
     row.insert("attributes".into(), attributes(object, id, version));
     // Own fields come straight from the record: one lookup per row, not per field.
-    let own = store.object(object).ok().and_then(|o| o.records.get(id));
+    let records = store.object(object).ok();
+    let own = records.and_then(|o| o.records.get(id));
     for column in columns {
         if column.hops.is_empty() {
-            let value = own
-                .and_then(|r| r.fields.get(&column.field.name))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let value = match (records, own) {
+                (Some(records), Some(record)) => {
+                    read_value(&records.meta, &column.field, record, id, version)
+                }
+                _ => Value::Null,
+            };
             row.insert(column.field.name.to_string(), value);
             continue;
         }
@@ -494,7 +529,7 @@ pub(super) fn compile(
             value,
             col,
         } => {
-            let r = resolve(store, soql, object, field, *col)?;
+            let r = usable(resolve(store, soql, object, field, *col)?, soql, *col, "filtered")?;
             check_literal(soql, *col, &r.field, value)?;
             Compiled::Cmp(r, op, value.clone())
         }
@@ -504,7 +539,7 @@ pub(super) fn compile(
             values,
             col,
         } => {
-            let r = resolve(store, soql, object, field, *col)?;
+            let r = usable(resolve(store, soql, object, field, *col)?, soql, *col, "filtered")?;
             for v in values {
                 check_literal(soql, *col, &r.field, v)?;
             }
@@ -515,7 +550,7 @@ pub(super) fn compile(
             pattern,
             col,
         } => Compiled::Like(
-            resolve(store, soql, object, field, *col)?,
+            usable(resolve(store, soql, object, field, *col)?, soql, *col, "filtered")?,
             pattern.to_lowercase(),
         ),
         Cond::Aggregate { col, .. } => {

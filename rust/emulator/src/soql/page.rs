@@ -65,7 +65,11 @@ fn write_page(
             }
             serde_json::to_writer(&mut *out, &row)?;
         }
-    } else if cursor.columns.iter().all(Resolved::is_own_field) {
+    } else if cursor
+        .columns
+        .iter()
+        .all(|c| c.is_own_field() && !c.field_type().is_derived())
+    {
         let mut records = store
             .object(&cursor.object)
             .ok()
