@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
@@ -41,3 +44,36 @@ def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:
     ours = tls_emulator.client()
     invoice = ours.sobjects.get_by_external_id("Invoice__c", "Invoice_Number__c", "P-1")
     assert invoice["Name"] == "peer invoice"
+
+
+def test_simple_salesforce_bulk2_download_by_locator_and_a_compound_rest_read(
+    tls_emulator: Emulator, tmp_path: Path
+) -> None:
+    """simple-salesforce's bulk2 download follows `Sforce-Locator` page by page and counts rows
+    from `Sforce-NumberOfRecords` (asking for gzip, as requests does); its REST read sees
+    `BillingAddress` made from the parts."""
+    tls_emulator.seed_records(
+        "Account", ({"Name": f"Peer {i:03}", "BillingCity": f"City {i % 7}"} for i in range(250))
+    )
+    peer = simple_salesforce_peer(
+        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+    )
+    results = peer.bulk2.Account.download(
+        "SELECT Id, Name, BillingCity, CreatedDate FROM Account", path=str(tmp_path), max_records=100, wait=1
+    )
+    assert [r["number_of_records"] for r in results] == [100, 100, 50]
+    rows = []
+    for result in results:
+        with open(result["file"], newline="") as f:
+            rows.extend(csv.DictReader(f))
+    assert sorted(r["Name"] for r in rows) == [f"Peer {i:03}" for i in range(250)]
+    assert all(r["CreatedDate"].endswith("Z") for r in rows)
+    assert tls_emulator.stats()["gzip_answers"] >= 3
+
+    account_id = rows[0]["Id"]
+    peer.Account.update(account_id, {"BillingStreet": "2 Peer Rd", "BillingPostalCode": "PX1"})
+    record = peer.Account.get(account_id)
+    assert record["BillingAddress"]["street"] == "2 Peer Rd"
+    assert record["BillingAddress"]["postalCode"] == "PX1"
+    assert record["BillingAddress"]["city"] == record["BillingCity"]
+    assert record["ShippingAddress"] is None

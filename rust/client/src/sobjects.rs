@@ -68,6 +68,9 @@ pub struct FieldDescribe {
     pub relationship_name: Option<String>,
     #[serde(default)]
     pub picklist_values: Vec<PicklistValue>,
+    /// The compound field this one is a part of (`BillingAddress` for `BillingCity`).
+    #[serde(default)]
+    pub compound_field_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

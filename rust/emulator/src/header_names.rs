@@ -13,7 +13,10 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Names whose Salesforce spelling differs from title case: (title case, Salesforce's).
-const SPELLINGS: [(&[u8], &[u8]); 1] = [(b"\r\nSforce-Numberofrecords:", b"\r\nSforce-NumberOfRecords:")];
+const SPELLINGS: [(&[u8], &[u8]); 1] = [(
+    b"\r\nSforce-Numberofrecords:",
+    b"\r\nSforce-NumberOfRecords:",
+)];
 
 /// A connection whose HTTP/1.1 response heads carry Salesforce's header spellings.
 pub struct SalesforceHeaderNames<S> {

@@ -385,8 +385,17 @@ fn of(name: &str, ty: FieldType) -> FieldMeta {
 
 /// How precisely an address was placed on the map, as Salesforce lists it.
 const GEOCODE_ACCURACY: &[&str] = &[
-    "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City",
-    "County", "State", "Unknown",
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
 ];
 
 /// Account, Contact, Lead, Opportunity and Case, with their common fields.

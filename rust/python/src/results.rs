@@ -246,6 +246,8 @@ pub struct FieldDescribe {
     pub relationship_name: Option<String>,
     /// The active values of a picklist.
     pub picklist_values: Vec<String>,
+    /// The compound field this one is a part of (`BillingAddress` for `BillingCity`).
+    pub compound_field_name: Option<String>,
 }
 
 #[pymethods]
@@ -266,6 +268,7 @@ impl FieldDescribe {
         d.set_item("defaultedOnCreate", self.defaulted_on_create)?;
         d.set_item("referenceTo", &self.reference_to)?;
         d.set_item("relationshipName", &self.relationship_name)?;
+        d.set_item("compoundFieldName", &self.compound_field_name)?;
         let values = PyList::empty(py);
         for value in &self.picklist_values {
             let entry = PyDict::new(py);
@@ -311,6 +314,7 @@ impl From<&sf::FieldDescribe> for FieldDescribe {
                 .filter(|p| p.active)
                 .map(|p| p.value.clone())
                 .collect(),
+            compound_field_name: f.compound_field_name.clone(),
         }
     }
 }

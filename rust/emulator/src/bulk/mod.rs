@@ -389,10 +389,9 @@ fn delete(org: &Org, kind: JobKind, id: &str) -> Result<Response, ApiFailure> {
 
 fn csv_response(body: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
     response
 }
 

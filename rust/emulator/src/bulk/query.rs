@@ -38,9 +38,7 @@ pub fn snapshot(store: &Store, soql_text: &str, all_rows: bool) -> Result<Snapsh
             "API_ERROR",
             "Nested (parent-to-child) queries are not supported by Bulk API 2.0 query jobs",
         )),
-        Outcome::Rows { columns, .. }
-            if columns.iter().any(|c| c.field_type().is_derived()) =>
-        {
+        Outcome::Rows { columns, .. } if columns.iter().any(|c| c.field_type().is_derived()) => {
             // Bulk cannot write an address, a geolocation or a file into a CSV cell.
             let kind = if columns.iter().any(|c| c.field_type() == FieldType::Base64) {
                 "base64"
@@ -49,7 +47,7 @@ pub fn snapshot(store: &Store, soql_text: &str, all_rows: bool) -> Result<Snapsh
             };
             Err(ApiFailure::bad_request(
                 "FUNCTIONALITY_NOT_ENABLED",
-                &format!("Selecting {kind} data not supported in Bulk Query"),
+                format!("Selecting {kind} data not supported in Bulk Query"),
             ))
         }
         Outcome::Rows {

@@ -139,7 +139,12 @@ pub fn run(
         .group_by
         .iter()
         .map(|(path, col)| {
-            usable(resolve(store, soql, object, path, *col)?, soql, *col, "grouped")
+            usable(
+                resolve(store, soql, object, path, *col)?,
+                soql,
+                *col,
+                "grouped",
+            )
         })
         .collect::<Result<_, _>>()?;
     for column in columns {

@@ -162,10 +162,19 @@ pub(super) fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -
         .get(id.as_str())
         .filter(|r| !r.deleted || path.hops.is_empty())
     {
-        Some(record) if matches!(path.field.field_type, FieldType::Address | FieldType::Location) => {
+        Some(record)
+            if matches!(
+                path.field.field_type,
+                FieldType::Address | FieldType::Location
+            ) =>
+        {
             crate::compound::compound_value(&records.meta, &path.field, &record.fields)
         }
-        Some(record) => record.fields.get(&path.field.name).cloned().unwrap_or(Value::Null),
+        Some(record) => record
+            .fields
+            .get(&path.field.name)
+            .cloned()
+            .unwrap_or(Value::Null),
         None => Value::Null,
     }
 }
@@ -299,7 +308,12 @@ pub(super) fn order_keys(
                     "ORDER BY an aggregate needs GROUP BY",
                 ));
             }
-            let r = usable(resolve(store, soql, object, &o.path, o.col)?, soql, o.col, "sorted")?;
+            let r = usable(
+                resolve(store, soql, object, &o.path, o.col)?,
+                soql,
+                o.col,
+                "sorted",
+            )?;
             Ok((r, o.descending, o.nulls_last))
         })
         .collect()
@@ -529,7 +543,12 @@ pub(super) fn compile(
             value,
             col,
         } => {
-            let r = usable(resolve(store, soql, object, field, *col)?, soql, *col, "filtered")?;
+            let r = usable(
+                resolve(store, soql, object, field, *col)?,
+                soql,
+                *col,
+                "filtered",
+            )?;
             check_literal(soql, *col, &r.field, value)?;
             Compiled::Cmp(r, op, value.clone())
         }
@@ -539,7 +558,12 @@ pub(super) fn compile(
             values,
             col,
         } => {
-            let r = usable(resolve(store, soql, object, field, *col)?, soql, *col, "filtered")?;
+            let r = usable(
+                resolve(store, soql, object, field, *col)?,
+                soql,
+                *col,
+                "filtered",
+            )?;
             for v in values {
                 check_literal(soql, *col, &r.field, v)?;
             }
@@ -550,7 +574,12 @@ pub(super) fn compile(
             pattern,
             col,
         } => Compiled::Like(
-            usable(resolve(store, soql, object, field, *col)?, soql, *col, "filtered")?,
+            usable(
+                resolve(store, soql, object, field, *col)?,
+                soql,
+                *col,
+                "filtered",
+            )?,
             pattern.to_lowercase(),
         ),
         Cond::Aggregate { col, .. } => {
