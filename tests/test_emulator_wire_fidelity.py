@@ -36,7 +36,11 @@ def call(
         org.instance_url + path,
         method=method,
         data=data,
-        headers={"Authorization": f"Bearer {org.access_token()}", "Content-Type": "application/json", **(headers or {})},
+        headers={
+            "Authorization": f"Bearer {org.access_token()}",
+            "Content-Type": "application/json",
+            **(headers or {}),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -101,7 +105,16 @@ def test_describe_has_compound_address_and_location_fields_and_base64_file_field
     for prefix in ("Billing", "Shipping"):
         compound = account[f"{prefix}Address"]
         assert (compound.type, compound.createable, compound.updateable) == ("address", False, False)
-        for part in ("Street", "City", "State", "PostalCode", "Country", "Latitude", "Longitude", "GeocodeAccuracy"):
+        for part in (
+            "Street",
+            "City",
+            "State",
+            "PostalCode",
+            "Country",
+            "Latitude",
+            "Longitude",
+            "GeocodeAccuracy",
+        ):
             assert account[f"{prefix}{part}"].compound_field_name == f"{prefix}Address"
     assert account["BillingLatitude"].type == "double"
     assert account["Name"].compound_field_name is None
@@ -157,13 +170,17 @@ def test_rest_reads_give_compound_fields_made_from_their_parts(org: Emulator, tm
     assert rows[0]["BillingAddress"]["city"] == "Paris" and rows[0]["ShippingAddress"] is None
 
     sf.sobjects.update("Account", account_id, {"BillingCity": "Lyon"})
-    assert sf.sobjects.get("Account", account_id, fields=["BillingAddress"])["BillingAddress"]["city"] == "Lyon"
+    assert (
+        sf.sobjects.get("Account", account_id, fields=["BillingAddress"])["BillingAddress"]["city"] == "Lyon"
+    )
 
     with pytest.raises(SalesforceError) as refused:
         sf.sobjects.update("Account", account_id, {"BillingAddress": {"city": "Nice"}})
     assert refused.value.error_code == "INVALID_FIELD_FOR_INSERT_UPDATE"
 
-    site_id = sf.sobjects.create("Site__c", {"Name": "HQ", "Spot__Latitude__s": 1.5, "Spot__Longitude__s": -2.25}).id
+    site_id = sf.sobjects.create(
+        "Site__c", {"Name": "HQ", "Spot__Latitude__s": 1.5, "Spot__Longitude__s": -2.25}
+    ).id
     assert sf.sobjects.get("Site__c", site_id)["Spot__c"] == {"latitude": 1.5, "longitude": -2.25}
 
     greeting = tmp_path / "greeting.txt"
@@ -177,9 +194,9 @@ def test_compound_fields_cannot_be_filtered_sorted_or_read_by_bulk(org: Emulator
     sf = org.client()
     sf.sobjects.create("Account", {"Name": "A", "BillingCity": "Paris"})
     with pytest.raises(InvalidFieldError, match="can not be filtered"):
-        sf.query.query_all("SELECT Id FROM Account WHERE BillingAddress != null").records
+        sf.query.query_all("SELECT Id FROM Account WHERE BillingAddress != null")
     with pytest.raises(InvalidFieldError, match="can not be sorted"):
-        sf.query.query_all("SELECT Id FROM Account ORDER BY BillingAddress").records
+        sf.query.query_all("SELECT Id FROM Account ORDER BY BillingAddress")
     # The parts can.
     assert len(sf.query.query_all("SELECT Id FROM Account WHERE BillingCity = 'Paris'").records) == 1
 
@@ -199,7 +216,9 @@ def test_bulk_results_write_datetimes_in_bulks_form_and_rest_in_rests(org: Emula
     account_id = sf.sobjects.create("Account", {"Name": "Dated"}).id
     rest = sf.sobjects.get("Account", account_id)
     assert REST_DATETIME.match(rest["CreatedDate"]), rest["CreatedDate"]
-    assert REST_DATETIME.match(sf.query.query_all("SELECT CreatedDate FROM Account").records[0]["CreatedDate"])
+    assert REST_DATETIME.match(
+        sf.query.query_all("SELECT CreatedDate FROM Account").records[0]["CreatedDate"]
+    )
 
     rows = list(sf.bulk.query("SELECT Id, CreatedDate, Name FROM Account", poll_interval=0.02))
     assert BULK_DATETIME.match(rows[0]["CreatedDate"]), rows[0]["CreatedDate"]
@@ -213,7 +232,12 @@ def test_bulk_results_write_datetimes_in_bulks_form_and_rest_in_rests(org: Emula
 
 def test_answers_are_gzip_compressed_when_asked(org: Emulator) -> None:
     org.seed_records("Account", ({"Name": f"Zip {i}"} for i in range(200)))
-    status, headers, body = call(org, "GET", f"{API}/query?q=" + quote("SELECT Id, Name FROM Account"), headers={"Accept-Encoding": "gzip"})
+    status, headers, body = call(
+        org,
+        "GET",
+        f"{API}/query?q=" + quote("SELECT Id, Name FROM Account"),
+        headers={"Accept-Encoding": "gzip"},
+    )
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
     assert json.loads(gzip.decompress(body))["totalSize"] == 200
 
@@ -221,7 +245,9 @@ def test_answers_are_gzip_compressed_when_asked(org: Emulator) -> None:
     assert "Content-Encoding" not in headers and json.loads(body)["totalSize"] == 200
 
     job_id = completed_query_job(org, "SELECT Id, Name FROM Account")
-    status, headers, body = call(org, "GET", f"{API}/jobs/query/{job_id}/results", headers={"Accept-Encoding": "gzip"})
+    status, headers, body = call(
+        org, "GET", f"{API}/jobs/query/{job_id}/results", headers={"Accept-Encoding": "gzip"}
+    )
     assert headers.get("Content-Encoding") == "gzip" and headers["Sforce-NumberOfRecords"] == "200"
     assert gzip.decompress(body).count(b"\n") == 201
     assert org.stats()["gzip_answers"] == 2
@@ -233,14 +259,22 @@ def test_the_client_asks_for_gzip_except_on_loopback_unless_told(org: Emulator) 
     assert len(org.client().query.query_all("SELECT Id FROM Account").records) == 50
     assert org.stats()["gzip_answers"] == before, "loopback: not asked by default"
 
-    compressed = Salesforce.builder().instance_url(org.instance_url).access_token(org.access_token()).gzip(True).build()
+    compressed = (
+        Salesforce.builder()
+        .instance_url(org.instance_url)
+        .access_token(org.access_token())
+        .gzip(True)
+        .build()
+    )
     assert len(compressed.query.query_all("SELECT Id, Name FROM Account").records) == 50
     rows = list(compressed.bulk.query("SELECT Id, Name FROM Account", poll_interval=0.02))
     assert sorted(r["Name"] for r in rows) == sorted(f"Zip {i}" for i in range(50))
     assert org.stats()["gzip_answers"] >= before + 2
 
 
-def test_sf_gzip_is_read_from_the_environment_and_checked(org: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sf_gzip_is_read_from_the_environment_and_checked(
+    org: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
     monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token())
     monkeypatch.setenv("SF_GZIP", "true")
@@ -256,7 +290,12 @@ def test_upsert_keyed_by_id_updates_or_is_not_found(org: Emulator) -> None:
     sf = org.client()
     account_id = sf.sobjects.create("Account", {"Name": "Before"}).id
     status, _, body = call(org, "PATCH", f"{API}/sobjects/Account/Id/{account_id}", {"Name": "After"})
-    assert status == 200 and json.loads(body) == {"id": account_id, "success": True, "errors": [], "created": False}
+    assert status == 200 and json.loads(body) == {
+        "id": account_id,
+        "success": True,
+        "errors": [],
+        "created": False,
+    }
     assert sf.sobjects.get("Account", account_id)["Name"] == "After"
 
     status, _, body = call(org, "PATCH", f"{API}/sobjects/Account/Id/001000000000999AAA", {"Name": "Ghost"})
@@ -266,7 +305,11 @@ def test_upsert_keyed_by_id_updates_or_is_not_found(org: Emulator) -> None:
 
     result = sf.bulk.upsert(
         "Account",
-        [{"Id": account_id, "Name": "Bulk After"}, {"Id": "", "Name": "Bulk New"}, {"Id": "001000000000999AAA", "Name": "Ghost"}],
+        [
+            {"Id": account_id, "Name": "Bulk After"},
+            {"Id": "", "Name": "Bulk New"},
+            {"Id": "001000000000999AAA", "Name": "Ghost"},
+        ],
         external_id_field="Id",
         **FAST,
     )
