@@ -2,6 +2,10 @@
 simple-salesforce's query_all_iter, in one run; records per second, CPU seconds per 100k
 records, and ratios. Every run checks it got every record exactly once.
 
+Then each client again in a new process of its own, its costs apart: import, building the
+client, the stream's CPU (all threads), and peak RSS; beside them the floor of any Python client
+that hands out dicts, `orjson.loads` of the same pages (downloaded first, untimed).
+
 Run: python benches/compare_query_stream.py [--records 200000] [--rounds 3] [--in-process]
 Use a release build (maturin develop --release). The emulator runs as `forcelink emulator` in its own
 process, so "process CPU" is the client's alone; with --in-process it runs inside this process
@@ -20,8 +24,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import requests
+from child_costs import child_env, run_steps
 from forcelink_emulator.records import sample_account
 from simple_salesforce import Salesforce as SimpleSalesforce
 
@@ -103,6 +109,68 @@ def org_in_subprocess(n: int) -> Iterator[tuple[str, str, str]]:
         yield settings["SF_INSTANCE_URL"], settings["SF_ACCESS_TOKEN"], settings["SF_CA_CERT_FILE"]
 
 
+# Each client in its own process: import, build, stream. `result` is the number of records.
+PROCESS_STEPS = {
+    "forcelink": [
+        "from forcelink import Salesforce",
+        "sf = Salesforce.from_env()",
+        f"result = sum(1 for _ in sf.query.stream({SOQL!r}))",
+    ],
+    "simple-salesforce": [
+        "import requests\nfrom simple_salesforce import Salesforce",
+        "session = requests.Session()\nsession.trust_env = False\n"
+        "session.verify = os.environ['SF_CA_CERT_FILE']\n"
+        "sf = Salesforce(instance_url=os.environ['SF_INSTANCE_URL'], "
+        "session_id=os.environ['SF_ACCESS_TOKEN'], session=session, version='62.0')",
+        f"result = sum(1 for _ in sf.query_all_iter({SOQL!r}))",
+    ],
+    # The same pages fetched untimed, then parsed: the parse is the floor.
+    "orjson.loads floor": [
+        "import orjson, requests\nfrom urllib.parse import quote",
+        "session = requests.Session()\nsession.trust_env = False\n"
+        "session.verify = os.environ['SF_CA_CERT_FILE']\n"
+        "base = os.environ['SF_INSTANCE_URL']\n"
+        "auth = {'Authorization': 'Bearer ' + os.environ['SF_ACCESS_TOKEN'], 'Accept-Encoding': 'identity'}\n"
+        f"url = base + '/services/data/v62.0/query?q=' + quote({SOQL!r})\n"
+        "pages = []\n"
+        "while url:\n"
+        "    pages.append(session.get(url, headers=auth).content)\n"
+        "    more = orjson.loads(pages[-1]).get('nextRecordsUrl')\n"
+        "    url = base + more if more else None",
+        "result = sum(len(orjson.loads(page)['records']) for page in pages)",
+    ],
+}
+
+
+def process_costs(url: str, token: str, ca: str, n: int, rounds: int) -> None:
+    env = child_env({"SF_INSTANCE_URL": url, "SF_ACCESS_TOKEN": token, "SF_CA_CERT_FILE": ca})
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in PROCESS_STEPS}
+    for _ in range(rounds):
+        for name, steps in PROCESS_STEPS.items():
+            measured = run_steps(steps, env)
+            if measured["result"] != n:
+                raise SystemExit(f"{name}: {measured['result']} records, expected {n}")
+            runs[name].append(measured)
+
+    def cpu_ms(name: str, step: int) -> float:
+        return statistics.median(r["steps"][step][0] for r in runs[name]) * 1000
+
+    print(f" each client in its own process ({rounds} runs, medians; CPU is all threads)")
+    print(f"  {'':<20}{'import':>10}{'build':>10}{'stream':>12}{'peak RSS':>11}")
+    for name in ("forcelink", "simple-salesforce"):
+        rss = statistics.median(r["rss_mb"] for r in runs[name])
+        print(
+            f"  {name:<20}{cpu_ms(name, 0):7.1f} ms{cpu_ms(name, 1):7.1f} ms"
+            f"{cpu_ms(name, 2):9.1f} ms{rss:8.1f} MB"
+        )
+    floor = cpu_ms("orjson.loads floor", 2)
+    print(f"  {'orjson.loads floor':<20}{'':>20}{floor:9.1f} ms")
+    ours, theirs = cpu_ms("forcelink", 2), cpu_ms("simple-salesforce", 2)
+    print(
+        f"  stream CPU: forcelink / orjson.loads {ours / floor:.2f}x; simple-salesforce / forcelink {theirs / ours:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
@@ -165,6 +233,7 @@ def main() -> None:
         print(f" over {args.rounds} rounds")
         ratios("medians:", median(results["peer"]), median(results["sync"]), median(results["async"]))
         ratios("best of each:", best(results["peer"]), best(results["sync"]), best(results["async"]))
+        process_costs(url, token, ca, n, args.rounds)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ documentation is written once, on the blocking class, and shared here."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -21,14 +20,14 @@ def async_twin_of(blocking: type) -> Callable[[T], T]:
             if name.startswith("_"):
                 continue
             twin = getattr(blocking, name, None)
-            if twin is None or not inspect.getdoc(twin):
+            if twin is None or not twin.__doc__:
                 continue
             target = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
             if isinstance(target, property):
                 if not target.__doc__:
                     setattr(cls, name, property(target.fget, target.fset, target.fdel, twin.__doc__))
             elif callable(target) and not target.__doc__:
-                target.__doc__ = inspect.getdoc(twin)
+                target.__doc__ = twin.__doc__
         return cls
 
     return share

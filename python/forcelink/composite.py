@@ -9,7 +9,6 @@ input order.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,9 +50,17 @@ class Ref:
         return self.reference_id
 
 
+def _url_quote(value: str, safe: str) -> str:
+    """Percent-encodes a URL part; urllib is imported on the first composite request, not with
+    forcelink."""
+    import urllib.parse
+
+    return urllib.parse.quote(value, safe=safe)
+
+
 def _quote(value: str) -> str:
     # References stay readable so the server can resolve them.
-    return value if value.startswith("@{") else urllib.parse.quote(value, safe="")
+    return value if value.startswith("@{") else _url_quote(value, safe="")
 
 
 class CompositeRequest:
@@ -129,7 +136,7 @@ class CompositeRequest:
     def query(self, soql: str, *, reference_id: str | None = None) -> Ref:
         """Adds a SOQL query; the reference stands for its result."""
         return self.request(
-            "GET", "query?q=" + urllib.parse.quote(soql, safe="@{}.'"), reference_id=reference_id
+            "GET", "query?q=" + _url_quote(soql, safe="@{}.'"), reference_id=reference_id
         )
 
 

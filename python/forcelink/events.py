@@ -13,7 +13,6 @@ raises :class:`~forcelink.errors.ReplayIdError` instead of moving elsewhere.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from ._twins import async_twin_of
 from .errors import PubSubError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from typing_extensions import Self
 
 __all__ = [
@@ -219,6 +220,8 @@ class AsyncSubscription(_Position):
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         core = await self._open()
+        import asyncio  # here, not at the top: `import forcelink` stays light for sync users
+
         self._reader = asyncio.current_task()
         while True:
             batch = await core.next_batch()
@@ -246,6 +249,8 @@ class AsyncSubscription(_Position):
 
     async def aclose(self) -> None:
         """Ends the subscription; a managed one commits what was handled first."""
+        import asyncio
+
         await self._close(in_hand_handled=asyncio.current_task() is self._reader)
 
     async def _close(self, *, in_hand_handled: bool) -> None:

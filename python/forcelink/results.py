@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import orjson
 
 from ._core import (
     ApiUsage,
@@ -78,6 +77,8 @@ class ApiResponse:
         """The body decoded from JSON; None when it is empty."""
         if not self.content.strip():
             return None
+        import orjson  # on first use: most programs never parse a raw response
+
         return orjson.loads(self.content)
 
     @property

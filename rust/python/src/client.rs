@@ -225,7 +225,7 @@ impl Engine {
         on_retry: Option<PyObject>,
     ) -> PyResult<Self> {
         // Logger levels set since the last client was built take effect from this one on.
-        crate::logs::_reset_log_levels();
+        crate::logs::client_built(settings.py())?;
         let mut builder = if from_env {
             sf::ConfigBuilder::from_lookup(|name| std::env::var(name).ok()).map_err(to_pyerr)?
         } else {

@@ -38,7 +38,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::metrics_snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_text, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::set_metrics_enabled, m)?)?;
-    logs::install(m.py())?;
+    logs::install();
     m.py()
         .import("atexit")?
         .call_method1("register", (m.getattr("_interpreter_exiting")?,))?;
