@@ -135,9 +135,7 @@ class CompositeRequest:
 
     def query(self, soql: str, *, reference_id: str | None = None) -> Ref:
         """Adds a SOQL query; the reference stands for its result."""
-        return self.request(
-            "GET", "query?q=" + _url_quote(soql, safe="@{}.'"), reference_id=reference_id
-        )
+        return self.request("GET", "query?q=" + _url_quote(soql, safe="@{}.'"), reference_id=reference_id)
 
 
 @dataclass(frozen=True)

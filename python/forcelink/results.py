@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-
 from ._core import (
     ApiUsage,
     DescribeGlobal,
