@@ -5,10 +5,10 @@
 >>> sf.sobjects.create("Account", {"Name": "Acme"})
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._core import __version__
-from .bulk import AsyncBulkQuery, AsyncBulkResult, BulkEvent, BulkQuery, BulkResult
-from .client import AsyncSalesforce, CircuitState, Salesforce
-from .composite import CompositeRequest, CompositeResult, Ref
+from .client import AsyncSalesforce, Salesforce
 from .config import ClientBuilder
 from .errors import (
     AuthError,
@@ -53,7 +53,6 @@ from .errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from .health import HealthCheck, HealthReport
 from .results import (
     ApiResponse,
     ApiUsage,
@@ -69,6 +68,44 @@ from .results import (
     UpsertResult,
 )
 from .soql import format_soql, format_sosl
+
+# Names whose modules load when first asked for: `import forcelink` stays light (see
+# benches/cold_start.py), and `from forcelink import BulkResult` works as before.
+_LAZY = {
+    "AsyncBulkQuery": "bulk",
+    "AsyncBulkResult": "bulk",
+    "BulkEvent": "bulk",
+    "BulkQuery": "bulk",
+    "BulkResult": "bulk",
+    "CircuitState": "breakers",
+    "CompositeRequest": "composite",
+    "CompositeResult": "composite",
+    "Ref": "composite",
+    "HealthCheck": "health",
+    "HealthReport": "health",
+}
+
+if TYPE_CHECKING:
+    from .breakers import CircuitState
+    from .bulk import AsyncBulkQuery, AsyncBulkResult, BulkEvent, BulkQuery, BulkResult
+    from .composite import CompositeRequest, CompositeResult, Ref
+    from .health import HealthCheck, HealthReport
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "ApiResponse",

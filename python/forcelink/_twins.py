@@ -4,6 +4,7 @@ documentation is written once, on the blocking class, and shared here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import TypeVar
 
 T = TypeVar("T", bound=type)
@@ -26,6 +27,8 @@ def async_twin_of(blocking: type) -> Callable[[T], T]:
             if isinstance(target, property):
                 if not target.__doc__:
                     setattr(cls, name, property(target.fget, target.fset, target.fdel, twin.__doc__))
+            elif isinstance(target, cached_property) and not target.__doc__:
+                target.__doc__ = twin.__doc__
             elif callable(target) and not target.__doc__:
                 target.__doc__ = twin.__doc__
         return cls

@@ -7,42 +7,44 @@ the GIL while it waits and never starts an event loop, so it works in Jupyter an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ._core import Engine
 from ._options import Headers, scoped
 from ._twins import async_twin_of
-from .apex import Apex, AsyncApex, _args
-from .auth import AsyncAuth, Auth
-from .bulk import AsyncBulk, Bulk
-from .composite import AsyncComposite, Composite
+from .apex import _args
 from .config import ClientBuilder
-from .events import AsyncEvents, Events
-from .files import AsyncFiles, Files
-from .health import HealthReport
-from .limits import AsyncLimits, Limits
-from .query import AsyncQuery, Query
 from .results import ApiResponse
-from .sobjects import AsyncSObjects, SObjects
-from .tooling import AsyncTooling, Tooling
 
+# The services are made on first use, and their modules imported then: a program that only
+# queries never pays for the dataclasses of bulk, events, composite or health.
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from .apex import Apex, AsyncApex
+    from .auth import AsyncAuth, Auth
+    from .breakers import CircuitState
+    from .bulk import AsyncBulk, Bulk
+    from .composite import AsyncComposite, Composite
+    from .events import AsyncEvents, Events
+    from .files import AsyncFiles, Files
+    from .health import HealthReport
+    from .limits import AsyncLimits, Limits
+    from .query import AsyncQuery, Query
+    from .sobjects import AsyncSObjects, SObjects
+    from .tooling import AsyncTooling, Tooling
 
 __all__ = ["AsyncSalesforce", "CircuitState", "Salesforce"]
 
 
-@dataclass(frozen=True)
-class CircuitState:
-    """Where one service family's circuit breaker stands: ``state`` is ``"closed"``,
-    ``"open"`` or ``"half_open"``; ``failures`` the outages in a row while closed; ``retry_in``
-    the seconds until one call is let through while open."""
+def __getattr__(name: str) -> Any:
+    # `from forcelink.client import CircuitState` keeps working; its module loads on demand.
+    if name == "CircuitState":
+        from .breakers import CircuitState
 
-    family: str
-    state: str
-    failures: int
-    retry_in: float | None
+        return CircuitState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _ClientBase:
@@ -58,6 +60,8 @@ class _ClientBase:
     @property
     def circuit_breakers(self) -> dict[str, CircuitState]:
         """Each service family's circuit breaker (``"rest"``, ``"bulk"``, ``"pubsub"``)."""
+        from .breakers import CircuitState
+
         return {
             family: CircuitState(family, state, failures, retry_in)
             for family, state, failures, retry_in in self._engine.circuit_breakers()
@@ -101,29 +105,75 @@ class Salesforce(_ClientBase):
     >>> sf.sobjects.create("Account", {"Name": "Acme"})
     """
 
-    sobjects: SObjects
-    query: Query
-    composite: Composite
-    bulk: Bulk
-    events: Events
-    limits: Limits
-    auth: Auth
-    apex: Apex
-    tooling: Tooling
-    files: Files
+    @cached_property
+    def sobjects(self) -> SObjects:
+        """Records one at a time: create, get, update, upsert, delete, describe."""
+        from .sobjects import SObjects
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.sobjects = SObjects(engine.sobjects())
-        self.query = Query(engine.query())
-        self.composite = Composite(engine.composite())
-        self.bulk = Bulk(engine.bulk())
-        self.events = Events(engine.events())
-        self.limits = Limits(engine)
-        self.auth = Auth(engine)
-        self.apex = Apex(engine)
-        self.tooling = Tooling(engine.tooling())
-        self.files = Files(engine.files())
+        return SObjects(self._engine.sobjects())
+
+    @cached_property
+    def query(self) -> Query:
+        """SOQL: pages, every record, streams, data frames."""
+        from .query import Query
+
+        return Query(self._engine.query())
+
+    @cached_property
+    def composite(self) -> Composite:
+        """Composite requests, batches, trees and sObject Collections."""
+        from .composite import Composite
+
+        return Composite(self._engine.composite())
+
+    @cached_property
+    def bulk(self) -> Bulk:
+        """Bulk API 2.0: loads, queries and jobs."""
+        from .bulk import Bulk
+
+        return Bulk(self._engine.bulk())
+
+    @cached_property
+    def events(self) -> Events:
+        """The Pub/Sub API: subscribe to and publish events."""
+        from .events import Events
+
+        return Events(self._engine.events())
+
+    @cached_property
+    def limits(self) -> Limits:
+        """The org's limits and this client's view of its API usage."""
+        from .limits import Limits
+
+        return Limits(self._engine)
+
+    @cached_property
+    def auth(self) -> Auth:
+        """The token: its details, renewal and revocation."""
+        from .auth import Auth
+
+        return Auth(self._engine)
+
+    @cached_property
+    def apex(self) -> Apex:
+        """Apex REST classes (``/services/apexrest``)."""
+        from .apex import Apex
+
+        return Apex(self._engine)
+
+    @cached_property
+    def tooling(self) -> Tooling:
+        """The Tooling API: queries, records, anonymous Apex."""
+        from .tooling import Tooling
+
+        return Tooling(self._engine.tooling())
+
+    @cached_property
+    def files(self) -> Files:
+        """Salesforce Files: upload and download ContentVersions."""
+        from .files import Files
+
+        return Files(self._engine.files())
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[Salesforce]:
@@ -185,6 +235,8 @@ class Salesforce(_ClientBase):
         """Checks that a token can be had, that the API answers (``GET /limits``), and the daily
         API usage: ``degraded`` from ``warn_percent``, ``down`` from ``critical_percent``. A
         failing check is reported, not raised; bad thresholds raise ``InvalidArgumentError``."""
+        from .health import HealthReport
+
         raw = self._engine.health(warn_percent=warn_percent, critical_percent=critical_percent).wait()
         return HealthReport._from_engine(raw)
 
@@ -193,29 +245,65 @@ class Salesforce(_ClientBase):
 class AsyncSalesforce(_ClientBase):
     """The asyncio twin of :class:`Salesforce`: the same services, awaited."""
 
-    sobjects: AsyncSObjects
-    query: AsyncQuery
-    composite: AsyncComposite
-    bulk: AsyncBulk
-    events: AsyncEvents
-    limits: AsyncLimits
-    auth: AsyncAuth
-    apex: AsyncApex
-    tooling: AsyncTooling
-    files: AsyncFiles
+    @cached_property
+    def sobjects(self) -> AsyncSObjects:
+        from .sobjects import AsyncSObjects
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.sobjects = AsyncSObjects(engine.sobjects())
-        self.query = AsyncQuery(engine.query())
-        self.composite = AsyncComposite(engine.composite())
-        self.bulk = AsyncBulk(engine.bulk())
-        self.events = AsyncEvents(engine.events())
-        self.limits = AsyncLimits(engine)
-        self.auth = AsyncAuth(engine)
-        self.apex = AsyncApex(engine)
-        self.tooling = AsyncTooling(engine.tooling())
-        self.files = AsyncFiles(engine.files())
+        return AsyncSObjects(self._engine.sobjects())
+
+    @cached_property
+    def query(self) -> AsyncQuery:
+        from .query import AsyncQuery
+
+        return AsyncQuery(self._engine.query())
+
+    @cached_property
+    def composite(self) -> AsyncComposite:
+        from .composite import AsyncComposite
+
+        return AsyncComposite(self._engine.composite())
+
+    @cached_property
+    def bulk(self) -> AsyncBulk:
+        from .bulk import AsyncBulk
+
+        return AsyncBulk(self._engine.bulk())
+
+    @cached_property
+    def events(self) -> AsyncEvents:
+        from .events import AsyncEvents
+
+        return AsyncEvents(self._engine.events())
+
+    @cached_property
+    def limits(self) -> AsyncLimits:
+        from .limits import AsyncLimits
+
+        return AsyncLimits(self._engine)
+
+    @cached_property
+    def auth(self) -> AsyncAuth:
+        from .auth import AsyncAuth
+
+        return AsyncAuth(self._engine)
+
+    @cached_property
+    def apex(self) -> AsyncApex:
+        from .apex import AsyncApex
+
+        return AsyncApex(self._engine)
+
+    @cached_property
+    def tooling(self) -> AsyncTooling:
+        from .tooling import AsyncTooling
+
+        return AsyncTooling(self._engine.tooling())
+
+    @cached_property
+    def files(self) -> AsyncFiles:
+        from .files import AsyncFiles
+
+        return AsyncFiles(self._engine.files())
 
     @classmethod
     def builder(cls, *, from_env: bool = False) -> ClientBuilder[AsyncSalesforce]:
@@ -250,6 +338,8 @@ class AsyncSalesforce(_ClientBase):
         return ApiResponse._from_engine(await pending)
 
     async def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
+        from .health import HealthReport
+
         raw = await self._engine.health(warn_percent=warn_percent, critical_percent=critical_percent)
         return HealthReport._from_engine(raw)
 
