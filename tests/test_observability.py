@@ -88,33 +88,41 @@ def test_a_scripted_workload_moves_each_metric_by_exactly_the_expected_amount(jw
     after = figures()
     delta = moved(before, after)
 
+    def request(
+        operation: str, method: str, route: str, status: str
+    ) -> tuple[str, frozenset[tuple[str, str]]]:
+        return key("sf_requests", operation=operation, method=method, route=route, status=status)
+
     requests = {k: v for k, v in delta.items() if k[0] == "sf_requests"}
-    assert requests[key("sf_requests", method="POST", route="/sobjects/{type}", status="201")] == 3 + 5
-    assert requests[key("sf_requests", method="GET", route="/sobjects/{type}/{id}", status="503")] == 1
-    assert requests[key("sf_requests", method="GET", route="/sobjects/{type}/{id}", status="200")] == 2
-    assert requests[key("sf_requests", method="GET", route="/sobjects/{type}/{id}", status="404")] == 1
-    assert requests[key("sf_requests", method="GET", route="/sobjects/{type}/{id}", status="401")] == 1
-    assert requests[key("sf_requests", method="DELETE", route="/sobjects/{type}/{id}", status="204")] == 1
-    assert requests[key("sf_requests", method="POST", route="/oauth2/token", status="200")] == 2
-    assert requests[key("sf_requests", method="POST", route="/jobs/ingest", status="200")] == 1
-    # Every request is timed once, in its route and method's histogram.
-    timed: dict[tuple[str, str], float] = {}
+    assert requests[request("sobjects.create", "POST", "/sobjects/{type}", "201")] == 3 + 5
+    assert requests[request("sobjects.get", "GET", "/sobjects/{type}/{id}", "503")] == 1
+    assert requests[request("sobjects.get", "GET", "/sobjects/{type}/{id}", "200")] == 2
+    assert requests[request("sobjects.get", "GET", "/sobjects/{type}/{id}", "404")] == 1
+    assert requests[request("sobjects.get", "GET", "/sobjects/{type}/{id}", "401")] == 1
+    assert requests[request("sobjects.delete", "DELETE", "/sobjects/{type}/{id}", "204")] == 1
+    assert requests[request("auth.token", "POST", "/oauth2/token", "200")] == 2
+    assert requests[request("bulk.ingest.create_job", "POST", "/jobs/ingest", "200")] == 1
+    # Every request is timed once, in its operation, route and method's histogram.
+    timed: dict[tuple[str, str, str], float] = {}
     for (_name, labels), n in requests.items():
-        route_method = (dict(labels)["route"], dict(labels)["method"])
-        timed[route_method] = timed.get(route_method, 0.0) + n
-    for (route, method), n in timed.items():
-        assert delta[key("sf_request_duration_seconds", method=method, route=route)] == n, (route, method)
+        found = dict(labels)
+        op_route_method = (found["operation"], found["route"], found["method"])
+        timed[op_route_method] = timed.get(op_route_method, 0.0) + n
+    for (operation, route, method), n in timed.items():
+        histogram = key("sf_request_duration_seconds", operation=operation, method=method, route=route)
+        assert delta[histogram] == n, (route, method)
 
     errors = {k: v for k, v in delta.items() if k[0] == "sf_errors"}
     assert errors == {
-        key("sf_errors", family="rest", code="SERVER_UNAVAILABLE"): 1,
-        key("sf_errors", family="rest", code="ENTITY_IS_DELETED"): 1,
-        key("sf_errors", family="rest", code="INVALID_SESSION_ID"): 1,
+        key("sf_errors", family="rest", code="SERVER_UNAVAILABLE", error_code="SERVER_UNAVAILABLE"): 1,
+        key("sf_errors", family="rest", code="ENTITY_IS_DELETED", error_code="ENTITY_IS_DELETED"): 1,
+        # The specification's name for a token found expired.
+        key("sf_errors", family="rest", code="INVALID_SESSION_ID", error_code="TokenExpired"): 1,
     }
     assert delta[key("sf_token_refresh_duration_seconds", flow="jwt_bearer", outcome="success")] == 2
-    assert delta[key("sf_bulk_records", operation="insert", result="success")] == 8
-    assert delta[key("sf_bulk_records", operation="insert", result="failed")] == 2
-    assert key("sf_bulk_records", operation="insert", result="unprocessed") not in delta
+    assert delta[key("sf_bulk_records", operation="insert", result="success", status="success")] == 8
+    assert delta[key("sf_bulk_records", operation="insert", result="failed", status="failed")] == 2
+    assert key("sf_bulk_records", operation="insert", result="unprocessed", status="unprocessed") not in delta
     assert delta[key("sf_events_received", topic="/event/Ping__e")] == 5
     assert delta[key("sf_event_latency_seconds", topic="/event/Ping__e")] == 5
     assert (
@@ -129,7 +137,14 @@ def test_a_scripted_workload_moves_each_metric_by_exactly_the_expected_amount(jw
         time.sleep(0.01)
     usage = sf.limits.usage
     assert usage is not None
-    assert after[key("sf_rate_limit_percent_used")] == pytest.approx(usage.percent, abs=0.01)
+    assert after[key("sf_rate_limit_percent_used", limit_type="DailyApiRequests")] == pytest.approx(
+        usage.percent, abs=0.01
+    )
+    # Reading the org's limits records each of them by its name.
+    limits = sf.limits.get()
+    storage = limits["DataStorageMB"]
+    used = (storage["Max"] - storage["Remaining"]) * 100 / storage["Max"]
+    assert figures()[key("sf_rate_limit_percent_used", limit_type="DataStorageMB")] == pytest.approx(used)
 
 
 def test_the_collector_and_the_text_format_export_the_nine_names(sf_emulator: Emulator) -> None:

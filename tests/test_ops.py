@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from forcelink import NotFoundError
+from forcelink import AuthError, NotFoundError, Salesforce
 from forcelink._core import metrics_snapshot
 from forcelink.metrics import METRIC_NAMES, serve
 from forcelink.testing import Emulator
@@ -57,17 +57,49 @@ def promtool(prometheus_bin: Path, *args: str) -> str:
     return done.stdout
 
 
+SPEC = json.loads((Path(__file__).parent / "fixtures" / "spec_operations.json").read_text())
+
+
+def alert_rules() -> dict[str, list[dict[str, Any]]]:
+    groups = yaml.safe_load((OPS / "prometheus" / "alerts.yml").read_text())["groups"]
+    return {g["name"]: g["rules"] for g in groups}
+
+
+def test_the_specifications_six_alerts_are_in_ops_as_written() -> None:
+    rules = alert_rules()[SPEC["alert_group"]]
+    assert [
+        {"alert": r["alert"], "expr": r["expr"].strip(), "for": r["for"], "severity": r["labels"]["severity"]}
+        for r in rules
+    ] == SPEC["alerts"]
+    for rule in rules:
+        assert {"summary", "description", "runbook_url"} <= set(rule["annotations"]), rule["alert"]
+        assert (
+            "$value" in rule["annotations"]["description"]
+            or rule["alert"] == "SalesforceEventSubscriptionDown"
+        )
+
+
+def test_the_specifications_six_panels_are_on_the_dashboard_as_written() -> None:
+    dashboard = json.loads((OPS / "grafana" / "forcelink-dashboard.json").read_text())
+    panels = {p["title"]: p for p in dashboard["panels"]}
+    for spec in SPEC["panels"]:
+        panel = panels[spec["title"]]
+        assert [t["expr"] for t in panel["targets"]] == [spec["expr"]], spec["title"]
+        assert panel["targets"][0].get("legendFormat") == spec["legend"], spec["title"]
+        if "gauge_thresholds" in spec:
+            assert panel["type"] == "gauge"
+            steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            assert [s["value"] for s in steps[1:]] == spec["gauge_thresholds"]
+
+
 def test_alert_rules_pass_promtool_and_their_unit_tests(prometheus_bin: Path) -> None:
-    assert "SUCCESS: 6 rules found" in promtool(prometheus_bin, "check", "rules", "alerts.yml")
+    assert "SUCCESS: 8 rules found" in promtool(prometheus_bin, "check", "rules", "alerts.yml")
     assert "SUCCESS" in promtool(prometheus_bin, "test", "rules", "alerts_test.yml")
-    rules = yaml.safe_load((OPS / "prometheus" / "alerts.yml").read_text())["groups"][0]["rules"]
+    rules = [rule for group in alert_rules().values() for rule in group]
     assert [r["alert"] for r in rules] == [
-        "HighErrorRate",
-        "RateLimitWarning",
-        "RateLimitCritical",
-        "AuthFailure",
-        "HighLatency",
-        "EventSubscriptionDown",
+        *(a["alert"] for a in SPEC["alerts"]),
+        "ForcelinkTokenRequestRefused",
+        "ForcelinkEventSubscriptionClosed",
     ]
     tests = yaml.safe_load((OPS / "prometheus" / "alerts_test.yml").read_text())["tests"]
     for rule in rules:
@@ -189,7 +221,9 @@ def test_a_real_prometheus_scrapes_the_collector_while_traffic_runs(prometheus: 
     expected_requests = total("sf_requests")
     expected_errors = total("sf_errors")
     expected_503 = total("sf_errors", code="SERVER_UNAVAILABLE")
-    expected_creates = total("sf_requests", method="POST", route="/sobjects/{type}", status="201")
+    expected_creates = total(
+        "sf_requests", operation="sobjects.create", method="POST", route="/sobjects/{type}", status="201"
+    )
     assert expected_503 >= 3 and expected_creates >= 20
     deadline = time.monotonic() + 30
     while scalar(base, "sum(sf_requests_total)") != expected_requests:
@@ -198,9 +232,116 @@ def test_a_real_prometheus_scrapes_the_collector_while_traffic_runs(prometheus: 
     assert scalar(base, "sum(sf_errors_total)") == expected_errors
     assert scalar(base, 'sum(sf_errors_total{code="SERVER_UNAVAILABLE"})') == expected_503
     assert (
-        scalar(base, 'sf_requests_total{method="POST",route="/sobjects/{type}",status="201"}')
+        scalar(
+            base,
+            'sf_requests_total{operation="sobjects.create",method="POST",route="/sobjects/{type}",status="201"}',
+        )
         == expected_creates
     )
     # Every dashboard expression is valid PromQL that this server evaluates.
     for expr in dashboard_expressions():
         query(base, expr)
+
+
+def series(base: str, promql: str) -> list[dict[str, str]]:
+    """The label sets of an expression's result."""
+    return [r["metric"] for r in query(base, promql)["data"]["result"]]
+
+
+def legend_labels(legend: str | None) -> set[str]:
+    return set(re.findall(r"{{(\w+)}}", legend or ""))
+
+
+def test_the_specifications_expressions_select_a_live_workload(prometheus: tuple[str, int]) -> None:
+    """A real Prometheus scrapes a workload with token renewals, refused token requests, failed
+    requests, bulk rows and events, and the specification's twelve expressions, word for word,
+    return series with the labels their legends name; the alerts' select what they should."""
+    base, exporter_port = prometheus
+    serve(exporter_port, addr="127.0.0.1")
+    with Emulator(api_limit=150) as org:
+        org.create_connected_app("ops-app", client_secret="right")
+        org.define_event("Ping__e", {"Note__c": "text"})
+        org.define_event("Quiet__e", {"Note__c": "text"})
+        # Renews its token when the org expires its sessions.
+        sf = (
+            Salesforce.builder()
+            .instance_url(org.instance_url)
+            .login_url(org.login_url)
+            .pubsub_endpoint(org.pubsub_url)
+            .client_credentials("ops-app", "right")
+            .circuit_breaker(0)
+            .build()
+        )
+        refused = (
+            Salesforce.builder()
+            .instance_url(org.instance_url)
+            .login_url(org.login_url)
+            .client_credentials("ops-app", "wrong")
+            .retries(1)
+            .build()
+        )
+        with (
+            sf.events.subscribe("/event/Ping__e", replay="earliest") as pings,
+            sf.events.subscribe("/event/Quiet__e") as _quiet,
+        ):
+            received = iter(pings)
+
+            def workload(rounds: int) -> None:
+                for i in range(rounds):
+                    saved = sf.sobjects.create("Account", {"Name": f"ops {i}"}).id
+                    org.inject_fault("/sobjects/Account/", method="GET", status=503, times=3)
+                    sf.sobjects.get("Account", saved)
+                    org.expire_sessions()
+                    sf.sobjects.get("Account", saved)  # a TokenExpired, then a renewal
+                    with pytest.raises(AuthError):
+                        refused.limits.get()  # a RefreshFailed
+                    sf.events.publish("Ping__e", {"Note__c": f"n{i}"})
+                    next(received)
+                sf.bulk.insert("Account", [{"Name": f"bulk {i}"} for i in range(20)], poll_interval=0.02)
+
+            def scraped() -> None:
+                """Waits until Prometheus holds this process's figures as they are now."""
+                deadline = time.monotonic() + 30
+                while scalar(base, "sum(sf_requests_total)") != total("sf_requests"):
+                    assert time.monotonic() < deadline, "no scrape came"
+                    time.sleep(0.1)
+
+            # Every series exists and is scraped, then moves: rates and increases need two samples.
+            workload(1)
+            scraped()
+            time.sleep(1.0)
+            workload(7)
+            # Daily API usage past 95%, short of the limit.
+            while (usage := sf.limits.usage) is not None and usage.percent <= 95.5:
+                sf.sobjects.describe("Account")
+            usage = sf.limits.usage
+            assert usage is not None and 95 < usage.percent < 100
+            scraped()
+            time.sleep(1.0)
+
+            for panel in SPEC["panels"]:
+                found = series(base, panel["expr"])
+                assert found, panel["title"]
+                for labels in found:
+                    assert legend_labels(panel["legend"]) <= set(labels), (panel["title"], labels)
+            operations = {s["operation"] for s in series(base, SPEC["panels"][0]["expr"])}
+            assert {"sobjects.create", "sobjects.get", "auth.token", "bulk.ingest.create_job"} <= operations
+            error_codes = {s["error_code"] for s in series(base, SPEC["panels"][3]["expr"])}
+            assert {"TokenExpired", "RefreshFailed", "SERVER_UNAVAILABLE"} <= error_codes
+            assert {"/event/Ping__e", "/event/Quiet__e"} <= {
+                s["topic"] for s in series(base, SPEC["panels"][5]["expr"])
+            }
+
+            alerts = {a["alert"]: a["expr"] for a in SPEC["alerts"]}
+            ratio = scalar(base, alerts["SalesforceHighErrorRate"])
+            assert ratio is not None and ratio > 0.05
+            for name in ("SalesforceRateLimitWarning", "SalesforceRateLimitCritical"):
+                assert [s["limit_type"] for s in series(base, alerts[name])] == ["DailyApiRequests"], name
+            auth = series(base, alerts["SalesforceAuthFailure"])
+            assert {s["error_code"] for s in auth} == {"TokenExpired", "RefreshFailed"}
+            quiet = series(base, alerts["SalesforceEventSubscriptionDown"])
+            assert [s["topic"] for s in quiet] == ["/event/Quiet__e"], "open and silent: only the quiet topic"
+            # No request took 5 s: the latency alert selects nothing, and its quantile names operations.
+            assert series(base, alerts["SalesforceHighLatency"]) == []
+            quantiles = series(base, alerts["SalesforceHighLatency"].removesuffix(" > 5"))
+            assert quantiles and all("operation" in s for s in quantiles)

@@ -27,9 +27,7 @@ def async_twin_of(blocking: type) -> Callable[[T], T]:
             if isinstance(target, property):
                 if not target.__doc__:
                     setattr(cls, name, property(target.fget, target.fset, target.fdel, twin.__doc__))
-            elif isinstance(target, cached_property) and not target.__doc__:
-                target.__doc__ = twin.__doc__
-            elif callable(target) and not target.__doc__:
+            elif (callable(target) or isinstance(target, cached_property)) and not target.__doc__:
                 target.__doc__ = twin.__doc__
         return cls
 

@@ -2,21 +2,26 @@
 
 The nine ``sf_*`` metrics are recorded in Rust for the whole process (every client in it):
 
-=====================================  =========  ==========================================
+=====================================  =========  ==================================================
 name                                   type       labels
-=====================================  =========  ==========================================
-``sf_requests_total``                  counter    ``method``, ``route``, ``status``
-``sf_request_duration_seconds``        histogram  ``method``, ``route``
-``sf_errors_total``                    counter    ``family``, ``code``
-``sf_rate_limit_percent_used``         gauge
+=====================================  =========  ==================================================
+``sf_requests_total``                  counter    ``operation``, ``method``, ``route``, ``status``
+``sf_request_duration_seconds``        histogram  ``operation``, ``method``, ``route``
+``sf_errors_total``                    counter    ``family``, ``code``, ``error_code``
+``sf_rate_limit_percent_used``         gauge      ``limit_type``
 ``sf_token_refresh_duration_seconds``  histogram  ``flow``, ``outcome``
-``sf_bulk_records_total``              counter    ``operation``, ``result``
+``sf_bulk_records_total``              counter    ``operation``, ``result``, ``status``
 ``sf_events_received_total``           counter    ``topic``
 ``sf_event_latency_seconds``           histogram  ``topic``
 ``sf_event_subscription_active``       gauge      ``topic``
-=====================================  =========  ==========================================
+=====================================  =========  ==================================================
 
-``route`` is a template such as ``/sobjects/{type}/{id}``: labels never carry an id or a query.
+``operation`` names the API call (``sobjects.create``, ``query``, ``bulk.ingest.create_job``)
+and ``route`` its template (``/sobjects/{type}/{id}``): labels never carry an id or a query.
+``error_code`` is Salesforce's errorCode, or ``TokenExpired`` (a token found expired) and
+``RefreshFailed`` (a token request refused). ``limit_type`` is ``DailyApiRequests`` (from every
+answer's ``Sforce-Limit-Info``) and, once ``sf.limits.get()`` has read them, every other limit of
+the org. ``status`` of bulk records is their ``result`` under the specification's name.
 Register :class:`ForcelinkCollector` on the registry your service already serves, or call
 :func:`serve` in a script. Both need ``prometheus_client`` (``pip install 'forcelink[metrics]'``);
 :func:`render_text` needs nothing.

@@ -430,9 +430,19 @@ impl Client {
     }
 
     /// The org's limits (`GET /limits`): limit name to `{"Max": n, "Remaining": n, ...}`.
+    /// Each limit's use is recorded as `sf_rate_limit_percent_used{limit_type=...}`.
     pub async fn limits(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
         let url = self.data_url(&["limits"])?;
-        self.get_json(url).await
+        let limits: serde_json::Map<String, serde_json::Value> = self.get_json(url).await?;
+        for (name, limit) in &limits {
+            let number = |key: &str| limit.get(key).and_then(serde_json::Value::as_f64);
+            if let (Some(max), Some(remaining)) = (number("Max"), number("Remaining")) {
+                if max > 0.0 {
+                    crate::metrics::record_limit(name, (max - remaining).max(0.0) * 100.0 / max);
+                }
+            }
+        }
+        Ok(limits)
     }
 
     /// The API versions the instance offers (`GET /services/data/`).

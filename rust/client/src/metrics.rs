@@ -4,7 +4,7 @@
 //! mutex taken once per error, job or subscription. [`snapshot`] reads them all, for the Python
 //! collector and for Rust users; [`render_text`] writes Prometheus' text format.
 
-use crate::routes::ROUTES;
+use crate::routes::{operation_of, ROUTES};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -110,7 +110,10 @@ struct Registry {
     requests: Box<[AtomicU64]>,
     durations: Box<[Histogram]>,
     errors: Mutex<BTreeMap<(String, String), u64>>,
+    /// `DailyApiRequests`, updated by every answer's `Sforce-Limit-Info`: without a lock.
     rate_limit_bits: AtomicU64,
+    /// Every other limit of `/limits`, by name, when the org's limits are read.
+    other_limits: Mutex<BTreeMap<String, f64>>,
     token_refresh: Mutex<BTreeMap<(&'static str, &'static str), Arc<Histogram>>>,
     bulk_records: Mutex<BTreeMap<(String, &'static str), u64>>,
     topics: Mutex<BTreeMap<String, Arc<TopicMetrics>>>,
@@ -126,6 +129,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
         .collect(),
     errors: Mutex::default(),
     rate_limit_bits: AtomicU64::new(f64::NAN.to_bits()),
+    other_limits: Mutex::default(),
     token_refresh: Mutex::default(),
     bulk_records: Mutex::default(),
     topics: Mutex::default(),
@@ -188,12 +192,42 @@ pub fn record_error(family: &str, code: &str) {
     }
 }
 
-/// The daily API usage last reported by Salesforce, in percent.
+/// The `error_code` label of a failed try: the specification's own names
+/// for a token found expired (`TokenExpired`) and a token request refused (`RefreshFailed`),
+/// Salesforce's errorCode otherwise.
+fn error_code_label(family: &str, code: &str) -> String {
+    match (family, code) {
+        ("auth", _) => "RefreshFailed".to_owned(),
+        (_, "INVALID_SESSION_ID" | "UNAUTHENTICATED") => "TokenExpired".to_owned(),
+        _ => code.to_owned(),
+    }
+}
+
+/// The most limit types kept apart; Salesforce's `/limits` names about sixty.
+const MAX_LIMIT_TYPES: usize = 256;
+
+/// The daily API usage last reported by Salesforce, in percent (`limit_type`
+/// `DailyApiRequests`).
 pub fn record_rate_limit(percent: f64) {
     if enabled() {
         registry()
             .rate_limit_bits
             .store(percent.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// The usage of one limit of the org, in percent of its maximum, by its `/limits` name.
+pub fn record_limit(limit_type: &str, percent: f64) {
+    if limit_type == "DailyApiRequests" {
+        return record_rate_limit(percent);
+    }
+    if !enabled() || !percent.is_finite() {
+        return;
+    }
+    if let Ok(mut limits) = registry().other_limits.lock() {
+        if limits.len() < MAX_LIMIT_TYPES || limits.contains_key(limit_type) {
+            limits.insert(limit_type.to_owned(), percent);
+        }
     }
 }
 
@@ -336,6 +370,7 @@ pub fn snapshot() -> Vec<MetricFamily> {
                     requests.push(Sample {
                         labels: vec![
                             ("method", (*method).to_owned()),
+                            ("operation", operation_of(route, method).to_owned()),
                             ("route", (*route).to_owned()),
                             ("status", status_label(s_i)),
                         ],
@@ -348,6 +383,7 @@ pub fn snapshot() -> Vec<MetricFamily> {
                 durations.push(Sample {
                     labels: vec![
                         ("method", (*method).to_owned()),
+                        ("operation", operation_of(route, method).to_owned()),
                         ("route", (*route).to_owned()),
                     ],
                     value: h.read(),
@@ -361,21 +397,30 @@ pub fn snapshot() -> Vec<MetricFamily> {
         .map(|e| {
             e.iter()
                 .map(|((family, code), n)| Sample {
-                    labels: vec![("family", family.clone()), ("code", code.clone())],
+                    labels: vec![
+                        ("family", family.clone()),
+                        ("code", code.clone()),
+                        ("error_code", error_code_label(family, code)),
+                    ],
                     value: SampleValue::Number(*n as f64),
                 })
                 .collect()
         })
         .unwrap_or_default();
     let percent = f64::from_bits(r.rate_limit_bits.load(Ordering::Relaxed));
-    let rate_limit = if percent.is_nan() {
-        Vec::new()
-    } else {
-        vec![Sample {
-            labels: Vec::new(),
+    let mut rate_limit = Vec::new();
+    if !percent.is_nan() {
+        rate_limit.push(Sample {
+            labels: vec![("limit_type", "DailyApiRequests".to_owned())],
             value: SampleValue::Number(percent),
-        }]
-    };
+        });
+    }
+    if let Ok(limits) = r.other_limits.lock() {
+        rate_limit.extend(limits.iter().map(|(limit_type, percent)| Sample {
+            labels: vec![("limit_type", limit_type.clone())],
+            value: SampleValue::Number(*percent),
+        }));
+    }
     let token_refresh = r
         .token_refresh
         .lock()
@@ -400,6 +445,8 @@ pub fn snapshot() -> Vec<MetricFamily> {
                     labels: vec![
                         ("operation", operation.clone()),
                         ("result", (*result).to_owned()),
+                        // The specification's name for the same split.
+                        ("status", (*result).to_owned()),
                     ],
                     value: SampleValue::Number(*n as f64),
                 })
@@ -423,25 +470,25 @@ pub fn snapshot() -> Vec<MetricFamily> {
     vec![
         MetricFamily {
             name: "sf_requests",
-            help: "Requests sent to Salesforce, by method, route template and HTTP status (error: no answer).",
+            help: "Requests sent to Salesforce, by operation, method, route template and HTTP status (error: no answer).",
             kind: MetricKind::Counter,
             samples: requests,
         },
         MetricFamily {
             name: "sf_request_duration_seconds",
-            help: "Time from sending a request to its answer's head, by method and route template.",
+            help: "Time from sending a request to its answer's head, by operation, method and route template.",
             kind: MetricKind::Histogram,
             samples: durations,
         },
         MetricFamily {
             name: "sf_errors",
-            help: "Failed tries, by family (rest, bulk, auth, pubsub) and error code.",
+            help: "Failed tries, by family (rest, bulk, auth, pubsub) and error code (error_code: TokenExpired and RefreshFailed for the token's).",
             kind: MetricKind::Counter,
             samples: errors,
         },
         MetricFamily {
             name: "sf_rate_limit_percent_used",
-            help: "Daily API requests used, in percent of the org's limit, as Salesforce last reported.",
+            help: "Use of the org's limits in percent, by limit type (DailyApiRequests from every answer, the rest when /limits is read).",
             kind: MetricKind::Gauge,
             samples: rate_limit,
         },
@@ -453,7 +500,7 @@ pub fn snapshot() -> Vec<MetricFamily> {
         },
         MetricFamily {
             name: "sf_bulk_records",
-            help: "Bulk API records, by operation and result (success, failed, unprocessed, retrieved).",
+            help: "Bulk API records, by operation and result or status (success, failed, unprocessed, retrieved).",
             kind: MetricKind::Counter,
             samples: bulk,
         },
@@ -586,6 +633,8 @@ mod tests {
         for name in METRIC_NAMES {
             assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
         }
-        assert!(text.contains("sf_requests_total{method=\"GET\",route=\"/limits\",status=\"200\"}"));
+        assert!(text.contains(
+            "sf_requests_total{method=\"GET\",operation=\"limits\",route=\"/limits\",status=\"200\"}"
+        ));
     }
 }

@@ -34,6 +34,7 @@ pub const ROUTES: &[&str] = &[
     "/jobs/query",
     "/jobs/query/{id}",
     "/jobs/query/{id}/results",
+    "/jobs/query/{id}/resultPages",
     "/event/eventSchema/{id}",
     "/tooling/query",
     "/tooling/sobjects/{type}",
@@ -42,6 +43,7 @@ pub const ROUTES: &[&str] = &[
     "/oauth2/token",
     "/oauth2/revoke",
     "/oauth2/userinfo",
+    "/apexrest/{path}",
 ];
 
 fn index_of(template: &str) -> usize {
@@ -58,6 +60,9 @@ pub fn route_of(path: &str) -> usize {
             "userinfo" => index_of("/oauth2/userinfo"),
             _ => 0,
         };
+    }
+    if path.starts_with("/services/apexrest/") {
+        return index_of("/apexrest/{path}");
     }
     let Some(rest) = path.strip_prefix("/services/data") else {
         return 0;
@@ -103,6 +108,7 @@ pub fn route_of(path: &str) -> usize {
         ["jobs", "query"] => "/jobs/query",
         ["jobs", "query", _] => "/jobs/query/{id}",
         ["jobs", "query", _, "results"] => "/jobs/query/{id}/results",
+        ["jobs", "query", _, "resultPages"] => "/jobs/query/{id}/resultPages",
         ["event", "eventSchema", _] => "/event/eventSchema/{id}",
         ["tooling", "query"] => "/tooling/query",
         ["tooling", "sobjects", _] => "/tooling/sobjects/{type}",
@@ -111,6 +117,73 @@ pub fn route_of(path: &str) -> usize {
         _ => return 0,
     };
     index_of(template)
+}
+
+/// The specification's `operation` label: a stable name for the API call a route template and
+/// method make (`sobjects.create`, `query`, `bulk.ingest.create_job`). A pure function of the
+/// two, so it adds no series.
+pub fn operation_of(route: &str, method: &str) -> &'static str {
+    match (route, method) {
+        ("/", _) => "versions",
+        ("/limits", _) => "limits",
+        ("/sobjects", _) => "sobjects.describe_global",
+        ("/sobjects/{type}", "POST") => "sobjects.create",
+        ("/sobjects/{type}", _) => "sobjects.describe_basic",
+        ("/sobjects/{type}/{id}", "GET") => "sobjects.get",
+        ("/sobjects/{type}/{id}", "PATCH") => "sobjects.update",
+        ("/sobjects/{type}/{id}", "DELETE") => "sobjects.delete",
+        ("/sobjects/{type}/{id}", _) => "sobjects.record",
+        ("/sobjects/{type}/describe", _) => "sobjects.describe",
+        ("/sobjects/{type}/{field}/{value}", "PATCH") => "sobjects.upsert",
+        ("/sobjects/{type}/{field}/{value}", "DELETE") => "sobjects.delete_by_external_id",
+        ("/sobjects/{type}/{field}/{value}", _) => "sobjects.get_by_external_id",
+        ("/sobjects/{type}/eventSchema", _) => "events.schema",
+        ("/sobjects/{type}/updated", _) => "sobjects.get_updated",
+        ("/sobjects/{type}/deleted", _) => "sobjects.get_deleted",
+        ("/sobjects/{type}/{id}/{relationship}", _) => "sobjects.get_related",
+        ("/query", _) => "query",
+        ("/query/{locator}", _) => "query.next_page",
+        ("/queryAll", _) => "query.include_deleted",
+        ("/search", _) => "search",
+        ("/composite", _) => "composite",
+        ("/composite/batch", _) => "composite.batch",
+        ("/composite/tree/{type}", _) => "composite.tree",
+        ("/composite/sobjects", "POST") => "composite.sobjects.create",
+        ("/composite/sobjects", "PATCH") => "composite.sobjects.update",
+        ("/composite/sobjects", "DELETE") => "composite.sobjects.delete",
+        ("/composite/sobjects", _) => "composite.sobjects",
+        ("/composite/sobjects/{type}", "PATCH") => "composite.sobjects.upsert",
+        ("/composite/sobjects/{type}", _) => "composite.sobjects.get",
+        ("/jobs/ingest", "POST") => "bulk.ingest.create_job",
+        ("/jobs/ingest", _) => "bulk.ingest.list_jobs",
+        ("/jobs/ingest/{id}", "PATCH") => "bulk.ingest.set_state",
+        ("/jobs/ingest/{id}", "DELETE") => "bulk.ingest.delete_job",
+        ("/jobs/ingest/{id}", _) => "bulk.ingest.get_job",
+        ("/jobs/ingest/{id}/batches", _) => "bulk.ingest.upload",
+        ("/jobs/ingest/{id}/successfulResults", _) => "bulk.ingest.successful_results",
+        ("/jobs/ingest/{id}/failedResults", _) => "bulk.ingest.failed_results",
+        ("/jobs/ingest/{id}/unprocessedrecords", _) => "bulk.ingest.unprocessed_records",
+        ("/jobs/query", "POST") => "bulk.query.create_job",
+        ("/jobs/query", _) => "bulk.query.list_jobs",
+        ("/jobs/query/{id}", "PATCH") => "bulk.query.set_state",
+        ("/jobs/query/{id}", "DELETE") => "bulk.query.delete_job",
+        ("/jobs/query/{id}", _) => "bulk.query.get_job",
+        ("/jobs/query/{id}/results", _) => "bulk.query.results",
+        ("/jobs/query/{id}/resultPages", _) => "bulk.query.result_pages",
+        ("/event/eventSchema/{id}", _) => "events.schema",
+        ("/tooling/query", _) => "tooling.query",
+        ("/tooling/sobjects/{type}", "POST") => "tooling.create",
+        ("/tooling/sobjects/{type}", _) => "tooling.describe",
+        ("/tooling/sobjects/{type}/{id}", "PATCH") => "tooling.update",
+        ("/tooling/sobjects/{type}/{id}", "DELETE") => "tooling.delete",
+        ("/tooling/sobjects/{type}/{id}", _) => "tooling.get",
+        ("/tooling/executeAnonymous", _) => "tooling.execute_anonymous",
+        ("/oauth2/token", _) => "auth.token",
+        ("/oauth2/revoke", _) => "auth.revoke",
+        ("/oauth2/userinfo", _) => "auth.userinfo",
+        ("/apexrest/{path}", _) => "apex",
+        _ => "other",
+    }
 }
 
 /// A Salesforce record id: 15 or 18 letters and digits.
@@ -151,8 +224,28 @@ mod tests {
         );
         assert_eq!(template("/services/oauth2/token"), "/oauth2/token");
         assert_eq!(template("/services/data/"), "/");
-        assert_eq!(template("/services/apexrest/anything"), "other");
+        assert_eq!(template("/services/apexrest/anything"), "/apexrest/{path}");
+        assert_eq!(
+            template(&format!("{v}/jobs/query/750000000000001AAA/resultPages")),
+            "/jobs/query/{id}/resultPages"
+        );
         assert_eq!(template(&format!("{v}/unknown/thing")), "other");
+    }
+
+    #[test]
+    fn every_template_names_an_operation() {
+        for route in &ROUTES[1..] {
+            for method in ["GET", "POST", "PATCH", "PUT", "DELETE"] {
+                assert_ne!(operation_of(route, method), "other", "{method} {route}");
+            }
+        }
+        assert_eq!(operation_of("/sobjects/{type}", "POST"), "sobjects.create");
+        assert_eq!(
+            operation_of("/jobs/ingest", "POST"),
+            "bulk.ingest.create_job"
+        );
+        assert_eq!(operation_of("/query", "GET"), "query");
+        assert_eq!(operation_of("other", "GET"), "other");
     }
 
     #[test]

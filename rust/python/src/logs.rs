@@ -28,7 +28,9 @@ impl log::Log for LazyLogger {
         }
         match BRIDGE.get() {
             Some(bridge) => bridge.enabled(metadata),
-            None => metadata.level() <= log::Level::Warn && metadata.target().starts_with("forcelink"),
+            None => {
+                metadata.level() <= log::Level::Warn && metadata.target().starts_with("forcelink")
+            }
         }
     }
 
