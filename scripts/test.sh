@@ -36,5 +36,7 @@ step "stubtest"
 python -m mypy.stubtest forcelink._core forcelink_emulator._core
 step "pytest"
 python -m pytest
+step "latency budgets (short run; fails when a p99 is over its budget)"
+python benches/latency_budgets.py --runs 20
 step "documentation site (warnings are errors)"
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet

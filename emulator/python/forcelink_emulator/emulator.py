@@ -341,6 +341,10 @@ class Emulator:
         connection instead of answering, and with ``after_commit`` too, do the request and
         commit its writes first, so the caller cannot tell whether it happened).
 
+        Paths are matched as the data API names them, after ``/services/data/vXX.X``
+        (``/sobjects/Account/001...``), and ``/oauth2/token`` for token requests (there a
+        delay and an error status apply).
+
         Without ``rate`` the next ``times`` (default 1) matching requests get the fault. With
         ``rate`` (0 to 1) that share of matching requests gets it, drawn from the org's
         ``seed`` so a run repeats, until :meth:`clear_faults` (or ``times`` of them)."""

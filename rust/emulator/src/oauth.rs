@@ -101,6 +101,18 @@ fn known_app(
 }
 
 pub async fn token(State(org): State<Arc<Org>>, headers: HeaderMap, body: Bytes) -> Response {
+    // Faults injected for `/oauth2/token`: a delay (a far-away login host), or an error status.
+    if let Some(fault) = org.take_fault("POST", "/oauth2/token") {
+        if let Some(delay) = fault.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if fault.status != 200 {
+            let status =
+                StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = json!({"error": fault.error_code, "error_description": fault.message});
+            return (status, Json(body)).into_response();
+        }
+    }
     let params = form(&body);
     let base = base_url(&org, &headers);
     let result = match params.get("grant_type").map(String::as_str) {
