@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cryptography import x509
@@ -42,7 +43,9 @@ class Budget:
 
 
 BUDGETS = {
-    "single": Budget("single-record operation (create, get, update, delete)", 1.0, "sf_request_duration_seconds"),
+    "single": Budget(
+        "single-record operation (create, get, update, delete)", 1.0, "sf_request_duration_seconds"
+    ),
     "query": Budget("query of 2,000 records", 3.0, "sf_request_duration_seconds"),
     "bulk_job": Budget("bulk job creation", 2.0, "sf_request_duration_seconds"),
     "token": Budget("token refresh (JWT bearer)", 2.0, "sf_token_refresh_duration_seconds"),
@@ -115,16 +118,15 @@ def measure(runs: int, delay: float) -> tuple[dict[str, list[float]], float]:
         errors_before, requests_before = errors_and_requests()
 
         for i in range(runs):
-            record_id = ""
-
-            def create() -> None:
-                nonlocal record_id
-                record_id = sf.sobjects.create("Account", {"Name": f"Budget {i}"}).id
-
-            samples["single"].append(timed(create))
-            samples["single"].append(timed(lambda: sf.sobjects.get("Account", record_id)))
-            samples["single"].append(timed(lambda: sf.sobjects.update("Account", record_id, {"Phone": "1"})))
-            samples["single"].append(timed(lambda: sf.sobjects.delete("Account", record_id)))
+            started = time.perf_counter()
+            record_id = sf.sobjects.create("Account", {"Name": f"Budget {i}"}).id
+            samples["single"].append(time.perf_counter() - started)
+            for call in (
+                partial(sf.sobjects.get, "Account", record_id),
+                partial(sf.sobjects.update, "Account", record_id, {"Phone": "1"}),
+                partial(sf.sobjects.delete, "Account", record_id),
+            ):
+                samples["single"].append(timed(call))
 
         for _ in range(runs):
             started = time.perf_counter()
@@ -133,18 +135,19 @@ def measure(runs: int, delay: float) -> tuple[dict[str, list[float]], float]:
             if len(page.records) != 2_000:
                 raise SystemExit(f"the query read {len(page.records)} records, not 2,000")
 
+        job_created: list[float] = []
+
+        def progress(event: BulkEvent) -> None:
+            if event.kind == "job_created":
+                job_created.append(time.perf_counter())
+
         for i in range(runs):
+            job_created.clear()
             started = time.perf_counter()
-            moments: list[float] = []
-
-            def progress(event: BulkEvent) -> None:
-                if event.kind == "job_created" and not moments:
-                    moments.append(time.perf_counter())
-
             sf.bulk.insert("Account", [{"Name": f"Bulk {i}"}], progress=progress, poll_interval=0.05)
-            if not moments:
+            if not job_created:
                 raise SystemExit("no job_created event")
-            samples["bulk_job"].append(moments[0] - started)
+            samples["bulk_job"].append(job_created[0] - started)
 
         for _ in range(runs):
             sf.auth.revoke()
@@ -204,7 +207,9 @@ metrics named in the last column.
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200, help="times each operation runs")
-    parser.add_argument("--delay", type=float, default=0.08, help="seconds added to every REST and OAuth answer")
+    parser.add_argument(
+        "--delay", type=float, default=0.08, help="seconds added to every REST and OAuth answer"
+    )
     parser.add_argument("--write", type=Path, help="write the table into this Markdown file")
     args = parser.parse_args()
     samples, error_rate = measure(args.runs, args.delay)
