@@ -142,3 +142,54 @@ def test_from_env_trusts_sf_ca_cert_file(monkeypatch: pytest.MonkeyPatch, tls_em
     with pytest.raises(ConfigError) as caught:
         Salesforce.from_env()
     assert caught.value.setting == "ca_cert_file"
+
+
+def clear_sf_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SF_"):
+            monkeypatch.delenv(name)
+
+
+def test_sf_private_key_inline_signs_jwt_assertions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SF_PRIVATE_KEY holds the PEM itself (a secret store's value), not a path."""
+    from .auth_keys import app_key
+
+    user = "inline-key@example.com"
+    with Emulator() as org:
+        org.create_user(user)
+        org.create_connected_app("jwt-app", certificate_pem=app_key().certificate)
+        org.issue_refresh_token("jwt-app", user)
+        clear_sf_environment(monkeypatch)
+        monkeypatch.setenv("SF_LOGIN_URL", org.login_url)
+        monkeypatch.setenv("SF_CLIENT_ID", "jwt-app")
+        monkeypatch.setenv("SF_USERNAME", user)
+        monkeypatch.setenv("SF_PRIVATE_KEY", app_key().private_pkcs8)
+        grants_before = org.stats()["token_grants"].get("jwt_bearer", 0)
+        sf = Salesforce.from_env()
+        assert sf.sobjects.create("Account", {"Name": "Signed inline"}).success
+        assert org.stats()["token_grants"]["jwt_bearer"] == grants_before + 1
+        assert "BEGIN PRIVATE KEY" not in repr(sf) and "PRIVATE" not in repr(sf.auth.token())
+        # A key that is neither a PEM nor a file is refused before anything is sent.
+        monkeypatch.setenv("SF_PRIVATE_KEY", "not a key")
+        with pytest.raises(ConfigError):
+            Salesforce.from_env().limits.get()
+        assert org.stats()["token_grants"]["jwt_bearer"] == grants_before + 1
+
+
+def test_sf_track_limits_false_reads_no_limit_header(
+    monkeypatch: pytest.MonkeyPatch, sf_emulator: Emulator
+) -> None:
+    clear_sf_environment(monkeypatch)
+    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_TRACK_LIMITS", "false")
+    untracked = Salesforce.from_env()
+    untracked.sobjects.describe("Account")
+    assert untracked.limits.usage is None
+    monkeypatch.setenv("SF_TRACK_LIMITS", "true")
+    tracked = Salesforce.from_env()
+    tracked.sobjects.describe("Account")
+    usage = tracked.limits.usage
+    assert usage is not None and usage.used >= 1
