@@ -51,6 +51,10 @@ def doc_org() -> Iterator[Emulator]:
         org.define_event("Order__e", {"Order_Number__c": "text"})
         org.define_managed_subscription("Orders_Sub", "/event/Order__e", replay="earliest")
         org.register_apex("/orders", lambda request: {"received": request.body})
+        # The Connected App the examples name (client_id, username in the prelude), approved.
+        org.create_user("user@acme.com")
+        org.create_connected_app("example-app", certificate_pem=app_key().certificate)
+        org.issue_refresh_token("example-app", "user@acme.com")
         sf = org.client()
         sf.events.publish("Order__e", {"Order_Number__c": "0"})
         sf.sobjects.create("Account", {"Name": "Acme"})
@@ -63,6 +67,7 @@ def write_inputs(where: Path) -> None:
     (where / "big.csv").write_text("Name\n" + "".join(f"Big {i}\n" for i in range(500)))
     (where / "report.pdf").write_bytes(b"%PDF-1.4\n% an example document\n")
     (where / "server.key").write_text(app_key().private_pkcs8)
+    (where / "server.crt").write_text(app_key().certificate)
 
 
 @pytest.mark.parametrize(("where", "source"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
