@@ -20,10 +20,14 @@ step() { printf '\n== %s\n' "$*"; }
 step "rustfmt"
 cargo fmt --all -- --check
 step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+step "the client crate's Cargo features, each alone"
+for features in reqwest-transport grpc-transport simulation full; do
+  cargo clippy -p forcelink --lib --no-default-features --features "$features" --locked -- -D warnings
+done
 step "Rust tests"
 # The extension crate is tested through Python; it cannot link a test binary without libpython.
-cargo test --workspace --exclude forcelink-python --locked
+cargo test --workspace --exclude forcelink-python --all-features --locked
 step "build and install the packages: forcelink and forcelink-emulator"
 maturin develop --locked
 (cd emulator && maturin develop --locked)

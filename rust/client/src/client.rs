@@ -12,7 +12,7 @@ use crate::limits::{ApiUsage, LimitsTracker};
 use crate::resilience::{parse_retry_after, Idempotency, Outcome, RetryEvent, RetryHook};
 use crate::sobjects::SObjects;
 use crate::transport::{
-    HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, StreamingResponse,
+    HttpRequest, HttpResponse, HttpTransport, StreamingResponse,
 };
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -38,6 +38,7 @@ struct Inner {
     limits: LimitsTracker,
     retry_hook: Option<RetryHook>,
     /// The Pub/Sub channel and schema cache, made on first use.
+    #[cfg(feature = "grpc-transport")]
     events: crate::events::EventsState,
     breakers: crate::breaker::Breakers,
     throttle: crate::throttle::Throttle,
@@ -64,18 +65,22 @@ pub struct ClientBuilder {
     retry_hook: Option<RetryHook>,
     usage_hook: Option<crate::throttle::UsageHook>,
     rotation_hook: Option<RotationHook>,
+    #[cfg(feature = "simulation")]
     recorder: Option<crate::simulation::SimulationRecorder>,
+    #[cfg(feature = "simulation")]
     replayer: Option<crate::simulation::SimulationReplayer>,
 }
 
 impl ClientBuilder {
     /// Records every HTTP interaction into `recorder` (secrets redacted).
+    #[cfg(feature = "simulation")]
     pub fn with_recorder(mut self, recorder: crate::simulation::SimulationRecorder) -> Self {
         self.recorder = Some(recorder);
         self
     }
 
     /// Answers every request from `replayer` instead of the network.
+    #[cfg(feature = "simulation")]
     pub fn with_replayer(mut self, replayer: crate::simulation::SimulationReplayer) -> Self {
         self.replayer = Some(replayer);
         self
@@ -179,23 +184,37 @@ impl ClientBuilder {
 
     pub fn build(self) -> Result<Client> {
         let network = || -> Result<Arc<dyn HttpTransport>> {
-            Ok(match self.transport.clone() {
-                Some(t) => t,
-                None => Arc::new(ReqwestTransport::new(&self.config)?),
-            })
+            match self.transport.clone() {
+                Some(t) => Ok(t),
+                #[cfg(feature = "reqwest-transport")]
+                None => Ok(Arc::new(crate::transport::ReqwestTransport::new(
+                    &self.config,
+                )?)),
+                #[cfg(not(feature = "reqwest-transport"))]
+                None => Err(Error::config(
+                    "transport",
+                    "built without the reqwest-transport feature: give a transport with ClientBuilder::transport",
+                )),
+            }
         };
-        let mut transport: Arc<dyn HttpTransport> = match &self.replayer {
-            // A strict replay never touches the network.
-            Some(replayer) => replayer.transport(if replayer.is_strict() {
-                None
-            } else {
-                Some(network()?)
-            }),
-            None => network()?,
+        #[cfg(feature = "simulation")]
+        let transport: Arc<dyn HttpTransport> = {
+            let mut transport = match &self.replayer {
+                // A strict replay never touches the network.
+                Some(replayer) => replayer.transport(if replayer.is_strict() {
+                    None
+                } else {
+                    Some(network()?)
+                }),
+                None => network()?,
+            };
+            if let Some(recorder) = &self.recorder {
+                transport = recorder.wrap(transport);
+            }
+            transport
         };
-        if let Some(recorder) = &self.recorder {
-            transport = recorder.wrap(transport);
-        }
+        #[cfg(not(feature = "simulation"))]
+        let transport: Arc<dyn HttpTransport> = network()?;
         let auth: Arc<dyn AuthProvider> = match (self.auth.clone(), self.token_source.clone()) {
             (Some(auth), _) => auth,
             (None, Some(source)) => {
@@ -223,6 +242,7 @@ impl ClientBuilder {
                 auth,
                 limits: LimitsTracker::default(),
                 retry_hook: self.retry_hook,
+                #[cfg(feature = "grpc-transport")]
                 events: crate::events::EventsState::default(),
             }),
             options: None,
@@ -303,7 +323,9 @@ impl Client {
             retry_hook: None,
             usage_hook: None,
             rotation_hook: None,
+            #[cfg(feature = "simulation")]
             recorder: None,
+            #[cfg(feature = "simulation")]
             replayer: None,
         }
     }
@@ -313,6 +335,8 @@ impl Client {
         self.inner.breakers.state(family)
     }
 
+    /// For the Pub/Sub channel, which keeps its own breaker accounts.
+    #[cfg(feature = "grpc-transport")]
     pub(crate) fn breakers(&self) -> &crate::breaker::Breakers {
         &self.inner.breakers
     }
@@ -323,6 +347,7 @@ impl Client {
         self.inner
             .closed
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        #[cfg(feature = "grpc-transport")]
         self.inner.events.close();
         self.inner.transport.close();
     }
@@ -400,15 +425,18 @@ impl Client {
     }
 
     /// Platform events, change events and the Pub/Sub API.
+    #[cfg(feature = "grpc-transport")]
     pub fn events(&self) -> crate::events::Events {
         crate::events::Events::new(self.clone())
     }
 
+    #[cfg(feature = "grpc-transport")]
     pub(crate) fn events_state(&self) -> &crate::events::EventsState {
         &self.inner.events
     }
 
     /// Tells the auth provider the server rejected `token`; true when a new one is ready.
+    #[cfg(feature = "grpc-transport")]
     pub(crate) async fn token_rejected(&self, token: &AccessToken) -> Result<bool> {
         self.inner.auth.invalidate(token).await
     }

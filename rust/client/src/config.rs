@@ -532,10 +532,7 @@ impl ConfigBuilder {
             ca_certs_pem.push(pem);
         }
         for pem in &ca_certs_pem {
-            if reqwest::Certificate::from_pem_bundle(pem)
-                .map(|c| c.is_empty())
-                .unwrap_or(true)
-            {
+            if !has_certificate(pem) {
                 return Err(Error::config("ca_cert", "no PEM certificate could be read"));
             }
         }
@@ -612,6 +609,18 @@ fn normalize_api_version(raw: Option<&str>) -> Result<String> {
             format!("expected a version like 62.0, got {raw:?}"),
         ))
     }
+}
+
+/// Whether a PEM bundle holds a certificate the transport can read.
+#[cfg(feature = "reqwest-transport")]
+fn has_certificate(pem: &[u8]) -> bool {
+    reqwest::Certificate::from_pem_bundle(pem).is_ok_and(|certs| !certs.is_empty())
+}
+
+/// Whether a PEM bundle holds a certificate (a custom transport reads it its own way).
+#[cfg(not(feature = "reqwest-transport"))]
+fn has_certificate(pem: &[u8]) -> bool {
+    memchr::memmem::find(pem, b"-----BEGIN CERTIFICATE-----").is_some()
 }
 
 /// A true/false environment setting.

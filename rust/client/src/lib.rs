@@ -22,6 +22,7 @@ pub mod client;
 pub mod composite;
 pub mod config;
 pub mod error;
+#[cfg(feature = "grpc-transport")]
 pub mod events;
 pub mod files;
 #[cfg(feature = "arrow")]
@@ -33,8 +34,11 @@ pub mod options;
 pub mod proxy;
 pub mod query;
 pub mod raw;
+#[cfg(feature = "reqwest-transport")]
+mod reqwest_transport;
 pub mod resilience;
 pub mod routes;
+#[cfg(feature = "simulation")]
 pub mod simulation;
 pub mod sobjects;
 pub mod soql;
@@ -69,6 +73,7 @@ pub use options::CallOptions;
 pub use query::{QueryOptions, QueryPage, QueryPager, RawPage};
 pub use raw::{RawRequest, RawResponse};
 pub use resilience::{Idempotency, RetryEvent, RetryHook, RetryPolicy};
+#[cfg(feature = "simulation")]
 pub use simulation::{
     FakeTransport, Interaction, SeenRequest, SimulationError, SimulationRecorder,
     SimulationReplayer,
@@ -80,4 +85,6 @@ pub use sobjects::{
 pub use soql::{escape_sosl, format_soql, format_sosl, SoqlValue};
 pub use throttle::{ThrottleSettings, UsageHook};
 pub use tooling::{ExecuteAnonymousResult, Tooling};
-pub use transport::{HttpRequest, HttpResponse, HttpTransport, ReqwestTransport, SendError};
+#[cfg(feature = "reqwest-transport")]
+pub use transport::ReqwestTransport;
+pub use transport::{HttpRequest, HttpResponse, HttpTransport, SendError};

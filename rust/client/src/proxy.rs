@@ -3,9 +3,13 @@
 
 use crate::error::{Error, Result};
 use base64::Engine as _;
+#[cfg(feature = "grpc-transport")]
 use std::future::Future;
+#[cfg(feature = "grpc-transport")]
 use std::pin::Pin;
+#[cfg(feature = "grpc-transport")]
 use std::sync::Arc;
+#[cfg(feature = "grpc-transport")]
 use std::task::{Context, Poll};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -100,6 +104,7 @@ impl ProxySettings {
     }
 
     /// The proxy's URL, credentials included (for reqwest).
+    #[cfg(feature = "reqwest-transport")]
     pub(crate) fn url(&self) -> &Url {
         &self.url
     }
@@ -182,11 +187,13 @@ fn redact(url: &str) -> String {
 
 /// A tower connector for tonic: each connection is a CONNECT tunnel through the proxy; tonic
 /// puts TLS on top of it.
+#[cfg(feature = "grpc-transport")]
 #[derive(Clone)]
 pub(crate) struct TunnelConnector {
     pub proxy: Arc<ProxySettings>,
 }
 
+#[cfg(feature = "grpc-transport")]
 impl tower::Service<http::Uri> for TunnelConnector {
     type Response = hyper_util::rt::TokioIo<TcpStream>;
     type Error = std::io::Error;

@@ -159,6 +159,7 @@ impl<'a> Query<'a> {
         Self { client }
     }
 
+    #[cfg(feature = "arrow")]
     pub(crate) fn client(&self) -> &'a Client {
         self.client
     }

@@ -169,6 +169,7 @@ impl<'a> Bulk<'a> {
         Self { client }
     }
 
+    #[cfg(feature = "arrow")]
     pub(crate) fn client(&self) -> &'a Client {
         self.client
     }

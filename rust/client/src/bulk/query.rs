@@ -55,6 +55,7 @@ pub struct BulkQueryPager {
 }
 
 impl BulkQueryPager {
+    #[cfg(feature = "arrow")]
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
