@@ -86,12 +86,17 @@ def key_and_certificate() -> tuple[str, str]:
     return pem, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def errors_and_requests() -> tuple[float, float]:
-    totals = {"sf_errors": 0.0, "sf_requests": 0.0}
+def error_counts() -> dict[str, float]:
+    """Failed tries by error code, and requests (under ``requests``), from the metrics."""
+    counts: dict[str, float] = {}
     for name, _kind, _help, samples in metrics_snapshot():
-        if name in totals:
-            totals[name] += sum(float(value) for _labels, value in samples)
-    return totals["sf_errors"], totals["sf_requests"]
+        for labels, value in samples:
+            if name == "sf_errors":
+                code = f"{labels['family']}:{labels['code']}"
+                counts[code] = counts.get(code, 0.0) + float(value)
+            elif name == "sf_requests":
+                counts["requests"] = counts.get("requests", 0.0) + float(value)
+    return counts
 
 
 def measure(runs: int, delay: float) -> tuple[dict[str, list[float]], float]:
@@ -115,7 +120,7 @@ def measure(runs: int, delay: float) -> tuple[dict[str, list[float]], float]:
         sf.limits.get()  # the first token, and connections, before the clock starts
         # Every REST and OAuth request waits `delay` before its answer, from here on.
         org.inject_fault("/", status=200, delay=delay, rate=1.0)
-        errors_before, requests_before = errors_and_requests()
+        before = error_counts()
 
         for i in range(runs):
             started = time.perf_counter()
@@ -162,9 +167,12 @@ def measure(runs: int, delay: float) -> tuple[dict[str, list[float]], float]:
                 samples["event"].append(time.perf_counter() - started)
 
         org.clear_faults()
-        errors_after, requests_after = errors_and_requests()
-    error_rate = (errors_after - errors_before) / max(1.0, requests_after - requests_before)
-    return samples, error_rate
+        after = error_counts()
+    moved = {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+    requests = moved.pop("requests", 0.0)
+    if moved:
+        print("failed tries:", ", ".join(f"{code} {n:.0f}" for code, n in sorted(moved.items())))
+    return samples, sum(moved.values()) / max(1.0, requests)
 
 
 def table(samples: dict[str, list[float]], error_rate: float, runs: int, delay: float) -> tuple[str, bool]:
