@@ -34,6 +34,18 @@ print(json.dumps({
 """
 
 
+# simple-salesforce on the emulator in a child: its import, and its client built from the SF_*
+# settings over HTTPS (trusting the emulator's CA; the environment's CA variables would override
+# `session.verify` otherwise).
+SIMPLE_SALESFORCE_IMPORT = "import requests\nfrom simple_salesforce import Salesforce"
+SIMPLE_SALESFORCE_BUILD = (
+    "session = requests.Session()\nsession.trust_env = False\n"
+    "session.verify = os.environ['SF_CA_CERT_FILE']\n"
+    "sf = Salesforce(instance_url=os.environ['SF_INSTANCE_URL'], "
+    "session_id=os.environ['SF_ACCESS_TOKEN'], session=session, version='62.0')"
+)
+
+
 def child_env(settings: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without SF_* settings or PYTHONDONTWRITEBYTECODE, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}

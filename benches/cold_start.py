@@ -14,7 +14,7 @@ import argparse
 import statistics
 from typing import Any
 
-from child_costs import child_env, run_steps
+from child_costs import SIMPLE_SALESFORCE_BUILD, SIMPLE_SALESFORCE_IMPORT, child_env, run_steps
 
 from forcelink.testing import Emulator
 
@@ -25,11 +25,8 @@ CLIENTS = {
         "result = sf.limits.get()['DailyApiRequests']['Max']",
     ],
     "simple-salesforce": [
-        "import requests\nfrom simple_salesforce import Salesforce",
-        "session = requests.Session()\nsession.trust_env = False\n"
-        "session.verify = os.environ['SF_CA_CERT_FILE']\n"
-        "sf = Salesforce(instance_url=os.environ['SF_INSTANCE_URL'], "
-        "session_id=os.environ['SF_ACCESS_TOKEN'], session=session, version='62.0')",
+        SIMPLE_SALESFORCE_IMPORT,
+        SIMPLE_SALESFORCE_BUILD,
         "result = sf.limits()['DailyApiRequests']['Max']",
     ],
 }

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-from child_costs import child_env, run_steps
+from child_costs import SIMPLE_SALESFORCE_BUILD, SIMPLE_SALESFORCE_IMPORT, child_env, run_steps
 from forcelink_emulator.records import sample_account
 from simple_salesforce import Salesforce as SimpleSalesforce
 
@@ -117,11 +117,8 @@ PROCESS_STEPS = {
         f"result = sum(1 for _ in sf.query.stream({SOQL!r}))",
     ],
     "simple-salesforce": [
-        "import requests\nfrom simple_salesforce import Salesforce",
-        "session = requests.Session()\nsession.trust_env = False\n"
-        "session.verify = os.environ['SF_CA_CERT_FILE']\n"
-        "sf = Salesforce(instance_url=os.environ['SF_INSTANCE_URL'], "
-        "session_id=os.environ['SF_ACCESS_TOKEN'], session=session, version='62.0')",
+        SIMPLE_SALESFORCE_IMPORT,
+        SIMPLE_SALESFORCE_BUILD,
         f"result = sum(1 for _ in sf.query_all_iter({SOQL!r}))",
     ],
     # The same pages fetched untimed, then parsed: the parse is the floor.

@@ -38,8 +38,9 @@ step "mypy --strict"
 mypy python/forcelink emulator/python/forcelink_emulator
 step "stubtest"
 python -m mypy.stubtest forcelink._core forcelink_emulator._core
-step "pytest"
-python -m pytest
+step "pytest, under coverage.py (the Python packages; fails under the floor in pyproject.toml)"
+python -m coverage run -m pytest
+python -m coverage report --sort=cover
 step "latency budgets (short run; fails when a p99 is over its budget)"
 python benches/latency_budgets.py --runs 20
 step "documentation site (warnings are errors)"

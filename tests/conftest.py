@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -49,3 +54,20 @@ def simple_salesforce_peer(
     return SimpleSalesforce(
         instance_url=instance_url, session_id=access_token, session=session, version="62.0"
     )
+
+
+@contextlib.contextmanager
+def standalone_emulator_env() -> Iterator[dict[str, str]]:
+    """A `forcelink-emulator --tls` process of its own; yields this environment with its SF_*
+    settings in place of any others."""
+    command = [sys.executable, "-m", "forcelink_emulator.cli", "--tls", "--json"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            settings = json.loads(proc.stdout.readline())
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
+            env.update({k: v for k, v in settings.items() if k.startswith("SF_")})
+            yield env
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)

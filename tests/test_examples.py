@@ -3,8 +3,6 @@ forcelink-emulator process: an example that no longer runs fails the build."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,23 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import standalone_emulator_env
+
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.py"))
 
 
 @pytest.fixture(scope="module")
 def org_env() -> Iterator[dict[str, str]]:
-    command = [sys.executable, "-m", "forcelink_emulator.cli", "--tls", "--json"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            settings = json.loads(proc.stdout.readline())
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
-            env.update({k: v for k, v in settings.items() if k.startswith("SF_")})
-            env.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-            yield env
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with standalone_emulator_env() as env:
+        env.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+        yield env
 
 
 def test_there_are_examples() -> None:

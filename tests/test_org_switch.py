@@ -5,36 +5,27 @@ provides."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from .conftest import standalone_emulator_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_org_tests_pass_through_the_env_switch() -> None:
-    command = [sys.executable, "-m", "forcelink_emulator.cli", "--tls", "--json"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as emulator:
-        try:
-            assert emulator.stdout is not None
-            settings = json.loads(emulator.stdout.readline())
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
-            env.update({k: v for k, v in settings.items() if k.startswith("SF_")})
-            env["FORCELINK_TEST_ORG"] = "env"
-            done = subprocess.run(
-                [sys.executable, "-m", "pytest", "-m", "org", "-q", str(ROOT / "tests")],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-        finally:
-            emulator.terminate()
-            emulator.wait(timeout=20)
+    with standalone_emulator_env() as env:
+        env["FORCELINK_TEST_ORG"] = "env"
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-m", "org", "-q", str(ROOT / "tests")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     passed = re.search(r"(\d+) passed", done.stdout)
     assert passed and int(passed.group(1)) >= 6, done.stdout[-1000:]

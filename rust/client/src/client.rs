@@ -11,9 +11,7 @@ use crate::error::{ApiError, Attempts, Error, Result, TransportErrorKind, Transp
 use crate::limits::{ApiUsage, LimitsTracker};
 use crate::resilience::{parse_retry_after, Idempotency, Outcome, RetryEvent, RetryHook};
 use crate::sobjects::SObjects;
-use crate::transport::{
-    HttpRequest, HttpResponse, HttpTransport, StreamingResponse,
-};
+use crate::transport::{HttpRequest, HttpResponse, HttpTransport, StreamingResponse};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, Method};

@@ -88,30 +88,40 @@ async fn handle(
         ));
     }
     authenticate(org, headers)?;
-    if let Some(fault) = org.take_fault(method.as_str(), &format!("/{}", segments.join("/"))) {
-        if let Some(delay) = fault.delay {
+    let Some(fault) = org.take_fault(method.as_str(), &format!("/{}", segments.join("/"))) else {
+        return serve(org, method, path, &version, query, headers, body).await;
+    };
+    let body = match fault.delay {
+        Some(delay) => {
+            // The request arrives whole, then the answer is late, as over a slow link (an h2
+            // stream answered before its body is read would be reset).
+            let read = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .map_err(|e| ApiFailure::bad_request("INVALID_INPUT", e.to_string()))?;
             tokio::time::sleep(delay).await;
+            axum::body::Body::from(read)
         }
-        if fault.drop_connection && fault.after_commit {
-            // Done and committed, then the answer is lost on the way.
-            let _done = serve(org, method, path, &version, query, headers, body).await;
-            return Ok(broken_response());
+        None => body,
+    };
+    if fault.drop_connection && fault.after_commit {
+        // Done and committed, then the answer is lost on the way.
+        let _done = serve(org, method, path, &version, query, headers, body).await;
+        return Ok(broken_response());
+    }
+    if fault.drop_connection {
+        return Ok(broken_response());
+    }
+    if fault.status != 200 {
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response =
+            ApiFailure::new(status, &fault.error_code, fault.message).into_response();
+        if let Some(secs) = fault.retry_after {
+            response
+                .headers_mut()
+                .insert("Retry-After", HeaderValue::from(secs));
         }
-        if fault.drop_connection {
-            return Ok(broken_response());
-        }
-        if fault.status != 200 {
-            let status =
-                StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response =
-                ApiFailure::new(status, &fault.error_code, fault.message).into_response();
-            if let Some(secs) = fault.retry_after {
-                response
-                    .headers_mut()
-                    .insert("Retry-After", HeaderValue::from(secs));
-            }
-            return Ok(response);
-        }
+        return Ok(response);
     }
     serve(org, method, path, &version, query, headers, body).await
 }
