@@ -261,6 +261,9 @@ pub fn record_bulk_records(operation: &str, result: &'static str, records: u64) 
 /// A subscription to `topic` starts: counted active until the returned guard drops. Its events
 /// are recorded through the guard's [`TopicMetrics`], without a lock.
 pub fn subscription_started(topic: &str) -> ActiveSubscription {
+    // A label value is never empty: Prometheus drops empty labels, and the series would then
+    // carry no topic at all.
+    let topic = if topic.is_empty() { "unknown" } else { topic };
     let metrics = registry()
         .topics
         .lock()
