@@ -461,11 +461,8 @@ impl Client {
         let url = self.data_url(&["limits"])?;
         let limits: serde_json::Map<String, serde_json::Value> = self.get_json(url).await?;
         for (name, limit) in &limits {
-            let number = |key: &str| limit.get(key).and_then(serde_json::Value::as_f64);
-            if let (Some(max), Some(remaining)) = (number("Max"), number("Remaining")) {
-                if max > 0.0 {
-                    crate::metrics::record_limit(name, (max - remaining).max(0.0) * 100.0 / max);
-                }
+            if let Some(percent) = crate::limits::percent_used(limit) {
+                crate::metrics::record_limit(name, percent);
             }
         }
         Ok(limits)

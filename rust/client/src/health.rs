@@ -166,7 +166,7 @@ fn usage_check(
     } else {
         HealthStatus::Ok
     };
-    crate::metrics::record_rate_limit(percent);
+    // `Client::limits` has recorded it, with every other limit.
     HealthCheck {
         name: "api_usage",
         status,

@@ -2,6 +2,14 @@
 
 use std::sync::Mutex;
 
+/// The share of one `/limits` entry (`{"Max": n, "Remaining": n}`) used, in percent; None
+/// when it gives no maximum above zero.
+pub fn percent_used(limit: &serde_json::Value) -> Option<f64> {
+    let number = |key: &str| limit.get(key).and_then(serde_json::Value::as_f64);
+    let (max, remaining) = (number("Max")?, number("Remaining")?);
+    (max > 0.0).then(|| (max - remaining).max(0.0) * 100.0 / max)
+}
+
 /// Daily API usage of the org, from the latest response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiUsage {

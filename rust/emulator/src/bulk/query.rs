@@ -148,7 +148,7 @@ fn cell(value: Option<&Value>, field_type: FieldType) -> String {
 }
 
 /// A stored (REST-form, UTC) datetime in Bulk's form.
-pub fn bulk_datetime(stored: &str) -> String {
+fn bulk_datetime(stored: &str) -> String {
     match stored.strip_suffix("+0000") {
         Some(utc) => format!("{utc}Z"),
         None => stored.to_owned(),
