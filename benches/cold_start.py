@@ -41,7 +41,7 @@ def main() -> None:
         env = child_env(
             {
                 "SF_INSTANCE_URL": org.instance_url,
-                "SF_ACCESS_TOKEN": org.access_token(),
+                "SF_ACCESS_TOKEN": org.access_token,
                 "SF_CA_CERT_FILE": org.ca_cert_path or "",
             }
         )

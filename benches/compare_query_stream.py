@@ -76,7 +76,7 @@ def ratios(
 def org_in_process(n: int) -> Iterator[tuple[str, str, str]]:
     with Emulator(tls=True, api_limit=100_000_000) as org:
         org.seed_records("Account", (sample_account(i) for i in range(n)))
-        yield org.instance_url, org.access_token(), org.ca_cert_path or ""
+        yield org.instance_url, org.access_token, org.ca_cert_path or ""
 
 
 @contextlib.contextmanager

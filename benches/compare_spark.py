@@ -64,7 +64,7 @@ def serve(args: argparse.Namespace) -> None:
         # Bulk result pages, and REST query pages (the peer's), each wait the same.
         org.inject_fault("/results", status=200, delay=args.page_delay, times=forever, method="GET")
         org.inject_fault("/v62.0/query", status=200, delay=args.page_delay, times=forever, method="GET")
-        settings = {"url": org.instance_url, "token": org.access_token(), "ca": org.ca_cert_path}
+        settings = {"url": org.instance_url, "token": org.access_token, "ca": org.ca_cert_path}
         print(json.dumps(settings), flush=True)
         sys.stdin.read()
 

@@ -43,7 +43,7 @@ def serve(args: argparse.Namespace) -> None:
             )
         settings = {
             "instanceUrl": org.instance_url,
-            "accessToken": org.access_token(),
+            "accessToken": org.access_token,
             "pubsubEndpoint": org.pubsub_url,
         }
         print(json.dumps(settings), flush=True)

@@ -15,5 +15,5 @@ def simple_salesforce(org: Emulator) -> SimpleSalesforce:
     session.verify = org.ca_cert_path
     session.trust_env = False
     return SimpleSalesforce(
-        instance_url=org.instance_url, session_id=org.access_token(), session=session, version="62.0"
+        instance_url=org.instance_url, session_id=org.access_token, session=session, version="62.0"
     )

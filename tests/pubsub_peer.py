@@ -89,7 +89,7 @@ class GrpcioSubscriber:
             pb2,
             pb2_grpc,
             org.pubsub_endpoint,
-            token=org.access_token(),
+            token=org.access_token,
             instance_url=org.instance_url,
             tenant_id=org.org_id,
             ca_pem=Path(org.ca_cert_path or "").read_bytes(),

@@ -270,7 +270,7 @@ def test_cli_bulk_insert_and_query(
     org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token)
     path = write_accounts(tmp_path / "cli.csv", 1_000, {3})
     failed_out = tmp_path / "failed.csv"
     assert main(["bulk", "insert", "Account", str(path), "--failed-out", str(failed_out)]) == 1
@@ -286,7 +286,7 @@ def test_simple_salesforce_bulk2_insert_works_against_the_emulator(
     tls_emulator: Emulator, tmp_path: Path
 ) -> None:
     peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
     )
     path = write_accounts(tmp_path / "peer.csv", 300, {7})
     results = peer.bulk2.Account.insert(str(path), wait=0.05)

@@ -102,7 +102,7 @@ def test_breaker_settings_come_from_the_environment(
     sf_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
     monkeypatch.setenv("SF_BREAKER_FAILURES", "2")
     monkeypatch.setenv("SF_BREAKER_OPEN_SECONDS", "5")
     sf = Salesforce.builder(from_env=True).retries(1).build()

@@ -34,7 +34,7 @@ def env(sf_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
         if name.startswith("SF_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
     return sf_emulator
 
 
@@ -131,7 +131,7 @@ def cli(*args: str) -> list[str]:
 
 def test_a_broken_pipe_and_ctrl_c_end_quietly(env: Emulator) -> None:
     env.seed_records("Account", [{"Name": f"A{i}"} for i in range(3_000)])
-    environ = {**os.environ, "SF_INSTANCE_URL": env.instance_url, "SF_ACCESS_TOKEN": env.access_token()}
+    environ = {**os.environ, "SF_INSTANCE_URL": env.instance_url, "SF_ACCESS_TOKEN": env.access_token}
     with subprocess.Popen(
         cli("query", "SELECT Id, Name FROM Account"),
         stdout=subprocess.PIPE,

@@ -73,7 +73,7 @@ def test_loopback_http_is_allowed() -> None:
 
 def test_from_env(monkeypatch: pytest.MonkeyPatch, sf_emulator: Emulator) -> None:
     monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
     monkeypatch.setenv("SF_API_VERSION", "60.0")
     monkeypatch.setenv("SF_TIMEOUT_SECONDS", "5")
     sf = Salesforce.from_env()
@@ -118,7 +118,7 @@ def test_unknown_override_is_an_error() -> None:
 
 
 def test_no_secret_in_reprs(sf_emulator: Emulator) -> None:
-    token = sf_emulator.access_token()
+    token = sf_emulator.access_token
     builder = Salesforce.builder().instance_url(sf_emulator.instance_url).access_token(token)
     sf = builder.build()
     for text in (
@@ -135,7 +135,7 @@ def test_no_secret_in_reprs(sf_emulator: Emulator) -> None:
 def test_from_env_trusts_sf_ca_cert_file(monkeypatch: pytest.MonkeyPatch, tls_emulator: Emulator) -> None:
     assert tls_emulator.ca_cert_path is not None
     monkeypatch.setenv("SF_INSTANCE_URL", tls_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", tls_emulator.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", tls_emulator.access_token)
     monkeypatch.setenv("SF_CA_CERT_FILE", tls_emulator.ca_cert_path)
     assert Salesforce.from_env().sobjects.create("Account", {"Name": "trusted"}).success
     monkeypatch.setenv("SF_CA_CERT_FILE", "/nonexistent/ca.pem")
@@ -183,7 +183,7 @@ def test_sf_track_limits_false_reads_no_limit_header(
 ) -> None:
     clear_sf_environment(monkeypatch)
     monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
     monkeypatch.setenv("SF_TRACK_LIMITS", "false")
     untracked = Salesforce.from_env()
     untracked.sobjects.describe("Account")

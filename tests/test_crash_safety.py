@@ -221,7 +221,7 @@ def test_async_programs_end_without_an_abort_on_a_busy_machine(sf_emulator: Emul
     env = {
         **os.environ,
         "SF_INSTANCE_URL": sf_emulator.instance_url,
-        "SF_ACCESS_TOKEN": sf_emulator.access_token(),
+        "SF_ACCESS_TOKEN": sf_emulator.access_token,
     }
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:

@@ -37,7 +37,7 @@ def call(
         method=method,
         data=data,
         headers={
-            "Authorization": f"Bearer {org.access_token()}",
+            "Authorization": f"Bearer {org.access_token}",
             "Content-Type": "application/json",
             **(headers or {}),
         },
@@ -54,7 +54,7 @@ def raw_head(org: Emulator, path: str) -> bytes:
     url = urlsplit(org.instance_url)
     with socket.create_connection((url.hostname, url.port), timeout=30) as conn:
         conn.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {org.access_token()}\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {org.access_token}\r\n"
             "Accept: */*\r\nConnection: close\r\n\r\n".encode()
         )
         received = b""
@@ -262,7 +262,7 @@ def test_the_client_asks_for_gzip_except_on_loopback_unless_told(org: Emulator) 
     compressed = (
         Salesforce.builder()
         .instance_url(org.instance_url)
-        .access_token(org.access_token())
+        .access_token(org.access_token)
         .gzip(True)
         .build()
     )
@@ -276,7 +276,7 @@ def test_sf_gzip_is_read_from_the_environment_and_checked(
     org: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token)
     monkeypatch.setenv("SF_GZIP", "true")
     before = org.stats()["gzip_answers"]
     Salesforce.from_env().sobjects.describe("Account")

@@ -145,7 +145,7 @@ def test_expired_session_and_request_limit() -> None:
 def test_server_error_after_retries(org: Emulator) -> None:
     org.inject_fault("/sobjects", status=500, error_code="UNKNOWN_EXCEPTION", times=10)
     sf = org.client()
-    builder_sf = type(sf).builder().instance_url(org.instance_url).access_token(org.access_token())
+    builder_sf = type(sf).builder().instance_url(org.instance_url).access_token(org.access_token)
     quick = builder_sf.retries(3, backoff_base=0.001, backoff_max=0.002).build()
     with pytest.raises(ServerError) as caught:
         quick.sobjects.describe_global()
@@ -157,7 +157,7 @@ def test_method_not_allowed_from_the_emulator(org: Emulator) -> None:
     request = urllib.request.Request(
         f"{org.instance_url}/services/data/v62.0/sobjects/Account/describe",
         method="DELETE",
-        headers={"Authorization": f"Bearer {org.access_token()}"},
+        headers={"Authorization": f"Bearer {org.access_token}"},
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request)
@@ -217,7 +217,7 @@ def test_unsendable_values_raise_type_error_before_sending(org: Emulator) -> Non
 def test_other_mapped_errors_from_injected_answers(
     org: Emulator, status: int, code: str, error: type[SalesforceError]
 ) -> None:
-    sf = type(org.client()).builder().instance_url(org.instance_url).access_token(org.access_token())
+    sf = type(org.client()).builder().instance_url(org.instance_url).access_token(org.access_token)
     quick = sf.retries(2, backoff_base=0.001, backoff_max=0.002).build()
     org.inject_fault("/sobjects", status=status, error_code=code, message="injected", times=5)
     with pytest.raises(error) as caught:

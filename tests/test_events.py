@@ -334,7 +334,7 @@ def test_forcelink_subscribe_prints_json_lines(
     sf.sobjects.create("Account", {"Name": "Cli"})
     for key, value in {
         "SF_INSTANCE_URL": events_org.instance_url,
-        "SF_ACCESS_TOKEN": events_org.access_token(),
+        "SF_ACCESS_TOKEN": events_org.access_token,
         "SF_CA_CERT_FILE": events_org.ca_cert_path or "",
         "SF_PUBSUB_ENDPOINT": events_org.pubsub_url,
     }.items():
@@ -364,7 +364,7 @@ def test_the_wire_keepalives_idle_close_and_error_trailers(events_org: Emulator,
     )
     stub = pb2_grpc.PubSubStub(channel)
     metadata = (
-        ("accesstoken", events_org.access_token()),
+        ("accesstoken", events_org.access_token),
         ("instanceurl", events_org.instance_url),
         ("tenantid", events_org.org_id),
     )

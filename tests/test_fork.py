@@ -38,7 +38,7 @@ def in_child(work: Callable[[], None]) -> int:
 
 
 def settings(org: Emulator) -> tuple[str, str]:
-    return org.instance_url, org.access_token()
+    return org.instance_url, org.access_token
 
 
 def build_sync(instance_url: str, token: str) -> Salesforce:

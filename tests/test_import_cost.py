@@ -70,6 +70,6 @@ def test_debug_records_reach_a_logger_configured_before_the_client_is_built() ->
         "sf.limits.get()\n"
     )
     with Emulator() as org:
-        done = run_python(code, SF_INSTANCE_URL=org.instance_url, SF_ACCESS_TOKEN=org.access_token())
+        done = run_python(code, SF_INSTANCE_URL=org.instance_url, SF_ACCESS_TOKEN=org.access_token)
     assert done.returncode == 0, done.stderr
     assert any(line.startswith("forcelink.") for line in done.stdout.splitlines()), done.stdout

@@ -269,7 +269,7 @@ def test_the_health_command_is_a_probe(
     import json
 
     monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token())
+    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
     assert forcelink_cli(["health"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "ok"
     assert forcelink_cli(["health", "--warn-percent", "0"]) == 1

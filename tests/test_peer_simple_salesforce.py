@@ -15,7 +15,7 @@ from .conftest import simple_salesforce_peer
 
 def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:
     peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
     )
     created = peer.Account.create({"Name": "Peer Co", "Industry": "Retail"})
     assert created["success"] is True
@@ -56,7 +56,7 @@ def test_simple_salesforce_bulk2_download_by_locator_and_a_compound_rest_read(
         "Account", ({"Name": f"Peer {i:03}", "BillingCity": f"City {i % 7}"} for i in range(250))
     )
     peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
     )
     results = peer.bulk2.Account.download(
         "SELECT Id, Name, BillingCity, CreatedDate FROM Account", path=str(tmp_path), max_records=100, wait=1

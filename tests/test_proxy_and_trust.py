@@ -94,7 +94,7 @@ def test_a_proxy_that_is_not_an_http_url_is_refused_before_sending(tls_org: Emul
 
 
 def test_tls_trusts_the_file_ssl_cert_file_names(tls_org: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    bare = Salesforce.builder().instance_url(tls_org.instance_url).access_token(tls_org.access_token())
+    bare = Salesforce.builder().instance_url(tls_org.instance_url).access_token(tls_org.access_token)
     bare.pubsub_endpoint(tls_org.pubsub_url).retries(1).circuit_breaker(0)
     with pytest.raises(TransportError):
         bare.build().sobjects.create("Account", {"Name": "Untrusted"})

@@ -280,7 +280,7 @@ def test_format_soql_values() -> None:
 def test_simple_salesforce_query_all_matches_ours(tls_emulator: Emulator) -> None:
     tls_emulator.seed_records("Account", ({"Name": f"P{i:04}"} for i in range(4_500)))
     peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
     )
     theirs = peer.query_all("SELECT Id, Name FROM Account ORDER BY Name")
     ours = list(tls_emulator.client().query.stream("SELECT Id, Name FROM Account ORDER BY Name"))

@@ -21,7 +21,7 @@ from forcelink.testing import Emulator
 
 
 def quick_client(org: Emulator, events: list[RetryEvent] | None = None, **retry: float) -> Salesforce:
-    builder = Salesforce.builder().instance_url(org.instance_url).access_token(org.access_token())
+    builder = Salesforce.builder().instance_url(org.instance_url).access_token(org.access_token)
     builder.retries(int(retry.get("max_attempts", 4)), backoff_base=0.001, backoff_max=0.005)
     if events is not None:
         builder.on_retry(events.append)
@@ -83,7 +83,7 @@ def test_timeouts_are_timeout_errors(org: Emulator) -> None:
 
 def test_a_refused_connection_is_retried_even_for_post() -> None:
     with Emulator() as org:
-        url, token = org.instance_url, org.access_token()
+        url, token = org.instance_url, org.access_token
     events: list[RetryEvent] = []
     builder = Salesforce.builder().instance_url(url).access_token(token).on_retry(events.append)
     sf = builder.retries(3, backoff_base=0.001, backoff_max=0.002).build()

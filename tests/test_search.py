@@ -81,7 +81,7 @@ async def test_async_search(seeded: Emulator) -> None:
 def test_simple_salesforce_search_reads_the_same(tls_emulator: Emulator) -> None:
     tls_emulator.seed_records("Account", [{"Name": "Acme Corporation"}, {"Name": "Globex"}])
     peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
     )
     sosl = "FIND {acme} RETURNING Account(Id, Name)"
     theirs = peer.search(sosl)["searchRecords"]

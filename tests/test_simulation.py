@@ -78,7 +78,7 @@ def test_unmatched_requests_raise_naming_the_request(tmp_path: Path) -> None:
         sf = (
             Salesforce.builder()
             .instance_url(org.instance_url)
-            .access_token(org.access_token())
+            .access_token(org.access_token)
             .with_recorder(recorder)
             .build()
         )
@@ -118,7 +118,7 @@ def test_recorded_errors_replay_as_the_same_exceptions(tmp_path: Path) -> None:
         sf = (
             Salesforce.builder()
             .instance_url(org.instance_url)
-            .access_token(org.access_token())
+            .access_token(org.access_token)
             .with_recorder(recorder)
             .build()
         )
@@ -173,7 +173,7 @@ def test_sf_cassette_records_then_replays(pytester: pytest.Pytester) -> None:
         from forcelink import Salesforce
 
         def test_session(sf_cassette, sf_emulator):
-            builder = Salesforce.builder().instance_url(sf_emulator.instance_url).access_token(sf_emulator.access_token())
+            builder = Salesforce.builder().instance_url(sf_emulator.instance_url).access_token(sf_emulator.access_token)
             sf = sf_cassette.configure(builder).build()
             saved = sf.sobjects.create("Account", {"Name": "Cassette"})
             assert sf.sobjects.get("Account", saved.id)["Name"] == "Cassette"
@@ -199,7 +199,7 @@ def test_cli_records_and_replays_a_query(tmp_path: Path) -> None:
     cassette = tmp_path / "cli.jsonl"
     with Emulator() as org:
         org.seed_records("Account", (make_account(i) for i in range(3)))
-        env = {**os.environ, "SF_INSTANCE_URL": org.instance_url, "SF_ACCESS_TOKEN": org.access_token()}
+        env = {**os.environ, "SF_INSTANCE_URL": org.instance_url, "SF_ACCESS_TOKEN": org.access_token}
         command = [
             sys.executable,
             "-m",

@@ -169,7 +169,7 @@ def test_simple_salesforce_reads_the_same_subquery_and_aggregate_rows(tls_emulat
     sf = tls_emulator.client()
     seed(sf)
     peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token(), tls_emulator.ca_cert_path
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
     )
     for soql in (
         "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account ORDER BY Name",

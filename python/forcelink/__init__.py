@@ -13,6 +13,7 @@ from .config import ClientBuilder
 from .errors import (
     AuthError,
     BulkIncompleteError,
+    BulkInterruptedError,
     BulkJobError,
     BulkTimeoutError,
     CircuitOpenError,
@@ -116,6 +117,7 @@ __all__ = [
     "AuthError",
     "BulkEvent",
     "BulkIncompleteError",
+    "BulkInterruptedError",
     "BulkJobError",
     "BulkQuery",
     "BulkResult",

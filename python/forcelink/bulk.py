@@ -24,6 +24,7 @@ from ._core import (
 )
 from ._options import Headers, scoped
 from ._twins import async_twin_of
+from .errors import InvalidArgumentError
 from .frames import arrow_table, pandas_frame
 
 if TYPE_CHECKING:
@@ -78,7 +79,9 @@ class BulkEvent:
 
 class LoadOptions(TypedDict, total=False):
     """Keyword options of every load. ``timeout`` bounds the whole load (every job's wait);
-    ``request_timeout`` each HTTP request, and ``headers`` are sent with each request."""
+    ``request_timeout`` each HTTP request, and ``headers`` are sent with each request.
+    ``rows`` loads only those data rows of ``data`` (``(first, last)`` pairs counted from 1
+    after the header, as :class:`~forcelink.errors.BulkIncompleteError` reports them unsent)."""
 
     column_delimiter: str
     max_upload_bytes: int
@@ -91,6 +94,20 @@ class LoadOptions(TypedDict, total=False):
     spool_dir: str | os.PathLike[str] | None
     headers: Headers | None
     request_timeout: float | None
+    rows: Sequence[tuple[int, int]] | None
+
+
+def _check_options(options: Mapping[str, object]) -> None:
+    """A misspelt option is a TypeError, as it is for a keyword argument, not silently ignored."""
+    unknown = sorted(set(options) - set(LoadOptions.__annotations__))
+    if unknown:
+        known = ", ".join(sorted(LoadOptions.__annotations__))
+        raise TypeError(f"unknown bulk load option(s) {', '.join(unknown)}; the options are: {known}")
+
+
+def _rows(options: LoadOptions) -> list[tuple[int, int]] | None:
+    rows = options.get("rows")
+    return None if rows is None else [(int(first), int(last)) for first, last in rows]
 
 
 def _is_path(data: object) -> bool:
@@ -103,6 +120,7 @@ def _split_in_memory(data: BulkData, options: LoadOptions) -> SplitInput:
         max_upload_bytes=options.get("max_upload_bytes", MAX_UPLOAD_BYTES),
         max_records=options.get("max_records_per_job"),
         spool_dir=options.get("spool_dir"),
+        rows=_rows(options),
     )
     if isinstance(data, (bytes, bytearray, memoryview)):
         splitter.feed(bytes(data))
@@ -123,7 +141,7 @@ def _split_in_memory(data: BulkData, options: LoadOptions) -> SplitInput:
                 splitter.push_row(item)
             empty = False
         if empty:
-            raise ValueError("bulk data is empty: there is nothing to load")
+            raise InvalidArgumentError("bulk data is empty: there is nothing to load", argument="data")
     return splitter.finish()
 
 
@@ -134,6 +152,7 @@ def _split_path(data: str | os.PathLike[str], options: LoadOptions) -> Any:
         max_upload_bytes=options.get("max_upload_bytes", MAX_UPLOAD_BYTES),
         max_records=options.get("max_records_per_job"),
         spool_dir=options.get("spool_dir"),
+        rows=_rows(options),
     )
 
 
@@ -199,7 +218,7 @@ class _ResultBase:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(jobs={len(self.job_ids)}, processed={self.records_processed}, "
+            f"{type(self).__name__}(job_ids={self.job_ids!r}, processed={self.records_processed}, "
             f"failed={self.records_failed}, unprocessed={self.records_unprocessed})"
         )
 
@@ -269,6 +288,11 @@ async def _async_job_pages(job: BulkQueryCore) -> AsyncIterator[BulkQueryPage]:
         yield page
 
 
+def _query_repr(query: object, soql: str, taken: bool) -> str:
+    state = "read" if taken else "not started"
+    return f"{type(query).__name__}({soql!r}, {state})"
+
+
 class BulkQuery:
     """The rows of a bulk query, returned by :meth:`Bulk.query`. Iterate over it for each row
     as a dict of strings, read page by page in flat memory; or take every row at once with
@@ -281,6 +305,9 @@ class BulkQuery:
         self._args = args
         self._rows: Iterator[dict[str, str]] | None = None
         self._taken = False
+
+    def __repr__(self) -> str:
+        return _query_repr(self, self._soql, self._taken)
 
     def _start(self) -> BulkQueryCore:
         if self._taken:
@@ -322,6 +349,9 @@ class AsyncBulkQuery:
         self._args = args
         self._rows: AsyncIterator[dict[str, str]] | None = None
         self._taken = False
+
+    def __repr__(self) -> str:
+        return _query_repr(self, self._soql, self._taken)
 
     async def _start(self) -> BulkQueryCore:
         if self._taken:
@@ -368,6 +398,7 @@ class Bulk:
         external_id_field: str | None,
         options: LoadOptions,
     ) -> BulkResult:
+        _check_options(options)
         split: SplitInput = (
             _split_path(data, options).wait()  # type: ignore[arg-type]
             if _is_path(data)
@@ -534,6 +565,7 @@ class AsyncBulk:
         external_id_field: str | None,
         options: LoadOptions,
     ) -> AsyncBulkResult:
+        _check_options(options)
         if _is_path(data):
             split = await _split_path(data, options)  # type: ignore[arg-type]
         else:

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,16 @@ from . import __version__
 from ._core import ChangeEvent, SimulationRecorder, SimulationReplayer
 from .bulk import BulkEvent
 from .client import Salesforce
-from .errors import AuthError, ConfigError, NotFoundError, SalesforceError, TransportError
+from .errors import (
+    AuthError,
+    BulkIncompleteError,
+    BulkInterruptedError,
+    ConfigError,
+    InvalidArgumentError,
+    NotFoundError,
+    SalesforceError,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     from .bulk import LoadOptions
@@ -45,7 +55,8 @@ EXIT_CODES_HELP = """exit codes (forcelink health: 0 ok, 1 degraded, 2 down):
        with SF_USERNAME and SF_PRIVATE_KEY(_FILE), SF_REFRESH_TOKEN or SF_CLIENT_SECRET)
   4    network: the org could not be reached, or the answer was lost
   5    the API refused the request (the error code is printed)
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C); an interrupted bulk load prints the command that finishes it
+  141  the reader of the output went away (a broken pipe, as in `forcelink query ... | head`)
 """
 
 SF_HINT = (
@@ -53,6 +64,39 @@ SF_HINT = (
     "SF_PRIVATE_KEY (or SF_PRIVATE_KEY_FILE) for the JWT bearer flow, SF_REFRESH_TOKEN, or "
     "SF_CLIENT_SECRET"
 )
+
+# The settings a failed configuration names, and the hint that fits each; the credentials hint
+# only where credentials are at fault.
+CREDENTIAL_SETTINGS = frozenset(
+    {
+        "credentials",
+        "access_token",
+        "client_id",
+        "client_secret",
+        "username",
+        "private_key",
+        "private_key_file",
+        "refresh_token",
+        "instance_url",
+    }
+)
+SETTING_HINTS = {
+    "api_version": "SF_API_VERSION is a version like 62.0 (or v62.0)",
+    "login_url": "SF_LOGIN_URL is https://login.salesforce.com, https://test.salesforce.com or a My Domain URL",
+    "ca_cert_file": "SF_CA_CERT_FILE must name a readable PEM file of the CA to trust",
+    "ca_cert": "SF_CA_CERT_FILE must hold at least one PEM certificate",
+    "pubsub_endpoint": "SF_PUBSUB_ENDPOINT is host:port, like api.pubsub.salesforce.com:7443",
+    "proxy": "HTTPS_PROXY (or SF_PROXY) is a URL like http://proxy.example.com:3128",
+    "timeout": "SF_TIMEOUT is a positive number of seconds",
+    "connect_timeout": "SF_CONNECT_TIMEOUT is a positive number of seconds",
+}
+
+
+def _config_hint(error: ConfigError) -> str | None:
+    setting = getattr(error, "setting", "")
+    if setting in CREDENTIAL_SETTINGS:
+        return SF_HINT
+    return SETTING_HINTS.get(setting)
 
 # Delimiters by the names Bulk API 2.0 gives them, and as characters.
 DELIMITERS = {
@@ -77,7 +121,12 @@ def _delimiter(text: str) -> str:
 
 
 def exit_code_for(error: SalesforceError) -> int:
-    """The exit code of a failure kind."""
+    """The exit code of a failure kind. Input refused before anything was sent (a bad argument,
+    a missing or malformed file) is a usage error."""
+    if isinstance(error, BulkInterruptedError):
+        return EXIT_INTERRUPTED
+    if isinstance(error, InvalidArgumentError):
+        return EXIT_USAGE
     if isinstance(error, (ConfigError, AuthError)):
         return EXIT_CONFIG
     if isinstance(error, TransportError):
@@ -176,14 +225,23 @@ def _without_attributes(value: Any) -> Any:
 
 
 def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Parent fields as dotted columns (``Account.Name``), for CSV."""
+    """Parent fields as dotted columns (``Account.Name``), for CSV; a subquery's records (and
+    any other list) as one JSON column."""
     out: dict[str, Any] = {}
     for key, value in record.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and isinstance(value.get("records"), list):
+            out[f"{prefix}{key}"] = json.dumps(value["records"], sort_keys=True, default=str)
+        elif isinstance(value, dict):
             out.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, list):
+            out[f"{prefix}{key}"] = json.dumps(value, sort_keys=True, default=str)
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+# `SELECT COUNT() FROM ...` answers with a count and no records.
+_COUNT_QUERY = re.compile(r"^\s*select\s+count\(\s*\)\s+from\b", re.IGNORECASE)
 
 
 def query(
@@ -191,6 +249,15 @@ def query(
 ) -> int:
     """Print every record of a query as JSON lines, or as CSV with a header row."""
     sf, recorder = _client(record, replay)
+    if _COUNT_QUERY.match(soql):
+        count = sf.query.count(soql, include_deleted=include_deleted)
+        if fmt == "csv":
+            print(f"count\n{count}")
+        else:
+            print(json.dumps({"count": count}))
+        if recorder is not None and record:
+            recorder.save(record)
+        return 0
     writer: Any = None
     for row in sf.query.stream(soql, include_deleted=include_deleted):
         fields = _without_attributes(row)
@@ -214,17 +281,20 @@ def _replay_arg(text: str) -> str | int:
     try:
         return int(text)
     except ValueError:
-        raise SystemExit(
-            f"forcelink: --replay must be latest, earliest or a replay id number, not {text!r}"
+        raise argparse.ArgumentTypeError(
+            f"must be latest, earliest or a replay id number, not {text!r}"
         ) from None
 
 
-def subscribe(topic: str, replay: str, max_events: int | None, batch_size: int) -> int:
+def subscribe(
+    topic: str, replay: str | int, max_events: int | None, batch_size: int, timeout: float | None = None
+) -> int:
     """Print events as JSON lines: replay id (an integer, usable with --replay), ids, payload,
-    and for change events the header with field names expanded."""
+    and for change events the header with field names expanded. With ``timeout``, stops after
+    that many seconds without an event."""
     sf, _ = _client(None, None)
     seen = 0
-    with sf.events.subscribe(topic, replay=_replay_arg(replay), batch_size=batch_size) as sub:
+    with sf.events.subscribe(topic, replay=replay, batch_size=batch_size, timeout=timeout) as sub:
         for event in sub:
             line: dict[str, object] = {
                 "replay_id": event.replay_id_int,
@@ -291,8 +361,21 @@ class _ProgressPrinter:
                 self._bar.update(self._task, completed=sum(self._done.values()))
                 return
         if self._bar is None:
-            fields = {k: v for k, v in vars(event).items() if v is not None and k != "kind"}
-            print(f"{event.kind}: {fields}", file=sys.stderr, flush=True)
+            print(_progress_line(event), file=sys.stderr, flush=True)
+
+
+def _progress_line(event: BulkEvent) -> str:
+    """A progress event as a line of text."""
+    if event.kind == "job_created":
+        return f"job {event.job_id}: created for {event.records or 0:,} rows"
+    if event.kind == "uploaded":
+        return f"job {event.job_id}: uploaded {event.bytes or 0:,} bytes"
+    if event.kind == "job_state":
+        return (
+            f"job {event.job_id}: {event.state}, {event.processed or 0:,} processed, "
+            f"{event.failed or 0:,} failed"
+        )
+    return event.kind
 
 
 def bulk(args: argparse.Namespace) -> int:
@@ -319,40 +402,138 @@ def bulk(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if args.operation == "resume":
-        result = sf.bulk.resume(args.job_ids, timeout=args.timeout)
-        return _report(result, None)
+        return _resume(sf, args)
+    return _load(sf, args, args.operation, args.object, args.file)
+
+
+def _load(sf: Salesforce, args: argparse.Namespace, operation: str, object: str, file: str) -> int:
+    """Loads a CSV file (or the rows of it ``--rows`` names) and reports; an interrupted or
+    broken-off load first prints the command that finishes it."""
+    if operation not in LOAD_OPERATIONS:
+        raise InvalidArgumentError(
+            f"{operation!r} is not a load: use one of {', '.join(LOAD_OPERATIONS)}", argument="operation"
+        )
+    if operation == "upsert" and not args.external_id_field:
+        print("error: upsert needs --external-id-field", file=sys.stderr)
+        return EXIT_USAGE
     options: LoadOptions = {
         "column_delimiter": args.delimiter,
         "parallelism": args.parallelism,
         "timeout": args.timeout,
     }
-    data: Any = sys.stdin.buffer if args.file == "-" else args.file
-    with _ProgressPrinter() as progress:
-        options["progress"] = progress
-        if args.operation == "upsert":
-            if not args.external_id_field:
-                print("error: upsert needs --external-id-field", file=sys.stderr)
-                return EXIT_USAGE
-            result = sf.bulk.upsert(args.object, data, external_id_field=args.external_id_field, **options)
-        else:
-            load = {
-                "insert": sf.bulk.insert,
-                "update": sf.bulk.update,
-                "delete": sf.bulk.delete,
-                "hard-delete": sf.bulk.hard_delete,
-            }[args.operation]
-            result = load(args.object, data, **options)
+    if args.rows:
+        options["rows"] = args.rows
+    if args.max_records_per_job is not None:
+        options["max_records_per_job"] = args.max_records_per_job
+    data: Any = sys.stdin.buffer if file == "-" else file
+    try:
+        with _ProgressPrinter() as progress:
+            options["progress"] = progress
+            if operation == "upsert":
+                result = sf.bulk.upsert(object, data, external_id_field=args.external_id_field, **options)
+            else:
+                load = {
+                    "insert": sf.bulk.insert,
+                    "update": sf.bulk.update,
+                    "delete": sf.bulk.delete,
+                    "hard-delete": sf.bulk.hard_delete,
+                }[operation]
+                result = load(object, data, **options)
+    except BulkIncompleteError as e:
+        _print_finish(e, args, operation, object, file)
+        raise
     return _report(result, args.failed_out)
 
 
+LOAD_OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
+
+
+def _ranges_text(rows: Sequence[tuple[int, int]]) -> str:
+    return ",".join(f"{first}-{last}" for first, last in rows)
+
+
+def _rows_arg(text: str) -> list[tuple[int, int]]:
+    """``1-500,9001-12000`` (or single rows, ``7``): data rows counted from 1 after the header."""
+    ranges = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            pair = (int(first), int(last or first))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"rows are ranges like 1-500,9001-12000, not {text!r}") from None
+        if pair[0] < 1 or pair[0] > pair[1]:
+            raise argparse.ArgumentTypeError(f"{part.strip()} is not a range of data rows (the first is 1)")
+        ranges.append(pair)
+    return ranges
+
+
+def _print_finish(
+    error: BulkIncompleteError, args: argparse.Namespace, operation: str, object: str, file: str
+) -> None:
+    """What an unfinished load did, and the one command that finishes it: wait for the jobs
+    that hold data, and load the rows never sent."""
+    out = sys.stderr
+    for job in error.jobs:
+        print(f"job {job['id']}: {job.get('state') or 'state unknown'} (goes on at Salesforce)", file=out)
+    unsent = sum(last - first + 1 for first, last in error.unsent_rows)
+    if error.unsent_rows:
+        print(f"rows never sent: {_ranges_text(error.unsent_rows)} ({unsent:,} rows)", file=out)
+    command = ["forcelink", "bulk", "resume", *error.job_ids]
+    if error.unsent_rows:
+        command += ["--load", operation, object, file, "--rows", _ranges_text(error.unsent_rows)]
+        if args.max_records_per_job is not None:
+            command += ["--max-records-per-job", str(args.max_records_per_job)]
+        if operation == "upsert":
+            command += ["--external-id-field", args.external_id_field]
+        if args.delimiter != ",":
+            command += ["--delimiter", next(n for n, c in DELIMITERS.items() if c == args.delimiter)]
+    if error.job_ids or error.unsent_rows:
+        print("to finish the load (each row loaded once), run:", file=out)
+        print("  " + shlex.join(command), file=out)
+        if error.unsent_rows and file == "-":
+            print("  with the same input on standard input", file=out)
+    out.flush()
+
+
+def _resume(sf: Salesforce, args: argparse.Namespace) -> int:
+    """Waits for the jobs given and reports them; then, with ``--load``, loads the rows an
+    interrupted load never sent and reports that load (a JSON summary each)."""
+    if not args.job_ids and not args.load:
+        raise InvalidArgumentError("give the job ids to resume, or --load with --rows", argument="job_ids")
+    if args.load and not args.rows:
+        raise InvalidArgumentError("--load needs --rows: the rows never sent", argument="rows")
+    code = EXIT_OK
+    if args.job_ids:
+        code = _report(sf.bulk.resume(args.job_ids, timeout=args.timeout), args.failed_out)
+    if args.load:
+        operation, object, file = args.load
+        code = max(code, _load(sf, args, operation, object, file))
+    return code
+
+
+#: Failed rows whose errors are printed when no --failed-out file is asked for.
+SHOWN_FAILURES = 5
+
+
 def _report(result: Any, failed_out: str | None) -> int:
-    """Prints a load's summary (and each failed job's message); its exit code."""
+    """Prints a load's summary (and each failed job's message, and the first failed rows'
+    errors); its exit code."""
     for job in result.jobs:
         if job.get("state") in ("Failed", "Aborted"):
             print(
                 f"error: job {job.get('id')} ended {job.get('state')}: {job.get('errorMessage') or 'no message'}",
                 file=sys.stderr,
             )
+    if result.records_failed and not failed_out:
+        for shown, row in enumerate(result.failed_records()):
+            if shown == SHOWN_FAILURES:
+                break
+            print(f"failed row: {_row_error(row.get('sf__Error', ''))}", file=sys.stderr)
+        print(
+            f"hint: {result.records_failed:,} row(s) failed; --failed-out FILE writes every failed row "
+            "with its error",
+            file=sys.stderr,
+        )
     if failed_out and result.records_failed:
         with open(failed_out, "w", newline="", encoding="utf-8") as f:
             writer: Any = None
@@ -371,6 +552,40 @@ def _report(result: Any, failed_out: str | None) -> int:
     return EXIT_OK if result.records_failed == 0 and result.records_unprocessed == 0 else EXIT_ROWS_FAILED
 
 
+def _row_error(text: str) -> str:
+    """``CODE:message:fields --`` (Bulk API's sf__Error) as ``CODE: message (fields: ...)``."""
+    code, _, rest = text.partition(":")
+    message, _, fields = rest.rpartition(":")
+    if not message:
+        message, fields = rest, ""
+    fields = fields.strip().removesuffix("--").strip()
+    return f"{code}: {message.strip()}" + (f" (fields: {fields})" if fields else "")
+
+
+def _load_arguments(p: Any) -> None:
+    """The options of every load, for the load commands and ``resume --load``."""
+    p.add_argument("--external-id-field", help="the external id field (upsert)")
+    p.add_argument(
+        "--delimiter", type=_delimiter, default=",", help="column delimiter: , ; | ^ ` or tab (default ,)"
+    )
+    p.add_argument("--failed-out", metavar="FILE", help="write the failed rows here as CSV")
+    p.add_argument("--parallelism", type=int, default=4, help="jobs processed at once (default 4)")
+    p.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the jobs")
+    p.add_argument(
+        "--max-records-per-job",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N rows per job (default: as many as Salesforce's 150 MB upload holds)",
+    )
+    p.add_argument(
+        "--rows",
+        type=_rows_arg,
+        metavar="RANGES",
+        help="load only these data rows (1-500,9001-12000; counted from 1 after the header)",
+    )
+
+
 def _bulk_parser(commands: Any) -> None:
     p_bulk = commands.add_parser("bulk", help="Bulk API 2.0 loads and queries (SF_* variables)")
     ops = p_bulk.add_subparsers(dest="operation", required=True)
@@ -378,16 +593,20 @@ def _bulk_parser(commands: Any) -> None:
         p = ops.add_parser(name, help=f"{name} the rows of a CSV file")
         p.add_argument("object")
         p.add_argument("file", help="the CSV file, or - for standard input")
-        p.add_argument("--external-id-field", help="the external id field (upsert)")
-        p.add_argument(
-            "--delimiter", type=_delimiter, default=",", help="column delimiter: , ; | ^ ` or tab (default ,)"
-        )
-        p.add_argument("--failed-out", metavar="FILE", help="write the failed rows here as CSV")
-        p.add_argument("--parallelism", type=int, default=4, help="jobs processed at once (default 4)")
-        p.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the jobs")
-    p_resume = ops.add_parser("resume", help="wait for jobs created earlier and report their result")
-    p_resume.add_argument("job_ids", nargs="+", metavar="JOB_ID")
-    p_resume.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the jobs")
+        _load_arguments(p)
+    p_resume = ops.add_parser(
+        "resume",
+        help="wait for jobs created earlier and report their result; with --load, also load the "
+        "rows an interrupted load never sent",
+    )
+    p_resume.add_argument("job_ids", nargs="*", metavar="JOB_ID")
+    p_resume.add_argument(
+        "--load",
+        nargs=3,
+        metavar=("OPERATION", "OBJECT", "FILE"),
+        help="then load the --rows of FILE (insert, update, upsert, delete or hard-delete)",
+    )
+    _load_arguments(p_resume)
     p_query = ops.add_parser("query", help="write a bulk query's rows as CSV to a file or - (stdout)")
     p_query.add_argument("soql")
     p_query.add_argument("--out", required=True, metavar="FILE", help="a file, or - for standard output")
@@ -420,6 +639,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_emu.add_argument(
         "--seed-accounts", type=int, default=0, metavar="N", help="start with N sample Accounts"
     )
+    p_emu_output = p_emu.add_mutually_exclusive_group()
+    p_emu_output.add_argument("--json", action="store_true", help="print the settings as one JSON object")
+    p_emu_output.add_argument(
+        "--shell", action="store_true", help="print the settings as quoted export lines, for eval"
+    )
     org_commands = []
     org_commands.append(
         commands.add_parser("limits", help="print the org's limits (configured from SF_* variables)")
@@ -443,7 +667,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _bulk_parser(commands)
     p_sub = commands.add_parser("subscribe", help="print a topic's events as JSON lines (SF_* variables)")
     p_sub.add_argument("topic", help="/event/Name__e, /data/AccountChangeEvent or /data/ChangeEvents")
-    p_sub.add_argument("--replay", default="latest", help="latest, earliest, or a replay id to resume after")
+    p_sub.add_argument(
+        "--replay", type=_replay_arg, default="latest", help="latest, earliest, or a replay id to resume after"
+    )
+    p_sub.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS", help="stop after this long without an event"
+    )
     p_sub.add_argument("--max-events", type=int, default=None, metavar="N", help="stop after N events")
     p_sub.add_argument("--batch-size", type=int, default=100, help="events asked for at a time (1-100)")
     for command in org_commands:
@@ -452,8 +681,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        # A bulk load's interrupt says what it did (printed by the load) and is one here too.
+        print(f"interrupted: {e}" if isinstance(e, BulkInterruptedError) else "interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly, and keep Python from complaining
@@ -467,8 +697,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The command is configured from the environment: name variables, not methods.
             message = re.sub(r" or call \w+\(\)", "", message)
         print(f"error: {type(e).__name__}: {message}", file=sys.stderr)
-        if isinstance(e, ConfigError) and e.setting != "emulator":
-            print(f"hint: {SF_HINT}", file=sys.stderr)
+        hint = _config_hint(e) if isinstance(e, ConfigError) else None
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
         return exit_code_for(e)
 
 
@@ -490,18 +721,23 @@ def _run(args: argparse.Namespace) -> int:
     if args.metrics_port is not None:
         from .metrics import serve as serve_metrics
 
-        serve_metrics(args.metrics_port)
+        try:
+            serve_metrics(args.metrics_port)
+        except ImportError as e:
+            raise ConfigError(str(e), setting="metrics") from None
     if args.command == "health":
         return health(args.warn_percent, args.critical_percent)
     if args.command == "demo":
         return demo(args.tls)
     if args.command == "emulator":
-        serve: int = _emulator_package().cli.serve(args.tls, args.port, args.api_limit, args.seed_accounts)
+        serve: int = _emulator_package().cli.serve(
+            args.tls, args.port, args.api_limit, args.seed_accounts, as_json=args.json, as_shell=args.shell
+        )
         return serve
     if args.command == "bulk":
         return bulk(args)
     if args.command == "subscribe":
-        return subscribe(args.topic, args.replay, args.max_events, args.batch_size)
+        return subscribe(args.topic, args.replay, args.max_events, args.batch_size, args.timeout)
     if args.command == "query":
         return query(args.soql, args.all, args.record, args.replay, args.format)
     return limits(args.record, args.replay)

@@ -47,11 +47,43 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# simple-salesforce's names for what forcelink reaches otherwise (see the migration guide).
+_SIMPLE_SALESFORCE_NAMES = {
+    "bulk2": "Bulk API 2.0 is sf.bulk (sf.bulk.insert(object, data), sf.bulk.query(soql))",
+    "query_all": "queries go through sf.query: sf.query.query_all(soql)",
+    "query_more": "queries go through sf.query: sf.query.query_more(next_records_url)",
+    "query_all_iter": "queries go through sf.query: sf.query.stream(soql)",
+    "session_id": "the token is sf.auth.token().access_token",
+    "restful": "other REST paths go through sf.request(method, path)",
+}
+
+
 class _ClientBase:
     _engine: Engine
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine | None = None, /, **settings: Any) -> None:
+        if engine is None or settings:
+            # simple-salesforce's `Salesforce(instance_url=..., session_id=...)`, say.
+            name = type(self).__name__
+            raise TypeError(
+                f"{name}() is not configured by arguments: use {name}.builder().instance_url(url)"
+                f".access_token(session_id).build(), or {name}.from_env() for the SF_* variables "
+                "(the simple-salesforce migration guide has the whole table)"
+            )
         self._engine = engine
+
+    if not TYPE_CHECKING:  # hidden from type checkers, which should still flag a misspelling
+
+        def __getattr__(self, name: str) -> Any:
+            # Only names the class lacks come here: simple-salesforce idioms get forcelink's way.
+            hint = _SIMPLE_SALESFORCE_NAMES.get(name)
+            if hint is None and name[:1].isupper():
+                hint = (
+                    f"records go through sf.sobjects: sf.sobjects.create({name!r}, {{...}}), "
+                    f"sf.sobjects.get({name!r}, id), sf.sobjects.describe({name!r})"
+                )
+            message = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(f"{message}: {hint}" if hint else message)
 
     @property
     def instance_url(self) -> str:
@@ -79,7 +111,11 @@ class _ClientBase:
         return type(self)(scoped(self._engine, timeout, headers))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(instance_url={self.instance_url!r}, api_version={self.api_version!r})"
+        closed = ", closed" if self.closed else ""
+        return (
+            f"{type(self).__name__}(instance_url={self.instance_url!r}, "
+            f"api_version={self.api_version!r}{closed})"
+        )
 
     def __enter__(self) -> Self:
         return self

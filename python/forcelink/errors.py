@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "AuthError",
     "BulkIncompleteError",
+    "BulkInterruptedError",
     "BulkJobError",
     "BulkTimeoutError",
     "CircuitOpenError",
@@ -144,16 +145,18 @@ class BulkTimeoutError(SalesforceError, TimeoutError):
 class BulkIncompleteError(SalesforceError):
     """A load stopped part way. ``job_ids`` ran, or hold their data and may still be running
     because their end was not seen (pass them to ``sf.bulk.resume`` for their results:
-    ``records_processed``, ``records_failed``);
+    ``records_processed``, ``records_failed``); ``jobs`` gives each one's ``id`` and the
+    ``state`` it was last seen in.
     ``unsent_rows`` lists the data rows, as (first, last) counted from 1 after the header, that
     were not loaded, and ``cause`` (also ``__cause__``) says why. Loading just those rows again
-    duplicates nothing."""
+    (the ``rows`` option of a load) duplicates nothing."""
 
     def __init__(
         self,
         message: str,
         *,
         job_ids: Sequence[str] = (),
+        jobs: Sequence[Mapping[str, str]] = (),
         records_processed: int = 0,
         records_failed: int = 0,
         unsent_rows: Sequence[tuple[int, int]] = (),
@@ -162,11 +165,20 @@ class BulkIncompleteError(SalesforceError):
     ) -> None:
         super().__init__(message, **kwargs)
         self.job_ids = list(job_ids)
+        self.jobs = [dict(j) for j in jobs] or [{"id": i, "state": ""} for i in self.job_ids]
         self.records_processed = records_processed
         self.records_failed = records_failed
         self.unsent_rows = [tuple(r) for r in unsent_rows]
         self.cause = cause
         self.__cause__ = cause
+
+
+class BulkInterruptedError(BulkIncompleteError, KeyboardInterrupt):
+    """A load stopped by Ctrl-C (a ``KeyboardInterrupt`` still, so the program stops unless it
+    catches it). No job was started after the interrupt; a job still being uploaded was aborted
+    (nothing of it ran) and its rows are in ``unsent_rows``; jobs already closed go on at
+    Salesforce and are in ``job_ids``. ``sf.bulk.resume(job_ids)`` and a load of just the
+    ``unsent_rows`` (``rows=error.unsent_rows``) finish the load with each row loaded once."""
 
 
 class CollectionsIncompleteError(SalesforceError):

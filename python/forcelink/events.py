@@ -14,6 +14,7 @@ raises :class:`~forcelink.errors.ReplayIdError` instead of moving elsewhere.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -110,11 +111,29 @@ class _Position:
 
     _managed: bool
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float | None = None) -> None:
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
         self._in_hand: Event | None = None
         self._handled: Event | None = None
         self._committed: bytes | None = None
         self._closed = False
+        self._timeout = timeout
+        self._idle_since = 0.0
+
+    def _wait_limit(self) -> float | None:
+        """How long the next wait for events may take before the idle timeout ends the loop."""
+        if self._timeout is None:
+            return None
+        return max(0.0, self._timeout - (time.monotonic() - self._idle_since))
+
+    def _idle_over(self) -> bool:
+        return self._timeout is not None and time.monotonic() - self._idle_since >= self._timeout
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        managed = ", managed" if self._managed else ""
+        return f"{type(self).__name__}({state}{managed}, last_replay_id={self.last_replay_id!r})"
 
     @property
     def last_replay_id(self) -> bytes | None:
@@ -144,8 +163,8 @@ class Subscription(_Position):
     block); one in hand when an exception left the ``with`` block does not, and neither does
     one in hand when another thread calls ``close()``."""
 
-    def __init__(self, core: SubscriptionCore, *, managed: bool = False) -> None:
-        super().__init__()
+    def __init__(self, core: SubscriptionCore, *, managed: bool = False, timeout: float | None = None) -> None:
+        super().__init__(timeout)
         self._core = core
         self._managed = managed
         self._reader: int | None = None
@@ -153,16 +172,24 @@ class Subscription(_Position):
     def __iter__(self) -> Iterator[Event]:
         core = self._core
         self._reader = threading.get_ident()
+        self._idle_since = time.monotonic()
         while True:
-            batch = core.next_batch().wait()
+            batch = core.next_batch(self._wait_limit()).wait()
             if batch is None or self._closed:
                 return
-            for event in batch.events():
+            events = batch.events()
+            if not events:
+                if self._idle_over():
+                    self._close(in_hand_handled=True)
+                    return
+                continue
+            for event in events:
                 if self._closed:  # closed by another thread: hand out no more
                     return
                 self._in_hand = event
                 yield event
                 self._handled = event
+            self._idle_since = time.monotonic()
             if self._managed:
                 try:
                     self.commit()
@@ -203,8 +230,10 @@ class AsyncSubscription(_Position):
     same way (the loop's own task stands for its thread). The stream opens on first iteration
     (or on entering ``async with``)."""
 
-    def __init__(self, opening: Pending[SubscriptionCore], *, managed: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self, opening: Pending[SubscriptionCore], *, managed: bool = False, timeout: float | None = None
+    ) -> None:
+        super().__init__(timeout)
         self._opening: Pending[SubscriptionCore] | None = opening
         self._core: SubscriptionCore | None = None
         self._managed = managed
@@ -223,16 +252,24 @@ class AsyncSubscription(_Position):
         import asyncio  # here, not at the top: `import forcelink` stays light for sync users
 
         self._reader = asyncio.current_task()
+        self._idle_since = time.monotonic()
         while True:
-            batch = await core.next_batch()
+            batch = await core.next_batch(self._wait_limit())
             if batch is None or self._closed:
                 return
-            for event in batch.events():
+            events = batch.events()
+            if not events:
+                if self._idle_over():
+                    await self._close(in_hand_handled=True)
+                    return
+                continue
+            for event in events:
                 if self._closed:
                     return
                 self._in_hand = event
                 yield event
                 self._handled = event
+            self._idle_since = time.monotonic()
             if self._managed:
                 try:
                     await self.commit()
@@ -302,20 +339,33 @@ class Events:
         self._core = core
 
     def subscribe(
-        self, topic: str, *, replay: Replay = "latest", batch_size: int = 100, max_retries: int = 8
+        self,
+        topic: str,
+        *,
+        replay: Replay = "latest",
+        batch_size: int = 100,
+        max_retries: int = 8,
+        timeout: float | None = None,
     ) -> Subscription:
         """Subscribes to ``/event/Name__e``, ``/data/ObjectChangeEvent`` or ``/data/ChangeEvents``.
-        ``batch_size`` events are asked for at a time (at most 100, Salesforce's limit)."""
+        ``batch_size`` events are asked for at a time (at most 100, Salesforce's limit). With
+        ``timeout``, iteration ends (and the subscription closes) after that many seconds
+        without an event; time spent in the loop body does not count."""
         _check_batch_size(batch_size)
         core = self._core.subscribe(topic, replay=replay, batch_size=batch_size, max_retries=max_retries)
-        return Subscription(core.wait())
+        return Subscription(core.wait(), timeout=timeout)
 
-    def managed_subscribe(self, subscription: str, *, batch_size: int = 100) -> Subscription:
+    def managed_subscribe(
+        self, subscription: str, *, batch_size: int = 100, timeout: float | None = None
+    ) -> Subscription:
         """Subscribes through a managed subscription (developer name or ``18x`` id); it starts
-        after the position last committed, and commits as events are handled."""
+        after the position last committed, and commits as events are handled. ``timeout`` as
+        for :meth:`subscribe`."""
         _check_batch_size(batch_size)
         return Subscription(
-            self._core.managed_subscribe(subscription, batch_size=batch_size).wait(), managed=True
+            self._core.managed_subscribe(subscription, batch_size=batch_size).wait(),
+            managed=True,
+            timeout=timeout,
         )
 
     def publish(self, event: str, payload: Mapping[str, Any]) -> PublishedEvent:
@@ -360,18 +410,26 @@ class AsyncEvents:
         self._core = core
 
     def subscribe(
-        self, topic: str, *, replay: Replay = "latest", batch_size: int = 100, max_retries: int = 8
+        self,
+        topic: str,
+        *,
+        replay: Replay = "latest",
+        batch_size: int = 100,
+        max_retries: int = 8,
+        timeout: float | None = None,
     ) -> AsyncSubscription:
         """``async for event in sf.events.subscribe(topic, replay="earliest")``; see
         :meth:`Events.subscribe`."""
         _check_batch_size(batch_size)
         opening = self._core.subscribe(topic, replay=replay, batch_size=batch_size, max_retries=max_retries)
-        return AsyncSubscription(opening)
+        return AsyncSubscription(opening, timeout=timeout)
 
-    def managed_subscribe(self, subscription: str, *, batch_size: int = 100) -> AsyncSubscription:
+    def managed_subscribe(
+        self, subscription: str, *, batch_size: int = 100, timeout: float | None = None
+    ) -> AsyncSubscription:
         _check_batch_size(batch_size)
         return AsyncSubscription(
-            self._core.managed_subscribe(subscription, batch_size=batch_size), managed=True
+            self._core.managed_subscribe(subscription, batch_size=batch_size), managed=True, timeout=timeout
         )
 
     async def publish(self, event: str, payload: Mapping[str, Any]) -> PublishedEvent:

@@ -101,8 +101,12 @@ def _bound(value: float) -> str:
 
 def serve(port: int, addr: str = "0.0.0.0", registry: CollectorRegistry | None = None) -> CollectorRegistry:
     """Serves ``/metrics`` on ``addr:port`` from a background thread, for scripts and the CLI;
-    returns the registry served (a new one holding only forcelink's metrics, unless given)."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    returns the registry served (a new one holding only forcelink's metrics, unless given).
+    Needs ``forcelink[metrics]``: without it, an ImportError that says so."""
+    try:
+        from prometheus_client import CollectorRegistry, start_http_server
+    except ImportError as e:
+        raise ImportError("serving metrics needs prometheus_client: pip install 'forcelink[metrics]'") from e
 
     served = registry if registry is not None else CollectorRegistry()
     served.register(ForcelinkCollector())

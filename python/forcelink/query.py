@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._core import QueryCore, QueryPage
 from ._options import Headers, scoped
@@ -23,6 +23,26 @@ class Query:
 
     def __init__(self, core: QueryCore) -> None:
         self._core = core
+
+    def __call__(self, soql: str, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(
+            "sf.query is the query service, not a call: sf.query.query(soql) gives the first page, "
+            "sf.query.query_all(soql) every record, sf.query.stream(soql) every record page by page"
+        )
+
+    def count(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> int:
+        """How many records ``soql`` matches: its answer's ``totalSize``, read from the first
+        page. ``SELECT COUNT() FROM ...`` answers with this count alone, and no records."""
+        stream = scoped(self._core, timeout, headers).stream(soql, include_deleted=include_deleted)
+        page = stream.next_page().wait()
+        return 0 if page is None else page.total_size
 
     def query(
         self,
@@ -136,6 +156,24 @@ class AsyncQuery:
         headers: Headers | None = None,
     ) -> QueryPage:
         return await scoped(self._core, timeout, headers).query(soql, batch_size=batch_size)
+
+    def __call__(self, soql: str, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(
+            "sf.query is the query service, not a call: await sf.query.query(soql) gives the first "
+            "page, sf.query.query_all(soql) every record, async for ... in sf.query.stream(soql)"
+        )
+
+    async def count(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        timeout: float | None = None,
+        headers: Headers | None = None,
+    ) -> int:
+        stream = scoped(self._core, timeout, headers).stream(soql, include_deleted=include_deleted)
+        page = await stream.next_page()
+        return 0 if page is None else page.total_size
 
     async def query_all(
         self,

@@ -51,7 +51,7 @@ def source_options(org: Emulator) -> dict[str, str]:
     """The data source's credential options for an emulator."""
     options = {
         "instanceUrl": org.instance_url,
-        "accessToken": org.access_token(),
+        "accessToken": org.access_token,
         "pubsubEndpoint": org.pubsub_url,
     }
     if org.ca_cert_path is not None:

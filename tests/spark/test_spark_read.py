@@ -216,7 +216,7 @@ def test_the_reader_errors_are_typed_in_python() -> None:
 
 
 def test_no_secret_reaches_the_plan(spark: Any, org: Emulator) -> None:
-    token = org.access_token()
+    token = org.access_token
     df = (
         reader(spark, org)
         .option("privateKey", "KEY-PEM-TEXT")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -27,10 +28,13 @@ def serve(
     seed_accounts: int,
     *,
     as_json: bool = False,
+    as_shell: bool = False,
     stop: threading.Event | None = None,
 ) -> int:
     """Serve a local org until ``stop`` is set, Ctrl-C or SIGTERM, starting with
-    ``seed_accounts`` sample Accounts."""
+    ``seed_accounts`` sample Accounts. The settings are printed as ``NAME=value`` lines, one
+    JSON object (``as_json``) or quoted ``export`` lines a shell can ``eval`` (``as_shell``: the
+    token holds a ``!``, which an interactive shell would expand unquoted)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -41,12 +45,16 @@ def serve(
             "SF_INSTANCE_URL": org.instance_url,
             "SF_LOGIN_URL": org.login_url,
             "SF_PUBSUB_ENDPOINT": org.pubsub_url,
-            "SF_ACCESS_TOKEN": org.access_token(),
+            "SF_ACCESS_TOKEN": str(org.access_token),
         }
         if org.ca_cert_path:
             settings["SF_CA_CERT_FILE"] = org.ca_cert_path
         if as_json:
             print(json.dumps({**settings, "org_id": org.org_id, "username": org.username}), flush=True)
+        elif as_shell:
+            for name, value in settings.items():
+                print(f"export {name}={shlex.quote(value)}")
+            print(f"# org {org.org_id}, user {org.username}; serving until Ctrl-C", flush=True)
         else:
             for name, value in settings.items():
                 print(f"{name}={value}")
@@ -73,11 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--seed-accounts", type=int, default=0, metavar="N", help="start with N sample Accounts"
     )
-    parser.add_argument("--json", action="store_true", help="print the settings as one JSON object")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the settings as one JSON object")
+    output.add_argument(
+        "--shell", action="store_true", help="print the settings as quoted export lines: eval \"$(...)\""
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0 to 65535, got {args.port}")
-    return serve(args.tls, args.port, args.api_limit, args.seed_accounts, as_json=args.json)
+    return serve(
+        args.tls, args.port, args.api_limit, args.seed_accounts, as_json=args.json, as_shell=args.shell
+    )
 
 
 if __name__ == "__main__":

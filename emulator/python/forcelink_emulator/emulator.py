@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,19 @@ __all__ = ["ApexRequest", "Emulator"]
 
 # Records are seeded in chunks, so a generator of a million records is never held whole as JSON.
 SEED_CHUNK = 20_000
+
+
+class AccessToken(str):
+    """The access token: a ``str``. Calling it, as when ``access_token`` was a method, still
+    gives the token, with a DeprecationWarning."""
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        warnings.warn(
+            "Emulator.access_token is a property now: drop the ()", DeprecationWarning, stacklevel=2
+        )
+        return str(self)
 
 
 def _json_default(value: object) -> object:
@@ -176,9 +190,11 @@ class Emulator:
         self._running  # noqa: B018 - raises when stopped
         return self._ca_file
 
-    def access_token(self) -> str:
-        """A valid access token of the org's user."""
-        return self._running.access_token()
+    @property
+    def access_token(self) -> AccessToken:
+        """A valid access token of the org's user (a ``str``; ``access_token()`` still works
+        but is deprecated)."""
+        return AccessToken(self._running.access_token())
 
     def issue_session(self) -> str:
         """A new access token."""
@@ -286,7 +302,7 @@ class Emulator:
         return self._running.latest_replay_id
 
     def _configure(self, builder: ClientBuilder[Any]) -> None:
-        builder.instance_url(self.instance_url).login_url(self.login_url).access_token(self.access_token())
+        builder.instance_url(self.instance_url).login_url(self.login_url).access_token(self.access_token)
         builder.pubsub_endpoint(self.pubsub_url)
         if self._ca_file is not None:
             builder.ca_cert_file(self._ca_file)

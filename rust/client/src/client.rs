@@ -732,6 +732,7 @@ fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
         | Error::Avro { .. }
         | Error::CircuitOpen { .. }
         | Error::Closed
+        | Error::Interrupted
         | Error::AuthProvider(_) => {}
     }
     error

@@ -38,6 +38,9 @@ pub enum Error {
     )]
     BulkIncomplete {
         job_ids: Vec<String>,
+        /// The state each job of `job_ids` was last seen in (`UploadComplete` for a job closed
+        /// but not yet polled).
+        job_states: Vec<String>,
         records_processed: u64,
         records_failed: u64,
         unsent_rows: Vec<(u64, u64)>,
@@ -122,6 +125,11 @@ pub enum Error {
     #[error("the client is closed: build a new one")]
     Closed,
 
+    /// The caller interrupted the call (Ctrl-C): what it had done is in the error that carries
+    /// this one as its cause.
+    #[error("interrupted")]
+    Interrupted,
+
     /// Salesforce answered something this client cannot read.
     #[error("unexpected response (HTTP {status}): {message}")]
     UnexpectedResponse { status: u16, message: String },
@@ -170,6 +178,7 @@ impl Error {
             | Error::Avro { .. }
             | Error::CircuitOpen { .. }
             | Error::Closed
+            | Error::Interrupted
             | Error::AuthProvider(_) => None,
         }
     }

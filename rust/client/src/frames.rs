@@ -773,17 +773,43 @@ impl crate::query::Query<'_> {
         let known = describer.columns_of(soql).await?;
         let mut builder = known.map(FrameBuilder::new);
         let mut pager = self.pages(soql, options);
+        let mut total_size = None;
+        let mut rows = 0usize;
         while let Some(page) = pager.next_raw_page().await? {
+            total_size.get_or_insert(page.total_size);
             let records = page.decode()?.records;
             for record in &records {
                 let builder =
                     builder.get_or_insert_with(|| FrameBuilder::new(columns_of_record(record)));
                 builder.push_record(record)?;
+                rows += 1;
             }
+        }
+        // `SELECT COUNT() FROM ...` answers with its count as totalSize and no records: the
+        // frame is that count, one row.
+        if let (Some(column), Some(count), Some(builder), 0) =
+            (count_only_column(soql), total_size, builder.as_mut(), rows)
+        {
+            let mut record = serde_json::Map::new();
+            record.insert(column, Value::from(count));
+            builder.push_record(&record)?;
         }
         builder
             .unwrap_or_else(|| FrameBuilder::new(Vec::new()))
             .finish()
+    }
+}
+
+/// The column of a query whose whole select list is `COUNT()` (`expr0`, or its alias).
+fn count_only_column(soql: &str) -> Option<String> {
+    let list = SelectList::parse(soql)?;
+    match list.items.as_slice() {
+        [SelectItem::Aggregate {
+            function,
+            argument,
+            name,
+        }] if function == "COUNT" && argument.is_empty() => Some(name.clone()),
+        _ => None,
     }
 }
 

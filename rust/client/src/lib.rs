@@ -52,9 +52,9 @@ pub use auth::{
 };
 pub use breaker::{BreakerSettings, BreakerState, Family};
 pub use bulk::{
-    Bulk, BulkProgress, BulkQueryPage, BulkQueryPager, BulkResult, CsvRecordStream, CsvSplitter,
-    IngestOptions, JobInfo, JobKind, Operation, PollOptions, ResultKind, SplitCsv, SplitOptions,
-    StagedJob,
+    Bulk, BulkProgress, BulkQueryPage, BulkQueryPager, BulkResult, CancellationToken,
+    CsvRecordStream, CsvSplitter, IngestOptions, JobInfo, JobKind, Operation, PollOptions,
+    ResultKind, SplitCsv, SplitOptions, StagedJob,
 };
 pub use client::{Client, ClientBuilder};
 pub use composite::{

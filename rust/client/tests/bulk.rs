@@ -160,3 +160,143 @@ async fn a_wrong_object_fails_before_any_upload_and_a_bad_id_is_refused() {
         None
     );
 }
+
+/// Rows `first..=last` as CSV with an `AccountNumber` of `N<row>`, for counting each row.
+fn numbered_rows(rows: u64) -> String {
+    let mut csv = String::from("Name,AccountNumber\n");
+    for i in 1..=rows {
+        csv.push_str(&format!("Acme {i},N{i}\n"));
+    }
+    csv
+}
+
+async fn account_numbers(client: &forcelink::Client) -> Vec<String> {
+    let page = client
+        .query()
+        .query_all("SELECT AccountNumber FROM Account")
+        .await
+        .unwrap();
+    page.records
+        .iter()
+        .map(|r| r["AccountNumber"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_load_names_its_running_jobs_and_unsent_rows_and_finishes_exactly_once() {
+    let org = Emulator::builder().start().await.unwrap();
+    // Each job pauses a second after its one batch: the interrupt finds the first job running.
+    org.set_bulk_batch_delay(Duration::from_secs(1));
+    let client = common::client_for(&org);
+    let csv = numbered_rows(3_000);
+    let split = |rows: Option<Vec<(u64, u64)>>| {
+        CsvSplitter::split_reader(
+            csv.as_bytes(),
+            SplitOptions {
+                max_records: Some(500),
+                rows,
+                ..SplitOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let cancel = forcelink::CancellationToken::new();
+    let options = IngestOptions {
+        poll: fast_poll(),
+        parallelism: 2,
+        cancel: Some(cancel.clone()),
+        ..IngestOptions::default()
+    };
+    let interrupter = {
+        let client = common::client_for(&org);
+        tokio::spawn(async move {
+            while account_numbers(&client).await.is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            cancel.cancel();
+        })
+    };
+    let error = client
+        .bulk()
+        .ingest("Account", Operation::Insert, split(None), &options)
+        .await
+        .unwrap_err();
+    interrupter.await.unwrap();
+    let Error::BulkIncomplete {
+        job_ids,
+        job_states,
+        unsent_rows,
+        cause,
+        ..
+    } = error
+    else {
+        panic!("expected BulkIncomplete, got {error:?}");
+    };
+    assert!(matches!(*cause, Error::Interrupted), "{cause:?}");
+    assert_eq!(job_ids.len(), job_states.len());
+    assert!(!job_ids.is_empty(), "the running first job is named");
+    assert!(!unsent_rows.is_empty(), "later jobs were never sent");
+    let unsent: u64 = unsent_rows.iter().map(|(a, b)| b - a + 1).sum();
+    assert_eq!(unsent % 500, 0, "whole chunks: {unsent_rows:?}");
+
+    // Resume the named jobs, load just the unsent rows: each row is in the org once.
+    org.set_bulk_batch_delay(Duration::ZERO);
+    let resumed = client
+        .bulk()
+        .resume(
+            &job_ids,
+            &IngestOptions {
+                poll: fast_poll(),
+                ..IngestOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let rest = client
+        .bulk()
+        .ingest(
+            "Account",
+            Operation::Insert,
+            split(Some(unsent_rows.clone())),
+            &IngestOptions {
+                poll: fast_poll(),
+                ..IngestOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.records_processed(), unsent);
+    assert_eq!(resumed.records_processed() + unsent, 3_000);
+    let numbers = account_numbers(&client).await;
+    let distinct: HashSet<_> = numbers.iter().collect();
+    assert_eq!(numbers.len(), 3_000);
+    assert_eq!(distinct.len(), 3_000);
+}
+
+#[test]
+fn a_row_selection_keeps_only_those_rows_and_each_chunk_knows_its_rows() {
+    let csv = numbered_rows(10);
+    let split = CsvSplitter::split_reader(
+        csv.as_bytes(),
+        SplitOptions {
+            max_records: Some(2),
+            rows: Some(vec![(2, 4), (7, 7), (9, 10)]),
+            ..SplitOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(split.records, 6);
+    let rows: Vec<_> = split.chunks.iter().map(|c| c.rows.clone()).collect();
+    assert_eq!(
+        rows,
+        vec![vec![(2, 3)], vec![(4, 4), (7, 7)], vec![(9, 10)]]
+    );
+    let bad = CsvSplitter::split_reader(
+        csv.as_bytes(),
+        SplitOptions {
+            rows: Some(vec![(0, 3)]),
+            ..SplitOptions::default()
+        },
+    );
+    assert!(matches!(bad, Err(Error::InvalidArgument { argument, .. }) if argument == "rows"));
+}

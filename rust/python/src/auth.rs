@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 /// The current access token and what came with it. `repr()` never shows the token.
-#[pyclass(module = "forcelink._core", frozen)]
+#[pyclass(module = "forcelink", frozen)]
 pub struct TokenInfo {
     token: SecretString,
     /// The org's URL the token is for.

@@ -18,6 +18,7 @@ fn split_options(
     max_upload_bytes: u64,
     max_records: Option<u64>,
     spool_dir: Option<PathBuf>,
+    rows: Option<Vec<(u64, u64)>>,
 ) -> PyResult<sf::SplitOptions> {
     let byte = match delimiter.as_bytes() {
         [b] => *b,
@@ -33,6 +34,7 @@ fn split_options(
         max_records,
         spool_dir,
         line_ending: None,
+        rows,
     })
 }
 
@@ -106,15 +108,22 @@ impl CsvSplitter {
 #[pymethods]
 impl CsvSplitter {
     #[new]
-    #[pyo3(signature = (*, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None))]
+    #[pyo3(signature = (*, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None, rows = None))]
     fn new(
         column_delimiter: &str,
         max_upload_bytes: u64,
         max_records: Option<u64>,
         spool_dir: Option<FsPath>,
+        rows: Option<Vec<(u64, u64)>>,
     ) -> PyResult<Self> {
         let spool_dir = spool_dir.map(|d| d.0);
-        let options = split_options(column_delimiter, max_upload_bytes, max_records, spool_dir)?;
+        let options = split_options(
+            column_delimiter,
+            max_upload_bytes,
+            max_records,
+            spool_dir,
+            rows,
+        )?;
         Ok(Self {
             inner: Some(sf::CsvSplitter::new(options).map_err(to_pyerr)?),
             header: None,
@@ -191,17 +200,24 @@ impl CsvSplitter {
 
 /// Splits a file off the caller's thread.
 #[pyfunction]
-#[pyo3(signature = (path, *, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None))]
+#[pyo3(signature = (path, *, column_delimiter = ",", max_upload_bytes = 157_286_400, max_records = None, spool_dir = None, rows = None))]
 pub fn split_path(
     path: FsPath,
     column_delimiter: &str,
     max_upload_bytes: u64,
     max_records: Option<u64>,
     spool_dir: Option<FsPath>,
+    rows: Option<Vec<(u64, u64)>>,
 ) -> PyResult<Pending> {
     let spool_dir = spool_dir.map(|d| d.0);
     let path = path.0;
-    let options = split_options(column_delimiter, max_upload_bytes, max_records, spool_dir)?;
+    let options = split_options(
+        column_delimiter,
+        max_upload_bytes,
+        max_records,
+        spool_dir,
+        rows,
+    )?;
     Ok(Pending::new(async move {
         let split =
             tokio::task::spawn_blocking(move || sf::CsvSplitter::split_path(&path, options))
@@ -605,11 +621,13 @@ impl BulkCore {
         progress: Option<PyObject>,
     ) -> PyResult<Pending> {
         let operation = sf::Operation::parse(operation).map_err(to_pyerr)?;
+        let interrupt = sf::CancellationToken::new();
         let options = sf::IngestOptions {
             external_id_field,
             parallelism,
             poll: poll_options(poll_interval, max_poll_interval, timeout)?,
             progress: progress_hook(progress),
+            cancel: Some(interrupt.clone()),
         };
         let split = data.take()?;
         let client = self.client.clone();
@@ -619,7 +637,8 @@ impl BulkCore {
                 .ingest(&object, operation, split, &options)
                 .await?;
             Ok(BulkResultCore { client, result })
-        }))
+        })
+        .interruptible(interrupt))
     }
 
     #[pyo3(signature = (job_ids, *, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]

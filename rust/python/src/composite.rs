@@ -11,7 +11,7 @@ use pyo3::IntoPyObjectExt;
 use serde_json::Value;
 
 /// One record's outcome in a collection call.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct RecordResult {
     /// The record's id (None when it failed before one was given).
     pub id: Option<String>,

@@ -108,6 +108,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
         }
         Error::BulkIncomplete {
             job_ids,
+            job_states,
             records_processed,
             records_failed,
             unsent_rows,
@@ -117,12 +118,28 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             if let Error::Api(api) = cause.as_ref() {
                 kwargs.set_item("status", api.status)?;
             }
+            let jobs = PyList::empty(py);
+            for (id, state) in job_ids.iter().zip(&job_states) {
+                let job = PyDict::new(py);
+                job.set_item("id", id)?;
+                job.set_item("state", state)?;
+                jobs.append(job)?;
+            }
+            kwargs.set_item("jobs", jobs)?;
             kwargs.set_item("job_ids", PyList::new(py, &job_ids)?)?;
             kwargs.set_item("records_processed", records_processed)?;
             kwargs.set_item("records_failed", records_failed)?;
             kwargs.set_item("unsent_rows", PyList::new(py, &unsent_rows)?)?;
+            let interrupted = matches!(*cause, Error::Interrupted);
             kwargs.set_item("cause", build(py, *cause)?.into_value(py))?;
-            "BulkIncompleteError"
+            if interrupted {
+                "BulkInterruptedError"
+            } else {
+                "BulkIncompleteError"
+            }
+        }
+        Error::Interrupted => {
+            return Ok(pyo3::exceptions::PyKeyboardInterrupt::new_err(message));
         }
         Error::BulkJob { job_id, state, .. } => {
             kwargs.set_item("job_id", job_id)?;

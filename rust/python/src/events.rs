@@ -521,19 +521,39 @@ pub struct SubscriptionCore {
 
 #[pymethods]
 impl SubscriptionCore {
-    /// The next events, or None once the subscription is closed.
-    fn next_batch(&self) -> Pending {
+    /// The next events, or None once the subscription is closed; with `timeout` (seconds), an
+    /// empty batch when none came in that time (the subscription goes on).
+    #[pyo3(signature = (timeout = None))]
+    fn next_batch(&self, timeout: Option<f64>) -> PyResult<Pending> {
+        let limit = timeout
+            .map(|secs| {
+                std::time::Duration::try_from_secs_f64(secs).map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "timeout must be a non-negative number of seconds, got {secs}"
+                    ))
+                })
+            })
+            .transpose()?;
         let stream = self.stream.clone();
-        Pending::new(async move {
+        Ok(Pending::new(async move {
             let mut stream = stream.lock().await;
-            match stream.get().next_batch().await {
+            let next = stream.get().next_batch();
+            // Receiving is cancel-safe: a batch that comes after the limit waits for the next call.
+            let batch = match limit {
+                Some(limit) => match tokio::time::timeout(limit, next).await {
+                    Ok(batch) => batch,
+                    Err(_idle) => Some(Ok(Vec::new())),
+                },
+                None => next.await,
+            };
+            match batch {
                 None => Ok(None),
                 Some(Ok(events)) => Ok(Some(EventBatch {
                     events: StdMutex::new(events),
                 })),
                 Some(Err(e)) => Err(e),
             }
-        })
+        }))
     }
 
     /// Stores a managed subscription's position (after the events up to it were handled).

@@ -45,6 +45,8 @@ type CallFuture = BoxFuture<'static, Result<Output, forcelink::Error>>;
 #[pyclass(module = "forcelink._core", name = "Pending")]
 pub struct Pending {
     future: Mutex<Option<CallFuture>>,
+    /// Cancelled by the first Ctrl-C of a sync wait, for calls that wind down and report.
+    interrupt: Option<forcelink::CancellationToken>,
 }
 
 impl Pending {
@@ -63,7 +65,14 @@ impl Pending {
         });
         Self {
             future: Mutex::new(Some(boxed)),
+            interrupt: None,
         }
+    }
+
+    /// A call that a sync wait's first Ctrl-C interrupts through `token` rather than drops.
+    pub fn interruptible(mut self, token: forcelink::CancellationToken) -> Self {
+        self.interrupt = Some(token);
+        self
     }
 
     fn take(&self) -> PyResult<CallFuture> {
@@ -80,7 +89,7 @@ impl Pending {
     /// Runs the call to completion, the GIL released meanwhile, and returns its result.
     fn wait(&self, py: Python<'_>) -> PyResult<PyObject> {
         let future = self.take()?;
-        match block_on(py, future)? {
+        match block_on(py, future, self.interrupt.clone())? {
             Ok(output) => output.into_pyobject(py).map(Bound::unbind),
             Err(e) => Err(to_pyerr(e)),
         }

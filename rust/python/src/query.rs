@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// One page of a query's answer.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct QueryPage {
     /// This page's records, as dicts.
     pub records: Py<PyList>,
@@ -75,6 +75,29 @@ impl QueryPage {
 
     fn __len__(&self, py: Python<'_>) -> usize {
         self.records.bind(py).len()
+    }
+
+    /// `page[i]`, a record; or `page["records"]`, `["totalSize"]`, `["done"]`,
+    /// `["nextRecordsUrl"]`: the keys of Salesforce's JSON answer (and of simple-salesforce's
+    /// dict), beside the attributes.
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(name) = key.extract::<&str>() {
+            return match name {
+                "records" => Ok(self.records.bind(py).clone().into_any()),
+                "totalSize" => self.total_size.into_bound_py_any(py),
+                "done" => self.done.into_bound_py_any(py),
+                "nextRecordsUrl" => self.next_records_url.clone().into_bound_py_any(py),
+                _ => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                    "{name:?}: a QueryPage has records, totalSize, done and nextRecordsUrl \
+                     (also as attributes: records, total_size, done, next_records_url)"
+                ))),
+            };
+        }
+        self.records.bind(py).as_any().get_item(key)
     }
 
     /// The page's records, in order.

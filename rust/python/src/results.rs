@@ -29,7 +29,7 @@ fn errors_list(py: Python<'_>, errors: &[sf::ApiErrorItem]) -> PyResult<Py<PyLis
 }
 
 /// The answer to a create: the new record's id.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct SaveResult {
     /// The new record's id.
     pub id: String,
@@ -54,6 +54,19 @@ impl SaveResult {
     /// Pickling: the constructor's arguments.
     fn __getnewargs__(&self, py: Python<'_>) -> (String, bool, Py<PyList>) {
         (self.id.clone(), self.success, self.errors.clone_ref(py))
+    }
+
+    /// `result["id"]`, `["success"]`, `["errors"]`: the keys of Salesforce's JSON answer (and of
+    /// simple-salesforce's dict), beside the attributes.
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        match key {
+            "id" => self.id.clone().into_bound_py_any(py),
+            "success" => self.success.into_bound_py_any(py),
+            "errors" => Ok(self.errors.bind(py).clone().into_any()),
+            _ => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                "{key:?}: a SaveResult has id, success and errors"
+            ))),
+        }
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -89,7 +102,7 @@ impl<'py> IntoPyObject<'py> for SaveOut {
 }
 
 /// The answer to an upsert: the record's id and whether it was created.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct UpsertResult {
     /// The record's id (None when the upsert failed).
     pub id: Option<String>,
@@ -157,7 +170,7 @@ impl<'py> IntoPyObject<'py> for UpsertOut {
 }
 
 /// Daily API usage from the latest `Sforce-Limit-Info` header.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct ApiUsage {
     /// API requests used today (org-wide, rolling 24 hours).
     pub used: u64,
@@ -215,7 +228,7 @@ impl ApiUsage {
 }
 
 /// One field of an object's describe.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct FieldDescribe {
     /// The field's API name.
     pub name: String,
@@ -320,7 +333,7 @@ impl From<&sf::FieldDescribe> for FieldDescribe {
 }
 
 /// An object's describe: its properties and fields; `raw` holds the whole answer.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct SObjectDescribe {
     /// The object's API name.
     pub name: String,
@@ -406,7 +419,7 @@ impl<'py> IntoPyObject<'py> for DescribeOut {
 }
 
 /// One object in describe global.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct SObjectSummary {
     /// The object's API name.
     pub name: String,
@@ -477,7 +490,7 @@ impl SObjectSummary {
 }
 
 /// Every object of the org.
-#[pyclass(module = "forcelink._core", frozen, get_all)]
+#[pyclass(module = "forcelink", frozen, get_all)]
 pub struct DescribeGlobal {
     /// The org's character encoding.
     pub encoding: String,

@@ -115,8 +115,14 @@ pub fn stay_out_of_python_at_exit() {
 }
 
 /// Runs `future` to completion on the runtime with the GIL released, waking every 100 ms to let
-/// Python deliver signals (Ctrl-C cancels the call and drops the request).
-pub fn block_on<F>(py: Python<'_>, future: F) -> PyResult<F::Output>
+/// Python deliver signals: Ctrl-C cancels the call and drops the request. With `interrupt`, the
+/// first Ctrl-C cancels that token instead and the call is waited for while it winds down (a
+/// bulk load then reports what it did); a second Ctrl-C drops it at once.
+pub fn block_on<F>(
+    py: Python<'_>,
+    future: F,
+    interrupt: Option<forcelink::CancellationToken>,
+) -> PyResult<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -146,9 +152,14 @@ where
                 )));
             }
             Err(_still_running) => {
-                if let Err(interrupt) = py.check_signals() {
-                    task.abort();
-                    return Err(interrupt);
+                if let Err(signal) = py.check_signals() {
+                    match &interrupt {
+                        Some(token) if !token.is_cancelled() => token.cancel(),
+                        _ => {
+                            task.abort();
+                            return Err(signal);
+                        }
+                    }
                 }
             }
         }

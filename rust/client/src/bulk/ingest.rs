@@ -2,6 +2,11 @@
 //! uploaded from disk, closed and waited for. A failed upload aborts only its own still-open job
 //! (nothing of it was processed) and loads the file again with a new job, so no record is lost or
 //! loaded twice. Waiting never aborts or deletes a job: on timeout the ids are handed back.
+//!
+//! A load can be interrupted (Ctrl-C) through its cancellation token: no job is started after,
+//! a job still open (being uploaded, so nothing of it is processed) is aborted and its rows are
+//! reported unsent, and a job already closed keeps running at Salesforce and is named for
+//! `resume`. Loading the unsent rows and resuming those jobs then loads each row exactly once.
 
 use super::split::{Chunk, SplitCsv};
 use super::{Bulk, JobInfo, JobKind, Operation, PollOptions};
@@ -10,6 +15,7 @@ use crate::error::{Error, Result};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Instant;
+pub use tokio_util::sync::CancellationToken;
 
 /// What happens during a load, for progress bars and logs.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +52,9 @@ pub struct IngestOptions {
     pub parallelism: usize,
     pub poll: PollOptions,
     pub progress: Option<ProgressHook>,
+    /// Cancelled to interrupt the load: it then ends with [`Error::BulkIncomplete`] whose
+    /// cause is [`Error::Interrupted`].
+    pub cancel: Option<CancellationToken>,
 }
 
 impl Default for IngestOptions {
@@ -55,6 +64,7 @@ impl Default for IngestOptions {
             parallelism: 4,
             poll: PollOptions::default(),
             progress: None,
+            cancel: None,
         }
     }
 }
@@ -122,6 +132,8 @@ impl BulkResult {
 /// named so the caller can resume it. Without, nothing of the chunk can run.
 struct ChunkFailed {
     job_id: Option<String>,
+    /// The job's state as last seen.
+    state: String,
     error: Error,
 }
 
@@ -129,19 +141,25 @@ impl From<Error> for ChunkFailed {
     fn from(error: Error) -> Self {
         Self {
             job_id: None,
+            state: String::new(),
             error,
         }
     }
 }
 
 impl ChunkFailed {
-    fn in_flight(job_id: &str) -> impl FnOnce(Error) -> Self + '_ {
-        move |error| Self {
+    fn in_flight(job_id: &str, state: &str, error: Error) -> Self {
+        Self {
             job_id: Some(job_id.to_owned()),
+            state: state.to_owned(),
             error,
         }
     }
 }
+
+/// Data rows of the input, as (first, last) pairs counted from 1.
+type RowRanges = Vec<(u64, u64)>;
+type ChunkOutcome = std::result::Result<JobOutcome, ChunkFailed>;
 
 fn emit(options: &IngestOptions, event: BulkProgress) {
     if let Some(hook) = &options.progress {
@@ -174,12 +192,16 @@ pub(super) async fn run(
         },
     );
     let deadline = Instant::now() + options.poll.timeout;
+    let cancel = options.cancel.clone().unwrap_or_default();
     let load = |chunk: Chunk| {
         let split = &split;
-        let records = chunk.records;
+        let rows = chunk.rows.clone();
+        let cancel = &cancel;
         async move {
-            let outcome = load_chunk(client, object, operation, split, chunk, options, deadline);
-            (records, outcome.await)
+            let outcome = load_chunk(
+                client, object, operation, split, chunk, options, deadline, cancel,
+            );
+            (rows, outcome.await)
         }
     };
     let mut chunks = split.chunks.clone().into_iter();
@@ -191,10 +213,11 @@ pub(super) async fn run(
         ));
     };
     let mut outcomes = vec![load(first).await];
-    // A first job refused before it held data stops the load; one that may be running does not.
+    // A first job refused before it held data stops the load; one that may be running does
+    // not, and an interrupt lets the rest be counted unsent.
     if matches!(
         outcomes.first(),
-        Some((_, Err(ChunkFailed { job_id: None, .. })))
+        Some((_, Err(ChunkFailed { job_id: None, error, .. }))) if !matches!(error, Error::Interrupted)
     ) {
         if let Some((_, Err(failed))) = outcomes.pop() {
             return Err(failed.error);
@@ -205,7 +228,7 @@ pub(super) async fn run(
         .collect()
         .await;
     outcomes.extend(rest);
-    gather(outcomes)
+    gather(outcomes, cancel.is_cancelled())
 }
 
 /// Turns per-job outcomes (with each job's row count, in input order) into a result. When a
@@ -213,19 +236,16 @@ pub(super) async fn run(
 /// not loaded, so a re-run of just those duplicates nothing; a job that holds its data but whose
 /// end was not seen is named among the jobs (to resume), and its rows are not called unsent.
 /// When waiting timed out, it names every job created (so the whole load can be resumed).
-fn gather(
-    outcomes: Vec<(u64, std::result::Result<JobOutcome, ChunkFailed>)>,
-) -> Result<BulkResult> {
+/// An interrupted load always ends so, naming what ran and what was not sent, with
+/// [`Error::Interrupted`] as the cause.
+fn gather(outcomes: Vec<(RowRanges, ChunkOutcome)>, interrupted: bool) -> Result<BulkResult> {
     let mut jobs = Vec::with_capacity(outcomes.len());
-    let mut timed_out: Vec<String> = Vec::new();
-    let mut in_flight: Vec<String> = Vec::new();
+    let mut timed_out: Vec<(String, String)> = Vec::new();
+    let mut in_flight: Vec<(String, String)> = Vec::new();
     let mut waited = 0.0f64;
     let mut first_error = None;
-    let mut unsent_rows = Vec::new();
-    let mut next_row = 1u64;
-    for (records, outcome) in outcomes {
-        let rows = (next_row, next_row + records.saturating_sub(1));
-        next_row += records;
+    let mut unsent_rows: Vec<(u64, u64)> = Vec::new();
+    for (rows, outcome) in outcomes {
         match outcome {
             Ok(job) => jobs.push(job),
             Err(ChunkFailed {
@@ -234,38 +254,54 @@ fn gather(
                         job_ids,
                         waited_secs,
                     },
+                state,
                 ..
             }) => {
-                timed_out.extend(job_ids);
+                timed_out.extend(job_ids.into_iter().map(|id| (id, state.clone())));
                 waited = waited.max(waited_secs);
             }
             Err(ChunkFailed {
                 job_id: Some(id),
+                state,
                 error,
             }) => {
                 first_error.get_or_insert(error);
-                in_flight.push(id);
+                in_flight.push((id, state));
             }
             Err(ChunkFailed {
                 job_id: None,
                 error,
+                ..
             }) => {
                 first_error.get_or_insert(error);
-                if records > 0 {
-                    unsent_rows.push(rows);
+                for (first, last) in rows {
+                    // Neighbouring chunks' rows read as one range.
+                    match unsent_rows.last_mut() {
+                        Some((_, end)) if *end + 1 == first => *end = last,
+                        _ => unsent_rows.push((first, last)),
+                    }
                 }
             }
         }
     }
+    if interrupted {
+        first_error = Some(Error::Interrupted);
+    }
     if let Some(cause) = first_error {
-        if jobs.is_empty() && timed_out.is_empty() && in_flight.is_empty() {
+        let nothing_ran = jobs.is_empty() && timed_out.is_empty() && in_flight.is_empty();
+        if nothing_ran && !interrupted {
             return Err(cause);
         }
-        let mut job_ids: Vec<String> = jobs.iter().map(|j| j.info.id.clone()).collect();
-        job_ids.extend(timed_out);
-        job_ids.extend(in_flight);
+        let mut named: Vec<(String, String)> = jobs
+            .iter()
+            .map(|j| (j.info.id.clone(), j.info.state.clone()))
+            .collect();
+        named.extend(timed_out);
+        named.extend(in_flight);
+        let (job_ids, job_states) = named.into_iter().unzip();
         return Err(Error::BulkIncomplete {
             job_ids,
+            job_states,
             records_processed: jobs.iter().map(|j| j.info.number_records_processed).sum(),
             records_failed: jobs.iter().map(|j| j.info.number_records_failed).sum(),
             unsent_rows,
@@ -274,7 +310,7 @@ fn gather(
     }
     if !timed_out.is_empty() {
         let mut all: Vec<String> = jobs.iter().map(|j| j.info.id.clone()).collect();
-        all.extend(timed_out);
+        all.extend(timed_out.into_iter().map(|(id, _)| id));
         return Err(Error::BulkTimeout {
             job_ids: all,
             waited_secs: waited,
@@ -291,6 +327,7 @@ fn retryable(error: &Error) -> bool {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn load_chunk(
     client: &Client,
     object: &str,
@@ -299,21 +336,25 @@ async fn load_chunk(
     chunk: Chunk,
     options: &IngestOptions,
     deadline: Instant,
+    cancel: &CancellationToken,
 ) -> std::result::Result<JobOutcome, ChunkFailed> {
     let bulk = Bulk::new(client);
     let attempts = client.config().retry.max_attempts.max(1);
     let mut attempt = 0;
     let job = loop {
         attempt += 1;
-        let job = bulk
-            .create_ingest_job(
+        // A job whose creation is cut short holds no data: open, it never runs.
+        let job = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(Error::Interrupted.into()),
+            job = bulk.create_ingest_job(
                 object,
                 operation,
                 options.external_id_field.as_deref(),
                 split.delimiter,
                 split.line_ending,
-            )
-            .await?;
+            ) => job?,
+        };
         emit(
             options,
             BulkProgress::JobCreated {
@@ -322,13 +363,22 @@ async fn load_chunk(
             },
         );
         let path: &std::path::Path = chunk.path.as_ref();
-        match bulk.upload_file(&job.id, path).await {
-            Ok(()) => break job,
+        let uploaded = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(Error::Interrupted),
+            uploaded = bulk.upload_file(&job.id, path) => uploaded,
+        };
+        match uploaded {
+            Ok(()) if !cancel.is_cancelled() => break job,
+            Ok(()) => {
+                let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
+                return Err(Error::Interrupted.into());
+            }
             Err(e) => {
                 // The job is still Open, so nothing of it was processed: abort it and, where the
                 // failure was the network's or the server's, load the same file with a new job.
                 let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
-                if !retryable(&e) || attempt >= attempts {
+                if !retryable(&e) || attempt >= attempts || cancel.is_cancelled() {
                     return Err(e.into());
                 }
             }
@@ -341,21 +391,29 @@ async fn load_chunk(
             bytes: chunk.bytes,
         },
     );
-    // A close whose answer was lost may have gone through: from here the job may run.
+    // A close whose answer was lost may have gone through: from here the job may run. The close
+    // itself is not cut short by an interrupt, so that the job's fate is known.
+    let mut state = "UploadComplete".to_owned();
     bulk.close_job(&job.id)
         .await
-        .map_err(ChunkFailed::in_flight(&job.id))?;
+        .map_err(|e| ChunkFailed::in_flight(&job.id, &state, e))?;
+    if cancel.is_cancelled() {
+        return Err(ChunkFailed::in_flight(&job.id, &state, Error::Interrupted));
+    }
     let poll = PollOptions {
         timeout: deadline.saturating_duration_since(Instant::now()),
         ..options.poll.clone()
     };
-    let info = bulk
-        .wait(
+    let waited = tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Error::Interrupted),
+        info = bulk.wait(
             JobKind::Ingest,
             &job.id,
             &poll,
             Some(chunk.records),
             |info| {
+                state.clone_from(&info.state);
                 emit(
                     options,
                     BulkProgress::JobState {
@@ -366,9 +424,9 @@ async fn load_chunk(
                     },
                 );
             },
-        )
-        .await
-        .map_err(ChunkFailed::in_flight(&job.id))?;
+        ) => info,
+    };
+    let info = waited.map_err(|e| ChunkFailed::in_flight(&job.id, &state, e))?;
     Ok(JobOutcome {
         info,
         records_sent: Some(chunk.records),
@@ -388,18 +446,21 @@ pub(super) async fn resume(
             timeout: deadline.saturating_duration_since(Instant::now()),
             ..options.poll.clone()
         };
+        let mut state = String::new();
         let outcome = bulk
-            .wait(JobKind::Ingest, id, &poll, None, |_| {})
+            .wait(JobKind::Ingest, id, &poll, None, |info| {
+                state.clone_from(&info.state);
+            })
             .await
             .map(|info| JobOutcome {
                 info,
                 records_sent: None,
             })
-            .map_err(ChunkFailed::in_flight(id));
+            .map_err(|e| ChunkFailed::in_flight(id, &state, e));
         // A job resumed by id has no rows of this caller's input to name.
-        outcomes.push((0, outcome));
+        outcomes.push((Vec::new(), outcome));
     }
-    gather(outcomes)
+    gather(outcomes, false)
 }
 
 /// A job uploaded and left open by [`Bulk::stage`]: nothing of it is processed until it is
@@ -474,23 +535,25 @@ pub(super) async fn commit_staged(
             timeout: deadline.saturating_duration_since(Instant::now()),
             ..options.poll.clone()
         };
+        let mut state = "UploadComplete".to_owned();
         let outcome = bulk
             .wait(
                 JobKind::Ingest,
                 &job.job_id,
                 &poll,
                 Some(job.records),
-                |_| {},
+                |info| state.clone_from(&info.state),
             )
             .await
             .map(|info| JobOutcome {
                 info,
                 records_sent: Some(job.records),
             })
-            .map_err(ChunkFailed::in_flight(&job.job_id));
-        outcomes.push((job.records, outcome));
+            .map_err(|e| ChunkFailed::in_flight(&job.job_id, &state, e));
+        // Every staged job holds its data: none has rows to call unsent.
+        outcomes.push((Vec::new(), outcome));
     }
-    gather(outcomes)
+    gather(outcomes, false)
 }
 
 /// Aborts each job that has not ended; returns the ids it aborted. A job that ended already

@@ -7,7 +7,8 @@ mod records;
 pub mod split;
 
 pub use ingest::{
-    BulkProgress, BulkResult, IngestOptions, JobOutcome, ProgressHook, StagedData, StagedJob,
+    BulkProgress, BulkResult, CancellationToken, IngestOptions, JobOutcome, ProgressHook,
+    StagedData, StagedJob,
 };
 pub use query::{BulkQueryPage, BulkQueryPager};
 pub use records::CsvRecordStream;
@@ -164,6 +165,17 @@ pub struct Bulk<'a> {
     client: &'a Client,
 }
 
+/// Bulk API answers an unknown object with `INVALIDJOB` ("Unable to find object: X"); it is
+/// the same mistake REST calls `INVALID_TYPE`, so it gets that kind (the code stays verbatim).
+fn unknown_object_is_invalid_type(mut error: Error) -> Error {
+    if let Error::Api(api) = &mut error {
+        if api.error_code == "INVALIDJOB" && api.message.contains("Unable to find object") {
+            api.kind = crate::error::ErrorKind::InvalidType;
+        }
+    }
+    error
+}
+
 impl<'a> Bulk<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self { client }
@@ -234,6 +246,7 @@ impl<'a> Bulk<'a> {
         // never reuses a job it did not see created, so a POST is retried only unsent.
         self.json_call(Method::POST, url, Some(body), Idempotency::NonIdempotent)
             .await
+            .map_err(unknown_object_is_invalid_type)
     }
 
     /// Uploads a job's CSV from a file, streamed from disk.

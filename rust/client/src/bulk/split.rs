@@ -53,6 +53,9 @@ pub struct SplitOptions {
     pub spool_dir: Option<PathBuf>,
     /// The line ending of the files; by default the input's own (from its header line).
     pub line_ending: Option<LineEnding>,
+    /// Only these data rows of the input (first and last, counted from 1 after the header):
+    /// the rows an interrupted load left unsent, loaded again. Every row is still checked.
+    pub rows: Option<Vec<(u64, u64)>>,
 }
 
 impl Default for SplitOptions {
@@ -63,6 +66,7 @@ impl Default for SplitOptions {
             max_records: None,
             spool_dir: None,
             line_ending: None,
+            rows: None,
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct Chunk {
     pub path: Arc<tempfile::TempPath>,
     pub records: u64,
     pub bytes: u64,
+    /// The input's data rows it holds (first and last, counted from 1 after the header).
+    pub rows: Vec<(u64, u64)>,
 }
 
 /// The input, checked and split.
@@ -99,6 +105,7 @@ struct OpenChunk {
     file: BufWriter<tempfile::NamedTempFile>,
     records: u64,
     bytes: u64,
+    rows: Vec<(u64, u64)>,
 }
 
 /// The UTF-8 byte order mark some tools write at the start of a CSV file.
@@ -127,6 +134,8 @@ pub struct CsvSplitter {
     chunks: Vec<Chunk>,
     records: u64,
     bytes: u64,
+    /// Data rows of the input seen so far, loaded or not.
+    input_rows: u64,
 }
 
 fn csv_error(line: u64, message: impl Into<String>) -> Error {
@@ -159,6 +168,9 @@ impl CsvSplitter {
         if options.max_records == Some(0) {
             return Err(Error::invalid_argument("max_records", "must be positive"));
         }
+        if let Some(rows) = &options.rows {
+            check_row_ranges(rows)?;
+        }
         Ok(Self {
             line_ending: options.line_ending,
             options,
@@ -177,6 +189,7 @@ impl CsvSplitter {
             chunks: Vec::new(),
             records: 0,
             bytes: 0,
+            input_rows: 0,
         })
     }
 
@@ -441,6 +454,16 @@ impl CsvSplitter {
     }
 
     fn write_record(&mut self, record: &[u8]) -> Result<()> {
+        self.input_rows += 1;
+        let row = self.input_rows;
+        if let Some(rows) = &self.options.rows {
+            if !rows
+                .iter()
+                .any(|&(first, last)| (first..=last).contains(&row))
+            {
+                return Ok(());
+            }
+        }
         let terminator = self.line_ending.unwrap_or(LineEnding::Lf).bytes();
         let size = (record.len() + terminator.len()) as u64;
         let header_size = self
@@ -477,6 +500,10 @@ impl CsvSplitter {
                 .map_err(|e| io_error("cannot write the spool file", &e))?;
             open.records += 1;
             open.bytes += size;
+            match open.rows.last_mut() {
+                Some((_, last)) if *last + 1 == row => *last = row,
+                _ => open.rows.push((row, row)),
+            }
         }
         self.records += 1;
         Ok(())
@@ -504,6 +531,7 @@ impl CsvSplitter {
             file,
             records: 0,
             bytes: header_size,
+            rows: Vec::new(),
         });
         Ok(())
     }
@@ -521,6 +549,7 @@ impl CsvSplitter {
             path: Arc::new(file.into_temp_path()),
             records: open.records,
             bytes: open.bytes,
+            rows: open.rows,
         });
         Ok(())
     }
@@ -562,6 +591,23 @@ impl CsvSplitter {
             bytes: self.bytes,
         })
     }
+}
+
+/// Row ranges as an interrupted load reports them: each first row at least 1 and at most its
+/// last.
+pub fn check_row_ranges(rows: &[(u64, u64)]) -> Result<()> {
+    if rows.is_empty() {
+        return Err(Error::invalid_argument("rows", "names no row"));
+    }
+    for &(first, last) in rows {
+        if first == 0 || first > last {
+            return Err(Error::invalid_argument(
+                "rows",
+                format!("{first}-{last} is not a range of data rows (the first is 1)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
