@@ -260,11 +260,7 @@ def test_the_client_asks_for_gzip_except_on_loopback_unless_told(org: Emulator) 
     assert org.stats()["gzip_answers"] == before, "loopback: not asked by default"
 
     compressed = (
-        Salesforce.builder()
-        .instance_url(org.instance_url)
-        .access_token(org.access_token)
-        .gzip(True)
-        .build()
+        Salesforce.builder().instance_url(org.instance_url).access_token(org.access_token).gzip(True).build()
     )
     assert len(compressed.query.query_all("SELECT Id, Name FROM Account").records) == 50
     rows = list(compressed.bulk.query("SELECT Id, Name FROM Account", poll_interval=0.02))

@@ -98,6 +98,7 @@ def _config_hint(error: ConfigError) -> str | None:
         return SF_HINT
     return SETTING_HINTS.get(setting)
 
+
 # Delimiters by the names Bulk API 2.0 gives them, and as characters.
 DELIMITERS = {
     "comma": ",",
@@ -668,7 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_sub = commands.add_parser("subscribe", help="print a topic's events as JSON lines (SF_* variables)")
     p_sub.add_argument("topic", help="/event/Name__e, /data/AccountChangeEvent or /data/ChangeEvents")
     p_sub.add_argument(
-        "--replay", type=_replay_arg, default="latest", help="latest, earliest, or a replay id to resume after"
+        "--replay",
+        type=_replay_arg,
+        default="latest",
+        help="latest, earliest, or a replay id to resume after",
     )
     p_sub.add_argument(
         "--timeout", type=float, default=None, metavar="SECONDS", help="stop after this long without an event"

@@ -168,7 +168,7 @@ class BulkIncompleteError(SalesforceError):
         self.jobs = [dict(j) for j in jobs] or [{"id": i, "state": ""} for i in self.job_ids]
         self.records_processed = records_processed
         self.records_failed = records_failed
-        self.unsent_rows = [tuple(r) for r in unsent_rows]
+        self.unsent_rows = [(int(first), int(last)) for first, last in unsent_rows]
         self.cause = cause
         self.__cause__ = cause
 

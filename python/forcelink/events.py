@@ -163,7 +163,9 @@ class Subscription(_Position):
     block); one in hand when an exception left the ``with`` block does not, and neither does
     one in hand when another thread calls ``close()``."""
 
-    def __init__(self, core: SubscriptionCore, *, managed: bool = False, timeout: float | None = None) -> None:
+    def __init__(
+        self, core: SubscriptionCore, *, managed: bool = False, timeout: float | None = None
+    ) -> None:
         super().__init__(timeout)
         self._core = core
         self._managed = managed

@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the settings as one JSON object")
     output.add_argument(
-        "--shell", action="store_true", help="print the settings as quoted export lines: eval \"$(...)\""
+        "--shell", action="store_true", help='print the settings as quoted export lines: eval "$(...)"'
     )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
