@@ -455,3 +455,56 @@ def test_forcelink_emulator_takes_json_as_forcelink_emulator_does() -> None:
             proc.terminate()
             proc.wait(timeout=20)
     assert settings["SF_INSTANCE_URL"].startswith("http://127.0.0.1:")
+
+
+def test_an_untrusted_certificate_is_not_retried_and_names_the_setting(tls_emulator: Emulator) -> None:
+    from forcelink import ConnectError
+
+    untrusted = (
+        Salesforce.builder()
+        .instance_url(tls_emulator.instance_url)
+        .access_token(tls_emulator.access_token)
+        .retries(4)
+        .build()
+    )
+    with pytest.raises(ConnectError) as raised:
+        untrusted.sobjects.get("Account", "001000000000001AAA")
+    assert raised.value.attempts == 1
+    assert "SF_CA_CERT_FILE" in str(raised.value)
+
+
+def test_plain_http_to_a_tls_port_says_to_use_https(tls_emulator: Emulator) -> None:
+    from forcelink import TransportError
+
+    plain = tls_emulator.instance_url.replace("https://", "http://")
+    sf = Salesforce.builder().instance_url(plain).access_token(tls_emulator.access_token).retries(1).build()
+    with pytest.raises(TransportError, match="https://"):
+        sf.sobjects.get("Account", "001000000000001AAA")
+
+
+async def test_cancelling_an_async_load_interrupts_it_and_logs_what_to_resume(
+    slow_bulk_org: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    data = numbered_csv(tmp_path / "accounts.csv")
+    sf = slow_bulk_org.client()
+    async_sf = slow_bulk_org.async_client()
+    caplog.set_level(logging.WARNING, logger="forcelink")
+    load = asyncio.ensure_future(
+        async_sf.bulk.insert("Account", data, max_records_per_job=PER_JOB, parallelism=2)
+    )
+    deadline = time.monotonic() + 60
+    while not account_numbers(sf) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    load.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await load
+    while "bulk load interrupted" not in caplog.text and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert "bulk load interrupted" in caplog.text
+    assert "750" in caplog.text
+    # No job was started after the cancel: only the first job's rows ever reach the org.
+    await asyncio.sleep(1.5)
+    assert len(account_numbers(sf)) == PER_JOB

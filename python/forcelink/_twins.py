@@ -16,7 +16,7 @@ def async_twin_of(blocking: type) -> Callable[[T], T]:
 
     def share(cls: T) -> T:
         if not cls.__doc__:
-            cls.__doc__ = f"The async twin of :class:`{blocking.__name__}`: the same methods, awaited."
+            cls.__doc__ = f"The async twin of ``{blocking.__name__}``: the same methods, awaited."
         for name, member in vars(cls).items():
             if name.startswith("_"):
                 continue

@@ -25,7 +25,7 @@ def _args(
 class Apex:
     """Reached as ``sf.apex``: ``sf.apex.post("orders", json={...})`` calls
     ``/services/apexrest/orders`` and returns the decoded JSON answer (None when empty). Errors
-    raise the typed exceptions; :meth:`call` returns the whole :class:`ApiResponse`."""
+    raise the typed exceptions; ``call`` returns the whole ``ApiResponse``."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

@@ -3,7 +3,7 @@ results back as dicts, and run bulk queries page by page.
 
 ``data`` for a load is a path, bytes, a file object (text or binary), or an iterable of dicts
 (the first one's keys are the header) or of rows (the first row is the header). Malformed CSV
-raises :class:`~forcelink.errors.CsvFormatError` with its line before any job exists.
+raises ``CsvFormatError`` with its line before any job exists.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class LoadOptions(TypedDict, total=False):
     """Keyword options of every load. ``timeout`` bounds the whole load (every job's wait);
     ``request_timeout`` each HTTP request, and ``headers`` are sent with each request.
     ``rows`` loads only those data rows of ``data`` (``(first, last)`` pairs counted from 1
-    after the header, as :class:`~forcelink.errors.BulkIncompleteError` reports them unsent)."""
+    after the header, as ``BulkIncompleteError`` reports them unsent)."""
 
     column_delimiter: str
     max_upload_bytes: int
@@ -247,7 +247,7 @@ class BulkResult(_ResultBase):
 
 @async_twin_of(BulkResult)
 class AsyncBulkResult(_ResultBase):
-    """The asyncio twin of :class:`BulkResult`."""
+    """The asyncio twin of ``BulkResult``."""
 
     async def _records(self, which: str) -> AsyncIterator[dict[str, str]]:
         rows = self._core.rows(which)
@@ -294,9 +294,9 @@ def _query_repr(query: object, soql: str, taken: bool) -> str:
 
 
 class BulkQuery:
-    """The rows of a bulk query, returned by :meth:`Bulk.query`. Iterate over it for each row
+    """The rows of a bulk query, returned by ``Bulk.query``. Iterate over it for each row
     as a dict of strings, read page by page in flat memory; or take every row at once with
-    :meth:`to_arrow` or :meth:`to_pandas`, typed from the object's describe. The job starts
+    ``to_arrow`` or ``to_pandas``, typed from the object's describe. The job starts
     when the rows are first asked for, and the rows can be read once."""
 
     def __init__(self, core: BulkCore, soql: str, args: _QueryArgs) -> None:
@@ -329,18 +329,18 @@ class BulkQuery:
 
     def to_arrow(self) -> pyarrow.Table:
         """Every row as a ``pyarrow.Table``, columns typed from the FROM object's describe
-        (see :meth:`forcelink.query.Query.to_arrow`); the CSV pages are read into Arrow in
+        (see ``forcelink.query.Query.to_arrow``); the CSV pages are read into Arrow in
         Rust. Needs ``forcelink[frames]``."""
         return arrow_table(self._start().to_arrow().wait())
 
     def to_pandas(self) -> pandas.DataFrame:
-        """:meth:`to_arrow` as a pandas DataFrame (dtypes as in
-        :func:`forcelink.frames.pandas_frame`)."""
+        """``to_arrow`` as a pandas DataFrame (dtypes as in
+        ``forcelink.frames.pandas_frame``)."""
         return pandas_frame(self._start().to_arrow().wait())
 
 
 class AsyncBulkQuery:
-    """The asyncio twin of :class:`BulkQuery`: ``async for row in sf.bulk.query(soql)``, or
+    """The asyncio twin of ``BulkQuery``: ``async for row in sf.bulk.query(soql)``, or
     ``await sf.bulk.query(soql).to_pandas()``."""
 
     def __init__(self, core: BulkCore, soql: str, args: _QueryArgs) -> None:
@@ -374,12 +374,12 @@ class AsyncBulkQuery:
         return await anext(self._rows)
 
     async def to_arrow(self) -> pyarrow.Table:
-        """The async twin of :meth:`BulkQuery.to_arrow`."""
+        """The async twin of ``BulkQuery.to_arrow``."""
         job = await self._start()
         return arrow_table(await job.to_arrow())
 
     async def to_pandas(self) -> pandas.DataFrame:
-        """The async twin of :meth:`BulkQuery.to_pandas`."""
+        """The async twin of ``BulkQuery.to_pandas``."""
         job = await self._start()
         return pandas_frame(await job.to_arrow())
 
@@ -445,7 +445,7 @@ class Bulk:
         request_timeout: float | None = None,
         headers: Headers | None = None,
     ) -> BulkResult:
-        """Waits for jobs created earlier (e.g. after a :class:`BulkTimeoutError`) and returns
+        """Waits for jobs created earlier (e.g. after a ``BulkTimeoutError``) and returns
         their result."""
         return BulkResult(
             scoped(self._core, request_timeout, headers).resume(list(job_ids), timeout=timeout).wait()
@@ -674,7 +674,7 @@ class AsyncBulk:
         request_timeout: float | None = None,
         headers: Headers | None = None,
     ) -> int:
-        """The async twin of :meth:`Bulk.query_to_file`."""
+        """The async twin of ``Bulk.query_to_file``."""
         job = await self.query(
             soql,
             include_deleted=include_deleted,

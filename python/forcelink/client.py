@@ -1,4 +1,4 @@
-"""The clients: :class:`Salesforce` (blocking) and :class:`AsyncSalesforce` (asyncio).
+"""The clients: ``Salesforce`` (blocking) and ``AsyncSalesforce`` (asyncio).
 
 Both wrap the same Rust engine; they differ only in how they wait. The blocking client releases
 the GIL while it waits and never starts an event loop, so it works in Jupyter and in threads.
@@ -125,7 +125,7 @@ class _ClientBase:
 
     def close(self) -> None:
         """Closes the client: its subscriptions end, its pooled connections and Pub/Sub channel
-        are let go, and every later call raises :class:`~forcelink.errors.ClientClosedError`.
+        are let go, and every later call raises ``ClientClosedError``.
         Leaving a ``with`` block closes it too. Closing twice is harmless."""
         self._engine.close()
 
@@ -238,7 +238,7 @@ class Salesforce(_ClientBase):
         self, sosl: str, *, timeout: float | None = None, headers: Headers | None = None
     ) -> list[dict[str, Any]]:
         """Runs a SOSL search (``GET /search``): the records found, of every RETURNING object,
-        each with its ``attributes``. Build the search with :func:`forcelink.format_sosl` when
+        each with its ``attributes``. Build the search with ``forcelink.format_sosl`` when
         it holds user input."""
         return scoped(self._engine, timeout, headers).search(sosl).wait()
 
@@ -279,7 +279,7 @@ class Salesforce(_ClientBase):
 
 @async_twin_of(Salesforce)
 class AsyncSalesforce(_ClientBase):
-    """The asyncio twin of :class:`Salesforce`: the same services, awaited."""
+    """The asyncio twin of ``Salesforce``: the same services, awaited."""
 
     @cached_property
     def sobjects(self) -> AsyncSObjects:
@@ -380,7 +380,7 @@ class AsyncSalesforce(_ClientBase):
         return HealthReport._from_engine(raw)
 
     async def aclose(self) -> None:
-        """Closes the client, as :meth:`close` does; for ``async with`` and async code."""
+        """Closes the client, as ``close`` does; for ``async with`` and async code."""
         self.close()
 
     async def __aenter__(self) -> Self:

@@ -64,7 +64,7 @@ def _quote(value: str) -> str:
 
 
 class CompositeRequest:
-    """Builds the subrequests of a composite request; each method returns a :class:`Ref`."""
+    """Builds the subrequests of a composite request; each method returns a ``Ref``."""
 
     def __init__(self) -> None:
         self._subrequests: list[dict[str, Any]] = []
@@ -153,7 +153,7 @@ class SubrequestResult:
 
 @dataclass(frozen=True)
 class CompositeResult:
-    """The subrequests' answers in order; index by position, reference id or :class:`Ref`."""
+    """The subrequests' answers in order; index by position, reference id or ``Ref``."""
 
     results: list[SubrequestResult]
 
@@ -313,7 +313,7 @@ class Composite:
 
     @staticmethod
     def request() -> CompositeRequest:
-        """A builder for :meth:`execute`."""
+        """A builder for ``execute``."""
         return CompositeRequest()
 
     def execute(
@@ -325,7 +325,7 @@ class Composite:
         timeout: float | None = None,
         headers: Headers | None = None,
     ) -> CompositeResult:
-        """Sends a composite request built with :meth:`request`; returns each subrequest's result. With ``all_or_none`` a failure rolls back every subrequest."""
+        """Sends a composite request built with ``request``; returns each subrequest's result. With ``all_or_none`` a failure rolls back every subrequest."""
         return _composite_result(
             scoped(self._core, timeout, headers).execute(_subrequests(requests), all_or_none, collate).wait()
         )

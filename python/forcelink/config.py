@@ -19,7 +19,7 @@ ClientT = TypeVar("ClientT")
 
 class ClientBuilder(Generic[ClientT]):
     """Collects settings for a client; ``build()`` validates them and raises
-    :class:`~forcelink.errors.ConfigError` naming the setting at fault.
+    ``ConfigError`` naming the setting at fault.
 
     Obtain one from ``Salesforce.builder()`` or ``AsyncSalesforce.builder()``.
     """
@@ -133,7 +133,7 @@ class ClientBuilder(Generic[ClientT]):
         return self._set("ca_cert_file", os.fspath(path))
 
     def ca_cert_pem(self, pem: str) -> Self:
-        """Trust this PEM CA certificate as well (see :meth:`ca_cert_file`)."""
+        """Trust this PEM CA certificate as well (see ``ca_cert_file``)."""
         return self._set("ca_cert_pem", pem)
 
     def proxy(self, url: str | None, *, no_proxy: str | Sequence[str] = ()) -> Self:
@@ -175,7 +175,7 @@ class ClientBuilder(Generic[ClientT]):
         """Protects the org's limits. ``max_per_second`` caps this client's requests per second,
         across all its threads and tasks. ``reserve_percent`` leaves that share of the daily
         API limit to other integrations: once the org's usage (from ``Sforce-Limit-Info``)
-        reaches it, calls raise :class:`~forcelink.errors.RequestLimitError` before sending.
+        reaches it, calls raise ``RequestLimitError`` before sending.
         As usage climbs past each of ``usage_warnings`` (percent), a warning is logged once to
         the ``forcelink.limits`` logger."""
         if max_per_second is not None:
@@ -187,7 +187,7 @@ class ClientBuilder(Generic[ClientT]):
     def circuit_breaker(self, failures: int = 5, *, open_seconds: float = 30.0) -> Self:
         """Each service family (REST, Bulk, Pub/Sub) gets a circuit breaker: after ``failures``
         outages in a row (no connection, a timeout, a 5xx), its calls raise
-        :class:`~forcelink.errors.CircuitOpenError` at once, without a request, for
+        ``CircuitOpenError`` at once, without a request, for
         ``open_seconds``; then one call is let through, and its success closes the circuit.
         ``failures=0`` turns them off. The default is 5 and 30 s (``SF_BREAKER_FAILURES``,
         ``SF_BREAKER_OPEN_SECONDS``)."""
@@ -211,7 +211,7 @@ class ClientBuilder(Generic[ClientT]):
         return self
 
     def build(self) -> ClientT:
-        """Builds the client: settings are checked here, and a bad one raises :class:`~forcelink.errors.ConfigError` before anything is sent."""
+        """Builds the client: settings are checked here, and a bad one raises ``ConfigError`` before anything is sent."""
         hook: Callable[[dict[str, Any]], object] | None = None
         if self._on_retry is not None:
             user_hook = self._on_retry

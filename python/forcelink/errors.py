@@ -1,13 +1,13 @@
 """Exceptions raised by forcelink.
 
-Every exception is a :class:`SalesforceError` and carries what Salesforce said:
+Every exception is a ``SalesforceError`` and carries what Salesforce said:
 ``error_code`` (for example ``"INVALID_FIELD"``), ``status`` (the HTTP status), ``fields`` (the
 fields at fault), ``message``, and ``errors`` (every entry of the error body). ``attempts`` and
 ``retried_causes`` tell how often the request was sent and why earlier tries failed.
 
 Where the meaning matches a builtin, the exception is also that builtin: a
-:class:`ConfigError` is a ``ValueError``, a :class:`RequestTimeoutError` a ``TimeoutError``, a
-:class:`ConnectError` a ``ConnectionError``.
+``ConfigError`` is a ``ValueError``, a ``RequestTimeoutError`` a ``TimeoutError``, a
+``ConnectError`` a ``ConnectionError``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Platform events and Change Data Capture over the Pub/Sub API: ``sf.events``.
 
-Subscribing yields :class:`Event` objects (``replay_id``, ``payload``, ``schema_id``,
-``event_id``, ``raw``); change events are :class:`ChangeEvent` with a decoded ``header`` and
+Subscribing yields ``Event`` objects (``replay_id``, ``payload``, ``schema_id``,
+``event_id``, ``raw``); change events are ``ChangeEvent`` with a decoded ``header`` and
 ``changed_fields`` / ``nulled_fields`` / ``diff_fields`` expanded to field names. The Rust engine
 asks for more events before its buffer runs dry, holds a bounded queue, and reconnects after a
 dropped stream right after the last event it handed over; a replay id the service refuses
-raises :class:`~forcelink.errors.ReplayIdError` instead of moving elsewhere.
+raises ``ReplayIdError`` instead of moving elsewhere.
 
     for event in sf.events.subscribe("/data/AccountChangeEvent", replay="earliest"):
         print(event.header.change_type, event.changed_fields)
@@ -228,7 +228,7 @@ class Subscription(_Position):
 
 
 class AsyncSubscription(_Position):
-    """``async for`` events, in order; the async twin of :class:`Subscription`, committing the
+    """``async for`` events, in order; the async twin of ``Subscription``, committing the
     same way (the loop's own task stands for its thread). The stream opens on first iteration
     (or on entering ``async with``)."""
 
@@ -314,7 +314,7 @@ class AsyncSubscription(_Position):
 
 
 class PublishStream:
-    """A Pub/Sub PublishStream: each :meth:`publish` sends up to 200 events and returns their
+    """A Pub/Sub PublishStream: each ``publish`` sends up to 200 events and returns their
     results."""
 
     def __init__(self, core: PublishStreamCore) -> None:
@@ -362,7 +362,7 @@ class Events:
     ) -> Subscription:
         """Subscribes through a managed subscription (developer name or ``18x`` id); it starts
         after the position last committed, and commits as events are handled. ``timeout`` as
-        for :meth:`subscribe`."""
+        for ``subscribe``."""
         _check_batch_size(batch_size)
         return Subscription(
             self._core.managed_subscribe(subscription, batch_size=batch_size).wait(),
@@ -421,7 +421,7 @@ class AsyncEvents:
         timeout: float | None = None,
     ) -> AsyncSubscription:
         """``async for event in sf.events.subscribe(topic, replay="earliest")``; see
-        :meth:`Events.subscribe`."""
+        ``Events.subscribe``."""
         _check_batch_size(batch_size)
         opening = self._core.subscribe(topic, replay=replay, batch_size=batch_size, max_retries=max_retries)
         return AsyncSubscription(opening, timeout=timeout)

@@ -1,4 +1,4 @@
-"""Health reports for probes and dashboards: :meth:`Salesforce.health` checks that a token can
+"""Health reports for probes and dashboards: ``Salesforce.health`` checks that a token can
 be had, that the API answers, and the daily API usage against thresholds."""
 
 from __future__ import annotations

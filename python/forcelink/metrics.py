@@ -22,9 +22,9 @@ and ``route`` its template (``/sobjects/{type}/{id}``): labels never carry an id
 ``RefreshFailed`` (a token request refused). ``limit_type`` is ``DailyApiRequests`` (from every
 answer's ``Sforce-Limit-Info``) and, once ``sf.limits.get()`` has read them, every other limit of
 the org. ``status`` of bulk records is their ``result`` under the specification's name.
-Register :class:`ForcelinkCollector` on the registry your service already serves, or call
-:func:`serve` in a script. Both need ``prometheus_client`` (``pip install 'forcelink[metrics]'``);
-:func:`render_text` needs nothing.
+Register ``ForcelinkCollector`` on the registry your service already serves, or call
+``serve`` in a script. Both need ``prometheus_client`` (``pip install 'forcelink[metrics]'``);
+``render_text`` needs nothing.
 """
 
 from __future__ import annotations

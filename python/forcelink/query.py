@@ -19,7 +19,7 @@ __all__ = ["AsyncQuery", "Query"]
 
 class Query:
     """Reached as ``sf.query``. Build queries with user input through
-    :func:`forcelink.format_soql`."""
+    ``forcelink.format_soql``."""
 
     def __init__(self, core: QueryCore) -> None:
         self._core = core
@@ -68,7 +68,7 @@ class Query:
         """Every record of the query, all pages read, as one page (``done`` is True and
         ``next_records_url`` None); iterate over it or read ``records``. With
         ``include_deleted``, deleted and archived records too (``queryAll``). The whole answer
-        is held in memory: :meth:`stream` reads page by page instead."""
+        is held in memory: ``stream`` reads page by page instead."""
         return (
             scoped(self._core, timeout, headers)
             .query_all(soql, batch_size=batch_size, include_deleted=include_deleted)
@@ -132,7 +132,7 @@ class Query:
         timeout: float | None = None,
         headers: Headers | None = None,
     ) -> pandas.DataFrame:
-        """:meth:`to_arrow` as a pandas DataFrame (see :func:`forcelink.frames.pandas_frame`
+        """``to_arrow`` as a pandas DataFrame (see ``forcelink.frames.pandas_frame``
         for the dtypes)."""
         core = scoped(self._core, timeout, headers)
         return pandas_frame(

@@ -47,8 +47,8 @@ class RetryEvent(NamedTuple):
 
 
 class ApiResponse:
-    """The answer to :meth:`Salesforce.request`: ``status``, ``headers`` (names in lower case)
-    and the body as ``content`` bytes; :meth:`json` decodes it."""
+    """The answer to ``Salesforce.request``: ``status``, ``headers`` (names in lower case)
+    and the body as ``content`` bytes; ``json`` decodes it."""
 
     __slots__ = ("_content", "_headers", "_status")
 

@@ -9,7 +9,7 @@
 
 Requests are matched on method, path, query and body (JSON compared as values, secrets
 ignored); in any order unless ``ordered=True``. An unmatched request raises
-:class:`~forcelink.errors.SimulationError` naming it.
+``SimulationError`` naming it.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ class SObjects:
 
 @async_twin_of(SObjects)
 class AsyncSObjects:
-    """The async twin of :class:`SObjects`. Reached as ``sf.sobjects`` on ``AsyncSalesforce``."""
+    """The async twin of ``SObjects``. Reached as ``sf.sobjects`` on ``AsyncSalesforce``."""
 
     def __init__(self, core: SObjectsCore) -> None:
         self._core = core

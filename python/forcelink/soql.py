@@ -31,5 +31,5 @@ def format_sosl(template: str, *args: Any, **kwargs: Any) -> str:
     >>> format_sosl("FIND {{{}}} IN NAME FIELDS RETURNING Account(Id, Name)", "Acme & Co")
     'FIND {Acme \\\\& Co} IN NAME FIELDS RETURNING Account(Id, Name)'
 
-    Build filters of the RETURNING clause with :func:`format_soql`."""
+    Build filters of the RETURNING clause with ``format_soql``."""
     return _core.format_sosl(template, args, kwargs)

@@ -1,5 +1,5 @@
 """The local org for tests, from the forcelink-emulator package (``pip install
-'forcelink[emulator]'``): :class:`Emulator` and the sample-record factories, under the name
+'forcelink[emulator]'``): ``Emulator`` and the sample-record factories, under the name
 they had when the emulator shipped inside forcelink."""
 
 from __future__ import annotations

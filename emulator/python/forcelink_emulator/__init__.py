@@ -2,7 +2,7 @@
 
 OAuth 2.0, REST (sObjects, SOQL, composite), Bulk API 2.0 and the Pub/Sub gRPC API on 127.0.0.1,
 over HTTP/1.1 and HTTP/2, with TLS on request, fault injection and API accounting. Use it from
-tests (:class:`Emulator`, the ``sf_emulator`` fixture) or as a server for any client
+tests (``Emulator``, the ``sf_emulator`` fixture) or as a server for any client
 (``forcelink-emulator --tls``).
 """
 

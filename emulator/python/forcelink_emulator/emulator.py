@@ -1,4 +1,4 @@
-"""A local Salesforce org: :class:`Emulator`.
+"""A local Salesforce org: ``Emulator``.
 
 >>> from forcelink_emulator import Emulator
 >>> with Emulator() as org:
@@ -6,7 +6,7 @@
 ...     sf.sobjects.create("Account", {"Name": "Acme"})
 
 The org listens on 127.0.0.1 on a random port, over real HTTP/1.1 and HTTP/2 (HTTPS with
-``tls=True``, trusted through ``ca_cert_path``). Any client can talk to it; :meth:`Emulator.client`
+``tls=True``, trusted through ``ca_cert_path``). Any client can talk to it; ``Emulator.client``
 and the builders make forcelink clients, and need the ``forcelink`` package.
 """
 
@@ -69,7 +69,7 @@ def _to_json(value: object) -> str:
 
 @dataclass(frozen=True)
 class ApexRequest:
-    """A call to an Apex REST class played by :meth:`Emulator.register_apex`: the HTTP method,
+    """A call to an Apex REST class played by ``Emulator.register_apex``: the HTTP method,
     the path under ``/services/apexrest``, the query parameters and the decoded JSON body."""
 
     method: str
@@ -94,7 +94,7 @@ def _forcelink() -> Any:
 
 
 class Emulator:
-    """A local org. Use it as a context manager, or call :meth:`start` and :meth:`stop`."""
+    """A local org. Use it as a context manager, or call ``start`` and ``stop``."""
 
     def __init__(
         self,
@@ -320,7 +320,7 @@ class Emulator:
         return builder
 
     def async_client_builder(self) -> ClientBuilder[AsyncSalesforce]:
-        """The async twin of :meth:`client_builder`."""
+        """The async twin of ``client_builder``."""
         builder: ClientBuilder[AsyncSalesforce] = _forcelink().AsyncSalesforce.builder()
         self._configure(builder)
         return builder
@@ -363,7 +363,7 @@ class Emulator:
 
         Without ``rate`` the next ``times`` (default 1) matching requests get the fault. With
         ``rate`` (0 to 1) that share of matching requests gets it, drawn from the org's
-        ``seed`` so a run repeats, until :meth:`clear_faults` (or ``times`` of them)."""
+        ``seed`` so a run repeats, until ``clear_faults`` (or ``times`` of them)."""
         self._running.inject_fault(
             path_contains,
             status=status,
@@ -391,7 +391,7 @@ class Emulator:
         """Plays an Apex REST class: requests to ``/services/apexrest<url_mapping>`` (a trailing
         ``/*`` matches every path below it, as ``@RestResource(urlMapping=...)`` does) are
         authenticated, counted against the API limit and answered by ``handler``. It gets an
-        :class:`ApexRequest` and returns the JSON body to answer with (status 200), or a
+        ``ApexRequest`` and returns the JSON body to answer with (status 200), or a
         ``(status, body)`` pair; a body of None answers with no body. An exception it raises
         answers 500 with its message. It runs on one of the org's threads."""
 
@@ -411,12 +411,12 @@ class Emulator:
 
     def take_down(self) -> None:
         """Takes the whole org down: every request under ``/services/data`` (REST, composite,
-        bulk) is answered 503 ``SERVER_UNAVAILABLE``, and still counted in :meth:`stats`, until
-        :meth:`bring_up`."""
+        bulk) is answered 503 ``SERVER_UNAVAILABLE``, and still counted in ``stats``, until
+        ``bring_up``."""
         self._running.set_down(True)
 
     def bring_up(self) -> None:
-        """Brings the org back after :meth:`take_down`."""
+        """Brings the org back after ``take_down``."""
         self._running.set_down(False)
 
     def stats(self) -> dict[str, Any]:

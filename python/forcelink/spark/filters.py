@@ -1,4 +1,4 @@
-"""Spark's pushed filters as SOQL conditions, written with :func:`forcelink.format_soql` so
+"""Spark's pushed filters as SOQL conditions, written with ``forcelink.format_soql`` so
 every value stays a literal.
 
 SOQL compares text without case, where Spark does not: a condition on a text column is pushed

@@ -23,7 +23,7 @@ _OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 
 class ForcelinkDataSource(DataSource):
     """``spark.read.format("forcelink")`` and ``df.write.format("forcelink")``; see
-    :mod:`forcelink.spark` and the Spark guide for the options."""
+    ``forcelink.spark`` and the Spark guide for the options."""
 
     def __init__(self, options: Any) -> None:
         super().__init__(options)

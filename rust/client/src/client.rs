@@ -757,6 +757,7 @@ fn transport_code(kind: TransportErrorKind) -> &'static str {
         TransportErrorKind::Timeout => "TIMEOUT",
         TransportErrorKind::Io => "CONNECTION_LOST",
         TransportErrorKind::Unmatched => "UNMATCHED",
+        TransportErrorKind::Certificate => "CERTIFICATE",
     }
 }
 

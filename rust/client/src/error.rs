@@ -328,6 +328,9 @@ pub enum TransportErrorKind {
     Io,
     /// A replayer or fake had no answer for the request; nothing was sent.
     Unmatched,
+    /// The server's certificate was not trusted: no request was sent, and trying again cannot
+    /// help until the trust is set up (`SF_CA_CERT_FILE`).
+    Certificate,
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -337,6 +340,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Io => "connection error",
             TransportErrorKind::Unmatched => "no recorded answer",
+            TransportErrorKind::Certificate => "certificate not trusted",
         })
     }
 }

@@ -174,6 +174,19 @@ fn classify(err: reqwest::Error) -> SendError {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
+    if message.contains("invalid peer certificate") || message.contains("certificate verify") {
+        message.push_str(
+            " (the server's certificate is not trusted: set SF_CA_CERT_FILE to the PEM file of \
+             the CA that signed it, or call ca_cert_file())",
+        );
+        return SendError {
+            kind: TransportErrorKind::Certificate,
+            message,
+        };
+    }
+    if message.contains("invalid HTTP version parsed") {
+        message.push_str(" (the server may speak HTTPS: use an https:// URL)");
+    }
     SendError { kind, message }
 }
 

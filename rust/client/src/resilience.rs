@@ -78,8 +78,11 @@ impl RetryPolicy {
         match outcome {
             // Nothing reached the server: replaying cannot do the work twice.
             Outcome::Transport(TransportErrorKind::Connect) => Some("connection failed".into()),
-            // A simulation has no other answer: asking again cannot help.
-            Outcome::Transport(TransportErrorKind::Unmatched) => None,
+            // A simulation has no other answer, and an untrusted certificate stays untrusted:
+            // asking again cannot help.
+            Outcome::Transport(TransportErrorKind::Unmatched | TransportErrorKind::Certificate) => {
+                None
+            }
             Outcome::Transport(kind) if idempotent => Some(kind.to_string()),
             Outcome::Transport(_) => None,
             Outcome::Status { status, error_code } if idempotent => match (*status, *error_code) {

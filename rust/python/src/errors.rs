@@ -161,7 +161,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
         }
         Error::Transport(failure) => match failure.kind {
             TransportErrorKind::Timeout => "RequestTimeoutError",
-            TransportErrorKind::Connect => "ConnectError",
+            TransportErrorKind::Connect | TransportErrorKind::Certificate => "ConnectError",
             TransportErrorKind::Io => "TransportError",
             TransportErrorKind::Unmatched => "SimulationError",
         },

@@ -96,7 +96,9 @@ impl Pending {
     }
 
     /// Runs the call on this process's runtime and resolves an asyncio future of the running
-    /// loop with its result. Cancelling that future aborts the call at its next await point.
+    /// loop with its result. Cancelling that future aborts the call at its next await point;
+    /// an interruptible call (a bulk load) is interrupted instead and winds down on its own,
+    /// logging what it left to resume.
     fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let future = self.take()?;
         let rt = runtime()?;
@@ -119,6 +121,7 @@ impl Pending {
             "add_done_callback",
             (AbortOnCancel {
                 task: task.abort_handle(),
+                interrupt: self.interrupt.clone(),
             },),
         )?;
         waiter.call_method0("__await__")
@@ -162,13 +165,18 @@ fn resolve_later(
 #[pyclass(module = "forcelink._core")]
 struct AbortOnCancel {
     task: tokio::task::AbortHandle,
+    /// For a call that winds down rather than drops (a bulk load): cancelled instead.
+    interrupt: Option<forcelink::CancellationToken>,
 }
 
 #[pymethods]
 impl AbortOnCancel {
     fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
         if future.call_method0("cancelled")?.is_truthy()? {
-            self.task.abort();
+            match &self.interrupt {
+                Some(token) => token.cancel(),
+                None => self.task.abort(),
+            }
         }
         Ok(())
     }

@@ -298,7 +298,16 @@ fn gather(outcomes: Vec<(RowRanges, ChunkOutcome)>, interrupted: bool) -> Result
             .collect();
         named.extend(timed_out);
         named.extend(in_flight);
-        let (job_ids, job_states) = named.into_iter().unzip();
+        let (job_ids, job_states): (Vec<String>, Vec<String>) = named.into_iter().unzip();
+        if interrupted {
+            // An async caller that cancelled never sees the error: the log keeps what to resume.
+            tracing::warn!(
+                target: "forcelink::bulk",
+                job_ids = ?job_ids,
+                unsent_rows = ?unsent_rows,
+                "bulk load interrupted: resume the jobs and load the unsent rows"
+            );
+        }
         return Err(Error::BulkIncomplete {
             job_ids,
             job_states,
