@@ -17,7 +17,7 @@ fn split_options(
     delimiter: &str,
     max_upload_bytes: u64,
     max_records: Option<u64>,
-    spool_dir: Option<PathBuf>,
+    spool_dir: Option<FsPath>,
     rows: Option<Vec<(u64, u64)>>,
 ) -> PyResult<sf::SplitOptions> {
     let byte = match delimiter.as_bytes() {
@@ -32,7 +32,7 @@ fn split_options(
         delimiter: byte,
         max_upload_bytes,
         max_records,
-        spool_dir,
+        spool_dir: spool_dir.map(|d| d.0),
         line_ending: None,
         rows,
     })
@@ -116,7 +116,6 @@ impl CsvSplitter {
         spool_dir: Option<FsPath>,
         rows: Option<Vec<(u64, u64)>>,
     ) -> PyResult<Self> {
-        let spool_dir = spool_dir.map(|d| d.0);
         let options = split_options(
             column_delimiter,
             max_upload_bytes,
@@ -209,7 +208,6 @@ pub fn split_path(
     spool_dir: Option<FsPath>,
     rows: Option<Vec<(u64, u64)>>,
 ) -> PyResult<Pending> {
-    let spool_dir = spool_dir.map(|d| d.0);
     let path = path.0;
     let options = split_options(
         column_delimiter,
