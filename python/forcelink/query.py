@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncQuery", "Query"]
 
+#: The smallest page Salesforce serves (``batch_size``): what ``count`` reads.
+_COUNT_BATCH = 200
+
 
 class Query:
     """Reached as ``sf.query``. Build queries with user input through
@@ -40,9 +43,9 @@ class Query:
     ) -> int:
         """How many records ``soql`` matches: its answer's ``totalSize``, read from the first
         page. ``SELECT COUNT() FROM ...`` answers with this count alone, and no records."""
-        stream = scoped(self._core, timeout, headers).stream(soql, include_deleted=include_deleted)
-        page = stream.next_page().wait()
-        return 0 if page is None else page.total_size
+        # One page of the smallest size: no page is fetched ahead, as a stream would.
+        core = scoped(self._core, timeout, headers)
+        return core.query(soql, batch_size=_COUNT_BATCH, include_deleted=include_deleted).wait().total_size
 
     def query(
         self,
@@ -171,9 +174,9 @@ class AsyncQuery:
         timeout: float | None = None,
         headers: Headers | None = None,
     ) -> int:
-        stream = scoped(self._core, timeout, headers).stream(soql, include_deleted=include_deleted)
-        page = await stream.next_page()
-        return 0 if page is None else page.total_size
+        core = scoped(self._core, timeout, headers)
+        page = await core.query(soql, batch_size=_COUNT_BATCH, include_deleted=include_deleted)
+        return page.total_size
 
     async def query_all(
         self,

@@ -377,20 +377,16 @@ async fn load_chunk(
             () = cancel.cancelled() => Err(Error::Interrupted),
             uploaded = bulk.upload_file(&job.id, path) => uploaded,
         };
-        match uploaded {
-            Ok(()) if !cancel.is_cancelled() => break job,
-            Ok(()) => {
-                let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
-                return Err(Error::Interrupted.into());
-            }
-            Err(e) => {
-                // The job is still Open, so nothing of it was processed: abort it and, where the
-                // failure was the network's or the server's, load the same file with a new job.
-                let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
-                if !retryable(&e) || attempt >= attempts || cancel.is_cancelled() {
-                    return Err(e.into());
-                }
-            }
+        if uploaded.is_ok() && !cancel.is_cancelled() {
+            break job;
+        }
+        // The job is still Open, so nothing of it was processed: abort it and, where the
+        // failure was the network's or the server's and no interrupt came, load the same file
+        // with a new job.
+        let _ = bulk.abort_job(JobKind::Ingest, &job.id).await;
+        let error = uploaded.err().unwrap_or(Error::Interrupted);
+        if cancel.is_cancelled() || !retryable(&error) || attempt >= attempts {
+            return Err(error.into());
         }
     };
     emit(

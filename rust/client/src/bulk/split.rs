@@ -595,7 +595,7 @@ impl CsvSplitter {
 
 /// Row ranges as an interrupted load reports them: each first row at least 1 and at most its
 /// last.
-pub fn check_row_ranges(rows: &[(u64, u64)]) -> Result<()> {
+fn check_row_ranges(rows: &[(u64, u64)]) -> Result<()> {
     if rows.is_empty() {
         return Err(Error::invalid_argument("rows", "names no row"));
     }
