@@ -1,7 +1,7 @@
 //! `/services/apexrest/...`: Apex REST classes, played by handlers that a test registers for a
 //! URL mapping (`/orders` or `/orders/*`, as `@RestResource(urlMapping=...)` names them).
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
 use crate::org::{lock, Org};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -94,7 +94,7 @@ async fn answer(
         .unwrap_or_default()
         .to_owned();
     org.count(&format!("{method} apexrest"));
-    crate::rest::authenticate(org, headers)?;
+    crate::http_kit::auth::authenticate(org.as_ref(), headers)?;
     if !org.take_api_call() {
         return Err(ApiFailure::new(
             StatusCode::FORBIDDEN,

@@ -1,10 +1,12 @@
 //! `/composite`: composite (references, allOrNone), batch (haltOnError), sObject tree
 //! (all or nothing), and sObject collections (create, update, upsert, delete, retrieve).
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
+use crate::http_kit::reply::Reply;
+use crate::http_kit::request::{query_params, Call};
+use crate::model::datetime::format_datetime;
+use crate::model::store::{Store, UpsertOutcome};
 use crate::org::Org;
-use crate::rest::{dispatch as dispatch_rest, query_params, Call, Reply};
-use crate::store::{format_datetime, Store, UpsertOutcome};
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -12,7 +14,16 @@ const MAX_SUBREQUESTS: usize = 25;
 const MAX_COLLECTION: usize = 200;
 const MAX_TREE_RECORDS: usize = 200;
 
-pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, ApiFailure> {
+/// Answers one subrequest: the router, passed in so that composite sits beside the other
+/// features instead of importing the router that imports it.
+pub type Route = fn(&Org, &mut Store, &Call<'_>) -> Result<Reply, ApiFailure>;
+
+pub fn dispatch(
+    org: &Org,
+    store: &mut Store,
+    call: &Call<'_>,
+    route: Route,
+) -> Result<Reply, ApiFailure> {
     let body = || {
         call.body
             .ok_or_else(|| ApiFailure::json_parser("The request body is missing"))
@@ -24,8 +35,8 @@ pub fn dispatch(org: &Org, store: &mut Store, call: &Call<'_>) -> Result<Reply, 
                 json!({"batch": format!("{base}/batch"), "tree": format!("{base}/tree"), "sobjects": format!("{base}/sobjects")}),
             ))
         }
-        (Method::POST, ["composite"]) => composite(org, store, call, body()?),
-        (Method::POST, ["composite", "batch"]) => batch(org, store, call, body()?),
+        (Method::POST, ["composite"]) => composite(org, store, call, route, body()?),
+        (Method::POST, ["composite", "batch"]) => batch(org, store, call, route, body()?),
         (Method::POST, ["composite", "tree", object]) => tree(store, call.version, object, body()?),
         (Method::POST, ["composite", "sobjects"]) => {
             collection_write(store, body()?, Write::Create)
@@ -201,6 +212,7 @@ fn composite(
     org: &Org,
     store: &mut Store,
     call: &Call<'_>,
+    route: Route,
     body: &Value,
 ) -> Result<Reply, ApiFailure> {
     let all_or_none = body
@@ -276,7 +288,7 @@ fn composite(
             query: query.as_deref(),
             batch: call.batch,
             body: sub_body.as_ref(),
-            conditions: crate::rest::Conditions::read(|name| {
+            conditions: crate::http_kit::conditional::Conditions::read(|name| {
                 r.get("httpHeaders")
                     .and_then(Value::as_object)
                     .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
@@ -289,7 +301,7 @@ fn composite(
             ["sobjects", ..] | ["query" | "queryAll", ..] | ["composite", "sobjects", ..]
         );
         let reply = if supported {
-            dispatch_rest(org, store, &sub).unwrap_or_else(Reply::from)
+            route(org, store, &sub).unwrap_or_else(Reply::from)
         } else {
             Reply::from(ApiFailure::bad_request(
                 "INVALID_INPUT",
@@ -328,7 +340,13 @@ fn composite(
     Ok(Reply::ok(json!({"compositeResponse": out})))
 }
 
-fn batch(org: &Org, store: &mut Store, call: &Call<'_>, body: &Value) -> Result<Reply, ApiFailure> {
+fn batch(
+    org: &Org,
+    store: &mut Store,
+    call: &Call<'_>,
+    route: Route,
+    body: &Value,
+) -> Result<Reply, ApiFailure> {
     let halt = body
         .get("haltOnError")
         .and_then(Value::as_bool)
@@ -372,7 +390,7 @@ fn batch(org: &Org, store: &mut Store, call: &Call<'_>, body: &Value) -> Result<
             query: query.as_deref(),
             batch: call.batch,
             body: rich_input.as_ref(),
-            conditions: crate::rest::Conditions::default(),
+            conditions: crate::http_kit::conditional::Conditions::default(),
         };
         let reply = if parts_ref.first() == Some(&"composite") {
             Reply::from(ApiFailure::bad_request(
@@ -380,7 +398,7 @@ fn batch(org: &Org, store: &mut Store, call: &Call<'_>, body: &Value) -> Result<
                 "composite resources cannot be batched",
             ))
         } else {
-            dispatch_rest(org, store, &sub).unwrap_or_else(Reply::from)
+            route(org, store, &sub).unwrap_or_else(Reply::from)
         };
         if reply.status.as_u16() >= 400 {
             has_errors = true;

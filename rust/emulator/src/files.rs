@@ -3,9 +3,9 @@
 //! `GET /sobjects/ContentVersion/{id}/VersionData` streamed back from it. Files live in a
 //! temporary directory of the org, never whole in memory.
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::datetime::format_datetime;
 use crate::org::Org;
-use crate::store::format_datetime;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -114,7 +114,7 @@ pub async fn upload(
         let created = store.create("ContentVersion", &Value::Object(entity), &now);
         org.commit(
             &mut store,
-            &crate::rest::change_origin("rest", version, headers),
+            &crate::http_kit::request::change_origin("rest", version, headers),
         );
         created?
     };

@@ -9,31 +9,35 @@
 //! # Ok(()) }
 //! ```
 
+// Layers, each importing only those below it (docs/decisions/0009-layers.md): the
+// HTTP kit, then the org's model, then the features; `org` composes every feature's state and
+// `rest` and `server` route to them.
+pub mod http_kit;
+pub mod model;
+
 pub mod apex;
 pub mod bulk;
 mod composite;
-mod compound;
-pub mod creation;
 pub mod events;
-mod failure;
 mod files;
 mod header_names;
 mod identity;
+mod limits;
 mod oauth;
 pub mod org;
-pub mod record;
 mod replication;
 pub mod rest;
-pub mod schema;
 mod search;
 mod server;
+mod sobjects;
 pub mod soql;
-pub mod store;
 mod tls;
 mod tooling;
 mod traversal;
 
 pub use apex::{ApexAnswer, ApexCall, ApexHandler};
-pub use failure::ApiFailure;
+pub use http_kit::failure::ApiFailure;
+// The model's modules at their former paths.
+pub use model::{creation, record, schema, store};
 pub use org::Fault;
 pub use server::{ConnectedAppSpec, Emulator, EmulatorBuilder, EmulatorError};

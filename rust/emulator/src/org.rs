@@ -1,7 +1,7 @@
 //! The org: its ids, users, sessions, records, API usage, request counters and injected faults.
 
 use crate::identity::Identity;
-use crate::store::Store;
+use crate::model::store::Store;
 use forcelink_wire::RecordId;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -106,7 +106,7 @@ impl Org {
         identity.set_token_lifetime(settings.token_lifetime);
         let admin = identity.create_user("admin@emulator.example.com", pod)?;
         let mut store = Store::new(pod, &admin.id);
-        let now = crate::store::format_datetime(chrono::Utc::now());
+        let now = crate::model::datetime::format_datetime(chrono::Utc::now());
         store
             .add_user(&admin.id, &admin.username, &now)
             .map_err(|e| e.message)?;
@@ -277,5 +277,10 @@ impl Org {
             "queries": *lock(&self.queries),
             "gzip_answers": self.gzip_answers.load(Ordering::Relaxed),
         })
+    }
+}
+impl crate::http_kit::auth::Sessions for Org {
+    fn session_user(&self, token: &str) -> Option<String> {
+        Org::session_user(self, token)
     }
 }

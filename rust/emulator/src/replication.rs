@@ -2,8 +2,9 @@
 //! window (`start` to `end`, ISO 8601), as replication tools poll them. A record counts by its
 //! `SystemModstamp`; a deleted one by when it was deleted.
 
-use crate::failure::ApiFailure;
-use crate::store::{format_datetime, Store};
+use crate::http_kit::failure::ApiFailure;
+use crate::model::datetime::format_datetime;
+use crate::model::store::Store;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;

@@ -4,10 +4,10 @@
 //! are run by the SOQL engine. What is not served (IN a field group other than ALL, NAME,
 //! EMAIL or PHONE FIELDS; WITH clauses) answers Salesforce's error shape.
 
-use crate::failure::ApiFailure;
-use crate::soql::eval::{render, run, Outcome};
+use crate::http_kit::failure::ApiFailure;
+use crate::model::store::Store;
 use crate::soql::parse::parse;
-use crate::store::Store;
+use crate::soql::{render, run, Outcome};
 use serde_json::{json, Value};
 
 /// One `Object(fields WHERE ... ORDER BY ... LIMIT n)` of RETURNING.

@@ -266,7 +266,7 @@ impl Emulator {
         let typed = fields
             .iter()
             .map(|(field, ty)| {
-                crate::schema::FieldType::parse(ty)
+                crate::model::schema::FieldType::parse(ty)
                     .map(|t| (field.clone(), t))
                     .ok_or_else(|| {
                         EmulatorError::Invalid(format!("unknown field type {ty} of {field}"))
@@ -366,7 +366,7 @@ impl Emulator {
         self.org.expire_sessions();
     }
 
-    /// Defines a custom object; see [`crate::schema::custom_object`] for the definition's form.
+    /// Defines a custom object; see [`crate::model::schema::custom_object`] for the definition's form.
     pub fn define_object(&self, name: &str, fields: &Value) -> Result<(), EmulatorError> {
         self.org
             .store()
@@ -381,7 +381,7 @@ impl Emulator {
             .identity
             .create_user(username, &self.org.pod)
             .map_err(EmulatorError::Invalid)?;
-        let now = crate::store::format_datetime(chrono::Utc::now());
+        let now = crate::model::datetime::format_datetime(chrono::Utc::now());
         self.org
             .store()
             .add_user(&user.id, &user.username, &now)
@@ -457,7 +457,7 @@ impl Emulator {
         object: &str,
         records: &[Value],
     ) -> Result<Vec<String>, EmulatorError> {
-        let now = crate::store::format_datetime(chrono::Utc::now());
+        let now = crate::model::datetime::format_datetime(chrono::Utc::now());
         let mut store = self.org.store();
         let ids = records
             .iter()

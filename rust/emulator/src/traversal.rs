@@ -2,9 +2,9 @@
 //! record a lookup points to (`Contact/{id}/Account`), or the child records of a child
 //! relationship as a query result (`Account/{id}/Contacts`).
 
-use crate::failure::ApiFailure;
-use crate::rest::Reply;
-use crate::store::Store;
+use crate::http_kit::failure::ApiFailure;
+use crate::http_kit::reply::Reply;
+use crate::model::store::Store;
 use serde_json::{json, Value};
 
 /// The most child records one traversal answers, as a query page would.

@@ -4,41 +4,19 @@
 //! for inserts the defaults and system fields, and each row quoted for the results), so the lock
 //! covers only what reads other records: references, unique values, ids, storage, events.
 
-use super::job::{write_quoted, Job, JobState, Operation};
+use super::job::{write_quoted, Columns, Job, JobSpec, JobState, Operation};
 use super::reading::{cells, insert_plan, read_ahead, Batch, QuotedRows};
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::datetime::format_datetime;
+use crate::model::record::Fields;
+use crate::model::schema::{FieldMeta, FieldType};
+use crate::model::store::{Store, UpsertOutcome};
 use crate::org::{lock, Org};
-use crate::record::Fields;
-use crate::schema::{FieldMeta, FieldType};
-use crate::store::{format_datetime, Store, UpsertOutcome};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
-
-/// Records per internal batch, as Salesforce splits job data.
-pub const BATCH_RECORDS: usize = 10_000;
-
-/// What the header of the uploaded CSV says about each column.
-pub(super) struct Columns {
-    /// The header as uploaded, for the result files.
-    raw: Vec<String>,
-    /// The field of each column.
-    pub fields: Vec<FieldMeta>,
-    pub id_column: Option<usize>,
-    external_column: Option<usize>,
-}
-
-/// What a job's settings say about its data and its writes.
-pub(super) struct JobSpec {
-    pub operation: Operation,
-    pub object: String,
-    external_id: Option<String>,
-    pub delimiter: u8,
-    pub terminator: &'static [u8],
-    crlf: bool,
-}
 
 /// Runs a closed ingest job to its end; called on a blocking thread.
 pub fn process(org: &Org, job: &Arc<Mutex<Job>>) {

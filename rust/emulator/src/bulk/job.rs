@@ -1,9 +1,33 @@
 //! A Bulk API 2.0 job as the org keeps it: its JobInfo fields, uploaded data and results.
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::schema::FieldMeta;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
+
+/// Records per internal batch, as Salesforce splits job data.
+pub const BATCH_RECORDS: usize = 10_000;
+
+/// What the header of the uploaded CSV says about each column.
+pub(super) struct Columns {
+    /// The header as uploaded, for the result files.
+    pub(super) raw: Vec<String>,
+    /// The field of each column.
+    pub(super) fields: Vec<FieldMeta>,
+    pub(super) id_column: Option<usize>,
+    pub(super) external_column: Option<usize>,
+}
+
+/// What a job's settings say about its data and its writes.
+pub(super) struct JobSpec {
+    pub(super) operation: Operation,
+    pub(super) object: String,
+    pub(super) external_id: Option<String>,
+    pub(super) delimiter: u8,
+    pub(super) terminator: &'static [u8],
+    pub(super) crlf: bool,
+}
 
 /// Ingest or query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

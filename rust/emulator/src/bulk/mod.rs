@@ -6,10 +6,11 @@ mod job;
 mod query;
 mod reading;
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::method_not_allowed;
+use crate::http_kit::failure::ApiFailure;
+use crate::http_kit::request::query_params;
+use crate::model::datetime::format_datetime;
 use crate::org::{lock, Org};
-use crate::rest::{method_not_allowed, query_params};
-use crate::store::format_datetime;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use ingest::BATCH_RECORDS;
+pub use job::BATCH_RECORDS;
 
 /// Salesforce's upload limit: 150 MB of base64-encoded CSV per job.
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 150 * 1024 * 1024;

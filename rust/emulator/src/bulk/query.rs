@@ -2,11 +2,12 @@
 //! the background and read back in pages by locator.
 
 use super::job::{write_quoted, Job, JobState};
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::datetime::format_datetime;
+use crate::model::schema::FieldType;
+use crate::model::store::Store;
 use crate::org::{lock, Org};
-use crate::schema::FieldType;
 use crate::soql::{self, Outcome, Resolved};
-use crate::store::{format_datetime, Store};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;

@@ -3,14 +3,14 @@
 //! lock (`ingest`). It checks values, completes inserts (defaults, system fields) and quotes each
 //! row as the result files repeat it, so the applier only writes the id and flag in front.
 
-use super::ingest::{Columns, JobSpec, BATCH_RECORDS};
-use super::job::{write_quoted, Operation};
-use crate::creation::{Completion, Creation, Stamp};
-use crate::failure::ApiFailure;
+use super::job::{write_quoted, Columns, JobSpec, Operation, BATCH_RECORDS};
+use crate::http_kit::failure::ApiFailure;
+use crate::model::creation::{Completion, Creation, Stamp};
+use crate::model::datetime::format_datetime;
+use crate::model::record::{FieldName, Fields, Shapes};
+use crate::model::schema::FieldMeta;
+use crate::model::values::{check_value, Write};
 use crate::org::Org;
-use crate::record::{FieldName, Fields, Shapes};
-use crate::schema::FieldMeta;
-use crate::store::{check_value, format_datetime, Write};
 use serde_json::Value;
 use std::sync::mpsc;
 

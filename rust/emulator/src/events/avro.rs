@@ -1,8 +1,8 @@
 //! Avro schemas of the org's events and their payloads: platform events from their fields,
 //! change events from their object's fields (compound address fields as nested records).
 
-use crate::record::{FieldName, Fields, Shape};
-use crate::schema::{FieldType, ObjectMeta};
+use crate::model::record::{FieldName, Fields, Shape};
+use crate::model::schema::{FieldType, ObjectMeta};
 use apache_avro::types::Value as Avro;
 use apache_avro::Schema;
 use base64::Engine;
@@ -752,7 +752,7 @@ mod tests {
     }
 
     fn account_schema() -> ChangeSchema {
-        let account = crate::schema::standard_objects()
+        let account = crate::model::schema::standard_objects()
             .into_iter()
             .find(|o| o.name == "Account")
             .unwrap();
@@ -896,7 +896,7 @@ mod tests {
             (json!("C"), json!(9), Value::Null),
             (Value::Null, json!(0), json!("Oslo")),
         ];
-        let (mut draft, mut shapes) = (Fields::default(), crate::record::Shapes::default());
+        let (mut draft, mut shapes) = (Fields::default(), crate::model::record::Shapes::default());
         let mut records = Vec::new();
         for (n, e, city) in rows {
             draft.insert(&account_name, n);

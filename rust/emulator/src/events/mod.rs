@@ -4,10 +4,12 @@
 
 pub mod avro;
 pub mod grpc;
+pub mod rest;
 
+pub use crate::model::changes::{PendingEvent, RecordChange};
+use crate::model::record::RecordKey;
+use crate::model::store::{ObjectStore, Store};
 use crate::org::lock;
-use crate::record::RecordKey;
-use crate::store::{ObjectStore, Store};
 use avro::{ChangeSchema, EventType, Header, SlotCache};
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -98,7 +100,7 @@ impl BusEvent {
         };
         let id = [record.as_str().to_owned()];
         let header = commit.header(&id, "CREATE", *sequence, &[], &[]);
-        let none = crate::record::Fields::default();
+        let none = crate::model::record::Fields::default();
         let values = store
             .and_then(|store| store.object(&commit.object).ok())
             .and_then(|object| object.created_values(record))
@@ -300,31 +302,6 @@ impl Default for BusSettings {
     }
 }
 
-/// What one committed transaction changed, for change events.
-#[derive(Debug, Clone)]
-pub struct RecordChange {
-    pub object: Arc<str>,
-    pub id: String,
-    pub change_type: &'static str,
-    /// Fields the event body carries, by stored name (for CREATE: read from the stored record
-    /// at commit).
-    pub values: crate::record::Fields,
-    pub changed: Vec<String>,
-    pub nulled: Vec<String>,
-    /// A CREATE whose event is encoded on delivery from the record as created (a bulk insert's:
-    /// `StoredRecord` keeps those values for it).
-    pub on_delivery: bool,
-}
-
-/// A platform event published over REST, waiting for its transaction to commit.
-#[derive(Debug, Clone)]
-pub struct PendingEvent {
-    pub topic: String,
-    pub uuid: String,
-    pub payload: Vec<u8>,
-    pub schema_id: String,
-}
-
 /// Where an object's change events go: its schema, its topic and its schema id.
 type ChangeTarget = (Arc<ChangeSchema>, Arc<Topic>, Arc<str>);
 
@@ -465,7 +442,7 @@ impl EventBus {
     /// The change-event schema of an object, made (and its topic opened) on first use.
     pub fn change_schema(
         &self,
-        meta: &crate::schema::ObjectMeta,
+        meta: &crate::model::schema::ObjectMeta,
     ) -> Result<Arc<ChangeSchema>, String> {
         let key = meta.name.to_ascii_lowercase();
         if let Some(s) = self

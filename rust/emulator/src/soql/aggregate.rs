@@ -6,9 +6,9 @@ use super::eval::{
     compare, compare_literal, like, order_values, resolve, same_path, usable, value_of, Resolved,
 };
 use super::parse::{caret_error, AggFn, Cond, Query};
-use crate::failure::ApiFailure;
-use crate::schema::FieldType;
-use crate::store::Store;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::schema::FieldType;
+use crate::model::store::Store;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};

@@ -4,8 +4,8 @@
 
 use super::eval::{compile, matches, order_keys, render, sort_ids, Compiled, OrderKey, Resolved};
 use super::parse::{caret_error, Query, Select};
-use crate::failure::ApiFailure;
-use crate::store::Store;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::store::Store;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 

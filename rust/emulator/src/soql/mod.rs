@@ -5,13 +5,15 @@ mod children;
 pub(crate) mod eval;
 mod page;
 pub(crate) mod parse;
+mod run;
 
-pub use eval::{render, run, Outcome, Resolved};
+pub use eval::{render, Resolved};
 pub use parse::{parse, Query};
+pub use run::{run, Outcome};
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::store::Store;
 use crate::org::lock;
-use crate::store::Store;
 use page::page;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
@@ -151,9 +153,9 @@ pub fn explain(store: &Store, soql: &str) -> Result<Value, ApiFailure> {
     Ok(json!({"plans": plans}))
 }
 
-fn indexed_filter_fields(query: &Query, object: &crate::store::ObjectStore) -> Vec<String> {
+fn indexed_filter_fields(query: &Query, object: &crate::model::store::ObjectStore) -> Vec<String> {
     use parse::Cond;
-    fn walk(cond: &Cond, out: &mut Vec<String>, object: &crate::store::ObjectStore) {
+    fn walk(cond: &Cond, out: &mut Vec<String>, object: &crate::model::store::ObjectStore) {
         match cond {
             Cond::And(parts) => parts.iter().for_each(|c| walk(c, out, object)),
             Cond::Cmp { field, op: "=", .. }
@@ -166,7 +168,7 @@ fn indexed_filter_fields(query: &Query, object: &crate::store::ObjectStore) -> V
                     if &*f.name == "Id"
                         || f.external_id
                         || f.unique
-                        || f.field_type == crate::schema::FieldType::Reference
+                        || f.field_type == crate::model::schema::FieldType::Reference
                     {
                         out.push(f.name.to_string());
                     }

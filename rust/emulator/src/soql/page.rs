@@ -2,10 +2,10 @@
 //! first, and the parts every row shares are escaped once per page.
 
 use super::{Cursor, Resolved};
-use crate::failure::ApiFailure;
-use crate::record::{FieldName, RecordKey};
+use crate::http_kit::failure::ApiFailure;
+use crate::model::record::{FieldName, RecordKey};
+use crate::model::store::{Store, StoredRecord};
 use crate::soql::render;
-use crate::store::{Store, StoredRecord};
 use serde_json::Value;
 use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;

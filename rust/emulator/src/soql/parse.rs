@@ -1,6 +1,6 @@
 //! SOQL text to a query tree, with Salesforce's MALFORMED_QUERY messages (row, column, token).
 
-use crate::failure::ApiFailure;
+use crate::http_kit::failure::ApiFailure;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {

@@ -132,7 +132,7 @@ impl FieldType {
 /// One field of an object.
 #[derive(Debug, Clone)]
 pub struct FieldMeta {
-    pub name: crate::record::FieldName,
+    pub name: crate::model::record::FieldName,
     pub label: String,
     pub field_type: FieldType,
     pub length: u32,

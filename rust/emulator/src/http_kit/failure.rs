@@ -1,6 +1,6 @@
 //! Salesforce error answers: status, errorCode, message and fields, as the REST API sends them.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -87,4 +87,13 @@ impl IntoResponse for ApiFailure {
         };
         (self.status, axum::Json(body)).into_response()
     }
+}
+
+/// 405 naming the methods the resource allows.
+pub fn method_not_allowed(method: &Method, allowed: &str) -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+    )
 }

@@ -1,8 +1,8 @@
 //! The values of fields the store does not keep: compound addresses and geolocations, made from
 //! their parts when read, and file contents, read through a URL as Salesforce gives them.
 
-use crate::record::Fields;
-use crate::schema::{FieldMeta, FieldType, ObjectMeta};
+use crate::model::record::Fields;
+use crate::model::schema::{FieldMeta, FieldType, ObjectMeta};
 use serde_json::{Map, Value};
 
 /// What a read shows for `field` of the record `id`; None for a field whose value is stored.

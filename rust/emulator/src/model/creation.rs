@@ -2,10 +2,10 @@
 //! the check of required fields. None of it reads another record, so a bulk job does it for
 //! its rows outside the store lock; the id is minted under the lock (`Store::create_completed`).
 
-use crate::failure::ApiFailure;
-use crate::record::{FieldName, Fields, Shape};
-use crate::schema::ObjectMeta;
-use crate::store::required_missing;
+use crate::http_kit::failure::ApiFailure;
+use crate::model::record::{FieldName, Fields, Shape};
+use crate::model::schema::ObjectMeta;
+use crate::model::values::required_missing;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -193,10 +193,10 @@ impl SystemNames {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::record::Shapes;
+    use crate::model::record::Shapes;
 
     fn account() -> Creation {
-        let meta = crate::schema::standard_objects()
+        let meta = crate::model::schema::standard_objects()
             .into_iter()
             .find(|o| o.name == "Account")
             .unwrap();
