@@ -32,8 +32,8 @@ step "build and install the packages: forcelink and forcelink-emulator"
 maturin develop --locked
 (cd emulator && maturin develop --locked)
 step "ruff"
-ruff check python emulator/python tests benches examples
-ruff format --check python emulator/python tests benches examples
+ruff check python emulator/python emulator/tests tests benches examples scripts
+ruff format --check python emulator/python emulator/tests tests benches examples scripts
 step "mypy --strict"
 mypy python/forcelink emulator/python/forcelink_emulator
 step "stubtest"
@@ -41,6 +41,14 @@ python -m mypy.stubtest forcelink._core forcelink_emulator._core
 step "pytest, under coverage.py (the Python packages; fails under the floor in pyproject.toml)"
 python -m coverage run -m pytest
 python -m coverage report --sort=cover
+step "the emulator package alone: its own suite, in a virtual environment without forcelink"
+if [ ! -x .venv-emulator/bin/python ]; then
+  "$python" -m venv .venv-emulator
+fi
+.venv-emulator/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+.venv-emulator/bin/python -m pip install --quiet --group emulator/pyproject.toml:test
+(cd emulator && VIRTUAL_ENV="$PWD/../.venv-emulator" maturin develop --locked --quiet)
+(cd emulator && FORCELINK_EMULATOR_ALONE=1 ../.venv-emulator/bin/python -m pytest -q tests)
 step "latency budgets (short run; fails when a p99 is over its budget)"
 python benches/latency_budgets.py --runs 20
 step "documentation site (warnings are errors)"

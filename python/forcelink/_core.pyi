@@ -55,6 +55,7 @@ __all__ = [
     "_provoke_panic",
     "_reset_log_levels",
     "_restore_describe",
+    "bulk_defaults",
     "format_soql",
     "format_sosl",
     "metrics_snapshot",
@@ -339,19 +340,19 @@ class BulkCore:
         data: SplitInput,
         *,
         external_id_field: str | None = None,
-        parallelism: int = 4,
-        poll_interval: float = 0.1,
-        max_poll_interval: float = 10.0,
-        timeout: float = 7200.0,
+        parallelism: int | None = None,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
         progress: Callable[..., object] | None = None,
     ) -> Pending[BulkResultCore]: ...
     def resume(
         self,
         job_ids: Sequence[str],
         *,
-        poll_interval: float = 0.1,
-        max_poll_interval: float = 10.0,
-        timeout: float = 7200.0,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
     ) -> Pending[BulkResultCore]: ...
     def job_info(self, job_id: str, *, kind: str = "ingest") -> Pending[dict[str, Any]]: ...
     def abort(self, job_id: str, *, kind: str = "ingest") -> Pending[dict[str, Any]]: ...
@@ -362,9 +363,9 @@ class BulkCore:
         *,
         include_deleted: bool = False,
         max_records: int | None = None,
-        poll_interval: float = 0.1,
-        max_poll_interval: float = 10.0,
-        timeout: float = 7200.0,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
     ) -> Pending[BulkQueryCore]: ...
     def query_columns(self, soql: str) -> Pending[list[tuple[str, str]]]: ...
     def plan_query(
@@ -374,9 +375,9 @@ class BulkCore:
         include_deleted: bool = False,
         max_records: int | None = None,
         partitions: int | None = None,
-        poll_interval: float = 0.1,
-        max_poll_interval: float = 10.0,
-        timeout: float = 7200.0,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
     ) -> Pending[dict[str, Any]]: ...
     def read_result_page(
         self, job_id: str, result_url: str, columns: Sequence[tuple[str, str]]
@@ -397,9 +398,9 @@ class BulkCore:
         self,
         jobs: Sequence[tuple[str, int]],
         *,
-        poll_interval: float = 0.1,
-        max_poll_interval: float = 10.0,
-        timeout: float = 7200.0,
+        poll_interval: float | None = None,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
     ) -> Pending[BulkResultCore]: ...
     def abort_staged(self, job_ids: Sequence[str]) -> Pending[list[str]]: ...
     def list_jobs(self, *, kind: str = "ingest") -> Pending[list[dict[str, Any]]]: ...
@@ -446,6 +447,7 @@ def format_soql(template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any])
 def format_sosl(template: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str: ...
 def _interpreter_exiting() -> None: ...
 def _restore_describe(kind: str, data: Any) -> Any: ...
+def bulk_defaults() -> dict[str, float]: ...
 def _provoke_panic() -> Pending[None]: ...
 def _decode_event_payload(schema_id: str, schema_json: str, payload: bytes) -> Any: ...
 

@@ -20,6 +20,7 @@ from ._core import (
     BulkResultCore,
     CsvSplitter,
     SplitInput,
+    bulk_defaults,
     split_path,
 )
 from ._options import Headers, scoped
@@ -57,6 +58,16 @@ BulkData = Union[
 
 #: Salesforce's upload limit per job: 150 MB of base64-encoded CSV.
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
+
+# The engine declares each default once (its PollOptions and IngestOptions); the signatures
+# below show them.
+_ENGINE_DEFAULTS = bulk_defaults()
+#: Seconds a bulk call waits for its jobs before BulkTimeoutError, by default.
+DEFAULT_TIMEOUT: float = _ENGINE_DEFAULTS["timeout"]
+#: Seconds before a job's first status check, by default; the waits grow from there.
+DEFAULT_POLL_INTERVAL: float = _ENGINE_DEFAULTS["poll_interval"]
+#: Jobs a load keeps in flight at once, by default.
+DEFAULT_PARALLELISM: int = int(_ENGINE_DEFAULTS["parallelism"])
 
 _READ_SIZE = 1024 * 1024
 
@@ -176,10 +187,10 @@ def _ingest(
         operation,
         split,
         external_id_field=external_id_field,
-        parallelism=options.get("parallelism", 4),
-        poll_interval=options.get("poll_interval", 0.1),
-        max_poll_interval=options.get("max_poll_interval", 10.0),
-        timeout=options.get("timeout", 7200.0),
+        parallelism=options.get("parallelism"),
+        poll_interval=options.get("poll_interval"),
+        max_poll_interval=options.get("max_poll_interval"),
+        timeout=options.get("timeout"),
         progress=_progress(options.get("progress")),
     )
 
@@ -441,7 +452,7 @@ class Bulk:
         self,
         job_ids: Sequence[str],
         *,
-        timeout: float = 7200.0,
+        timeout: float = DEFAULT_TIMEOUT,
         request_timeout: float | None = None,
         headers: Headers | None = None,
     ) -> BulkResult:
@@ -490,8 +501,8 @@ class Bulk:
         *,
         include_deleted: bool = False,
         max_records: int | None = None,
-        timeout: float = 7200.0,
-        poll_interval: float = 0.1,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         request_timeout: float | None = None,
         headers: Headers | None = None,
     ) -> BulkQuery:
@@ -514,8 +525,8 @@ class Bulk:
         *,
         include_deleted: bool = False,
         max_records: int | None = None,
-        timeout: float = 7200.0,
-        poll_interval: float = 0.1,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         progress: Callable[[int, int], object] | None = None,
         request_timeout: float | None = None,
         headers: Headers | None = None,
@@ -601,7 +612,7 @@ class AsyncBulk:
         self,
         job_ids: Sequence[str],
         *,
-        timeout: float = 7200.0,
+        timeout: float = DEFAULT_TIMEOUT,
         request_timeout: float | None = None,
         headers: Headers | None = None,
     ) -> AsyncBulkResult:
@@ -645,8 +656,8 @@ class AsyncBulk:
         *,
         include_deleted: bool = False,
         max_records: int | None = None,
-        timeout: float = 7200.0,
-        poll_interval: float = 0.1,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         request_timeout: float | None = None,
         headers: Headers | None = None,
     ) -> AsyncBulkQuery:
@@ -668,8 +679,8 @@ class AsyncBulk:
         *,
         include_deleted: bool = False,
         max_records: int | None = None,
-        timeout: float = 7200.0,
-        poll_interval: float = 0.1,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         progress: Callable[[int, int], object] | None = None,
         request_timeout: float | None = None,
         headers: Headers | None = None,

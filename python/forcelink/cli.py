@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from ._core import ChangeEvent, SimulationRecorder, SimulationReplayer
-from .bulk import BulkEvent
+from .bulk import DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, BulkEvent
 from .client import Salesforce
 from .errors import (
     AuthError,
@@ -568,8 +568,13 @@ def _load_arguments(p: Any) -> None:
         "--delimiter", type=_delimiter, default=",", help="column delimiter: , ; | ^ ` or tab (default ,)"
     )
     p.add_argument("--failed-out", metavar="FILE", help="write the failed rows here as CSV")
-    p.add_argument("--parallelism", type=int, default=4, help="jobs processed at once (default 4)")
-    p.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the jobs")
+    p.add_argument(
+        "--parallelism",
+        type=int,
+        default=DEFAULT_PARALLELISM,
+        help=f"jobs processed at once (default {DEFAULT_PARALLELISM})",
+    )
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for the jobs")
     p.add_argument(
         "--max-records-per-job",
         type=int,
@@ -611,7 +616,7 @@ def _bulk_parser(commands: Any) -> None:
     p_query.add_argument("--out", required=True, metavar="FILE", help="a file, or - for standard output")
     p_query.add_argument("--all", action="store_true", help="include deleted records")
     p_query.add_argument("--max-records", type=int, default=None, help="rows per results page")
-    p_query.add_argument("--timeout", type=float, default=7200.0, help="seconds to wait for the job")
+    p_query.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for the job")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 //! split into calls of 200 records, the input order kept.
 
 use crate::client::{decode_json, Client, RestCall};
+pub use crate::error::RecordResult;
 use crate::error::{ApiErrorItem, Error, Result};
 use crate::resilience::Idempotency;
 use crate::sobjects::{check_name, parse_id, Record};
@@ -89,19 +90,6 @@ pub struct TreeResultItem {
 pub struct TreeResult {
     pub has_errors: bool,
     pub results: Vec<TreeResultItem>,
-}
-
-/// One record's outcome in a collection call.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RecordResult {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub success: bool,
-    #[serde(default)]
-    pub errors: Vec<ApiErrorItem>,
-    /// For upserts: whether the record was created.
-    #[serde(default)]
-    pub created: Option<bool>,
 }
 
 fn valid_reference_id(id: &str) -> bool {

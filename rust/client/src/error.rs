@@ -56,7 +56,7 @@ pub enum Error {
         results.len()
     )]
     RecordsIncomplete {
-        results: Vec<crate::composite::RecordResult>,
+        results: Vec<RecordResult>,
         cause: Box<Error>,
     },
 
@@ -203,6 +203,19 @@ pub struct Attempts {
     pub count: u32,
     /// Why each retried try failed, oldest first.
     pub retried_causes: Vec<String>,
+}
+
+/// One record's outcome in a collection call.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RecordResult {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub success: bool,
+    #[serde(default)]
+    pub errors: Vec<ApiErrorItem>,
+    /// For upserts: whether the record was created.
+    #[serde(default)]
+    pub created: Option<bool>,
 }
 
 /// One entry of a Salesforce error body.

@@ -34,10 +34,10 @@ pub mod options;
 pub mod proxy;
 pub mod query;
 pub mod raw;
-#[cfg(feature = "reqwest-transport")]
-mod reqwest_transport;
 pub mod resilience;
 pub mod routes;
+#[cfg(feature = "arrow")]
+mod select_list;
 #[cfg(feature = "simulation")]
 pub mod simulation;
 pub mod sobjects;

@@ -1,6 +1,7 @@
 //! Bulk API 2.0 for Python: a splitter fed from any Python source, loads, results streamed as
 //! rows (dicts built on the caller's thread), and query pages.
 
+use crate::convert::scoped;
 use crate::convert::{FsPath, KeyCache};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
@@ -228,19 +229,38 @@ pub fn split_path(
     }))
 }
 
+/// The waits of a bulk call: each given one checked, the engine's default for the others.
 fn poll_options(
-    poll_interval: f64,
-    max_poll_interval: f64,
-    timeout: f64,
+    poll_interval: Option<f64>,
+    max_poll_interval: Option<f64>,
+    timeout: Option<f64>,
 ) -> PyResult<sf::PollOptions> {
-    let secs = |name: &str, v: f64| {
-        forcelink::config::checked_seconds(name, v, false).map_err(PyValueError::new_err)
+    let default = sf::PollOptions::default();
+    let secs = |name: &str, v: Option<f64>, default: std::time::Duration| match v {
+        Some(v) => {
+            forcelink::config::checked_seconds(name, v, false).map_err(PyValueError::new_err)
+        }
+        None => Ok(default),
     };
     Ok(sf::PollOptions {
-        initial: secs("poll_interval", poll_interval)?,
-        max: secs("max_poll_interval", max_poll_interval)?,
-        timeout: secs("timeout", timeout)?,
+        initial: secs("poll_interval", poll_interval, default.initial)?,
+        max: secs("max_poll_interval", max_poll_interval, default.max)?,
+        timeout: secs("timeout", timeout, default.timeout)?,
     })
+}
+
+/// The engine's defaults of the bulk calls' options, which the Python signatures show: declared
+/// once, in the crate (`PollOptions`, `IngestOptions`).
+#[pyfunction]
+pub fn bulk_defaults() -> std::collections::HashMap<&'static str, f64> {
+    let poll = sf::PollOptions::default();
+    let ingest = sf::bulk::IngestOptions::default();
+    std::collections::HashMap::from([
+        ("parallelism", ingest.parallelism as f64),
+        ("poll_interval", poll.initial.as_secs_f64()),
+        ("max_poll_interval", poll.max.as_secs_f64()),
+        ("timeout", poll.timeout.as_secs_f64()),
+    ])
 }
 
 fn progress_hook(callback: Option<PyObject>) -> Option<sf::bulk::ProgressHook> {
@@ -597,32 +617,30 @@ impl BulkCore {
     /// This service on a handle that sends `timeout` and `headers` with each request.
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
-        Ok(Self::new(crate::client::scoped(
-            &self.client,
-            timeout,
-            &headers,
-        )?))
+        scoped(&self.client, timeout, &headers)
+            .map(Self::new)
+            .map_err(to_pyerr)
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (object, operation, data, *, external_id_field = None, parallelism = 4, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0, progress = None))]
+    #[pyo3(signature = (object, operation, data, *, external_id_field = None, parallelism = None, poll_interval = None, max_poll_interval = None, timeout = None, progress = None))]
     fn ingest(
         &self,
         object: String,
         operation: &str,
         data: &SplitInput,
         external_id_field: Option<String>,
-        parallelism: usize,
-        poll_interval: f64,
-        max_poll_interval: f64,
-        timeout: f64,
+        parallelism: Option<usize>,
+        poll_interval: Option<f64>,
+        max_poll_interval: Option<f64>,
+        timeout: Option<f64>,
         progress: Option<PyObject>,
     ) -> PyResult<Pending> {
         let operation = sf::Operation::parse(operation).map_err(to_pyerr)?;
         let interrupt = sf::CancellationToken::new();
         let options = sf::IngestOptions {
             external_id_field,
-            parallelism,
+            parallelism: parallelism.unwrap_or(sf::IngestOptions::default().parallelism),
             poll: poll_options(poll_interval, max_poll_interval, timeout)?,
             progress: progress_hook(progress),
             cancel: Some(interrupt.clone()),
@@ -639,13 +657,13 @@ impl BulkCore {
         .interruptible(interrupt))
     }
 
-    #[pyo3(signature = (job_ids, *, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
+    #[pyo3(signature = (job_ids, *, poll_interval = None, max_poll_interval = None, timeout = None))]
     fn resume(
         &self,
         job_ids: Vec<String>,
-        poll_interval: f64,
-        max_poll_interval: f64,
-        timeout: f64,
+        poll_interval: Option<f64>,
+        max_poll_interval: Option<f64>,
+        timeout: Option<f64>,
     ) -> PyResult<Pending> {
         let options = sf::IngestOptions {
             poll: poll_options(poll_interval, max_poll_interval, timeout)?,
@@ -703,16 +721,16 @@ impl BulkCore {
     /// Plans a parallel read of `soql` (see `Bulk::plan_query`). Returns `{job_id,
     /// total_records, result_urls, columns: [(name, kind)]}`.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, partitions = None, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
+    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, partitions = None, poll_interval = None, max_poll_interval = None, timeout = None))]
     fn plan_query(
         &self,
         soql: String,
         include_deleted: bool,
         max_records: Option<u64>,
         partitions: Option<u64>,
-        poll_interval: f64,
-        max_poll_interval: f64,
-        timeout: f64,
+        poll_interval: Option<f64>,
+        max_poll_interval: Option<f64>,
+        timeout: Option<f64>,
     ) -> PyResult<Pending> {
         let poll = poll_options(poll_interval, max_poll_interval, timeout)?;
         let client = self.client.clone();
@@ -790,13 +808,13 @@ impl BulkCore {
     }
 
     /// Closes staged jobs `(job_id, rows)` and waits for them all.
-    #[pyo3(signature = (jobs, *, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
+    #[pyo3(signature = (jobs, *, poll_interval = None, max_poll_interval = None, timeout = None))]
     fn commit_staged(
         &self,
         jobs: Vec<(String, u64)>,
-        poll_interval: f64,
-        max_poll_interval: f64,
-        timeout: f64,
+        poll_interval: Option<f64>,
+        max_poll_interval: Option<f64>,
+        timeout: Option<f64>,
     ) -> PyResult<Pending> {
         let options = sf::IngestOptions {
             poll: poll_options(poll_interval, max_poll_interval, timeout)?,
@@ -832,15 +850,15 @@ impl BulkCore {
         Pending::new(async move { client.bulk().abort_staged(&job_ids).await })
     }
 
-    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, poll_interval = 0.1, max_poll_interval = 10.0, timeout = 7200.0))]
+    #[pyo3(signature = (soql, *, include_deleted = false, max_records = None, poll_interval = None, max_poll_interval = None, timeout = None))]
     fn query(
         &self,
         soql: String,
         include_deleted: bool,
         max_records: Option<u64>,
-        poll_interval: f64,
-        max_poll_interval: f64,
-        timeout: f64,
+        poll_interval: Option<f64>,
+        max_poll_interval: Option<f64>,
+        timeout: Option<f64>,
     ) -> PyResult<Pending> {
         let poll = poll_options(poll_interval, max_poll_interval, timeout)?;
         let client = self.client.clone();

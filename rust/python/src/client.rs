@@ -1,6 +1,7 @@
 //! The engine handle: one Rust client shared by the sync and async Python clients.
 
 use crate::auth::{token_info, PyTokenSource};
+use crate::convert::scoped;
 use crate::convert::Json;
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
@@ -196,17 +197,6 @@ fn rotation_hook(callback: PyObject) -> sf::RotationHook {
     })
 }
 
-/// `client` with a timeout and headers added to each REST request; both are checked here,
-/// before anything is sent.
-pub fn scoped(
-    client: &sf::Client,
-    timeout: Option<f64>,
-    headers: &[(String, String)],
-) -> PyResult<sf::Client> {
-    let options = sf::CallOptions::from_seconds(timeout, headers).map_err(to_pyerr)?;
-    Ok(client.with_options(options))
-}
-
 /// One configured client. The Python facade wraps it; users never build it directly.
 #[pyclass(module = "forcelink._core", frozen)]
 pub struct Engine {
@@ -291,7 +281,7 @@ impl Engine {
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
         Ok(Self {
-            client: scoped(&self.client, timeout, &headers)?,
+            client: scoped(&self.client, timeout, &headers).map_err(to_pyerr)?,
         })
     }
 
@@ -506,23 +496,6 @@ impl Engine {
                 ("api_version", self.api_version().into_bound_py_any(py)),
             ],
         )
-    }
-}
-
-/// Lists as Python lists of str; used by services taking field lists.
-pub fn string_list(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<String>>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.is_none() => Ok(None),
-        Some(v) if v.is_instance_of::<pyo3::types::PyString>() => {
-            Err(pyo3::exceptions::PyTypeError::new_err(
-                "fields must be a list of field names, not one string",
-            ))
-        }
-        Some(v) => {
-            let list: Vec<String> = v.extract()?;
-            Ok(Some(list))
-        }
     }
 }
 

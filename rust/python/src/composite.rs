@@ -1,87 +1,15 @@
 //! Composite requests for Python: subrequests in as dicts, answers out as JSON or typed results.
 
+use crate::convert::scoped;
 use crate::convert::{from_python, map_to_dict, Json};
+use crate::errors::to_pyerr;
 use crate::pending::Pending;
-use crate::results::error_dicts;
+use crate::results::ResultsOut;
 use forcelink as sf;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use pyo3::IntoPyObjectExt;
 use serde_json::Value;
-
-/// One record's outcome in a collection call.
-#[pyclass(module = "forcelink", frozen, get_all)]
-pub struct RecordResult {
-    /// The record's id (None when it failed before one was given).
-    pub id: Option<String>,
-    /// Whether the record was written.
-    pub success: bool,
-    /// Error entries (`statusCode`, `message`, `fields`); empty on success.
-    pub errors: Py<PyList>,
-    /// For upserts, whether the record was created; None for other operations.
-    pub created: Option<bool>,
-}
-
-#[pymethods]
-impl RecordResult {
-    #[new]
-    #[pyo3(signature = (id, success, errors, created = None))]
-    fn new(id: Option<String>, success: bool, errors: Py<PyList>, created: Option<bool>) -> Self {
-        Self {
-            id,
-            success,
-            errors,
-            created,
-        }
-    }
-
-    /// Pickling: the constructor's arguments.
-    fn __getnewargs__(&self, py: Python<'_>) -> (Option<String>, bool, Py<PyList>, Option<bool>) {
-        (
-            self.id.clone(),
-            self.success,
-            self.errors.clone_ref(py),
-            self.created,
-        )
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        crate::convert::py_repr(
-            py,
-            "RecordResult",
-            vec![
-                ("id", self.id.clone().into_bound_py_any(py)),
-                ("success", self.success.into_bound_py_any(py)),
-                ("created", self.created.into_bound_py_any(py)),
-            ],
-        )
-    }
-}
-
-pub struct ResultsOut(pub Vec<sf::RecordResult>);
-
-impl<'py> IntoPyObject<'py> for ResultsOut {
-    type Target = PyList;
-    type Output = Bound<'py, PyList>;
-    type Error = PyErr;
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let list = PyList::empty(py);
-        for r in self.0 {
-            let errors = error_dicts(py, &r.errors, "statusCode")?;
-            list.append(Bound::new(
-                py,
-                RecordResult {
-                    id: r.id,
-                    success: r.success,
-                    errors: errors.unbind(),
-                    created: r.created,
-                },
-            )?)?;
-        }
-        Ok(list)
-    }
-}
 
 struct RecordsOut(Vec<Option<sf::Record>>);
 
@@ -128,11 +56,9 @@ impl CompositeCore {
     /// This service on a handle that sends `timeout` and `headers` with each request.
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
-        Ok(Self::new(crate::client::scoped(
-            &self.client,
-            timeout,
-            &headers,
-        )?))
+        scoped(&self.client, timeout, &headers)
+            .map(Self::new)
+            .map_err(to_pyerr)
     }
 
     /// `requests`: dicts with method, url, referenceId and optional body and httpHeaders.

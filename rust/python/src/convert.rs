@@ -3,7 +3,6 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::GILOnceCell;
 use pyo3::types::{
     PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
 };
@@ -219,52 +218,6 @@ fn from_python_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     Err(PyTypeError::new_err(format!("cannot send a {type_name} to Salesforce; use str, int, float, bool, None, date, datetime, Decimal, list or dict")))
 }
 
-/// `orjson.loads`, looked up once: it builds dicts from JSON about twice as fast as a serde
-/// visitor calling the C API per value (measured on 2,000-record query pages).
-static ORJSON_LOADS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
-
-/// The records of a query page's JSON body, as Python dicts.
-pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let loads = ORJSON_LOADS.get_or_try_init(py, || {
-        py.import("orjson")?.getattr("loads").map(Bound::unbind)
-    })?;
-    let collector = PausedCollector::pause(py);
-    let page = loads
-        .bind(py)
-        .call1((PyBytes::new(py, body),))
-        .map_err(|e| unexpected_page(format!("cannot read the query page: {e}")))?;
-    let records = page
-        .downcast::<PyDict>()
-        .ok()
-        .and_then(|page| page.get_item("records").ok().flatten())
-        .ok_or_else(|| unexpected_page("the query page has no records".into()))?;
-    let list = records.downcast::<PyList>().map_err(|_| {
-        unexpected_page(format!(
-            "the query page's records are not a list but {}",
-            records
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })?;
-    for record in list.iter() {
-        if let Ok(record) = record.downcast::<PyDict>() {
-            untrack_if_flat(record);
-        }
-    }
-    drop(collector);
-    Ok(records)
-}
-
-#[cold]
-fn unexpected_page(message: String) -> PyErr {
-    crate::errors::to_pyerr(forcelink::Error::UnexpectedResponse {
-        status: 200,
-        message,
-    })
-}
-
 /// A filesystem path from `str`, `bytes` or `os.PathLike`, through `os.fsencode`: a str that
 /// no file name can hold (a lone surrogate) is a ValueError rather than a panic.
 pub struct FsPath(pub std::path::PathBuf);
@@ -290,12 +243,12 @@ impl<'py> FromPyObject<'py> for FsPath {
 /// The cyclic garbage collector, off while a page's thousands of dicts are built (the GIL is
 /// held throughout, so no other Python code runs meanwhile) and back on when dropped, if it was
 /// on before.
-struct PausedCollector {
+pub struct PausedCollector {
     was_enabled: bool,
 }
 
 impl PausedCollector {
-    fn pause(_gil: Python<'_>) -> Self {
+    pub fn pause(_gil: Python<'_>) -> Self {
         // SAFETY: the GIL is held, as the token proves.
         let was_enabled = unsafe { ffi::PyGC_Disable() } == 1;
         Self { was_enabled }
@@ -316,7 +269,7 @@ impl Drop for PausedCollector {
 /// dicts tracked only because one value is a dict; each collection would then walk every record
 /// of the page again. Should the caller later put a list or dict into the record, CPython
 /// tracks it again on that insert.
-fn untrack_if_flat(record: &Bound<'_, PyDict>) {
+pub fn untrack_if_flat(record: &Bound<'_, PyDict>) {
     let dict = record.as_ptr();
     let mut position: ffi::Py_ssize_t = 0;
     let mut key = std::ptr::null_mut();
@@ -351,4 +304,32 @@ pub fn py_repr<'py>(
     }
     let _ = py;
     Ok(format!("{name}({})", parts.join(", ")))
+}
+
+/// `client` with a timeout and headers added to each REST request; both are checked here,
+/// before anything is sent. Every `with_options` of the bindings is this.
+pub fn scoped(
+    client: &forcelink::Client,
+    timeout: Option<f64>,
+    headers: &[(String, String)],
+) -> forcelink::Result<forcelink::Client> {
+    let options = forcelink::CallOptions::from_seconds(timeout, headers)?;
+    Ok(client.with_options(options))
+}
+
+/// Lists as Python lists of str; used by services taking field lists.
+pub fn string_list(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<String>>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) if v.is_instance_of::<pyo3::types::PyString>() => {
+            Err(pyo3::exceptions::PyTypeError::new_err(
+                "fields must be a list of field names, not one string",
+            ))
+        }
+        Some(v) => {
+            let list: Vec<String> = v.extract()?;
+            Ok(Some(list))
+        }
+    }
 }

@@ -101,7 +101,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             }
             kwargs.set_item(
                 "results",
-                crate::composite::ResultsOut(results).into_pyobject(py)?,
+                crate::results::ResultsOut(results).into_pyobject(py)?,
             )?;
             kwargs.set_item("cause", build(py, *cause)?.into_value(py))?;
             "CollectionsIncompleteError"

@@ -1,6 +1,8 @@
 //! Salesforce Files for Python: uploads streamed from disk, downloads streamed to disk.
 
+use crate::convert::scoped;
 use crate::convert::{from_python, FsPath};
+use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use crate::results::SaveOut;
 use forcelink as sf;
@@ -23,11 +25,9 @@ impl FilesCore {
     /// This service on a handle that sends `timeout` and `headers` with each request.
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
-        Ok(Self::new(crate::client::scoped(
-            &self.client,
-            timeout,
-            &headers,
-        )?))
+        scoped(&self.client, timeout, &headers)
+            .map(Self::new)
+            .map_err(to_pyerr)
     }
 
     fn upload(&self, path: FsPath, fields: &Bound<'_, PyAny>) -> PyResult<Pending> {

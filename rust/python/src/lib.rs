@@ -22,6 +22,7 @@ mod logs;
 mod metrics;
 mod pending;
 mod query;
+mod restore;
 mod results;
 mod runtime;
 mod simulation;
@@ -49,7 +50,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<files::FilesCore>()?;
     m.add_class::<query::QueryCore>()?;
     m.add_class::<composite::CompositeCore>()?;
-    m.add_class::<composite::RecordResult>()?;
+    m.add_class::<results::RecordResult>()?;
     m.add_class::<query::QueryPage>()?;
     m.add_class::<frames::ArrowFrame>()?;
     m.add_class::<frames::BulkCsvBuffer>()?;
@@ -79,7 +80,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::ApiUsage>()?;
     m.add_class::<results::FieldDescribe>()?;
     m.add_class::<results::SObjectDescribe>()?;
-    m.add_function(wrap_pyfunction!(results::_restore_describe, m)?)?;
+    m.add_function(wrap_pyfunction!(restore::_restore_describe, m)?)?;
+    m.add_function(wrap_pyfunction!(bulk::bulk_defaults, m)?)?;
     m.add_class::<results::SObjectSummary>()?;
     m.add_class::<results::DescribeGlobal>()?;
     m.add_class::<simulation::SimulationRecorder>()?;

@@ -1,20 +1,68 @@
 //! Queries for Python: pages as typed results, a record stream fed page by page, and
 //! format_soql with Python values.
 
-use crate::convert::{records_of_page, Json};
+use crate::convert::scoped;
+use crate::convert::{untrack_if_flat, Json, PausedCollector};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use forcelink as sf;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
 use pyo3::types::{
-    PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
-    PyTuple,
+    PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet,
+    PyString, PyTuple,
 };
 use pyo3::IntoPyObjectExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
+
+/// `orjson.loads`, looked up once: it builds dicts from JSON about twice as fast as a serde
+/// visitor calling the C API per value (measured on 2,000-record query pages).
+static ORJSON_LOADS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+
+/// The records of a query page's JSON body, as Python dicts.
+pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let loads = ORJSON_LOADS.get_or_try_init(py, || {
+        py.import("orjson")?.getattr("loads").map(Bound::unbind)
+    })?;
+    let collector = PausedCollector::pause(py);
+    let page = loads
+        .bind(py)
+        .call1((PyBytes::new(py, body),))
+        .map_err(|e| unexpected_page(format!("cannot read the query page: {e}")))?;
+    let records = page
+        .downcast::<PyDict>()
+        .ok()
+        .and_then(|page| page.get_item("records").ok().flatten())
+        .ok_or_else(|| unexpected_page("the query page has no records".into()))?;
+    let list = records.downcast::<PyList>().map_err(|_| {
+        unexpected_page(format!(
+            "the query page's records are not a list but {}",
+            records
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    for record in list.iter() {
+        if let Ok(record) = record.downcast::<PyDict>() {
+            untrack_if_flat(record);
+        }
+    }
+    drop(collector);
+    Ok(records)
+}
+
+#[cold]
+fn unexpected_page(message: String) -> PyErr {
+    to_pyerr(forcelink::Error::UnexpectedResponse {
+        status: 200,
+        message,
+    })
+}
 
 /// One page of a query's answer.
 #[pyclass(module = "forcelink", frozen, get_all)]
@@ -216,11 +264,9 @@ impl QueryCore {
     /// This service on a handle that sends `timeout` and `headers` with each request.
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
-        Ok(Self::new(crate::client::scoped(
-            &self.client,
-            timeout,
-            &headers,
-        )?))
+        scoped(&self.client, timeout, &headers)
+            .map(Self::new)
+            .map_err(to_pyerr)
     }
 
     /// Every record of every page, in one page.

@@ -551,42 +551,75 @@ fn restorer(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     py.import("forcelink._core")?.getattr("_restore_describe")
 }
 
-/// Rebuilds a pickled describe result: `kind` is `object`, `field`, `summary` or `global`, and
-/// `data` the answer's JSON (as dicts), read as Salesforce's own answers are.
-#[pyfunction]
-pub fn _restore_describe(
-    py: Python<'_>,
-    kind: &str,
-    data: &Bound<'_, PyAny>,
-) -> PyResult<PyObject> {
-    let value = crate::convert::from_python(data)?;
-    let bad = |e: serde_json::Error| {
-        pyo3::exceptions::PyValueError::new_err(format!("not a pickled {kind}: {e}"))
-    };
-    match kind {
-        "object" => {
-            let serde_json::Value::Object(raw) = value else {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "a describe is a dict",
-                ));
-            };
-            let describe = sf::SObjectDescribe::from_raw(raw).map_err(crate::errors::to_pyerr)?;
-            DescribeOut(describe).into_py_any(py)
+/// One record's outcome in a collection call.
+#[pyclass(module = "forcelink", frozen, get_all)]
+pub struct RecordResult {
+    /// The record's id (None when it failed before one was given).
+    pub id: Option<String>,
+    /// Whether the record was written.
+    pub success: bool,
+    /// Error entries (`statusCode`, `message`, `fields`); empty on success.
+    pub errors: Py<PyList>,
+    /// For upserts, whether the record was created; None for other operations.
+    pub created: Option<bool>,
+}
+
+#[pymethods]
+impl RecordResult {
+    #[new]
+    #[pyo3(signature = (id, success, errors, created = None))]
+    fn new(id: Option<String>, success: bool, errors: Py<PyList>, created: Option<bool>) -> Self {
+        Self {
+            id,
+            success,
+            errors,
+            created,
         }
-        "field" => {
-            let field: sf::FieldDescribe = serde_json::from_value(value).map_err(bad)?;
-            FieldDescribe::from(&field).into_py_any(py)
+    }
+
+    /// Pickling: the constructor's arguments.
+    fn __getnewargs__(&self, py: Python<'_>) -> (Option<String>, bool, Py<PyList>, Option<bool>) {
+        (
+            self.id.clone(),
+            self.success,
+            self.errors.clone_ref(py),
+            self.created,
+        )
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        crate::convert::py_repr(
+            py,
+            "RecordResult",
+            vec![
+                ("id", self.id.clone().into_bound_py_any(py)),
+                ("success", self.success.into_bound_py_any(py)),
+                ("created", self.created.into_bound_py_any(py)),
+            ],
+        )
+    }
+}
+
+pub struct ResultsOut(pub Vec<sf::RecordResult>);
+
+impl<'py> IntoPyObject<'py> for ResultsOut {
+    type Target = PyList;
+    type Output = Bound<'py, PyList>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let list = PyList::empty(py);
+        for r in self.0 {
+            let errors = error_dicts(py, &r.errors, "statusCode")?;
+            list.append(Bound::new(
+                py,
+                RecordResult {
+                    id: r.id,
+                    success: r.success,
+                    errors: errors.unbind(),
+                    created: r.created,
+                },
+            )?)?;
         }
-        "summary" => {
-            let s: sf::SObjectSummary = serde_json::from_value(value).map_err(bad)?;
-            SObjectSummary::from(s).into_py_any(py)
-        }
-        "global" => {
-            let g: sf::DescribeGlobal = serde_json::from_value(value).map_err(bad)?;
-            DescribeGlobalOut(g).into_py_any(py)
-        }
-        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "unknown describe kind {other:?}"
-        ))),
+        Ok(list)
     }
 }

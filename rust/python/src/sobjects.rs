@@ -1,7 +1,9 @@
 //! sObject calls: arguments converted here, the work done by `forcelink::SObjects`.
 
-use crate::client::string_list;
+use crate::convert::scoped;
+use crate::convert::string_list;
 use crate::convert::{from_python, Json};
+use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use crate::results::{DescribeGlobalOut, DescribeOut, SaveOut, UpsertOut};
 use forcelink as sf;
@@ -24,11 +26,9 @@ impl SObjectsCore {
     /// This service on a handle that sends `timeout` and `headers` with each request.
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
-        Ok(Self::new(crate::client::scoped(
-            &self.client,
-            timeout,
-            &headers,
-        )?))
+        scoped(&self.client, timeout, &headers)
+            .map(Self::new)
+            .map_err(to_pyerr)
     }
 
     fn create(&self, object: String, record: &Bound<'_, PyAny>) -> PyResult<Pending> {

@@ -1,6 +1,8 @@
 //! The Tooling API for Python: each call's answer as JSON, made typed in the facade.
 
+use crate::convert::scoped;
 use crate::convert::{from_python, Json};
+use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use crate::results::SaveOut;
 use forcelink as sf;
@@ -31,11 +33,9 @@ impl ToolingCore {
     /// This service on a handle that sends `timeout` and `headers` with each request.
     #[pyo3(signature = (timeout = None, headers = Vec::new()))]
     fn with_options(&self, timeout: Option<f64>, headers: Vec<(String, String)>) -> PyResult<Self> {
-        Ok(Self::new(crate::client::scoped(
-            &self.client,
-            timeout,
-            &headers,
-        )?))
+        scoped(&self.client, timeout, &headers)
+            .map(Self::new)
+            .map_err(to_pyerr)
     }
 
     fn query(&self, soql: String) -> Pending {

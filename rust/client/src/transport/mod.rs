@@ -104,4 +104,6 @@ pub trait HttpTransport: Send + Sync + 'static {
 }
 
 #[cfg(feature = "reqwest-transport")]
-pub use crate::reqwest_transport::ReqwestTransport;
+mod reqwest;
+#[cfg(feature = "reqwest-transport")]
+pub use reqwest::ReqwestTransport;

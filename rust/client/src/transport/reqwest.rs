@@ -1,8 +1,8 @@
 //! The network transport, reqwest over rustls (the `reqwest-transport` feature).
 
+use super::{HttpRequest, HttpResponse, HttpTransport, SendError, StreamingResponse};
 use crate::config::Config;
 use crate::error::{Error, Result, TransportErrorKind};
-use crate::transport::{HttpRequest, HttpResponse, HttpTransport, SendError, StreamingResponse};
 use futures::future::BoxFuture;
 
 /// The network transport: reqwest over rustls, HTTP/2 by ALPN, gzip, pooled connections.

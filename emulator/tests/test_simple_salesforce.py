@@ -1,4 +1,5 @@
-"""simple-salesforce, a client we did not write, does CRUD against the emulator over HTTPS."""
+"""simple-salesforce, a client we did not write, does CRUD and a Bulk 2.0 download against the
+emulator over HTTPS."""
 
 from __future__ import annotations
 
@@ -6,17 +7,14 @@ import csv
 from pathlib import Path
 
 import pytest
+from forcelink_emulator import Emulator
 from simple_salesforce.exceptions import SalesforceResourceNotFound
-
-from forcelink.testing import Emulator
 
 from .conftest import simple_salesforce_peer
 
 
-def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:
-    peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
-    )
+def test_simple_salesforce_crud_over_https(tls_org: Emulator) -> None:
+    peer = simple_salesforce_peer(tls_org.instance_url, tls_org.access_token, tls_org.ca_cert_path)
     created = peer.Account.create({"Name": "Peer Co", "Industry": "Retail"})
     assert created["success"] is True
     record_id = created["id"]
@@ -40,24 +38,21 @@ def test_simple_salesforce_crud_over_https(tls_emulator: Emulator) -> None:
         peer.Account.get(record_id)
     assert caught.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
 
-    # What the peer wrote, our client reads.
-    ours = tls_emulator.client()
-    invoice = ours.sobjects.get_by_external_id("Invoice__c", "Invoice_Number__c", "P-1")
+    # The upsert wrote the record under its external id.
+    invoice = peer.Invoice__c.get_by_custom_id("Invoice_Number__c", "P-1")
     assert invoice["Name"] == "peer invoice"
 
 
 def test_simple_salesforce_bulk2_download_by_locator_and_a_compound_rest_read(
-    tls_emulator: Emulator, tmp_path: Path
+    tls_org: Emulator, tmp_path: Path
 ) -> None:
     """simple-salesforce's bulk2 download follows `Sforce-Locator` page by page and counts rows
     from `Sforce-NumberOfRecords` (asking for gzip, as requests does); its REST read sees
     `BillingAddress` made from the parts."""
-    tls_emulator.seed_records(
+    tls_org.seed_records(
         "Account", ({"Name": f"Peer {i:03}", "BillingCity": f"City {i % 7}"} for i in range(250))
     )
-    peer = simple_salesforce_peer(
-        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
-    )
+    peer = simple_salesforce_peer(tls_org.instance_url, tls_org.access_token, tls_org.ca_cert_path)
     results = peer.bulk2.Account.download(
         "SELECT Id, Name, BillingCity, CreatedDate FROM Account", path=str(tmp_path), max_records=100, wait=1
     )
@@ -68,7 +63,7 @@ def test_simple_salesforce_bulk2_download_by_locator_and_a_compound_rest_read(
             rows.extend(csv.DictReader(f))
     assert sorted(r["Name"] for r in rows) == [f"Peer {i:03}" for i in range(250)]
     assert all(r["CreatedDate"].endswith("Z") for r in rows)
-    assert tls_emulator.stats()["gzip_answers"] >= 3
+    assert tls_org.stats()["gzip_answers"] >= 3
 
     account_id = rows[0]["Id"]
     peer.Account.update(account_id, {"BillingStreet": "2 Peer Rd", "BillingPostalCode": "PX1"})
