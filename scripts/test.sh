@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Installs the dev tools into .venv, builds the extension, and runs every check and test:
 # formatting, lints, type checks, the Rust tests and the Python tests. .ci/run runs this script.
+#
+# scripts/test.sh --quick: for iterating, the Rust unit tests and the Python tests that need no
+# Spark session, package build, second process or long fault run; everything else is left to the
+# full run (which CI does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=false
+case "${1:-}" in
+  --quick) quick=true ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
 
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -13,9 +24,24 @@ fi
 python -m pip install --quiet --upgrade "pip>=25.1"
 python -m pip install --quiet --group dev
 # The Spark tests need a Java runtime; installed only when missing.
-bash scripts/install-java.sh
+$quick || bash scripts/install-java.sh
 
 step() { printf '\n== %s\n' "$*"; }
+
+if $quick; then
+  step "Rust unit tests"
+  cargo test --workspace --exclude forcelink-python --all-features --locked --lib
+  step "build and install the packages: forcelink and forcelink-emulator"
+  maturin develop --locked --quiet
+  (cd emulator && maturin develop --locked --quiet)
+  step "the fast Python tests"
+  python -m pytest -q --ignore=tests/spark --ignore=tests/test_packaging.py \
+    --ignore=tests/test_chaos.py --ignore=tests/test_fork.py --ignore=tests/test_crash_safety.py \
+    --ignore=tests/test_ops.py --ignore=tests/test_org_switch.py --ignore=tests/test_fuzz.py \
+    --ignore=tests/test_import_cost.py --ignore=tests/test_doc_examples.py \
+    --ignore=tests/test_examples.py --ignore=tests/test_first_hour.py
+  exit 0
+fi
 
 step "rustfmt"
 cargo fmt --all -- --check
