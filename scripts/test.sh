@@ -35,11 +35,12 @@ if $quick; then
   maturin develop --locked --quiet
   (cd emulator && maturin develop --locked --quiet)
   step "the fast Python tests"
-  python -m pytest -q --ignore=tests/spark --ignore=tests/test_packaging.py \
-    --ignore=tests/test_chaos.py --ignore=tests/test_fork.py --ignore=tests/test_crash_safety.py \
-    --ignore=tests/test_ops.py --ignore=tests/test_org_switch.py --ignore=tests/test_fuzz.py \
-    --ignore=tests/test_import_cost.py --ignore=tests/test_doc_examples.py \
-    --ignore=tests/test_examples.py --ignore=tests/test_first_hour.py
+  python -m pytest -q --ignore=tests/spark --ignore=tests/packaging/test_packaging.py \
+    --ignore=tests/docs/test_doc_examples.py --ignore=tests/docs/test_examples.py \
+    --ignore=tests/org/test_org_switch.py --ignore=tests/client/test_first_hour.py \
+    --ignore=tests/resilience/test_chaos.py --ignore=tests/resilience/test_fork.py \
+    --ignore=tests/resilience/test_crash_safety.py --ignore=tests/resilience/test_fuzz.py \
+    --ignore=tests/operations/test_ops.py --ignore=tests/operations/test_import_cost.py
   exit 0
 fi
 

@@ -154,7 +154,7 @@ def clear_sf_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_sf_private_key_inline_signs_jwt_assertions(monkeypatch: pytest.MonkeyPatch) -> None:
     """SF_PRIVATE_KEY holds the PEM itself (a secret store's value), not a path."""
-    from .auth_keys import app_key
+    from ..auth_keys import app_key
 
     user = "inline-key@example.com"
     with Emulator() as org:

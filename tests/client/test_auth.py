@@ -27,7 +27,7 @@ from forcelink import (
 )
 from forcelink.testing import Emulator
 
-from .auth_keys import app_key, assertion
+from ..auth_keys import app_key, assertion
 
 USER = "integration@example.com"
 SECRET = "app-secret-Zq9"

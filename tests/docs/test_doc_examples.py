@@ -1,5 +1,5 @@
 """Every Python example in README.md and docs/ runs against the emulator: each block is run
-in its own process (tests/doc_examples/run_example.py), after a prelude that makes the names the
+in its own process (tests/docs/doc_examples/run_example.py), after a prelude that makes the names the
 examples take as given (``sf``, ``token``, ``records``, ...) real. An example that does not run
 fails here. Blocks that include a file of examples/ are run by test_examples.py."""
 
@@ -16,10 +16,10 @@ import pytest
 
 from forcelink.testing import Emulator
 
-from .auth_keys import app_key
-from .conftest import INVOICE_FIELDS
+from ..auth_keys import app_key
+from ..conftest import INVOICE_FIELDS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("doc_examples") / "run_example.py"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 

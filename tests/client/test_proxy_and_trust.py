@@ -12,7 +12,7 @@ import pytest
 from forcelink import ConfigError, Salesforce, TransportError
 from forcelink.testing import Emulator
 
-from .connect_proxy import ConnectProxy
+from ..connect_proxy import ConnectProxy
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from forcelink import (
 )
 from forcelink.testing import Emulator
 
-from .conftest import simple_salesforce_peer
+from ..conftest import simple_salesforce_peer
 
 N = 10_005
 

@@ -27,7 +27,7 @@ from forcelink.cli import main as forcelink
 from forcelink.events import ChangeEvent, Event, Subscription
 from forcelink.testing import Emulator
 
-from .pubsub_peer import GrpcioSubscriber, load_stubs
+from ..pubsub_peer import GrpcioSubscriber, load_stubs
 
 ORDER_FIELDS = {"Order_Number__c": "text", "Amount__c": "number", "Rush__c": "boolean"}
 

@@ -24,7 +24,7 @@ from forcelink._core import metrics_snapshot
 from forcelink.metrics import METRIC_NAMES, serve
 from forcelink.testing import Emulator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OPS = ROOT / "ops"
 HISTOGRAMS = {"sf_request_duration_seconds", "sf_token_refresh_duration_seconds", "sf_event_latency_seconds"}
 

@@ -23,7 +23,7 @@ from forcelink import (
 from forcelink.cli import main
 from forcelink.testing import Emulator
 
-from .conftest import simple_salesforce_peer
+from ..conftest import simple_salesforce_peer
 
 FAST = {"poll_interval": 0.02, "max_poll_interval": 0.2}
 

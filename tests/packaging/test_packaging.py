@@ -22,7 +22,7 @@ from simple_salesforce import Salesforce as SimpleSalesforce
 
 import forcelink
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_the_client_wheel_works_in_a_fresh_venv_without_the_emulator(
         env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
         env.update({k: v for k, v in settings.items() if k.startswith("SF_")})
         done = subprocess.run(
-            [str(python), str(ROOT / "tests" / "smoke" / "client_smoke.py")],
+            [str(python), str(ROOT / "tests" / "packaging" / "smoke" / "client_smoke.py")],
             env=env,
             capture_output=True,
             text=True,

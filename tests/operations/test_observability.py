@@ -19,7 +19,7 @@ from forcelink.cli import main as forcelink_cli
 from forcelink.metrics import METRIC_NAMES, ForcelinkCollector, render_text
 from forcelink.testing import Emulator
 
-from .auth_keys import app_key
+from ..auth_keys import app_key
 
 USER = "observer@example.com"
 FAST: dict[str, Any] = {"poll_interval": 0.02, "max_poll_interval": 0.1}

@@ -1,4 +1,4 @@
-"""Run by the client wheel's fresh virtual environment (see tests/test_packaging.py) against a
+"""Run by the client wheel's fresh virtual environment (see tests/packaging/test_packaging.py) against a
 standalone emulator process, configured from SF_* variables: the install works end to end, with
 no emulator and no dev tools present. Prints one JSON line of what it saw."""
 

@@ -26,7 +26,7 @@ from forcelink import (
 )
 from forcelink.testing import Emulator
 
-from .conftest import INVOICE_FIELDS
+from ..conftest import INVOICE_FIELDS
 
 OPERATIONS = 10_000
 THREADS = 4

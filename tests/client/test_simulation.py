@@ -12,7 +12,7 @@ from forcelink import AsyncSalesforce, InvalidSessionError, Salesforce, Simulati
 from forcelink.simulation import FakeTransport, SimulationRecorder, SimulationReplayer
 from forcelink.testing import Emulator, make_account, make_contact
 
-from .auth_keys import app_key
+from ..auth_keys import app_key
 
 USER = "cassette@example.com"
 

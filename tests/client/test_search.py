@@ -9,7 +9,7 @@ from forcelink import InvalidArgumentError, format_sosl
 from forcelink.errors import SalesforceError
 from forcelink.testing import Emulator
 
-from .conftest import simple_salesforce_peer
+from ..conftest import simple_salesforce_peer
 
 
 @pytest.fixture

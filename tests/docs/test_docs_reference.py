@@ -13,7 +13,7 @@ from pathlib import Path
 import forcelink
 from forcelink import Salesforce
 
-REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 ROLE = re.compile(r":(?:class|meth|func|attr|mod|exc|data|obj):`")
 
 

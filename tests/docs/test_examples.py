@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import standalone_emulator_env
+from ..conftest import standalone_emulator_env
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.py"))
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.py"))
 
 
 @pytest.fixture(scope="module")

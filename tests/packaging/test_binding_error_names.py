@@ -11,7 +11,7 @@ import pytest
 
 import forcelink.errors as errors
 
-BINDINGS = Path(__file__).resolve().parents[1] / "rust" / "python" / "src"
+BINDINGS = Path(__file__).resolve().parents[2] / "rust" / "python" / "src"
 
 # The base each group of names is chosen for: a timeout is a TimeoutError, a refusal of the
 # caller's input a ValueError, a lost connection a TransportError, and so on.

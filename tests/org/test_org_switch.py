@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import standalone_emulator_env
+from ..conftest import standalone_emulator_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_org_tests_pass_through_the_env_switch() -> None:

@@ -12,7 +12,7 @@ import pytest
 from forcelink import InvalidFieldError, InvalidTypeError, MalformedQueryError, Salesforce, SalesforceError
 from forcelink.testing import Emulator
 
-from .conftest import simple_salesforce_peer
+from ..conftest import simple_salesforce_peer
 
 
 def seed(sf: Salesforce) -> dict[str, str]:

@@ -19,7 +19,7 @@ from forcelink import EventDecodeError, Salesforce, SalesforceError
 from forcelink.events import Event
 from forcelink.testing import Emulator
 
-from .pubsub_peer import GrpcioSubscriber, load_stubs
+from ..pubsub_peer import GrpcioSubscriber, load_stubs
 from .test_events import ORDER_FIELDS, numbers, publish_orders
 
 
