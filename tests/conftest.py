@@ -43,6 +43,12 @@ def async_sf(org: Emulator) -> AsyncSalesforce:
     return org.async_client()
 
 
+def point_env_at(monkeypatch: pytest.MonkeyPatch, org: Emulator) -> None:
+    """SF_INSTANCE_URL and SF_ACCESS_TOKEN naming this emulator, for the calls that read them."""
+    monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
+    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token)
+
+
 def simple_salesforce_peer(
     instance_url: str, access_token: str, ca_cert_path: str | None
 ) -> SimpleSalesforce:

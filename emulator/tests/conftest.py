@@ -8,6 +8,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from typing import Any
 
 import pytest
@@ -33,8 +34,9 @@ def call(
     body: Any = None,
     headers: dict[str, str] | None = None,
     token: str | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    """One plain-HTTP request with the standard library: status, headers, raw body."""
+) -> tuple[int, Message, bytes]:
+    """One plain-HTTP request with the standard library: status, headers (looked up without
+    regard to case, as HTTP names are), raw body."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         org.instance_url + path,
@@ -48,9 +50,9 @@ def call(
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, e.headers, e.read()
 
 
 def call_json(org: Emulator, method: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -23,7 +23,7 @@ from forcelink import (
 from forcelink.cli import main
 from forcelink.testing import Emulator
 
-from ..conftest import simple_salesforce_peer
+from ..conftest import point_env_at, simple_salesforce_peer
 
 FAST = {"poll_interval": 0.02, "max_poll_interval": 0.2}
 
@@ -269,8 +269,7 @@ async def test_async_client_loads_and_queries(async_sf: AsyncSalesforce) -> None
 def test_cli_bulk_insert_and_query(
     org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token)
+    point_env_at(monkeypatch, org)
     path = write_accounts(tmp_path / "cli.csv", 1_000, {3})
     failed_out = tmp_path / "failed.csv"
     assert main(["bulk", "insert", "Account", str(path), "--failed-out", str(failed_out)]) == 1

@@ -27,14 +27,15 @@ from forcelink.cli import (
 )
 from forcelink.testing import Emulator
 
+from ..conftest import point_env_at
+
 
 @pytest.fixture
 def env(sf_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     for name in list(os.environ):
         if name.startswith("SF_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
+    point_env_at(monkeypatch, sf_emulator)
     return sf_emulator
 
 

@@ -7,6 +7,8 @@ import pytest
 from forcelink import AsyncSalesforce, ConfigError, Salesforce
 from forcelink.testing import Emulator
 
+from ..conftest import point_env_at
+
 TOKEN = "00D5e0000000001!SECRETtokenVALUE.for_tests"
 
 
@@ -72,8 +74,7 @@ def test_loopback_http_is_allowed() -> None:
 
 
 def test_from_env(monkeypatch: pytest.MonkeyPatch, sf_emulator: Emulator) -> None:
-    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
+    point_env_at(monkeypatch, sf_emulator)
     monkeypatch.setenv("SF_API_VERSION", "60.0")
     monkeypatch.setenv("SF_TIMEOUT_SECONDS", "5")
     sf = Salesforce.from_env()
@@ -134,8 +135,7 @@ def test_no_secret_in_reprs(sf_emulator: Emulator) -> None:
 
 def test_from_env_trusts_sf_ca_cert_file(monkeypatch: pytest.MonkeyPatch, tls_emulator: Emulator) -> None:
     assert tls_emulator.ca_cert_path is not None
-    monkeypatch.setenv("SF_INSTANCE_URL", tls_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", tls_emulator.access_token)
+    point_env_at(monkeypatch, tls_emulator)
     monkeypatch.setenv("SF_CA_CERT_FILE", tls_emulator.ca_cert_path)
     assert Salesforce.from_env().sobjects.create("Account", {"Name": "trusted"}).success
     monkeypatch.setenv("SF_CA_CERT_FILE", "/nonexistent/ca.pem")
@@ -182,8 +182,7 @@ def test_sf_track_limits_false_reads_no_limit_header(
     monkeypatch: pytest.MonkeyPatch, sf_emulator: Emulator
 ) -> None:
     clear_sf_environment(monkeypatch)
-    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
+    point_env_at(monkeypatch, sf_emulator)
     monkeypatch.setenv("SF_TRACK_LIMITS", "false")
     untracked = Salesforce.from_env()
     untracked.sobjects.describe("Account")

@@ -318,3 +318,34 @@ def test_contact_and_lead_have_a_compound_name(org: Emulator) -> None:
     with pytest.raises(forcelink.SalesforceError) as raised:
         sf.sobjects.update("Contact", ada, {"Name": "Someone Else"})
     assert raised.value.error_code == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_subquery_and_aggregate_rows_read_as_simple_salesforce_reads_them(tls_emulator: Emulator) -> None:
+    """Child pages nested in parent rows and aggregate rows come out of our pages as the org sent
+    them (the emulator's answers themselves are checked in the emulator's own suite)."""
+    sf = tls_emulator.client()
+    acme = sf.sobjects.create("Account", {"Name": "Acme"}).id
+    sf.sobjects.create("Account", {"Name": "Initech"})
+    for last in ("Lee", "Adams"):
+        sf.sobjects.create("Contact", {"LastName": last, "AccountId": acme})
+    for name, stage, amount in (
+        ("D1", "Prospecting", 100.0),
+        ("D2", "Closed Won", None),
+        ("D3", "Closed Won", 300.0),
+    ):
+        deal = {"Name": name, "StageName": stage, "CloseDate": "2026-01-15", "Amount": amount}
+        sf.sobjects.create("Opportunity", deal)
+    peer = simple_salesforce_peer(
+        tls_emulator.instance_url, tls_emulator.access_token, tls_emulator.ca_cert_path
+    )
+    nested = "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account ORDER BY Name"
+    grouped = "SELECT StageName, COUNT(Id), SUM(Amount) total FROM Opportunity GROUP BY StageName ORDER BY StageName"
+    for soql in (nested, grouped):
+        theirs = peer.query_all(soql)
+        ours = sf.query.query_all(soql)
+        assert (theirs["totalSize"], theirs["records"]) == (ours.total_size, ours.records)
+    acme_row, initech_row = sf.query.query_all(nested).records
+    assert [c["LastName"] for c in acme_row["Contacts"]["records"]] == ["Adams", "Lee"]
+    assert initech_row["Contacts"] is None
+    won, prospecting = sf.query.query_all(grouped).records
+    assert (won["expr0"], won["total"], prospecting["expr0"], prospecting["total"]) == (2, 300.0, 1, 100.0)

@@ -71,41 +71,39 @@ def test_record_then_replay_with_both_clients(tmp_path: Path) -> None:
     assert asyncio.run(async_session(asf)) == recorded
 
 
+def recording(org: Emulator, recorder: SimulationRecorder) -> Salesforce:
+    """A client of the emulator whose exchanges the recorder keeps."""
+    return (
+        Salesforce.builder()
+        .instance_url(org.instance_url)
+        .access_token(org.access_token)
+        .with_recorder(recorder)
+        .build()
+    )
+
+
+def replaying(url: str, replayer: SimulationReplayer) -> Salesforce:
+    """A client answered from a cassette alone (its token was never issued)."""
+    return Salesforce.builder().instance_url(url).access_token("00D!x").with_replayer(replayer).build()
+
+
 def test_unmatched_requests_raise_naming_the_request(tmp_path: Path) -> None:
     cassette = tmp_path / "one.jsonl"
     with Emulator() as org:
         recorder = SimulationRecorder()
-        sf = (
-            Salesforce.builder()
-            .instance_url(org.instance_url)
-            .access_token(org.access_token)
-            .with_recorder(recorder)
-            .build()
-        )
+        sf = recording(org, recorder)
         saved = sf.sobjects.create("Account", {"Name": "Only"})
         sf.sobjects.get("Account", saved.id)
         recorder.save(cassette)
         url = org.instance_url
-    replay = (
-        Salesforce.builder()
-        .instance_url(url)
-        .access_token("00D!x")
-        .with_replayer(SimulationReplayer.load(cassette))
-        .build()
-    )
+    replay = replaying(url, SimulationReplayer.load(cassette))
     with pytest.raises(SimulationError) as caught:
         replay.sobjects.create("Account", {"Name": "Different"})
     assert "POST /services/data/v62.0/sobjects/Account" in str(caught.value)
     assert isinstance(caught.value, LookupError)
     assert caught.value.attempts == 1
     # Ordered: the recorded order is required.
-    ordered = (
-        Salesforce.builder()
-        .instance_url(url)
-        .access_token("00D!x")
-        .with_replayer(SimulationReplayer.load(cassette, ordered=True))
-        .build()
-    )
+    ordered = replaying(url, SimulationReplayer.load(cassette, ordered=True))
     with pytest.raises(SimulationError):
         ordered.sobjects.get("Account", saved.id)
     assert ordered.sobjects.create("Account", {"Name": "Only"}).id == saved.id
@@ -115,25 +113,13 @@ def test_recorded_errors_replay_as_the_same_exceptions(tmp_path: Path) -> None:
     cassette = tmp_path / "errors.jsonl"
     with Emulator() as org:
         recorder = SimulationRecorder()
-        sf = (
-            Salesforce.builder()
-            .instance_url(org.instance_url)
-            .access_token(org.access_token)
-            .with_recorder(recorder)
-            .build()
-        )
+        sf = recording(org, recorder)
         org.expire_sessions()
         with pytest.raises(InvalidSessionError):
             sf.sobjects.describe_global()
         recorder.save(cassette)
         url = org.instance_url
-    replay = (
-        Salesforce.builder()
-        .instance_url(url)
-        .access_token("00D!x")
-        .with_replayer(SimulationReplayer.load(cassette))
-        .build()
-    )
+    replay = replaying(url, SimulationReplayer.load(cassette))
     with pytest.raises(InvalidSessionError):
         replay.sobjects.describe_global()
 

@@ -1,19 +1,13 @@
-"""The emulator answers as Salesforce does where clients we did not write depend on it: header
-names spelled as Salesforce spells them on HTTP/1.1, compound and file fields, Bulk's datetime
-form, gzip when asked, and upserts keyed by the record id."""
+"""The emulator's answers as the client reads them: compound and file fields, Bulk's datetime
+form beside REST's, gzip asked for by the client, and upserts keyed by the record id. The same
+answers over plain HTTP, byte for byte, are checked by the emulator's own suite
+(emulator/tests/test_wire.py)."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
-import socket
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -21,77 +15,14 @@ from forcelink import Salesforce
 from forcelink.errors import ConfigError, InvalidFieldError, NotFoundError, SalesforceError
 from forcelink.testing import Emulator
 
+from ..conftest import point_env_at
+
 API = "/services/data/v62.0"
 FAST = {"poll_interval": 0.02, "max_poll_interval": 0.2}
 REST_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
+ADDRESS_PARTS = ("Street", "City", "State", "PostalCode", "Country")
+GEOLOCATION_PARTS = ("Latitude", "Longitude", "GeocodeAccuracy")
 BULK_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def call(
-    org: Emulator, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    """One request with the standard library: status, headers, raw (undecoded) body."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        org.instance_url + path,
-        method=method,
-        data=data,
-        headers={
-            "Authorization": f"Bearer {org.access_token}",
-            "Content-Type": "application/json",
-            **(headers or {}),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-def raw_head(org: Emulator, path: str) -> bytes:
-    """The response head of a GET over a plain HTTP/1.1 socket, byte for byte."""
-    url = urlsplit(org.instance_url)
-    with socket.create_connection((url.hostname, url.port), timeout=30) as conn:
-        conn.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {org.access_token}\r\n"
-            "Accept: */*\r\nConnection: close\r\n\r\n".encode()
-        )
-        received = b""
-        while b"\r\n\r\n" not in received:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            received += chunk
-    return received.split(b"\r\n\r\n", 1)[0] + b"\r\n"
-
-
-def completed_query_job(org: Emulator, soql: str) -> str:
-    status, _, body = call(org, "POST", f"{API}/jobs/query", {"operation": "query", "query": soql})
-    assert status == 200, body
-    job_id: str = json.loads(body)["id"]
-    for _ in range(500):
-        if json.loads(call(org, "GET", f"{API}/jobs/query/{job_id}")[2])["state"] == "JobComplete":
-            return job_id
-        time.sleep(0.01)
-    raise AssertionError("the query job did not complete")
-
-
-def test_http1_header_names_are_spelled_as_salesforce_spells_them(org: Emulator) -> None:
-    org.seed_records("Account", [{"Name": "A"}, {"Name": "B"}])
-    job_id = completed_query_job(org, "SELECT Id, Name FROM Account")
-    head = raw_head(org, f"{API}/jobs/query/{job_id}/results?maxRecords=1")
-    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
-    names = [line.split(b":", 1)[0] for line in head.split(b"\r\n")[1:] if line]
-    for name in (b"Content-Type", b"Sforce-NumberOfRecords", b"Sforce-Locator", b"Sforce-Limit-Info"):
-        assert name in names, (name, names)
-    assert b"\r\nSforce-NumberOfRecords: 1\r\n" in head
-    assert b"\r\nContent-Type: text/csv\r\n" in head
-    assert all(n[:1].isupper() for n in names), names
-
-    rest = raw_head(org, f"{API}/limits")
-    assert b"\r\nContent-Type: application/json" in rest
-    assert b"\r\nSforce-Limit-Info: api-usage=" in rest
 
 
 def by_name(fields: list[Any]) -> dict[str, Any]:
@@ -105,16 +36,7 @@ def test_describe_has_compound_address_and_location_fields_and_base64_file_field
     for prefix in ("Billing", "Shipping"):
         compound = account[f"{prefix}Address"]
         assert (compound.type, compound.createable, compound.updateable) == ("address", False, False)
-        for part in (
-            "Street",
-            "City",
-            "State",
-            "PostalCode",
-            "Country",
-            "Latitude",
-            "Longitude",
-            "GeocodeAccuracy",
-        ):
+        for part in (*ADDRESS_PARTS, *GEOLOCATION_PARTS):
             assert account[f"{prefix}{part}"].compound_field_name == f"{prefix}Address"
     assert account["BillingLatitude"].type == "double"
     assert account["Name"].compound_field_name is None
@@ -230,29 +152,6 @@ def test_bulk_results_write_datetimes_in_bulks_form_and_rest_in_rests(org: Emula
     assert bulk_table.column("CreatedDate").to_pylist() == rest_table.column("CreatedDate").to_pylist()
 
 
-def test_answers_are_gzip_compressed_when_asked(org: Emulator) -> None:
-    org.seed_records("Account", ({"Name": f"Zip {i}"} for i in range(200)))
-    status, headers, body = call(
-        org,
-        "GET",
-        f"{API}/query?q=" + quote("SELECT Id, Name FROM Account"),
-        headers={"Accept-Encoding": "gzip"},
-    )
-    assert status == 200 and headers.get("Content-Encoding") == "gzip"
-    assert json.loads(gzip.decompress(body))["totalSize"] == 200
-
-    status, headers, body = call(org, "GET", f"{API}/query?q=" + quote("SELECT Id FROM Account"))
-    assert "Content-Encoding" not in headers and json.loads(body)["totalSize"] == 200
-
-    job_id = completed_query_job(org, "SELECT Id, Name FROM Account")
-    status, headers, body = call(
-        org, "GET", f"{API}/jobs/query/{job_id}/results", headers={"Accept-Encoding": "gzip"}
-    )
-    assert headers.get("Content-Encoding") == "gzip" and headers["Sforce-NumberOfRecords"] == "200"
-    assert gzip.decompress(body).count(b"\n") == 201
-    assert org.stats()["gzip_answers"] == 2
-
-
 def test_the_client_asks_for_gzip_except_on_loopback_unless_told(org: Emulator) -> None:
     org.seed_records("Account", ({"Name": f"Zip {i}"} for i in range(50)))
     before = org.stats()["gzip_answers"]
@@ -271,8 +170,7 @@ def test_the_client_asks_for_gzip_except_on_loopback_unless_told(org: Emulator) 
 def test_sf_gzip_is_read_from_the_environment_and_checked(
     org: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token)
+    point_env_at(monkeypatch, org)
     monkeypatch.setenv("SF_GZIP", "true")
     before = org.stats()["gzip_answers"]
     Salesforce.from_env().sobjects.describe("Account")
@@ -285,17 +183,9 @@ def test_sf_gzip_is_read_from_the_environment_and_checked(
 def test_upsert_keyed_by_id_updates_or_is_not_found(org: Emulator) -> None:
     sf = org.client()
     account_id = sf.sobjects.create("Account", {"Name": "Before"}).id
-    status, _, body = call(org, "PATCH", f"{API}/sobjects/Account/Id/{account_id}", {"Name": "After"})
-    assert status == 200 and json.loads(body) == {
-        "id": account_id,
-        "success": True,
-        "errors": [],
-        "created": False,
-    }
+    assert sf.sobjects.upsert("Account", "Id", account_id, {"Name": "After"}).created is False
     assert sf.sobjects.get("Account", account_id)["Name"] == "After"
 
-    status, _, body = call(org, "PATCH", f"{API}/sobjects/Account/Id/001000000000999AAA", {"Name": "Ghost"})
-    assert status == 404 and json.loads(body)[0]["errorCode"] == "NOT_FOUND"
     with pytest.raises(NotFoundError):
         sf.sobjects.upsert("Account", "Id", "001000000000999AAA", {"Name": "Ghost"})
 

@@ -20,6 +20,7 @@ from forcelink.metrics import METRIC_NAMES, ForcelinkCollector, render_text
 from forcelink.testing import Emulator
 
 from ..auth_keys import app_key
+from ..conftest import point_env_at
 
 USER = "observer@example.com"
 FAST: dict[str, Any] = {"poll_interval": 0.02, "max_poll_interval": 0.1}
@@ -268,8 +269,7 @@ def test_the_health_command_is_a_probe(
 ) -> None:
     import json
 
-    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
+    point_env_at(monkeypatch, sf_emulator)
     assert forcelink_cli(["health"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "ok"
     assert forcelink_cli(["health", "--warn-percent", "0"]) == 1

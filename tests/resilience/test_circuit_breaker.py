@@ -12,6 +12,8 @@ import pytest
 from forcelink import CircuitOpenError, ConfigError, NotFoundError, Salesforce, ServerError, TransportError
 from forcelink.testing import Emulator
 
+from ..conftest import point_env_at
+
 
 def breaker_client(org: Emulator, *, failures: int = 3, open_seconds: float = 5.0) -> Salesforce:
     return org.client_builder().retries(1).circuit_breaker(failures, open_seconds=open_seconds).build()
@@ -101,8 +103,7 @@ def test_breaker_settings_are_checked(sf_emulator: Emulator) -> None:
 def test_breaker_settings_come_from_the_environment(
     sf_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SF_INSTANCE_URL", sf_emulator.instance_url)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", sf_emulator.access_token)
+    point_env_at(monkeypatch, sf_emulator)
     monkeypatch.setenv("SF_BREAKER_FAILURES", "2")
     monkeypatch.setenv("SF_BREAKER_OPEN_SECONDS", "5")
     sf = Salesforce.builder(from_env=True).retries(1).build()

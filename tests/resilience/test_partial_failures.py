@@ -4,6 +4,7 @@ not loaded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,16 +20,28 @@ def rows(first: int, last: int) -> list[dict[str, str]]:
     return [{"Name": f"Row {i}", "AccountNumber": f"AN-{i:03d}"} for i in range(first, last + 1)]
 
 
+def on_event(kind: str, nth: int, action: Callable[[], None]) -> Callable[[BulkEvent], None]:
+    """A progress callback that runs ``action`` when the ``nth`` event of ``kind`` arrives."""
+    seen = 0
+
+    def progress(event: BulkEvent) -> None:
+        nonlocal seen
+        if event.kind == kind:
+            seen += 1
+            if seen == nth:
+                action()
+
+    return progress
+
+
 def test_a_bulk_load_stopped_part_way_names_what_ran_and_what_did_not(sf_emulator: Emulator) -> None:
     sf = sf_emulator.client_builder().circuit_breaker(0).build()
-    created = 0
-
-    def fail_the_fifth_job(event: BulkEvent) -> None:
-        nonlocal created
-        if event.kind == "job_created":
-            created += 1
-            if created == 4:  # the next job creation is answered 503 on every try
-                sf_emulator.inject_fault("/jobs/ingest", method="POST", status=503, times=10)
+    # The next job creation is answered 503 on every try.
+    fail_the_fifth_job = on_event(
+        "job_created",
+        4,
+        lambda: sf_emulator.inject_fault("/jobs/ingest", method="POST", status=503, times=10),
+    )
 
     with pytest.raises(BulkIncompleteError) as raised:
         sf.bulk.insert(
@@ -69,16 +82,13 @@ def test_a_job_whose_end_was_not_seen_is_named_and_its_rows_are_not_called_unsen
     so its rows must not be reported unsent (a re-run of them would duplicate), and its id must
     be there to resume, even when it is the only job."""
     sf = sf_emulator.client_builder().circuit_breaker(0).build()
-    uploaded = 0
-
-    def fail_polls_of_the_last_job(event: BulkEvent) -> None:
-        nonlocal uploaded
-        if event.kind == "uploaded":
-            uploaded += 1
-            if uploaded == jobs:
-                sf_emulator.inject_fault(
-                    "/jobs/ingest/750", method="GET", status=400, error_code="INVALID_JOB", times=1000
-                )
+    fail_polls_of_the_last_job = on_event(
+        "uploaded",
+        jobs,
+        lambda: sf_emulator.inject_fault(
+            "/jobs/ingest/750", method="GET", status=400, error_code="INVALID_JOB", times=1000
+        ),
+    )
 
     with pytest.raises(BulkIncompleteError) as raised:
         sf.bulk.insert(

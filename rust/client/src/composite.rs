@@ -238,7 +238,7 @@ impl<'a> Composite<'a> {
     /// as `{"records": [...]}`.
     pub async fn tree(&self, object: &str, records: &[Value]) -> Result<TreeResult> {
         check_name("object", object)?;
-        let total = count_tree(records);
+        let total = forcelink_wire::tree_size(records);
         if total == 0 || total > MAX_RECORDS_PER_CALL {
             return Err(Error::invalid_argument(
                 "records",
@@ -263,20 +263,6 @@ impl<'a> Composite<'a> {
             client: self.client,
         }
     }
-}
-
-fn count_tree(records: &[Value]) -> usize {
-    records
-        .iter()
-        .map(|r| {
-            1 + r.as_object().map_or(0, |m| {
-                m.values()
-                    .filter_map(|v| v.get("records").and_then(Value::as_array))
-                    .map(|kids| count_tree(kids))
-                    .sum()
-            })
-        })
-        .sum()
 }
 
 fn check_tree(records: &[Value]) -> Result<()> {

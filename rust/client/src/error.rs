@@ -143,6 +143,34 @@ fn unsent_description(rows: &[(u64, u64)]) -> String {
     format!("rows {} were not loaded", ranges.join(", "))
 }
 
+/// The variants that carry the attempts a call made, listed once for the shared and the mutable
+/// borrow (`$borrow` is `&` or `&mut`); the match stays exhaustive so a new variant is decided.
+macro_rules! attempts_of {
+    ($error:expr, $($borrow:tt)+) => {
+        match $error {
+            Error::Api(e) => Some($($borrow)+ e.attempts),
+            Error::OAuth(e) => Some($($borrow)+ e.attempts),
+            Error::Transport(e) => Some($($borrow)+ e.attempts),
+            Error::MultipleMatches { attempts, .. } => Some(attempts),
+            Error::Config { .. }
+            | Error::InvalidArgument { .. }
+            | Error::Csv { .. }
+            | Error::BulkTimeout { .. }
+            | Error::BulkIncomplete { .. }
+            | Error::RecordsIncomplete { .. }
+            | Error::BulkJob { .. }
+            | Error::UnexpectedResponse { .. }
+            | Error::PubSub { .. }
+            | Error::ReplayId { .. }
+            | Error::Avro { .. }
+            | Error::CircuitOpen { .. }
+            | Error::Closed
+            | Error::Interrupted
+            | Error::AuthProvider(_) => None,
+        }
+    };
+}
+
 impl Error {
     pub(crate) fn config(setting: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Config {
@@ -160,27 +188,12 @@ impl Error {
 
     /// The attempts made before this error was returned, where a request was sent.
     pub fn attempts(&self) -> Option<&Attempts> {
-        match self {
-            Error::Api(e) => Some(&e.attempts),
-            Error::OAuth(e) => Some(&e.attempts),
-            Error::MultipleMatches { attempts, .. } => Some(attempts),
-            Error::Transport(e) => Some(&e.attempts),
-            Error::Config { .. }
-            | Error::InvalidArgument { .. }
-            | Error::Csv { .. }
-            | Error::BulkTimeout { .. }
-            | Error::BulkIncomplete { .. }
-            | Error::RecordsIncomplete { .. }
-            | Error::BulkJob { .. }
-            | Error::UnexpectedResponse { .. }
-            | Error::PubSub { .. }
-            | Error::ReplayId { .. }
-            | Error::Avro { .. }
-            | Error::CircuitOpen { .. }
-            | Error::Closed
-            | Error::Interrupted
-            | Error::AuthProvider(_) => None,
-        }
+        attempts_of!(self, &)
+    }
+
+    /// The same attempts, for the pipeline to fill in once a call has ended.
+    pub(crate) fn attempts_mut(&mut self) -> Option<&mut Attempts> {
+        attempts_of!(self, &mut)
     }
 
     /// The Salesforce error code, where Salesforce gave one.

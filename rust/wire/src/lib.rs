@@ -6,6 +6,7 @@ pub mod ids;
 pub mod pubsub;
 pub mod replay;
 pub mod seconds;
+pub mod tree;
 
 /// Formats 128 random bits as a version 4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
 pub fn uuid_v4(random: u128) -> String {
@@ -27,6 +28,7 @@ pub use bitmap::{BitmapError, FieldLayout};
 pub use delimiters::{delimiter_byte, delimiter_name};
 pub use ids::{IdError, RecordId};
 pub use replay::{ReplayId, ReplayIdError};
+pub use tree::tree_size;
 
 #[cfg(test)]
 mod tests {

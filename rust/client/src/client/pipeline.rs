@@ -292,26 +292,8 @@ fn rebase(url: &Url, instance: Option<&Url>) -> Result<Url> {
 }
 
 fn with_attempts(mut error: Error, attempts: Attempts) -> Error {
-    match &mut error {
-        Error::Api(e) => e.attempts = attempts,
-        Error::Transport(e) => e.attempts = attempts,
-        Error::OAuth(e) => e.attempts = attempts,
-        Error::MultipleMatches { attempts: a, .. } => *a = attempts,
-        Error::Config { .. }
-        | Error::InvalidArgument { .. }
-        | Error::Csv { .. }
-        | Error::BulkTimeout { .. }
-        | Error::BulkIncomplete { .. }
-        | Error::RecordsIncomplete { .. }
-        | Error::BulkJob { .. }
-        | Error::UnexpectedResponse { .. }
-        | Error::PubSub { .. }
-        | Error::ReplayId { .. }
-        | Error::Avro { .. }
-        | Error::CircuitOpen { .. }
-        | Error::Closed
-        | Error::Interrupted
-        | Error::AuthProvider(_) => {}
+    if let Some(slot) = error.attempts_mut() {
+        *slot = attempts;
     }
     error
 }

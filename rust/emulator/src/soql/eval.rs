@@ -118,19 +118,23 @@ pub(super) fn usable(
     Ok(resolved)
 }
 
+/// The id in a record's reference field, where the record and the reference exist.
+fn parent_id(store: &Store, object: &str, id: &str, reference: &str) -> Option<String> {
+    store
+        .object(object)
+        .ok()
+        .and_then(|o| o.records.get(id))
+        .and_then(|r| r.fields.get(reference))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// The value of a resolved path on a record (null where a parent is missing).
 pub(super) fn value_of(store: &Store, object: &str, id: &str, path: &Resolved) -> Value {
     let mut object = object.to_owned();
     let mut id = id.to_owned();
     for (reference, _, target) in &path.hops {
-        let next = store
-            .object(&object)
-            .ok()
-            .and_then(|o| o.records.get(id.as_str()))
-            .and_then(|r| r.fields.get(reference))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        match next {
+        match parent_id(store, &object, &id, reference) {
             Some(parent) => {
                 id = parent;
                 object = target.clone();
@@ -280,21 +284,14 @@ pub fn render(store: &Store, object: &str, id: &str, columns: &[Resolved], versi
         // The chain of parents; a missing one ends it with a null relationship.
         let mut chain = Vec::new();
         let mut parent_object = object.to_owned();
-        let mut parent_id = id.to_owned();
+        let mut current_id = id.to_owned();
         let mut complete = true;
         for (reference, relationship, target) in &column.hops {
-            let next_id = store
-                .object(&parent_object)
-                .ok()
-                .and_then(|o| o.records.get(parent_id.as_str()))
-                .and_then(|r| r.fields.get(reference))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            match next_id {
+            match parent_id(store, &parent_object, &current_id, reference) {
                 Some(next) => {
                     chain.push((relationship.clone(), target.clone(), next.clone()));
                     parent_object = target.clone();
-                    parent_id = next;
+                    current_id = next;
                 }
                 None => {
                     chain.push((relationship.clone(), String::new(), String::new()));
@@ -359,6 +356,15 @@ pub(super) fn compile(
     object: &str,
     cond: &Cond,
 ) -> Result<Compiled, ApiFailure> {
+    // A field a WHERE clause reads: resolved, and one that can be filtered on.
+    let filtered = |field: &_, col: usize| {
+        usable(
+            resolve(store, soql, object, field, col)?,
+            soql,
+            col,
+            "filtered",
+        )
+    };
     Ok(match cond {
         Cond::And(parts) => Compiled::And(
             parts
@@ -379,12 +385,7 @@ pub(super) fn compile(
             value,
             col,
         } => {
-            let r = usable(
-                resolve(store, soql, object, field, *col)?,
-                soql,
-                *col,
-                "filtered",
-            )?;
+            let r = filtered(field, *col)?;
             check_literal(soql, *col, &r.field, value)?;
             Compiled::Cmp(r, op, value.clone())
         }
@@ -394,12 +395,7 @@ pub(super) fn compile(
             values,
             col,
         } => {
-            let r = usable(
-                resolve(store, soql, object, field, *col)?,
-                soql,
-                *col,
-                "filtered",
-            )?;
+            let r = filtered(field, *col)?;
             for v in values {
                 check_literal(soql, *col, &r.field, v)?;
             }
@@ -409,15 +405,7 @@ pub(super) fn compile(
             field,
             pattern,
             col,
-        } => Compiled::Like(
-            usable(
-                resolve(store, soql, object, field, *col)?,
-                soql,
-                *col,
-                "filtered",
-            )?,
-            pattern.to_lowercase(),
-        ),
+        } => Compiled::Like(filtered(field, *col)?, pattern.to_lowercase()),
         Cond::Aggregate { col, .. } => {
             return Err(caret_error(
                 "MALFORMED_QUERY",
