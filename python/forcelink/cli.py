@@ -31,6 +31,7 @@ from .errors import (
     SalesforceError,
     TransportError,
 )
+from .events import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 
 if TYPE_CHECKING:
     from .bulk import LoadOptions
@@ -681,7 +682,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--timeout", type=float, default=None, metavar="SECONDS", help="stop after this long without an event"
     )
     p_sub.add_argument("--max-events", type=int, default=None, metavar="N", help="stop after N events")
-    p_sub.add_argument("--batch-size", type=int, default=100, help="events asked for at a time (1-100)")
+    p_sub.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"events asked for at a time (1-{MAX_BATCH_SIZE})",
+    )
     for command in org_commands:
         command.add_argument("--record", metavar="FILE", help="record the HTTP session to a cassette")
         command.add_argument("--replay", metavar="FILE", help="answer from a cassette, with no network")

@@ -14,7 +14,7 @@ from ._core import Engine
 from ._options import Headers, scoped
 from ._twins import async_twin_of
 from .apex import _args
-from .config import ClientBuilder
+from .config import DEFAULT_HEALTH_CRITICAL_PERCENT, DEFAULT_HEALTH_WARN_PERCENT, ClientBuilder
 from .results import ApiResponse
 
 # The services are made on first use, and their modules imported then: a program that only
@@ -267,7 +267,12 @@ class Salesforce(_ClientBase):
         pending = self._engine.request(method, path, json=json, params=query, headers=extra, timeout=timeout)
         return ApiResponse._from_engine(pending.wait())
 
-    def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
+    def health(
+        self,
+        *,
+        warn_percent: float = DEFAULT_HEALTH_WARN_PERCENT,
+        critical_percent: float = DEFAULT_HEALTH_CRITICAL_PERCENT,
+    ) -> HealthReport:
         """Checks that a token can be had, that the API answers (``GET /limits``), and the daily
         API usage: ``degraded`` from ``warn_percent``, ``down`` from ``critical_percent``. A
         failing check is reported, not raised; bad thresholds raise ``InvalidArgumentError``."""
@@ -373,7 +378,12 @@ class AsyncSalesforce(_ClientBase):
         pending = self._engine.request(method, path, json=json, params=query, headers=extra, timeout=timeout)
         return ApiResponse._from_engine(await pending)
 
-    async def health(self, *, warn_percent: float = 80.0, critical_percent: float = 90.0) -> HealthReport:
+    async def health(
+        self,
+        *,
+        warn_percent: float = DEFAULT_HEALTH_WARN_PERCENT,
+        critical_percent: float = DEFAULT_HEALTH_CRITICAL_PERCENT,
+    ) -> HealthReport:
         from .health import HealthReport
 
         raw = await self._engine.health(warn_percent=warn_percent, critical_percent=critical_percent)

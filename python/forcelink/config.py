@@ -6,8 +6,28 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._core import Engine, FakeTransport, SimulationRecorder, SimulationReplayer
+from ._core import Engine, FakeTransport, SimulationRecorder, SimulationReplayer, client_defaults
 from .results import RetryEvent
+
+# The engine declares each default once (RetryPolicy, BreakerSettings, ThrottleSettings,
+# HealthThresholds); the signatures below show them.
+_ENGINE_DEFAULTS = client_defaults()
+#: Tries in all, the first included, by default.
+DEFAULT_MAX_ATTEMPTS: int = _ENGINE_DEFAULTS["max_attempts"]
+#: The first retry's backoff window in seconds, by default; it doubles with each retry.
+DEFAULT_BACKOFF_BASE: float = _ENGINE_DEFAULTS["backoff_base"]
+#: The largest backoff window in seconds, by default.
+DEFAULT_BACKOFF_MAX: float = _ENGINE_DEFAULTS["backoff_max"]
+#: Outages in a row that open a circuit breaker, by default.
+DEFAULT_BREAKER_FAILURES: int = _ENGINE_DEFAULTS["breaker_failures"]
+#: Seconds an open circuit refuses calls, by default.
+DEFAULT_BREAKER_OPEN_SECONDS: float = _ENGINE_DEFAULTS["breaker_open_seconds"]
+#: Daily API usage percentages at which a warning is logged, by default.
+DEFAULT_USAGE_WARNINGS: tuple[float, ...] = tuple(_ENGINE_DEFAULTS["usage_warnings"])
+#: ``health()`` reports ``degraded`` from this daily API usage percentage, by default.
+DEFAULT_HEALTH_WARN_PERCENT: float = _ENGINE_DEFAULTS["health_warn_percent"]
+#: ``health()`` reports ``down`` from this daily API usage percentage, by default.
+DEFAULT_HEALTH_CRITICAL_PERCENT: float = _ENGINE_DEFAULTS["health_critical_percent"]
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -159,7 +179,11 @@ class ClientBuilder(Generic[ClientT]):
         return self._set("gzip", enabled)
 
     def retries(
-        self, max_attempts: int = 4, *, backoff_base: float = 0.25, backoff_max: float = 20.0
+        self,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        *,
+        backoff_base: float = DEFAULT_BACKOFF_BASE,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
     ) -> Self:
         """Tries in all (1 disables retries) and the full-jitter backoff window in seconds."""
         self._settings.update(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
@@ -170,7 +194,7 @@ class ClientBuilder(Generic[ClientT]):
         *,
         max_per_second: float | None = None,
         reserve_percent: float | None = None,
-        usage_warnings: Sequence[float] = (80.0, 90.0),
+        usage_warnings: Sequence[float] = DEFAULT_USAGE_WARNINGS,
     ) -> Self:
         """Protects the org's limits. ``max_per_second`` caps this client's requests per second,
         across all its threads and tasks. ``reserve_percent`` leaves that share of the daily
@@ -184,7 +208,9 @@ class ClientBuilder(Generic[ClientT]):
             self._set("reserve_percent", reserve_percent)
         return self._set("usage_warnings", list(usage_warnings))
 
-    def circuit_breaker(self, failures: int = 5, *, open_seconds: float = 30.0) -> Self:
+    def circuit_breaker(
+        self, failures: int = DEFAULT_BREAKER_FAILURES, *, open_seconds: float = DEFAULT_BREAKER_OPEN_SECONDS
+    ) -> Self:
         """Each service family (REST, Bulk, Pub/Sub) gets a circuit breaker: after ``failures``
         outages in a row (no connection, a timeout, a 5xx), its calls raise
         ``CircuitOpenError`` at once, without a request, for

@@ -27,6 +27,7 @@ from ._core import (
     Pending,
     PublishStreamCore,
     SubscriptionCore,
+    events_defaults,
 )
 from ._twins import async_twin_of
 from .errors import PubSubError
@@ -99,9 +100,19 @@ def _results(raw: list[dict[str, Any]]) -> list[PublishResult]:
     return [PublishResult(**r) for r in raw]
 
 
+# The engine declares each default once (its SubscribeOptions); the signatures below show them.
+_ENGINE_DEFAULTS = events_defaults()
+#: Events a subscription asks for at a time, by default: Salesforce's most.
+DEFAULT_BATCH_SIZE: int = int(_ENGINE_DEFAULTS["batch_size"])
+#: The most events one request may ask for (Pub/Sub's limit).
+MAX_BATCH_SIZE: int = int(_ENGINE_DEFAULTS["max_batch_size"])
+#: Consecutive failed reconnections before a subscription gives up, by default.
+DEFAULT_MAX_RETRIES: int = int(_ENGINE_DEFAULTS["max_retries"])
+
+
 def _check_batch_size(batch_size: int) -> None:
-    if not 1 <= batch_size <= 100:
-        raise ValueError(f"batch_size must be 1 to 100, got {batch_size}")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE}, got {batch_size}")
 
 
 class _Position:
@@ -345,8 +356,8 @@ class Events:
         topic: str,
         *,
         replay: Replay = "latest",
-        batch_size: int = 100,
-        max_retries: int = 8,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | None = None,
     ) -> Subscription:
         """Subscribes to ``/event/Name__e``, ``/data/ObjectChangeEvent`` or ``/data/ChangeEvents``.
@@ -358,7 +369,7 @@ class Events:
         return Subscription(core.wait(), timeout=timeout)
 
     def managed_subscribe(
-        self, subscription: str, *, batch_size: int = 100, timeout: float | None = None
+        self, subscription: str, *, batch_size: int = DEFAULT_BATCH_SIZE, timeout: float | None = None
     ) -> Subscription:
         """Subscribes through a managed subscription (developer name or ``18x`` id); it starts
         after the position last committed, and commits as events are handled. ``timeout`` as
@@ -416,8 +427,8 @@ class AsyncEvents:
         topic: str,
         *,
         replay: Replay = "latest",
-        batch_size: int = 100,
-        max_retries: int = 8,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | None = None,
     ) -> AsyncSubscription:
         """``async for event in sf.events.subscribe(topic, replay="earliest")``; see
@@ -427,7 +438,7 @@ class AsyncEvents:
         return AsyncSubscription(opening, timeout=timeout)
 
     def managed_subscribe(
-        self, subscription: str, *, batch_size: int = 100, timeout: float | None = None
+        self, subscription: str, *, batch_size: int = DEFAULT_BATCH_SIZE, timeout: float | None = None
     ) -> AsyncSubscription:
         _check_batch_size(batch_size)
         return AsyncSubscription(

@@ -69,6 +69,7 @@ from pyspark.sql.types import (
 )
 
 from ..errors import InvalidArgumentError, NotFoundError, PubSubError, ReplayIdError, SalesforceError
+from ..events import MAX_BATCH_SIZE
 from .options import as_dict, client_for, credentials_of, flag, positive_int
 
 __all__ = ["CdcDataSource", "CdcStreamReader", "EventRange", "avro_to_spark"]
@@ -77,7 +78,7 @@ log = logging.getLogger("forcelink.spark")
 
 #: Events asked for at a time by a subscription (Pub/Sub's most; the engine asks again before
 #: its buffer runs dry).
-_BATCH = 100
+_BATCH = MAX_BATCH_SIZE
 #: How long the driver waits for the first new event of a micro-batch before saying "none".
 _FIRST_WAIT = 1.0
 #: How long it then waits for more, once events are flowing.

@@ -512,3 +512,23 @@ impl<'py> IntoPyObject<'py> for RawResponseOut {
         (r.status, r.headers, body).into_pyobject(py)
     }
 }
+
+/// The engine's client defaults (retries, circuit breakers, usage warnings, health thresholds),
+/// for the Python builder's and `health()`'s signatures to read rather than repeat.
+#[pyfunction]
+pub fn client_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let retries = sf::RetryPolicy::default();
+    let breaker = sf::BreakerSettings::default();
+    let throttle = sf::ThrottleSettings::default();
+    let health = sf::HealthThresholds::default();
+    let out = PyDict::new(py);
+    out.set_item("max_attempts", retries.max_attempts)?;
+    out.set_item("backoff_base", retries.base_delay.as_secs_f64())?;
+    out.set_item("backoff_max", retries.max_delay.as_secs_f64())?;
+    out.set_item("breaker_failures", breaker.failures)?;
+    out.set_item("breaker_open_seconds", breaker.open_for.as_secs_f64())?;
+    out.set_item("usage_warnings", throttle.warn_at)?;
+    out.set_item("health_warn_percent", health.warn_percent)?;
+    out.set_item("health_critical_percent", health.critical_percent)?;
+    Ok(out)
+}

@@ -671,20 +671,23 @@ impl EventsCore {
 
 #[pymethods]
 impl EventsCore {
-    #[pyo3(signature = (topic, *, replay, batch_size = 100, max_retries = 8, backoff = 0.2))]
+    /// Unset options keep the engine's defaults (`events_defaults()`).
+    #[pyo3(signature = (topic, *, replay, batch_size = None, max_retries = None, backoff = None))]
     fn subscribe(
         &self,
         topic: String,
         replay: &Bound<'_, PyAny>,
-        batch_size: u32,
-        max_retries: u32,
-        backoff: f64,
+        batch_size: Option<u32>,
+        max_retries: Option<u32>,
+        backoff: Option<f64>,
     ) -> PyResult<Pending> {
         let mut options = SubscribeOptions::new(replay_arg(replay)?);
-        options.batch_size = batch_size;
-        options.max_retries = max_retries;
-        options.backoff = forcelink::config::checked_seconds("backoff", backoff, true)
-            .map_err(PyValueError::new_err)?;
+        options.batch_size = batch_size.unwrap_or(options.batch_size);
+        options.max_retries = max_retries.unwrap_or(options.max_retries);
+        if let Some(backoff) = backoff {
+            options.backoff = forcelink::config::checked_seconds("backoff", backoff, true)
+                .map_err(PyValueError::new_err)?;
+        }
         // Bad input fails here, before anything is sent.
         sf::events::check_topic(&topic).map_err(to_pyerr)?;
         options.check().map_err(to_pyerr)?;
@@ -699,8 +702,10 @@ impl EventsCore {
         }))
     }
 
-    #[pyo3(signature = (subscription, *, batch_size = 100))]
-    fn managed_subscribe(&self, subscription: String, batch_size: u32) -> Pending {
+    #[pyo3(signature = (subscription, *, batch_size = None))]
+    fn managed_subscribe(&self, subscription: String, batch_size: Option<u32>) -> Pending {
+        let batch_size =
+            batch_size.unwrap_or(SubscribeOptions::new(sf::events::Replay::Latest).batch_size);
         let events = self.client.events();
         Pending::new(async move {
             let sub = events.managed_subscribe(&subscription, batch_size).await?;
@@ -788,4 +793,17 @@ pub fn _decode_event_payload<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let schema = EventSchema::parse(schema_id, schema_json).map_err(to_pyerr)?;
     decode(py, &schema, payload)
+}
+
+/// The engine's subscription defaults and limit, for the Python signatures to read rather than
+/// repeat.
+#[pyfunction]
+pub fn events_defaults() -> std::collections::HashMap<&'static str, f64> {
+    let options = SubscribeOptions::new(sf::events::Replay::Latest);
+    std::collections::HashMap::from([
+        ("batch_size", f64::from(options.batch_size)),
+        ("max_batch_size", f64::from(sf::events::MAX_BATCH_SIZE)),
+        ("max_retries", f64::from(options.max_retries)),
+        ("backoff", options.backoff.as_secs_f64()),
+    ])
 }

@@ -82,6 +82,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::SObjectDescribe>()?;
     m.add_function(wrap_pyfunction!(restore::_restore_describe, m)?)?;
     m.add_function(wrap_pyfunction!(bulk::bulk_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(events::events_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(client::client_defaults, m)?)?;
     m.add_class::<results::SObjectSummary>()?;
     m.add_class::<results::DescribeGlobal>()?;
     m.add_class::<simulation::SimulationRecorder>()?;

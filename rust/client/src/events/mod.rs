@@ -24,7 +24,7 @@ pub use publish::{PublishOutcome, PublishStream, PublishedEvent};
 pub use schema::{to_json, EventSchema};
 pub use subscribe::{
     ChangeEventHeader, Committer, ManagedSubscription, ReceivedEvent, Replay, SubscribeOptions,
-    Subscription,
+    Subscription, MAX_BATCH_SIZE,
 };
 
 use crate::auth::AccessToken;

@@ -29,6 +29,9 @@ pub enum Replay {
     After(ReplayId),
 }
 
+/// Salesforce's limit on the events one FetchRequest asks for.
+pub const MAX_BATCH_SIZE: u32 = 100;
+
 /// How to subscribe.
 #[derive(Debug, Clone)]
 pub struct SubscribeOptions {
@@ -47,7 +50,7 @@ impl SubscribeOptions {
     pub fn new(replay: Replay) -> Self {
         Self {
             replay,
-            batch_size: 100,
+            batch_size: MAX_BATCH_SIZE,
             queue_batches: 4,
             max_retries: 8,
             backoff: Duration::from_millis(200),
@@ -56,10 +59,10 @@ impl SubscribeOptions {
 
     /// Checks the options before anything is sent.
     pub fn check(&self) -> Result<()> {
-        if !(1..=100).contains(&self.batch_size) {
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
             return Err(Error::invalid_argument(
                 "batch_size",
-                format!("must be 1 to 100, got {}", self.batch_size),
+                format!("must be 1 to {MAX_BATCH_SIZE}, got {}", self.batch_size),
             ));
         }
         Ok(())
