@@ -517,4 +517,304 @@ mod tests {
         let e = ApiError::from_response(400, body, Attempts::default());
         assert_eq!(e.kind, ErrorKind::MalformedId);
     }
+
+    fn api(status: u16, body: &str) -> Error {
+        Error::Api(Box::new(ApiError::from_response(
+            status,
+            body.as_bytes(),
+            Attempts {
+                count: 2,
+                retried_causes: vec!["HTTP 503".into()],
+            },
+        )))
+    }
+
+    fn transport(kind: TransportErrorKind, outcome_unknown: bool) -> TransportFailure {
+        TransportFailure {
+            kind,
+            message: "reset by peer".into(),
+            attempts: Attempts {
+                count: 3,
+                retried_causes: Vec::new(),
+            },
+            outcome_unknown,
+        }
+    }
+
+    #[test]
+    fn the_rest_of_the_codes_and_the_statuses_of_unknown_ones_are_classified() {
+        let table = [
+            ("INVALID_AUTH_HEADER", 401, ErrorKind::InvalidSession),
+            ("INSUFFICIENT_ACCESS", 403, ErrorKind::Forbidden),
+            ("INSUFFICIENT_ACCESS_OR_READONLY", 403, ErrorKind::Forbidden),
+            ("INVALID_ID_FIELD", 400, ErrorKind::MalformedId),
+            ("NUMBER_OUTSIDE_VALID_RANGE", 400, ErrorKind::Validation),
+            (
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                400,
+                ErrorKind::Validation,
+            ),
+            ("BATCH_PROCESSING_HALTED", 400, ErrorKind::ProcessingHalted),
+            ("UNKNOWN_ERROR", 401, ErrorKind::InvalidSession),
+            ("UNKNOWN_ERROR", 403, ErrorKind::Forbidden),
+            ("UNKNOWN_ERROR", 404, ErrorKind::NotFound),
+            ("UNKNOWN_ERROR", 405, ErrorKind::MethodNotAllowed),
+            ("UNKNOWN_ERROR", 500, ErrorKind::Server),
+            ("UNKNOWN_ERROR", 599, ErrorKind::Server),
+            ("UNKNOWN_ERROR", 400, ErrorKind::Other),
+            ("UNKNOWN_ERROR", 600, ErrorKind::Other),
+        ];
+        for (code, status, kind) in table {
+            assert_eq!(ErrorKind::classify(code, status), kind, "{code} {status}");
+        }
+    }
+
+    #[test]
+    fn an_error_body_of_one_object_and_of_several_entries_is_read() {
+        let Error::Api(one) = api(400, r#"{"message":"m","errorCode":"NOT_FOUND"}"#) else {
+            panic!("an API error");
+        };
+        assert_eq!((one.kind, one.errors.len()), (ErrorKind::NotFound, 1));
+        let Error::Api(many) = api(
+            400,
+            r#"[{"message":"a","errorCode":"STRING_TOO_LONG","fields":["Name"]},{"message":"b","errorCode":"INVALID_EMAIL_ADDRESS"}]"#,
+        ) else {
+            panic!("an API error");
+        };
+        assert_eq!(many.error_code, "STRING_TOO_LONG");
+        assert_eq!(many.errors[1].error_code, "INVALID_EMAIL_ADDRESS");
+        assert_eq!(
+            many.to_string(),
+            "STRING_TOO_LONG (HTTP 400): a [fields: Name]"
+        );
+        let long = "x".repeat(2_000);
+        let Error::Api(text) = api(500, &long) else {
+            panic!("an API error");
+        };
+        assert_eq!(
+            text.message.len(),
+            500,
+            "a non-JSON body is cut to 500 characters"
+        );
+        assert_eq!(
+            text.to_string(),
+            format!("UNKNOWN_ERROR (HTTP 500): {}", "x".repeat(500))
+        );
+    }
+
+    #[test]
+    fn attempts_and_codes_are_found_on_the_variants_that_carry_them() {
+        let oauth = Error::OAuth(Box::new(OAuthError {
+            status: 400,
+            error: "invalid_grant".into(),
+            error_description: "expired access/refresh token".into(),
+            attempts: Attempts::default(),
+        }));
+        let multiple = Error::MultipleMatches {
+            matches: vec!["a".into(), "b".into()],
+            attempts: Attempts::default(),
+        };
+        let pubsub = Error::PubSub {
+            status: "Unavailable".into(),
+            error_code: "sfdc.platform.eventbus.grpc.service.unavailable".into(),
+            message: "try later".into(),
+            rpc_id: None,
+        };
+        let replay = Error::ReplayId {
+            error_code: "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted".into(),
+            message: "corrupted".into(),
+        };
+        let api_error = api(404, r#"[{"message":"gone","errorCode":"NOT_FOUND"}]"#);
+        assert_eq!(api_error.attempts().map(|a| a.count), Some(2));
+        assert_eq!(api_error.error_code(), Some("NOT_FOUND"));
+        assert_eq!(oauth.error_code(), Some("invalid_grant"));
+        assert_eq!(oauth.attempts(), Some(&Attempts::default()));
+        assert!(multiple.attempts().is_some() && multiple.error_code().is_none());
+        assert_eq!(
+            pubsub.error_code(),
+            Some("sfdc.platform.eventbus.grpc.service.unavailable")
+        );
+        assert!(pubsub.attempts().is_none());
+        assert!(replay
+            .error_code()
+            .is_some_and(|c| c.ends_with("corrupted")));
+        let mut broken = Error::Transport(transport(TransportErrorKind::Io, false));
+        assert_eq!(broken.attempts().map(|a| a.count), Some(3));
+        if let Some(slot) = broken.attempts_mut() {
+            slot.count = 7;
+        }
+        assert_eq!(broken.attempts().map(|a| a.count), Some(7));
+        let mut closed = Error::Closed;
+        assert!(closed.attempts_mut().is_none() && closed.error_code().is_none());
+    }
+
+    #[test]
+    fn every_message_says_what_happened() {
+        let cases: Vec<(Error, &str)> = vec![
+            (Error::config("SF_GZIP", "not a boolean"), "invalid setting SF_GZIP: not a boolean"),
+            (
+                Error::invalid_argument("object", "is empty"),
+                "invalid argument object: is empty",
+            ),
+            (
+                Error::Csv {
+                    line: 3,
+                    message: "unclosed quote".into(),
+                },
+                "malformed CSV at line 3: unclosed quote",
+            ),
+            (
+                Error::BulkTimeout {
+                    job_ids: vec!["750A".into(), "750B".into()],
+                    waited_secs: 12.25,
+                },
+                "bulk jobs still running after 12.2 s: 750A, 750B",
+            ),
+            (
+                Error::BulkIncomplete {
+                    job_ids: vec!["750A".into()],
+                    job_states: vec!["JobComplete".into()],
+                    records_processed: 10,
+                    records_failed: 1,
+                    unsent_rows: vec![(11, 20), (31, 40)],
+                    cause: Box::new(Error::Interrupted),
+                },
+                "a bulk load stopped part way: 1 job(s) ran or may still run (10 rows processed, 1 \
+                 failed; resume them by id), rows 11-20, 31-40 were not loaded: interrupted",
+            ),
+            (
+                Error::BulkIncomplete {
+                    job_ids: Vec::new(),
+                    job_states: Vec::new(),
+                    records_processed: 0,
+                    records_failed: 0,
+                    unsent_rows: Vec::new(),
+                    cause: Box::new(Error::Closed),
+                },
+                "a bulk load stopped part way: 0 job(s) ran or may still run (0 rows processed, 0 \
+                 failed; resume them by id), every row was sent: the client is closed: build a new one",
+            ),
+            (
+                Error::RecordsIncomplete {
+                    results: vec![
+                        RecordResult {
+                            id: Some("001A".into()),
+                            success: true,
+                            errors: Vec::new(),
+                            created: None,
+                        },
+                        RecordResult {
+                            id: None,
+                            success: false,
+                            errors: Vec::new(),
+                            created: None,
+                        },
+                    ],
+                    cause: Box::new(Error::Interrupted),
+                },
+                "1 of 2 records were written before a call failed: interrupted",
+            ),
+            (
+                Error::BulkJob {
+                    job_id: "750A".into(),
+                    state: "Failed".into(),
+                    message: "InvalidBatch".into(),
+                },
+                "bulk job 750A ended Failed: InvalidBatch",
+            ),
+            (
+                Error::MultipleMatches {
+                    matches: vec!["a".into(), "b".into()],
+                    attempts: Attempts::default(),
+                },
+                "external id matched 2 records; nothing was written",
+            ),
+            (
+                Error::AuthProvider("vault sealed".into()),
+                "the auth provider failed: vault sealed",
+            ),
+            (
+                Error::PubSub {
+                    status: "Unavailable".into(),
+                    error_code: String::new(),
+                    message: "down".into(),
+                    rpc_id: Some("r1".into()),
+                },
+                "Pub/Sub Unavailable: down",
+            ),
+            (
+                Error::ReplayId {
+                    error_code: String::new(),
+                    message: "out of retention".into(),
+                },
+                "invalid replay id: out of retention",
+            ),
+            (
+                Error::Avro {
+                    schema_id: "S1".into(),
+                    message: "missing field".into(),
+                },
+                "event payload does not match schema S1: missing field",
+            ),
+            (
+                Error::CircuitOpen {
+                    family: "rest".into(),
+                    retry_in: std::time::Duration::from_millis(2_500),
+                },
+                "the rest circuit is open after repeated outages: calls fail at once for 2.5 s \
+                 more, then one is let through to see whether the service is back",
+            ),
+            (
+                Error::UnexpectedResponse {
+                    status: 200,
+                    message: "not JSON".into(),
+                },
+                "unexpected response (HTTP 200): not JSON",
+            ),
+            (
+                Error::OAuth(Box::new(OAuthError {
+                    status: 400,
+                    error: "invalid_grant".into(),
+                    error_description: "expired".into(),
+                    attempts: Attempts::default(),
+                })),
+                "invalid_grant (HTTP 400): expired",
+            ),
+            (
+                Error::Transport(transport(TransportErrorKind::Io, true)),
+                "connection error after 3 attempt(s): reset by peer; the request was sent, so the \
+                 write may or may not have happened",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.to_string(), message);
+        }
+        let kinds = [
+            (TransportErrorKind::Connect, "connection failed"),
+            (TransportErrorKind::Timeout, "timed out"),
+            (TransportErrorKind::Io, "connection error"),
+            (TransportErrorKind::Unmatched, "no recorded answer"),
+            (TransportErrorKind::Certificate, "certificate not trusted"),
+        ];
+        for (kind, said) in kinds {
+            assert_eq!(
+                transport(kind, false).to_string(),
+                format!("{said} after 3 attempt(s): reset by peer")
+            );
+        }
+    }
+
+    #[test]
+    fn record_results_read_collection_answers_with_their_defaults() {
+        let results: Vec<RecordResult> = serde_json::from_str(
+            r#"[{"success":true,"id":"001A","created":true},{"success":false,"errors":[{"statusCode":"DUPLICATE_VALUE","message":"dup"}]}]"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].created, Some(true));
+        assert!(results[0].errors.is_empty());
+        assert_eq!(results[1].id, None);
+        assert_eq!(results[1].errors[0].error_code, "DUPLICATE_VALUE");
+        assert!(results[1].errors[0].fields.is_empty());
+    }
 }
