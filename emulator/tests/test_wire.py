@@ -1,6 +1,6 @@
 """The emulator answers as Salesforce does where clients depend on the bytes: header names
-spelled as Salesforce spells them on HTTP/1.1, gzip when asked (REST and Bulk results), and
-upserts keyed by the record id."""
+spelled as Salesforce spells them on HTTP/1.1 (``Sforce-NumberOfRecords``, ``ETag``), gzip when
+asked (REST and Bulk results), and upserts keyed by the record id."""
 
 from __future__ import annotations
 
@@ -60,6 +60,11 @@ def test_http1_header_names_are_spelled_as_salesforce_spells_them(sf_emulator: E
     rest = raw_head(org, f"{API}/limits")
     assert b"\r\nContent-Type: application/json" in rest
     assert b"\r\nSforce-Limit-Info: api-usage=" in rest
+
+    status, created = call_json(org, "POST", f"{API}/sobjects/Account", {"Name": "Tagged"})
+    assert status == 201
+    record = raw_head(org, f"{API}/sobjects/Account/{created['id']}")
+    assert b'\r\nETag: "' in record and b"\r\nLast-Modified: " in record, record
 
 
 def test_answers_are_gzip_compressed_when_asked(sf_emulator: Emulator) -> None:

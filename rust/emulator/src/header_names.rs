@@ -2,9 +2,10 @@
 //!
 //! hyper writes header names in lower case, or in title case when asked (`Content-Type`,
 //! `Sforce-Locator`). Clients that copy headers into a plain dict look names up in Salesforce's
-//! spelling, and title case gets all of them right but one: `Sforce-NumberOfRecords`, which title
-//! case writes `Sforce-Numberofrecords`. hyper keeps its own case map private, so this wrapper
-//! mends that name in the response head as it is written: same length, in place, head only.
+//! spelling, and title case gets all of them right but two: `Sforce-NumberOfRecords` and `ETag`,
+//! which title case writes `Sforce-Numberofrecords` and `Etag`. hyper keeps its own case map
+//! private, so this wrapper mends those names in the response head as it is written: same
+//! length, in place, head only.
 //! HTTP/2 sends names in lower case by protocol and passes through untouched.
 
 use std::io;
@@ -13,10 +14,13 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Names whose Salesforce spelling differs from title case: (title case, Salesforce's).
-const SPELLINGS: [(&[u8], &[u8]); 1] = [(
-    b"\r\nSforce-Numberofrecords:",
-    b"\r\nSforce-NumberOfRecords:",
-)];
+const SPELLINGS: [(&[u8], &[u8]); 2] = [
+    (
+        b"\r\nSforce-Numberofrecords:",
+        b"\r\nSforce-NumberOfRecords:",
+    ),
+    (b"\r\nEtag:", b"\r\nETag:"),
+];
 
 /// A connection whose HTTP/1.1 response heads carry Salesforce's header spellings.
 pub struct SalesforceHeaderNames<S> {
@@ -109,6 +113,11 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nSforce-NumberOfRecords: 2\r\nSforce-Locator: null\r\n\r\n\r\nSforce-Numberofrecords: body".to_vec()
         );
         assert!(mended(b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\n\r\n").is_none());
+        let record = mended(b"HTTP/1.1 200 OK\r\nEtag: \"1a\"\r\nLast-Modified: x\r\n\r\n");
+        assert_eq!(
+            record.unwrap_or_default(),
+            b"HTTP/1.1 200 OK\r\nETag: \"1a\"\r\nLast-Modified: x\r\n\r\n".to_vec()
+        );
         assert!(mended(b"\"Id\"\r\nSforce-Numberofrecords: 1").is_none());
     }
 }
