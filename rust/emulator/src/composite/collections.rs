@@ -1,7 +1,7 @@
 //! sObject collections: create, update and upsert up to 200 records (allOrNone or each on its
 //! own), delete by ids, and retrieve by ids and fields.
 
-use super::split_list;
+use super::{flag, split_list};
 use crate::http_kit::failure::ApiFailure;
 use crate::http_kit::reply::Reply;
 use crate::http_kit::request::query_params;
@@ -26,10 +26,7 @@ pub(super) fn collection_write(
     body: &Value,
     op: Write,
 ) -> Result<Reply, ApiFailure> {
-    let all_or_none = body
-        .get("allOrNone")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let all_or_none = flag(body, "allOrNone");
     let records = body
         .get("records")
         .and_then(Value::as_array)

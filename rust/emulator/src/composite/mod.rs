@@ -79,6 +79,12 @@ pub fn dispatch(
     }
 }
 
+/// A request's boolean option (`allOrNone`, `haltOnError`); false when absent, as Salesforce
+/// reads it.
+pub(super) fn flag(body: &Value, name: &str) -> bool {
+    body.get(name).and_then(Value::as_bool).unwrap_or(false)
+}
+
 pub(super) fn split_list(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)

@@ -2,7 +2,7 @@
 //! subrequest answered by the router passed in.
 
 use super::references::{resolve_references, split_url, substitute, valid_reference_id};
-use super::Route;
+use super::{flag, Route};
 use crate::http_kit::failure::ApiFailure;
 use crate::http_kit::reply::Reply;
 use crate::http_kit::request::Call;
@@ -42,10 +42,7 @@ pub(super) fn composite(
     route: Route,
     body: &Value,
 ) -> Result<Reply, ApiFailure> {
-    let all_or_none = body
-        .get("allOrNone")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let all_or_none = flag(body, "allOrNone");
     let requests = subrequests(body, "compositeRequest")?;
     let mut seen = std::collections::HashSet::new();
     for r in requests {
@@ -174,10 +171,7 @@ pub(super) fn batch(
     route: Route,
     body: &Value,
 ) -> Result<Reply, ApiFailure> {
-    let halt = body
-        .get("haltOnError")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let halt = flag(body, "haltOnError");
     let requests = subrequests(body, "batchRequests")?;
     let mut parsed = Vec::with_capacity(requests.len());
     for r in requests {
