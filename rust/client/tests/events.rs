@@ -261,3 +261,86 @@ async fn rest_publish_is_enqueued_and_delivered() {
         .unwrap();
     assert_eq!(order_numbers(&take(&mut sub, 1).await), vec!["R-1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_stream_confirms_each_request_and_refuses_bad_batches_before_sending() {
+    let (_org, client) = org_with_event(false).await;
+    let events = client.events();
+    let mut stream = events.publish_stream("Order__e").await.unwrap();
+    for round in 0..3 {
+        let payloads: Vec<_> = (0..5)
+            .map(|i| json!({"Order_Number__c": format!("S-{round}-{i}"), "Amount__c": 1.5}))
+            .collect();
+        let outcomes = stream.publish(&payloads).await.unwrap();
+        assert_eq!(outcomes.len(), 5);
+        assert!(outcomes
+            .iter()
+            .all(|o| o.error.is_none() && o.replay_id.is_some()));
+    }
+    for count in [0, 201] {
+        let payloads = vec![json!({"Order_Number__c": "x"}); count];
+        let err = stream.publish(&payloads).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument { message, .. } if message.contains(&count.to_string())),
+            "{err:?}"
+        );
+    }
+    let err = stream.publish(&[json!({"Nope__c": 1})]).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    assert!(matches!(
+        events.publish_batch("Order__e", &[]).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        events.publish_stream("Bad Name").await,
+        Err(Error::InvalidArgument { .. })
+    ));
+
+    let mut sub = events
+        .subscribe("/event/Order__e", SubscribeOptions::new(Replay::Earliest))
+        .await
+        .unwrap();
+    let got = order_numbers(&take(&mut sub, 15).await);
+    assert_eq!(got.first().map(String::as_str), Some("S-0-0"));
+    assert_eq!(got.last().map(String::as_str), Some("S-2-4"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_schemas_over_rest_by_name_and_by_id_and_a_closed_client_refuses_calls() {
+    let (_org, client) = org_with_event(false).await;
+    let events = client.events();
+    let compact = events.event_schema("Order__e", true).await.unwrap();
+    let schema_id = compact["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(compact["name"], "Order__e");
+    let expanded = events.event_schema(&schema_id, false).await.unwrap();
+    assert!(expanded.to_string().contains("Order_Number__c"));
+    for bad in ["", "has space", "a/b"] {
+        assert!(
+            matches!(
+                events.event_schema(bad, true).await,
+                Err(Error::InvalidArgument { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    let topic = events.get_topic("/event/Order__e").await.unwrap();
+    assert_eq!(topic.schema_id, schema_id);
+    let first = events.get_schema(&schema_id).await.unwrap();
+    let cached = events.get_schema(&schema_id).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &cached));
+
+    let mut sub = events
+        .subscribe("/event/Order__e", SubscribeOptions::new(Replay::Latest))
+        .await
+        .unwrap();
+    client.close();
+    assert!(client.is_closed());
+    assert!(matches!(
+        events.get_topic("/event/Order__e").await,
+        Err(Error::Closed)
+    ));
+    let ended = tokio::time::timeout(Duration::from_secs(10), sub.next_batch())
+        .await
+        .expect("the subscription ends when the client closes");
+    assert!(!matches!(ended, Some(Ok(ref batch)) if !batch.is_empty()));
+}

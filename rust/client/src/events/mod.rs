@@ -414,3 +414,105 @@ pub(crate) fn is_transient(status: &Status) -> bool {
             | Code::ResourceExhausted
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use tonic::metadata::MetadataMap;
+
+    #[test]
+    fn topics_name_one_event_or_change_channel() {
+        for good in [
+            "/event/Order__e",
+            "/data/AccountChangeEvent",
+            "/data/ChangeEvents",
+        ] {
+            check_topic(good).unwrap();
+        }
+        for bad in [
+            "",
+            "/event/",
+            "/data/a/b",
+            "Order__e",
+            "/topic/Order__e",
+            "/event//x",
+        ] {
+            assert!(
+                matches!(check_topic(bad), Err(Error::InvalidArgument { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_grpc_status_has_its_canonical_name() {
+        let codes = [
+            (Code::Ok, "OK"),
+            (Code::Cancelled, "CANCELLED"),
+            (Code::Unknown, "UNKNOWN"),
+            (Code::InvalidArgument, "INVALID_ARGUMENT"),
+            (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"),
+            (Code::NotFound, "NOT_FOUND"),
+            (Code::AlreadyExists, "ALREADY_EXISTS"),
+            (Code::PermissionDenied, "PERMISSION_DENIED"),
+            (Code::ResourceExhausted, "RESOURCE_EXHAUSTED"),
+            (Code::FailedPrecondition, "FAILED_PRECONDITION"),
+            (Code::Aborted, "ABORTED"),
+            (Code::OutOfRange, "OUT_OF_RANGE"),
+            (Code::Unimplemented, "UNIMPLEMENTED"),
+            (Code::Internal, "INTERNAL"),
+            (Code::Unavailable, "UNAVAILABLE"),
+            (Code::DataLoss, "DATA_LOSS"),
+            (Code::Unauthenticated, "UNAUTHENTICATED"),
+        ];
+        for (code, name) in codes {
+            assert_eq!(code_name(code), name);
+        }
+    }
+
+    #[test]
+    fn statuses_become_errors_with_salesforce_codes_and_the_rpc_id() {
+        let mut metadata = MetadataMap::new();
+        metadata.insert(
+            "error-code",
+            "sfdc.platform.eventbus.grpc.service.auth.error"
+                .parse()
+                .unwrap(),
+        );
+        metadata.insert("rpc-id", "rpc-42".parse().unwrap());
+        let status = Status::with_metadata(Code::PermissionDenied, "no access", metadata);
+        match status_error(&status) {
+            Error::PubSub {
+                status,
+                error_code,
+                message,
+                rpc_id,
+            } => {
+                assert_eq!(status, "PERMISSION_DENIED");
+                assert_eq!(error_code, "sfdc.platform.eventbus.grpc.service.auth.error");
+                assert_eq!(message, "no access");
+                assert_eq!(rpc_id.as_deref(), Some("rpc-42"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut metadata = MetadataMap::new();
+        metadata.insert(
+            "error-code",
+            "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+                .parse()
+                .unwrap(),
+        );
+        let status = Status::with_metadata(Code::InvalidArgument, "bad replay id", metadata);
+        assert!(matches!(
+            status_error(&status),
+            Error::ReplayId { message, .. } if message == "bad replay id"
+        ));
+        match status_error(&Status::unavailable("down")) {
+            Error::PubSub {
+                error_code, rpc_id, ..
+            } => assert!(error_code.is_empty() && rpc_id.is_none()),
+            other => panic!("{other:?}"),
+        }
+    }
+}

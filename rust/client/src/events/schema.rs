@@ -340,3 +340,128 @@ pub fn to_json(value: Avro) -> Value {
         other => Value::String(format!("{other:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    /// A platform event with a field of every Avro type a payload can carry, a named record
+    /// and enum used again by reference, and `CreatedDate` after fields of each kind a reader
+    /// skips.
+    const WIDE: &str = r#"{
+      "type": "record", "name": "Wide__e", "namespace": "com.sforce.eventbus",
+      "fields": [
+        {"name": "Label__c", "type": "string"},
+        {"name": "Count__c", "type": "int"},
+        {"name": "Tags__c", "type": {"type": "array", "items": "string"}},
+        {"name": "Kind__c", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+        {"name": "CreatedDate", "type": "long"},
+        {"name": "CreatedById", "type": "string"},
+        {"name": "Big__c", "type": "long"},
+        {"name": "Ratio__c", "type": "float"},
+        {"name": "Amount__c", "type": ["null", "double"], "default": null},
+        {"name": "Flag__c", "type": "boolean"},
+        {"name": "Blob__c", "type": "bytes"},
+        {"name": "Scores__c", "type": {"type": "map", "values": "long"}},
+        {"name": "Where__c", "type": ["null", {"type": "record", "name": "Place",
+          "fields": [{"name": "City", "type": ["null", "string"], "default": null},
+                     {"name": "Zip", "type": "int"}]}], "default": null},
+        {"name": "Again__c", "type": ["null", "Place"], "default": null},
+        {"name": "Other__c", "type": "Kind"},
+        {"name": "Nothing__c", "type": "null"}
+      ]}"#;
+
+    fn wide() -> EventSchema {
+        EventSchema::parse("schema-wide", WIDE).unwrap()
+    }
+
+    fn full_payload() -> Value {
+        json!({
+            "Label__c": "hello", "Count__c": 7, "Tags__c": ["x", "y"], "Kind__c": "B",
+            "Big__c": 9_007_199_254_740_993_i64, "Ratio__c": 0.5, "Amount__c": 12.25,
+            "Flag__c": true, "Blob__c": "raw", "Scores__c": {"a": 1, "b": 2},
+            "Where__c": {"City": "Paris", "Zip": 75001}, "Again__c": {"Zip": 1},
+            "Other__c": "A", "Nothing__c": null
+        })
+    }
+
+    #[test]
+    fn every_type_goes_to_avro_and_back_and_the_creation_time_is_read_from_the_front() {
+        let schema = wide();
+        assert!(schema.layout.is_none() && schema.header.is_none());
+        let payload = full_payload();
+        let bytes = schema
+            .encode_json(&payload, "005000000000001AAA", 1_700_000_000_123)
+            .unwrap();
+        assert_eq!(schema.created_at_ms(&bytes), Some(1_700_000_000_123));
+        assert_eq!(schema.created_at_ms(&bytes[..3]), None, "a short payload");
+        let back = schema.decode_json(&bytes).unwrap();
+        let mut expected = payload.clone();
+        expected["CreatedDate"] = json!(1_700_000_000_123_i64);
+        expected["CreatedById"] = json!("005000000000001AAA");
+        expected["Again__c"] = json!({"City": null, "Zip": 1});
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn a_payload_that_does_not_fit_is_refused_before_sending() {
+        let schema = wide();
+        let refused = |payload: Value| match schema.encode_json(&payload, "005", 0) {
+            Err(Error::InvalidArgument { message, .. }) => message,
+            other => panic!("expected a refusal of {payload}, got {other:?}"),
+        };
+        assert!(refused(json!(["not", "an object"])).contains("JSON object"));
+        assert!(refused(json!({"Nope__c": 1})).contains("Nope__c is not a field"));
+        for (field, value) in [
+            ("Count__c", json!(1_i64 << 40)),
+            ("Count__c", json!("seven")),
+            ("Kind__c", json!("C")),
+            ("Tags__c", json!([1])),
+            ("Scores__c", json!({"a": "b"})),
+            ("Where__c", json!({"Zip": "x"})),
+            ("Flag__c", json!(1)),
+        ] {
+            let mut payload = full_payload();
+            payload[field] = value;
+            assert!(
+                refused(payload).contains(&format!("{field} does not fit")),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn schemas_that_do_not_parse_or_are_not_records_are_avro_errors() {
+        match EventSchema::parse("s1", "{not json") {
+            Err(Error::Avro { schema_id, message }) => {
+                assert_eq!(schema_id, "s1");
+                assert!(message.contains("does not parse"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let bare = EventSchema::parse("s2", r#""string""#).unwrap();
+        assert!(bare.created_at_ms(&[2, 0]).is_none());
+        assert!(matches!(
+            bare.encode_json(&json!({}), "005", 0),
+            Err(Error::Avro { .. })
+        ));
+        assert!(matches!(bare.decode_json(&[9]), Err(Error::Avro { .. })));
+    }
+
+    #[test]
+    fn avro_values_without_a_json_twin_are_written_as_text() {
+        assert_eq!(to_json(Avro::Date(3)), json!(3));
+        assert_eq!(to_json(Avro::TimestampMicros(5)), json!(5));
+        assert_eq!(to_json(Avro::Fixed(2, b"ok".to_vec())), json!("ok"));
+        assert_eq!(
+            to_json(Avro::Uuid(uuid_of("00000000-0000-0000-0000-000000000000"))),
+            json!("Uuid(00000000-0000-0000-0000-000000000000)")
+        );
+    }
+
+    fn uuid_of(text: &str) -> apache_avro::Uuid {
+        text.parse().unwrap()
+    }
+}
