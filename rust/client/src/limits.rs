@@ -124,6 +124,25 @@ mod tests {
     }
 
     #[test]
+    fn malformed_entries_are_skipped_and_a_zero_maximum_is_zero_percent() {
+        let u = ApiUsage::parse_header(
+            "noequals, api-usage=x/10, api-usage=5, other=1/2, api-usage=0/0, \
+             per-app-api-usage=3/4(nameless)",
+        )
+        .unwrap();
+        assert_eq!((u.used, u.max), (0, 0));
+        assert_eq!(u.percent(), 0.0);
+        assert_eq!(
+            u.per_app,
+            vec![AppUsage {
+                app: String::new(),
+                used: 3,
+                max: 4
+            }]
+        );
+    }
+
+    #[test]
     fn tracker_keeps_the_latest() {
         let t = LimitsTracker::default();
         assert_eq!(t.usage(), None);

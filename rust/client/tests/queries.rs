@@ -131,3 +131,61 @@ async fn filters_relationships_counts_and_errors() {
         .unwrap();
     assert_eq!(plan["plans"][0]["leadingOperationType"], "Index");
 }
+
+#[tokio::test]
+async fn pages_by_locator_raw_or_parsed_and_options_refused_before_sending() {
+    let org = Emulator::builder().start().await.unwrap();
+    let records: Vec<_> = (0..450)
+        .map(|i| json!({"Name": format!("B{i:03}"), "NumberOfEmployees": i}))
+        .collect();
+    let ids = org.seed_records("Account", &records).unwrap();
+    let sf = client_for(&org);
+    let query = sf.query();
+    let soql = "SELECT Id FROM Account ORDER BY NumberOfEmployees";
+    let options = QueryOptions {
+        batch_size: Some(200),
+        include_deleted: false,
+    };
+    let first = query.query_raw(soql, options).await.unwrap();
+    assert_eq!((first.total_size, first.done), (450, false));
+    let next = first.next_records_url.clone().unwrap();
+    let second_raw = query.query_more_raw(&next).await.unwrap();
+    let second = query.query_more(&next).await.unwrap();
+    assert_eq!(second_raw.decode().unwrap().records, second.records);
+    let mut seen: Vec<String> = first
+        .decode()
+        .unwrap()
+        .records
+        .iter()
+        .chain(second.records.iter())
+        .map(|r| r["Id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut url = second.next_records_url.clone();
+    while let Some(locator) = url {
+        let page = query.query_more(&locator).await.unwrap();
+        seen.extend(
+            page.records
+                .iter()
+                .map(|r| r["Id"].as_str().unwrap().to_owned()),
+        );
+        url = page.next_records_url;
+    }
+    assert_eq!(seen, ids);
+
+    for bad in [Some(199), Some(2001)] {
+        let options = QueryOptions {
+            batch_size: bad,
+            include_deleted: false,
+        };
+        assert!(matches!(
+            query.query_with(soql, options).await,
+            Err(Error::InvalidArgument { ref argument, .. }) if argument == "batch_size"
+        ));
+    }
+    for empty in ["", "   "] {
+        assert!(matches!(
+            query.query(empty).await,
+            Err(Error::InvalidArgument { ref argument, .. }) if argument == "soql"
+        ));
+    }
+}

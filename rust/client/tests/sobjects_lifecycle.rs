@@ -263,3 +263,98 @@ async fn a_refused_connection_is_a_transport_error_after_retries() {
         other => panic!("expected a transport error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn upserts_that_match_several_records_or_answer_an_old_version_and_change_windows() {
+    let org = Emulator::builder().start().await.unwrap();
+    org.define_object(
+        "Part__c",
+        &json!({"Code__c": {"type": "string", "external_id": true}}),
+    )
+    .unwrap();
+    let sf = client_for(&org);
+    let sobjects = sf.sobjects();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let saved = sobjects
+            .create("Part__c", &json!({"Name": "part", "Code__c": "P-1"}))
+            .await
+            .unwrap();
+        ids.push(saved.id);
+    }
+    let err = sobjects
+        .upsert("Part__c", "Code__c", "P-1", &json!({"Name": "twice"}))
+        .await
+        .unwrap_err();
+    match err {
+        Error::MultipleMatches { matches, .. } => {
+            assert_eq!(matches.len(), 2);
+            for id in &ids {
+                assert!(
+                    matches.iter().any(|m| m.ends_with(id.as_str())),
+                    "{matches:?}"
+                );
+            }
+        }
+        other => panic!("expected MultipleMatches, got {other:?}"),
+    }
+
+    // Before API version 46.0 an update by upsert answers 204 with no body.
+    let config = Config::builder()
+        .instance_url(org.instance_url())
+        .access_token(org.access_token())
+        .api_version("45.0")
+        .build()
+        .unwrap();
+    let old = Client::new(config).unwrap();
+    let created = old
+        .sobjects()
+        .upsert("Part__c", "Code__c", "P-2", &json!({"Name": "new"}))
+        .await
+        .unwrap();
+    assert!(created.created && created.id.is_some());
+    let updated = old
+        .sobjects()
+        .upsert("Part__c", "Code__c", "P-2", &json!({"Name": "again"}))
+        .await
+        .unwrap();
+    assert!(updated.success && !updated.created && updated.id.is_none());
+
+    sobjects.delete("Part__c", &ids[0]).await.unwrap();
+    let (start, end) = ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00+00:00");
+    let changed = sobjects.get_updated("Part__c", start, end).await.unwrap();
+    let changed_ids: Vec<&str> = changed["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(changed_ids.contains(&ids[1].as_str()), "{changed:?}");
+    let deleted = sobjects.get_deleted("Part__c", start, end).await.unwrap();
+    assert_eq!(deleted["deletedRecords"][0]["id"], ids[0].as_str());
+    let refused = sobjects
+        .get_deleted("Part__c", "yesterday", end)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::InvalidArgument { argument, .. } if argument == "start"),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        sobjects.get_updated("Part__c", start, "2100-01-01").await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        sobjects.upsert("Part__c", "Code__c", "", &json!({})).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        sobjects.get("Part__c", &ids[1], Some(&[])).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    let long = "x".repeat(80);
+    match sobjects.get("Part__c", &long, None).await.unwrap_err() {
+        Error::InvalidArgument { message, .. } => assert!(message.contains("...")),
+        other => panic!("{other:?}"),
+    }
+}

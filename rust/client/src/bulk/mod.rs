@@ -541,3 +541,33 @@ fn observe_job(info: &JobInfo, last_state: &mut String, expected_records: Option
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn operations_read_every_spelling_and_write_salesforce_s() {
+        for (names, op) in [
+            (&["insert"][..], Operation::Insert),
+            (&["update"], Operation::Update),
+            (&["upsert"], Operation::Upsert),
+            (&["delete"], Operation::Delete),
+            (
+                &["hardDelete", "hard_delete", "hard-delete"],
+                Operation::HardDelete,
+            ),
+        ] {
+            for name in names {
+                assert_eq!(Operation::parse(name).unwrap(), op);
+            }
+            assert_eq!(Operation::parse(op.as_str()).unwrap(), op);
+        }
+        assert_eq!(Operation::HardDelete.as_str(), "hardDelete");
+        assert!(matches!(
+            Operation::parse("merge"),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+}

@@ -273,3 +273,30 @@ fn page_of(response: crate::transport::HttpResponse, job_id: &str) -> BulkQueryP
         next_locator: next,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_results_page_reads_into_its_header_and_rows_with_its_delimiter() {
+        let page = BulkQueryPage {
+            csv: Bytes::from_static(b"Id;Name\n001;\"a;b\"\n002;c\n"),
+            records: 2,
+            next_locator: None,
+        };
+        let (header, rows) = page.rows(b';').unwrap();
+        assert_eq!(header, ["Id", "Name"]);
+        assert_eq!(rows, [["001", "a;b"], ["002", "c"]]);
+        let ragged = BulkQueryPage {
+            csv: Bytes::from_static(b"Id,Name\n001\n"),
+            records: 1,
+            next_locator: None,
+        };
+        assert!(matches!(
+            ragged.rows(b','),
+            Err(Error::UnexpectedResponse { status: 200, .. })
+        ));
+    }
+}

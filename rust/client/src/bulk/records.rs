@@ -167,4 +167,41 @@ mod tests {
             ]
         );
     }
+
+    #[tokio::test]
+    async fn long_fields_grow_the_buffers_and_a_broken_body_is_a_transport_error() {
+        let long = "x".repeat(70_000);
+        let many: String = (0..300).map(|i| format!("c{i},")).collect();
+        let body = format!("\"Name\",\"Other\"\n\"{long}\",\"{many}\"\n");
+        let pieces: Vec<std::result::Result<Bytes, crate::transport::SendError>> =
+            vec![Ok(Bytes::from(body))];
+        let mut stream = CsvRecordStream::new(Box::pin(futures::stream::iter(pieces)), b',');
+        let rows = stream.next_rows().await.unwrap().unwrap();
+        assert_eq!(rows, vec![vec![long.clone(), many.clone()]]);
+        assert!(stream.next_rows().await.unwrap().is_none());
+
+        let pieces: Vec<std::result::Result<Bytes, crate::transport::SendError>> = vec![
+            Ok(Bytes::from_static(b"\"Name\"\n\"a\"\n\"b")),
+            Err(crate::transport::SendError {
+                kind: crate::error::TransportErrorKind::Io,
+                message: "reset by peer".into(),
+            }),
+        ];
+        let mut stream = CsvRecordStream::new(Box::pin(futures::stream::iter(pieces)), b',');
+        let mut failure = None;
+        for _ in 0..3 {
+            match stream.next_rows().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        assert!(
+            matches!(failure, Some(Error::Transport(ref t)) if t.message == "reset by peer"),
+            "{failure:?}"
+        );
+    }
 }
