@@ -430,7 +430,8 @@ fn set_fields(url: &mut url::Url, fields: Option<&[String]>) -> Result<()> {
 }
 
 /// A record body must be a JSON object; `attributes` is Salesforce's own and is dropped.
-fn record_body(record: &Value) -> Result<Bytes> {
+/// A record to send: a JSON object whose keys are field names (`attributes` aside).
+pub(crate) fn check_record(record: &Value) -> Result<&Map<String, Value>> {
     let Value::Object(map) = record else {
         return Err(Error::invalid_argument(
             "record",
@@ -442,6 +443,11 @@ fn record_body(record: &Value) -> Result<Bytes> {
             check_name("record", key)?;
         }
     }
+    Ok(map)
+}
+
+fn record_body(record: &Value) -> Result<Bytes> {
+    let map = check_record(record)?;
     let bytes = if map.contains_key("attributes") {
         let mut copy = map.clone();
         copy.remove("attributes");

@@ -5,7 +5,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::query::QueryPage;
 use crate::raw::RawRequest;
-use crate::sobjects::{check_name, parse_id, SaveResult};
+use crate::sobjects::{check_name, check_record, parse_id, SaveResult};
 use http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -94,6 +94,7 @@ impl Tooling<'_> {
     /// Creates a Tooling record (such as an ApexClass with its `Name` and `Body`).
     pub async fn create(&self, object: &str, record: &Value) -> Result<SaveResult> {
         check_name("object", object)?;
+        check_record(record)?;
         let answer = self
             .call(
                 Method::POST,
@@ -124,6 +125,7 @@ impl Tooling<'_> {
     pub async fn update(&self, object: &str, id: &str, record: &Value) -> Result<()> {
         check_name("object", object)?;
         let id = parse_id("id", id)?;
+        check_record(record)?;
         self.call(
             Method::PATCH,
             format!("sobjects/{object}/{id}"),
@@ -163,8 +165,11 @@ impl Tooling<'_> {
     }
 
     /// Compiles and runs anonymous Apex (`executeAnonymous`). A compile error or an exception
-    /// is reported in the result, not raised.
+    /// is reported in the result, not raised; blank Apex is refused before sending.
     pub async fn execute_anonymous(&self, apex: &str) -> Result<ExecuteAnonymousResult> {
+        if apex.trim().is_empty() {
+            return Err(Error::invalid_argument("apex", "the Apex to run is empty"));
+        }
         let answer = self
             .call(
                 Method::GET,
