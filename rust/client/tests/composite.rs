@@ -154,3 +154,268 @@ async fn collections_of_1000_keep_order_and_batch_halts() {
     assert!(batch.has_errors);
     assert_eq!(batch.results[1].status_code, 412);
 }
+
+#[tokio::test]
+async fn trees_and_collection_updates_upserts_and_deletes() {
+    let org = Emulator::builder().start().await.unwrap();
+    org.define_object(
+        "Part__c",
+        &serde_json::json!({"Code__c": {"type": "string", "external_id": true, "unique": true}}),
+    )
+    .unwrap();
+    let sf = client_for(&org);
+    let composite = sf.composite();
+
+    let tree = composite
+        .tree(
+            "Account",
+            &[json!({
+                "attributes": {"type": "Account", "referenceId": "acme"},
+                "Name": "Tree Co",
+                "Contacts": {"records": [
+                    {"attributes": {"type": "Contact", "referenceId": "ann"}, "LastName": "Ann"},
+                    {"attributes": {"type": "Contact", "referenceId": "bob"}, "LastName": "Bob"}
+                ]}
+            })],
+        )
+        .await
+        .unwrap();
+    assert!(!tree.has_errors);
+    assert_eq!(
+        tree.results
+            .iter()
+            .map(|r| r.reference_id.as_str())
+            .collect::<Vec<_>>(),
+        ["acme", "ann", "bob"]
+    );
+    let account = tree.results[0].id.clone().unwrap();
+    let contact = sf
+        .sobjects()
+        .get("Contact", tree.results[1].id.as_deref().unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(contact["AccountId"], account.as_str());
+    for bad in [
+        vec![],
+        vec![json!({"attributes": {"type": "Account"}, "Name": "no reference"})],
+        vec![
+            json!({"attributes": {"type": "Account", "referenceId": "a"},
+                    "Contacts": {"records": [{"LastName": "untyped"}]}}),
+        ],
+    ] {
+        assert!(matches!(
+            composite.tree("Account", &bad).await,
+            Err(forcelink::Error::InvalidArgument { .. })
+        ));
+    }
+
+    let collections = composite.collections();
+    let updated = collections
+        .update(
+            &[json!({"attributes": {"type": "Account"}, "Id": account, "Industry": "Energy"})],
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(updated[0].success);
+    let read = sf.sobjects().get("Account", &account, None).await.unwrap();
+    assert_eq!(read["Industry"], "Energy");
+
+    let parts: Vec<_> = (0..3)
+        .map(|i| json!({"Code__c": format!("P-{i}"), "Name": format!("part {i}")}))
+        .collect();
+    let first = collections
+        .upsert("Part__c", "Code__c", &parts, false)
+        .await
+        .unwrap();
+    assert!(first.iter().all(|r| r.success && r.created == Some(true)));
+    let again = collections
+        .upsert("Part__c", "Code__c", &parts[..1], false)
+        .await
+        .unwrap();
+    assert_eq!(again[0].created, Some(false));
+    assert_eq!(again[0].id, first[0].id);
+
+    let ids: Vec<String> = first.iter().filter_map(|r| r.id.clone()).collect();
+    let deleted = collections.delete(&ids, true).await.unwrap();
+    assert!(deleted.iter().all(|r| r.success));
+    let twice = collections.delete(&ids[..1], false).await.unwrap();
+    assert_eq!(twice[0].errors[0].error_code, "ENTITY_IS_DELETED");
+
+    use forcelink::Error::InvalidArgument as Refused;
+    let refusals = [
+        collections
+            .update(
+                &[json!({"attributes": {"type": "Account"}, "Name": "no id"})],
+                false,
+            )
+            .await,
+        collections
+            .update(
+                &[json!({"attributes": {"type": "Account"}, "Id": "bogus"})],
+                false,
+            )
+            .await,
+        collections
+            .create(
+                &[json!({"attributes": {"type": "Account"}, "Id": account})],
+                false,
+            )
+            .await,
+        collections
+            .upsert("Part__c", "Code__c", &[json!({"Name": "no key"})], false)
+            .await,
+        collections
+            .upsert("Part__c", "Code__c", &[json!("not an object")], false)
+            .await,
+        collections.delete(&["nope".to_owned()], false).await,
+        collections.delete(&vec![account.clone(); 201], true).await,
+    ];
+    for (i, refusal) in refusals.into_iter().enumerate() {
+        assert!(
+            matches!(refusal, Err(Refused { .. })),
+            "refusal {i}: {refusal:?}"
+        );
+    }
+    assert!(matches!(
+        collections
+            .retrieve("Account", std::slice::from_ref(&account), &[])
+            .await,
+        Err(Refused { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_failed_call_among_several_marks_its_records_not_processed() {
+    let org = Emulator::builder().start().await.unwrap();
+    let config = forcelink::Config::builder()
+        .instance_url(org.instance_url())
+        .access_token(org.access_token())
+        .retry_policy(forcelink::RetryPolicy {
+            max_attempts: 1,
+            ..forcelink::RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let sf = forcelink::Client::new(config).unwrap();
+    let records: Vec<_> = (0..400)
+        .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("N{i}")}))
+        .collect();
+    org.inject_fault(forcelink_emulator::Fault {
+        method: Some("POST".into()),
+        path_contains: "/composite/sobjects".into(),
+        status: 503,
+        error_code: "SERVER_UNAVAILABLE".into(),
+        message: "try later".into(),
+        times: 1,
+        retry_after: None,
+        delay: None,
+        drop_connection: false,
+        after_commit: false,
+        rate: None,
+    });
+    let err = sf
+        .composite()
+        .collections()
+        .create(&records, false)
+        .await
+        .unwrap_err();
+    match err {
+        forcelink::Error::RecordsIncomplete { results, cause } => {
+            assert_eq!(results.len(), 400);
+            let failed = results.iter().filter(|r| !r.success).count();
+            assert_eq!(failed, 200, "one call of two failed");
+            assert!(results
+                .iter()
+                .filter(|r| !r.success)
+                .all(|r| r.errors[0].error_code == "NOT_PROCESSED"));
+            assert_eq!(cause.error_code(), Some("SERVER_UNAVAILABLE"));
+        }
+        other => panic!("expected RecordsIncomplete, got {other:?}"),
+    }
+
+    // Every call failing is the first call's error, not a list of unprocessed records.
+    org.set_down(true);
+    let err = sf
+        .composite()
+        .collections()
+        .create(&records, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some("SERVER_UNAVAILABLE"));
+}
+
+#[tokio::test]
+async fn composite_and_batch_refuse_bad_subrequests_before_sending() {
+    let org = Emulator::builder().start().await.unwrap();
+    let sf = client_for(&org);
+    let composite = sf.composite();
+    let refused = |r: forcelink::Result<Vec<forcelink::SubrequestResult>>| {
+        matches!(r, Err(forcelink::Error::InvalidArgument { .. }))
+    };
+    assert!(refused(composite.execute(&[], false, false).await));
+    let too_many: Vec<_> = (0..26)
+        .map(|i| sub("GET", "limits", &format!("r{i}"), None))
+        .collect();
+    assert!(refused(composite.execute(&too_many, false, false).await));
+    assert!(refused(
+        composite
+            .execute(&[sub("get", "limits", "r", None)], false, false)
+            .await
+    ));
+    assert!(refused(
+        composite
+            .execute(&[sub("GET", "limits", "bad ref", None)], false, false)
+            .await
+    ));
+    assert!(refused(
+        composite
+            .execute(
+                &[
+                    sub("GET", "limits", "r", None),
+                    sub("GET", "limits", "r", None)
+                ],
+                false,
+                false
+            )
+            .await
+    ));
+    let mut with_headers = sub(
+        "GET",
+        "/services/data/v62.0/query?q=SELECT+Id+FROM+Account",
+        "q",
+        None,
+    );
+    with_headers.http_headers = Some(
+        [("Sforce-Query-Options".to_owned(), json!("batchSize=200"))]
+            .into_iter()
+            .collect(),
+    );
+    let answers = composite
+        .execute(&[with_headers], false, false)
+        .await
+        .unwrap();
+    assert_eq!(answers[0].http_status_code, 200, "{:?}", answers[0]);
+
+    let batch = composite
+        .batch(
+            &[
+                BatchSubrequest {
+                    method: "GET".into(),
+                    url: "/services/data/v62.0/limits".into(),
+                    rich_input: None,
+                },
+                BatchSubrequest {
+                    method: "PATCH".into(),
+                    url: "sobjects/Account/001000000000000AAA".into(),
+                    rich_input: Some(json!({"Name": "x"})),
+                },
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(batch.results.len(), 2);
+    assert_eq!(batch.results[0].status_code, 200, "{:?}", batch.results[0]);
+    assert!(batch.has_errors);
+}
