@@ -774,4 +774,165 @@ mod tests {
             "login_url"
         );
     }
+
+    #[test]
+    fn environment_numbers_and_flags_are_checked_by_name() {
+        let base = [
+            ("SF_INSTANCE_URL", "https://acme.my.salesforce.com"),
+            ("SF_ACCESS_TOKEN", "00Dxx!token"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            ConfigBuilder::from_lookup(env(&pairs)).and_then(ConfigBuilder::build)
+        };
+        let cfg = with(&[
+            ("SF_BREAKER_FAILURES", "3"),
+            ("SF_GZIP", "on"),
+            ("SF_TRACK_LIMITS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.breaker.failures, 3);
+        assert_eq!(
+            cfg.breaker.open_for,
+            crate::breaker::BreakerSettings::default().open_for
+        );
+        assert_eq!((cfg.gzip, cfg.track_limits), (Some(true), false));
+        let cfg = with(&[("SF_BREAKER_OPEN_SECONDS", "1.5"), ("SF_GZIP", "no")]).unwrap();
+        assert_eq!(cfg.breaker.open_for, Duration::from_millis(1500));
+        assert_eq!(cfg.gzip, Some(false));
+        for (name, raw) in [
+            ("SF_TIMEOUT_SECONDS", "soon"),
+            ("SF_TIMEOUT_SECONDS", "-1"),
+            ("SF_BREAKER_FAILURES", "many"),
+            ("SF_BREAKER_OPEN_SECONDS", "later"),
+            ("SF_BREAKER_OPEN_SECONDS", "0"),
+            ("SF_TRACK_LIMITS", "maybe"),
+            ("SF_GZIP", "2"),
+        ] {
+            let err = with(&[(name, raw)]).unwrap_err();
+            assert_eq!(setting_of(err), name, "{name}={raw}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_inferred_in_order_and_missing_ones_are_named() {
+        let url = "https://acme.my.salesforce.com";
+        let flow_of = |b: ConfigBuilder| b.instance_url(url).build().unwrap().credentials();
+        assert!(matches!(
+            flow_of(Config::builder().refresh_token("5Aep").client_id("app")),
+            Ok(Credentials::RefreshToken { .. })
+        ));
+        assert!(matches!(
+            flow_of(Config::builder().client_secret("s").client_id("app")),
+            Ok(Credentials::ClientCredentials { .. })
+        ));
+        assert_eq!(
+            setting_of(flow_of(Config::builder().username("u@example.com")).unwrap_err()),
+            "private_key"
+        );
+        assert_eq!(
+            setting_of(flow_of(Config::builder()).unwrap_err()),
+            "credentials"
+        );
+        let no_instance = Config::builder()
+            .login_url(url)
+            .client_credentials("app", "s")
+            .build()
+            .and_then(|c| c.credentials())
+            .unwrap_err();
+        assert_eq!(setting_of(no_instance), "instance_url");
+    }
+
+    #[test]
+    fn builder_settings_are_checked_at_build() {
+        let url = "https://acme.my.salesforce.com";
+        let build = |b: ConfigBuilder| b.instance_url(url).access_token("t").build();
+        let cfg = build(
+            Config::builder()
+                .timeout_secs(3.0)
+                .connect_timeout(Duration::from_secs(2))
+                .track_limits(false)
+                .gzip(true)
+                .circuit_breaker_secs(2, 4.0)
+                .no_proxy(),
+        )
+        .unwrap();
+        assert_eq!(cfg.timeout, Duration::from_secs(3));
+        assert_eq!(cfg.connect_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.breaker.open_for, Duration::from_secs(4));
+        assert!(cfg.proxy.is_none());
+        let proxied =
+            build(Config::builder().proxy("http://proxy.internal:3128", "localhost")).unwrap();
+        assert!(proxied.proxy.is_some());
+
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem").display().to_string();
+        let not_a_cert = dir.path().join("empty.pem");
+        std::fs::write(&not_a_cert, "hello").unwrap();
+        for (builder, setting) in [
+            (Config::builder().timeout_secs(0.0), "timeout"),
+            (Config::builder().timeout(Duration::ZERO), "timeout"),
+            (
+                Config::builder().connect_timeout(Duration::ZERO),
+                "connect_timeout",
+            ),
+            (
+                Config::builder().circuit_breaker_secs(1, f64::NAN),
+                "breaker_open_seconds",
+            ),
+            (
+                Config::builder().ca_cert_file(missing.clone()),
+                "ca_cert_file",
+            ),
+            (
+                Config::builder().ca_cert_file(not_a_cert.display().to_string()),
+                "ca_cert",
+            ),
+            (
+                Config::builder().private_key_file(missing.clone()),
+                "private_key_file",
+            ),
+            (
+                Config::builder()
+                    .private_key_file(missing)
+                    .private_key_pem("k"),
+                "private_key",
+            ),
+            (
+                Config::builder().pubsub_endpoint("http://api.pubsub.salesforce.com"),
+                "pubsub_endpoint",
+            ),
+        ] {
+            assert_eq!(setting_of(build(builder).unwrap_err()), setting);
+        }
+        let key = dir.path().join("key.pem");
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----").unwrap();
+        let cfg = build(Config::builder().private_key_file(key.display().to_string())).unwrap();
+        assert!(cfg.private_key.is_some());
+        let bare = build(Config::builder().pubsub_endpoint("pubsub.example.com:7443")).unwrap();
+        assert_eq!(
+            bare.pubsub_endpoint.as_str(),
+            "https://pubsub.example.com:7443/"
+        );
+    }
+
+    #[test]
+    fn base_urls_are_bare_https_origins() {
+        for (raw, ok) in [
+            ("https://acme.my.salesforce.com", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://[::1]:8080", true),
+            ("http://localhost:1", true),
+            ("http://acme.my.salesforce.com", false),
+            ("ftp://acme.my.salesforce.com", false),
+            ("https://acme.my.salesforce.com/path", false),
+            ("https://acme.my.salesforce.com?q=1", false),
+            ("https://user:pw@acme.my.salesforce.com", false),
+            ("not a url", false),
+            ("unix:/tmp/socket", false),
+        ] {
+            assert_eq!(parse_base_url("instance_url", raw).is_ok(), ok, "{raw}");
+        }
+    }
 }

@@ -223,4 +223,90 @@ mod tests {
         assert!(format_soql("{}", &[], &HashMap::new()).is_err());
         assert!(format_soql("{}", &[SoqlValue::List(vec![])], &HashMap::new()).is_err());
     }
+
+    #[test]
+    fn every_value_kind_renders_or_is_refused() {
+        let none = HashMap::new();
+        let soql = format_soql(
+            "{} {} {} {} {} {} {} {}",
+            &[
+                SoqlValue::Null,
+                SoqlValue::Bool(true),
+                SoqlValue::Int(-3),
+                SoqlValue::Float(0.5),
+                SoqlValue::Decimal("12.50".into()),
+                SoqlValue::Str("a\\b'c\"d\ne\rf\tg\u{8}h\u{c}".into()),
+                SoqlValue::Date("2026-12-06".into()),
+                SoqlValue::List(vec![SoqlValue::Int(1), SoqlValue::Str("x".into())]),
+            ],
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            soql,
+            "null true -3 0.5 12.50 'a\\\\b\\'c\\\"d\\ne\\rf\\tg\\bh\\f' 2026-12-06 (1, 'x')"
+        );
+        for bad in [
+            SoqlValue::Float(f64::NAN),
+            SoqlValue::List(vec![]),
+            SoqlValue::List(vec![SoqlValue::List(vec![SoqlValue::Int(1)])]),
+        ] {
+            assert!(matches!(
+                format_soql("{}", &[bad], &none),
+                Err(Error::InvalidArgument { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn templates_are_checked_and_search_terms_escaped() {
+        let none = HashMap::new();
+        let named: HashMap<String, SoqlValue> =
+            [("name".to_owned(), SoqlValue::Str("Ann".into()))].into();
+        assert_eq!(
+            format_soql(
+                "{{{1}}} {0} {name}",
+                &[SoqlValue::Int(7), SoqlValue::Int(8)],
+                &named
+            )
+            .unwrap(),
+            "{8} 7 'Ann'"
+        );
+        for (template, argument) in [
+            ("{", "template"),
+            ("}", "template"),
+            ("{}", "args"),
+            ("{3}", "args"),
+            ("{missing}", "kwargs"),
+        ] {
+            match format_soql(template, &[], &none) {
+                Err(Error::InvalidArgument { argument: a, .. }) => assert_eq!(a, argument),
+                other => panic!("{template}: {other:?}"),
+            }
+        }
+        let sosl = format_sosl(
+            "FIND {{{}}} {} {} {}",
+            &[
+                SoqlValue::Str("a-b".into()),
+                SoqlValue::Int(5),
+                SoqlValue::Decimal("1.5".into()),
+                SoqlValue::Float(2.5),
+            ],
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            sosl,
+            format!(
+                "FIND {{{}}} 5 {} {}",
+                escape_sosl("a-b"),
+                escape_sosl("1.5"),
+                escape_sosl("2.5")
+            )
+        );
+        assert!(matches!(
+            format_sosl("{}", &[SoqlValue::Bool(true)], &none),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
 }
