@@ -26,7 +26,7 @@ python -m pip install --quiet --group dev
 # The Spark tests need a Java runtime; installed only when missing.
 $quick || bash scripts/install-java.sh
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
 if $quick; then
   step "Rust unit tests"
