@@ -7,11 +7,12 @@ use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use forcelink as sf;
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{
-    PyBool, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet,
-    PyString, PyTuple,
+    PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
+    PyTuple,
 };
 use pyo3::IntoPyObjectExt;
 use std::collections::HashMap;
@@ -28,10 +29,12 @@ pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py,
         py.import("orjson")?.getattr("loads").map(Bound::unbind)
     })?;
     let collector = PausedCollector::pause(py);
-    let page = loads
-        .bind(py)
-        .call1((PyBytes::new(py, body),))
-        .map_err(|e| unexpected_page(format!("cannot read the query page: {e}")))?;
+    let view = borrowed_view(py, body)?;
+    let page = loads.bind(py).call1((&view,));
+    // orjson keeps no reference to its input; released, the view can no longer reach `body`
+    // even if something held on to it.
+    view.call_method0("release")?;
+    let page = page.map_err(|e| unexpected_page(format!("cannot read the query page: {e}")))?;
     let records = page
         .downcast::<PyDict>()
         .ok()
@@ -54,6 +57,23 @@ pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py,
     }
     drop(collector);
     Ok(records)
+}
+
+/// `PyBUF_READ` of CPython's memoryobject.h (stable ABI; pyo3's ffi does not name it).
+const PYBUF_READ: std::ffi::c_int = 0x100;
+
+/// A read-only `memoryview` over `body`, without copying it (a page is ~700 kB: a copy costs an
+/// allocation and a memcpy per page). The caller releases it before `body` is dropped.
+fn borrowed_view<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let len = ffi::Py_ssize_t::try_from(body.len())
+        .map_err(|_| unexpected_page("the query page is too large".into()))?;
+    // SAFETY: the GIL is held; the view is read-only (PyBUF_READ) and is released by the caller
+    // while `body` is still borrowed, so it never outlives the memory it points at.
+    unsafe {
+        let view =
+            ffi::PyMemoryView_FromMemory(body.as_ptr() as *mut std::ffi::c_char, len, PYBUF_READ);
+        Bound::from_owned_ptr_or_err(py, view)
+    }
 }
 
 #[cold]
