@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -96,11 +97,18 @@ class Query:
         """Every record of the query, in order, each exactly once; with ``include_deleted``,
         deleted and archived records too. The next page is fetched while the current one is
         consumed; memory holds at most two pages."""
-        stream = scoped(self._core, timeout, headers).stream(
-            soql, batch_size=batch_size, include_deleted=include_deleted
-        )
-        while (page := stream.next_page().wait()) is not None:
-            yield from page.records()
+        core = self._core
+
+        def pages() -> Iterator[list[dict[str, Any]]]:
+            stream = scoped(core, timeout, headers).stream(
+                soql, batch_size=batch_size, include_deleted=include_deleted
+            )
+            while (page := stream.next_page().wait()) is not None:
+                yield page.records()
+
+        # Records are handed out by chain's C loop over each page's list, not by resuming a
+        # Python generator per record; nothing is sent before the first record is asked for.
+        return itertools.chain.from_iterable(pages())
 
     def explain(
         self, soql: str, *, timeout: float | None = None, headers: Headers | None = None
