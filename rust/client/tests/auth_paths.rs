@@ -4,6 +4,8 @@
 //! before anything is sent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use forcelink::{
     AccessToken, AuthProvider, Client, Config, Error, RetryPolicy, StaticTokenProvider,
     TokenResponse, TokenSource,
@@ -27,19 +29,7 @@ fn quick_retries(max_attempts: u32) -> RetryPolicy {
 
 /// The token endpoint answers `status` with an OAuth error body, `times` times.
 fn token_fault(status: u16, error: &str, times: u32) -> Fault {
-    Fault {
-        method: None,
-        path_contains: "/oauth2/token".into(),
-        status,
-        error_code: error.into(),
-        message: "injected".into(),
-        times,
-        retry_after: None,
-        delay: None,
-        drop_connection: false,
-        after_commit: false,
-        rate: None,
-    }
+    common::answer_fault("/oauth2/token", status, error, times)
 }
 
 /// An org with a Connected App `app-j` that trusts a new key pair; the private key's PEM.

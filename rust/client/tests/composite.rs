@@ -303,16 +303,7 @@ async fn a_failed_call_among_several_marks_its_records_not_processed() {
         .collect();
     org.inject_fault(forcelink_emulator::Fault {
         method: Some("POST".into()),
-        path_contains: "/composite/sobjects".into(),
-        status: 503,
-        error_code: "SERVER_UNAVAILABLE".into(),
-        message: "try later".into(),
-        times: 1,
-        retry_after: None,
-        delay: None,
-        drop_connection: false,
-        after_commit: false,
-        rate: None,
+        ..common::answer_fault("/composite/sobjects", 503, "SERVER_UNAVAILABLE", 1)
     });
     let err = sf
         .composite()

@@ -5,7 +5,7 @@ use forcelink::{Client, Config, Error, ErrorKind, RetryPolicy};
 mod common;
 
 use common::client_for;
-use forcelink_emulator::{Emulator, Fault};
+use forcelink_emulator::Emulator;
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -175,19 +175,7 @@ async fn idempotent_requests_retry_and_report_attempts() {
         .create("Account", &json!({"Name": "A"}))
         .await
         .unwrap();
-    let fault = |times| Fault {
-        method: None,
-        path_contains: "/sobjects/Account".into(),
-        status: 503,
-        error_code: "SERVER_UNAVAILABLE".into(),
-        message: "try later".into(),
-        times,
-        retry_after: None,
-        delay: None,
-        drop_connection: false,
-        after_commit: false,
-        rate: None,
-    };
+    let fault = |times| common::answer_fault("/sobjects/Account", 503, "SERVER_UNAVAILABLE", times);
     org.inject_fault(fault(2));
     let got = sf.sobjects().get("Account", &saved.id, None).await.unwrap();
     assert_eq!(got["Name"], "A");

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 use forcelink::{Client, Config};
-use forcelink_emulator::Emulator;
+use forcelink_emulator::{Emulator, Fault};
 
 /// A client of `org` with its start-up token, trusting its CA when it serves TLS.
 pub fn client_for(org: &Emulator) -> Client {
@@ -24,4 +24,22 @@ pub fn pubsub_url(org: &Emulator) -> String {
         "http"
     };
     format!("{scheme}://{}", org.pubsub_endpoint())
+}
+
+/// The org answers `times` requests whose path contains `path` with `status` and an error body
+/// carrying `error_code`, instead of handling them.
+pub fn answer_fault(path: &str, status: u16, error_code: &str, times: u32) -> Fault {
+    Fault {
+        method: None,
+        path_contains: path.into(),
+        status,
+        error_code: error_code.into(),
+        message: "injected".into(),
+        times,
+        retry_after: None,
+        delay: None,
+        drop_connection: false,
+        after_commit: false,
+        rate: None,
+    }
 }
