@@ -907,7 +907,8 @@ mod tests {
             assert_eq!(setting_of(build(builder).unwrap_err()), setting);
         }
         let key = dir.path().join("key.pem");
-        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----").unwrap();
+        // Read at build; parsed only when a client signs with it.
+        std::fs::write(&key, "key text").unwrap();
         let cfg = build(Config::builder().private_key_file(key.display().to_string())).unwrap();
         assert!(cfg.private_key.is_some());
         let bare = build(Config::builder().pubsub_endpoint("pubsub.example.com:7443")).unwrap();

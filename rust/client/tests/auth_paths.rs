@@ -7,8 +7,8 @@
 mod common;
 
 use forcelink::{
-    AccessToken, AuthProvider, Client, Config, Error, RetryPolicy, StaticTokenProvider,
-    TokenResponse, TokenSource,
+    AccessToken, AuthProvider, Client, Config, Error, StaticTokenProvider, TokenResponse,
+    TokenSource,
 };
 use forcelink_emulator::{ConnectedAppSpec, Emulator, Fault};
 use futures::future::BoxFuture;
@@ -17,15 +17,6 @@ use secrecy::SecretString;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn quick_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        ..RetryPolicy::default()
-    }
-}
 
 /// The token endpoint answers `status` with an OAuth error body, `times` times.
 fn token_fault(status: u16, error: &str, times: u32) -> Fault {
@@ -56,7 +47,7 @@ fn jwt_client(org: &Emulator, pem: &str, retries: u32, lifetime: Option<Duration
     let mut builder = Config::builder()
         .login_url(org.login_url())
         .jwt_bearer("app-j", org.username(), pem.to_owned())
-        .retry_policy(quick_retries(retries));
+        .retry_policy(common::quick_retries(retries));
     if let Some(lifetime) = lifetime {
         builder = builder.token_lifetime(lifetime);
     }
@@ -115,7 +106,7 @@ async fn a_login_host_that_refuses_connections_is_a_transport_error_after_the_re
     let config = Config::builder()
         .login_url(format!("http://127.0.0.1:{port}"))
         .jwt_bearer("app-j", "someone@example.com", pem)
-        .retry_policy(quick_retries(2))
+        .retry_policy(common::quick_retries(2))
         .build()
         .unwrap();
     let err = Client::new(config)
@@ -166,7 +157,7 @@ async fn revoking_ends_the_session_and_the_next_call_obtains_a_new_token() {
     let config = Config::builder()
         .instance_url(org.instance_url())
         .access_token(token)
-        .retry_policy(quick_retries(1))
+        .retry_policy(common::quick_retries(1))
         .build()
         .unwrap();
     let bare = Client::new(config).unwrap();

@@ -288,16 +288,7 @@ async fn trees_and_collection_updates_upserts_and_deletes() {
 #[tokio::test]
 async fn a_failed_call_among_several_marks_its_records_not_processed() {
     let org = Emulator::builder().start().await.unwrap();
-    let config = forcelink::Config::builder()
-        .instance_url(org.instance_url())
-        .access_token(org.access_token())
-        .retry_policy(forcelink::RetryPolicy {
-            max_attempts: 1,
-            ..forcelink::RetryPolicy::default()
-        })
-        .build()
-        .unwrap();
-    let sf = forcelink::Client::new(config).unwrap();
+    let sf = common::client_with_attempts(&org, 1);
     let records: Vec<_> = (0..400)
         .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("N{i}")}))
         .collect();

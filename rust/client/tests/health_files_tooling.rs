@@ -5,7 +5,7 @@
 mod common;
 
 use common::client_for;
-use forcelink::{Client, Config, Error, HealthStatus, HealthThresholds, RetryPolicy};
+use forcelink::{Client, Config, Error, HealthStatus, HealthThresholds};
 use forcelink_emulator::Emulator;
 use serde_json::{json, Map, Value};
 
@@ -51,10 +51,7 @@ async fn health_follows_daily_usage_and_reports_a_refused_token_or_a_down_org() 
     let config = Config::builder()
         .instance_url(org.instance_url())
         .access_token("00Dnot!a-session")
-        .retry_policy(RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(common::quick_retries(1))
         .build()
         .unwrap();
     let refused = Client::new(config)
@@ -68,21 +65,10 @@ async fn health_follows_daily_usage_and_reports_a_refused_token_or_a_down_org() 
         .starts_with("INVALID_SESSION_ID"));
 
     org.set_down(true);
-    let outage = Client::new(
-        Config::builder()
-            .instance_url(org.instance_url())
-            .access_token(org.access_token())
-            .retry_policy(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            })
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
-    .health(HealthThresholds::default())
-    .await
-    .unwrap();
+    let outage = common::client_with_attempts(&org, 1)
+        .health(HealthThresholds::default())
+        .await
+        .unwrap();
     assert_eq!(check(&outage, "api").status, HealthStatus::Down);
 
     for bad in [

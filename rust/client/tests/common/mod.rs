@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(clippy::unwrap_used, dead_code)]
 
-use forcelink::{Client, Config};
+use forcelink::{Client, Config, RetryPolicy};
 use forcelink_emulator::{Emulator, Fault};
+use std::time::Duration;
 
 /// A client of `org` with its start-up token, trusting its CA when it serves TLS.
 pub fn client_for(org: &Emulator) -> Client {
@@ -42,4 +43,26 @@ pub fn answer_fault(path: &str, status: u16, error_code: &str, times: u32) -> Fa
         after_commit: false,
         rate: None,
     }
+}
+
+/// Retries that wait a millisecond or so: `max_attempts` tries in all.
+pub fn quick_retries(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    }
+}
+
+/// A client of `org` (plain HTTP, its start-up token) that tries each request `max_attempts`
+/// times.
+pub fn client_with_attempts(org: &Emulator, max_attempts: u32) -> Client {
+    let config = Config::builder()
+        .instance_url(org.instance_url())
+        .access_token(org.access_token())
+        .retry_policy(quick_retries(max_attempts))
+        .build()
+        .unwrap();
+    Client::new(config).unwrap()
 }
