@@ -101,6 +101,25 @@ def test_flat_records_stay_out_of_the_cyclic_collector(org: Emulator, collector_
     assert gc.is_tracked(flat[0])
 
 
+def test_records_with_every_scalar_leave_the_collector_and_subqueries_stay(org: Emulator) -> None:
+    """Numbers, booleans and nulls are scalars as strings are; a child subquery's answer (a dict
+    holding a list of records) could reach back, so its parent record stays tracked."""
+    sf = org.client()
+    acme = sf.sobjects.create(
+        "Account", {"Name": "Acme", "NumberOfEmployees": 12, "AnnualRevenue": 2.5, "Phone": None}
+    ).id
+    sf.sobjects.create("Contact", {"LastName": "Smith", "AccountId": acme})
+    (scalars,) = list(
+        sf.query.stream("SELECT Id, Name, NumberOfEmployees, AnnualRevenue, Phone, IsDeleted FROM Account")
+    )
+    assert (scalars["NumberOfEmployees"], scalars["AnnualRevenue"], scalars["Phone"]) == (12, 2.5, None)
+    assert scalars["IsDeleted"] is False
+    assert not gc.is_tracked(scalars)
+    (parent,) = list(sf.query.stream("SELECT Id, (SELECT LastName FROM Contacts) FROM Account"))
+    assert [c["LastName"] for c in parent["Contacts"]["records"]] == ["Smith"]
+    assert gc.is_tracked(parent)
+
+
 def test_query_all_sees_deleted_rows(org: Emulator) -> None:
     sf = org.client()
     keep = sf.sobjects.create("Account", {"Name": "keep"}).id

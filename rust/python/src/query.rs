@@ -2,7 +2,7 @@
 //! format_soql with Python values.
 
 use crate::convert::scoped;
-use crate::convert::{untrack_if_flat, Json, PausedCollector};
+use crate::convert::{untrack_flat_records, Json, PausedCollector};
 use crate::errors::to_pyerr;
 use crate::pending::Pending;
 use forcelink as sf;
@@ -50,11 +50,7 @@ pub fn records_of_page<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py,
                 .unwrap_or_default()
         ))
     })?;
-    for record in list.iter() {
-        if let Ok(record) = record.downcast::<PyDict>() {
-            untrack_if_flat(record);
-        }
-    }
+    untrack_flat_records(list);
     drop(collector);
     Ok(records)
 }
