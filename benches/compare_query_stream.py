@@ -202,6 +202,22 @@ def process_costs(url: str, token: str, ca: str, n: int, rounds: int) -> None:
             )
         print(f"  {label}, paired within each round: " + "; ".join(parts))
 
+    # What a one-off extraction pays: a new process importing the client, building it and
+    # streaming once.
+    def one_run(run: dict[str, Any]) -> float:
+        return float(sum(cpu for cpu, _ in run["steps"][:3]))
+
+    whole = [
+        one_run(p) / one_run(f) for f, p in zip(runs["forcelink"], runs["simple-salesforce"], strict=True)
+    ]
+    ours_total = statistics.median(one_run(r) for r in runs["forcelink"]) * 1000
+    theirs_total = statistics.median(one_run(r) for r in runs["simple-salesforce"]) * 1000
+    print(
+        f"  one run (import, build, one stream): forcelink {ours_total:.1f} ms, simple-salesforce "
+        f"{theirs_total:.1f} ms: {theirs_total / ours_total:.2f}x (ratio of the medians); "
+        f"paired {statistics.median(whole):.2f}x (rounds {min(whole):.2f}-{max(whole):.2f})"
+    )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
