@@ -127,6 +127,7 @@ STREAM = f"result = sum(1 for _ in sf.query.stream({SOQL!r}))"
 FLOOR_PARSE = "result = sum(1 for page in pages for _ in orjson.loads(page)['records'])"
 PEER_STREAM = f"result = sum(1 for _ in sf.query_all_iter({SOQL!r}))"
 FIRST_STREAM = 2  # the steps: import, build, first stream, later streams
+MINIMAL_CLIENT = "http.client + orjson"
 PROCESS_STEPS = {
     "forcelink": [
         "from forcelink import Salesforce",
@@ -148,6 +149,24 @@ PROCESS_STEPS = {
         "    more = orjson.loads(pages[-1]).get('nextRecordsUrl')\n"
         "    url = base + more if more else None",
         *[FLOOR_PARSE] * (1 + LATER),
+    ],
+    # The least a Python client can do that receives the pages itself: one kept-alive HTTPS
+    # connection from the standard library (OpenSSL), each page read whole, parsed by orjson and
+    # handed out by the same C loop as forcelink's; no read-ahead, retries or checks.
+    MINIMAL_CLIENT: [
+        "import http.client, itertools, ssl, orjson\nfrom urllib.parse import quote, urlsplit",
+        "where = urlsplit(os.environ['SF_INSTANCE_URL'])\n"
+        "tls = ssl.create_default_context(cafile=os.environ['SF_CA_CERT_FILE'])\n"
+        "conn = http.client.HTTPSConnection(where.hostname, where.port, context=tls)\n"
+        "auth = {'Authorization': 'Bearer ' + os.environ['SF_ACCESS_TOKEN'], 'Accept-Encoding': 'identity'}\n"
+        "def pages():\n"
+        f"    path = '/services/data/v62.0/query?q=' + quote({SOQL!r})\n"
+        "    while path:\n"
+        "        conn.request('GET', path, headers=auth)\n"
+        "        page = orjson.loads(conn.getresponse().read())\n"
+        "        yield page['records']\n"
+        "        path = page.get('nextRecordsUrl')",
+        *["result = sum(1 for _ in itertools.chain.from_iterable(pages()))"] * (1 + LATER),
     ],
     "simple-salesforce": [
         SIMPLE_SALESFORCE_IMPORT,
@@ -190,7 +209,7 @@ def process_costs(url: str, token: str, ca: str, n: int, rounds: int) -> None:
     later = f"later, best of {LATER}"
     print(f" each client in its own process ({rounds} runs, medians; CPU is all threads)")
     print(f"  {'':<20}{'import':>10}{'build':>10}{'1st stream':>12}{later:>20}{'peak RSS':>11}")
-    for name in ("forcelink", "simple-salesforce", "orjson.loads floor"):
+    for name in ("forcelink", "simple-salesforce", MINIMAL_CLIENT, "orjson.loads floor"):
         rss = statistics.median(r["rss_mb"] for r in runs[name])
         fixed = "" if name.endswith("floor") else f"{step_ms(name, 0):7.1f} ms{step_ms(name, 1):7.1f} ms"
         print(
@@ -206,15 +225,19 @@ def process_costs(url: str, token: str, ca: str, n: int, rounds: int) -> None:
     )
     for label, cost in comparisons:
         parts = []
-        for peer, ours_over in (("orjson.loads floor", True), ("simple-salesforce", False)):
-            if peer.endswith("floor") and cost is one_run:
+        for peer, ours_over in (
+            ("orjson.loads floor", True),
+            (MINIMAL_CLIENT, True),
+            ("simple-salesforce", False),
+        ):
+            if peer != "simple-salesforce" and cost is one_run:
                 continue
             ours, theirs = median_ms("forcelink", cost), median_ms(peer, cost)
             paired = [
                 cost(f) / cost(p) if ours_over else cost(p) / cost(f)
                 for f, p in zip(runs["forcelink"], runs[peer], strict=True)
             ]
-            name = "forcelink / orjson.loads" if ours_over else "simple-salesforce / forcelink"
+            name = f"forcelink / {peer}" if ours_over else f"{peer} / forcelink"
             parts.append(
                 f"{name} {ours / theirs if ours_over else theirs / ours:.2f}x, paired "
                 f"{statistics.median(paired):.2f}x ({min(paired):.2f}-{max(paired):.2f})"
