@@ -185,7 +185,7 @@ def per_record(run: dict[str, Any]) -> float:
     return float(min(cpu for cpu, _ in run["steps"][FIRST_STREAM + 1 :]))
 
 
-def one_run(run: dict[str, Any]) -> float:
+def one_off(run: dict[str, Any]) -> float:
     """What a one-off extraction pays: importing the client, building it and streaming once."""
     return float(sum(cpu for cpu, _ in run["steps"][: FIRST_STREAM + 1]))
 
@@ -221,7 +221,7 @@ def process_costs(url: str, token: str, ca: str, n: int, rounds: int) -> None:
     comparisons = (
         ("first stream (fixed costs in)", first_stream),
         ("per record (later streams)", per_record),
-        ("one run (import, build, one stream)", one_run),
+        ("one-off process (import, build, one stream)", one_off),
     )
     for label, cost in comparisons:
         parts = []
@@ -230,7 +230,7 @@ def process_costs(url: str, token: str, ca: str, n: int, rounds: int) -> None:
             (MINIMAL_CLIENT, True),
             ("simple-salesforce", False),
         ):
-            if peer != "simple-salesforce" and cost is one_run:
+            if peer != "simple-salesforce" and cost is one_off:
                 continue
             ours, theirs = median_ms("forcelink", cost), median_ms(peer, cost)
             paired = [
