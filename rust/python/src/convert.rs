@@ -274,11 +274,10 @@ impl Drop for PausedCollector {
 /// `PyType_GetFlags` (which the stable ABI's type checks do) twice for each value: with those
 /// calls the walk over 100,000 records of ten fields took ~17 ms of CPU, a tenth of a stream's.
 pub fn untrack_flat_records(records: &Bound<'_, PyList>) {
-    let scalars = ScalarTypes::get();
+    let types = JsonTypes::get();
     // SAFETY: the GIL is held (the bound list proves it) and nothing runs Python code while the
     // list and its dicts are walked, so borrowed items, keys and values stay valid each step.
     unsafe {
-        let dict_type = std::ptr::addr_of_mut!(ffi::PyDict_Type);
         for index in 0..records.len() {
             let Ok(index) = ffi::Py_ssize_t::try_from(index) else {
                 return;
@@ -288,7 +287,7 @@ pub fn untrack_flat_records(records: &Bound<'_, PyList>) {
                 ffi::PyErr_Clear();
                 return;
             }
-            if ffi::Py_TYPE(record) == dict_type && flat(record, &scalars, dict_type) {
+            if ffi::Py_TYPE(record) == types.dict && flat(record, &types) {
                 // A dict we built and hold; untracking a container that cannot reach itself
                 // only spares the collector work.
                 ffi::PyObject_GC_UnTrack(record.cast());
@@ -297,20 +296,26 @@ pub fn untrack_flat_records(records: &Bound<'_, PyList>) {
     }
 }
 
-/// The types of JSON's scalars, which the collector never tracks.
-struct ScalarTypes([*mut ffi::PyTypeObject; 5]);
+/// The types orjson builds: JSON's scalars, which the collector never tracks, and dict.
+struct JsonTypes {
+    scalars: [*mut ffi::PyTypeObject; 5],
+    dict: *mut ffi::PyTypeObject,
+}
 
-impl ScalarTypes {
+impl JsonTypes {
     fn get() -> Self {
         // SAFETY: only the addresses of CPython's static type objects and of None are read.
         unsafe {
-            Self([
-                std::ptr::addr_of_mut!(ffi::PyUnicode_Type),
-                std::ptr::addr_of_mut!(ffi::PyLong_Type),
-                std::ptr::addr_of_mut!(ffi::PyFloat_Type),
-                std::ptr::addr_of_mut!(ffi::PyBool_Type),
-                ffi::Py_TYPE(ffi::Py_None()),
-            ])
+            Self {
+                scalars: [
+                    std::ptr::addr_of_mut!(ffi::PyUnicode_Type),
+                    std::ptr::addr_of_mut!(ffi::PyLong_Type),
+                    std::ptr::addr_of_mut!(ffi::PyFloat_Type),
+                    std::ptr::addr_of_mut!(ffi::PyBool_Type),
+                    ffi::Py_TYPE(ffi::Py_None()),
+                ],
+                dict: std::ptr::addr_of_mut!(ffi::PyDict_Type),
+            }
         }
     }
 }
@@ -319,20 +324,16 @@ impl ScalarTypes {
 ///
 /// # Safety
 /// The GIL is held and `dict` is a live dict.
-unsafe fn flat(
-    dict: *mut ffi::PyObject,
-    scalars: &ScalarTypes,
-    dict_type: *mut ffi::PyTypeObject,
-) -> bool {
+unsafe fn flat(dict: *mut ffi::PyObject, types: &JsonTypes) -> bool {
     let mut position: ffi::Py_ssize_t = 0;
     let mut key = std::ptr::null_mut();
     let mut value = std::ptr::null_mut();
     while ffi::PyDict_Next(dict, &mut position, &mut key, &mut value) != 0 {
         let kind = ffi::Py_TYPE(value);
-        if scalars.0.contains(&kind) {
+        if types.scalars.contains(&kind) {
             continue;
         }
-        if kind == dict_type && ffi::PyObject_GC_IsTracked(value) == 0 {
+        if kind == types.dict && ffi::PyObject_GC_IsTracked(value) == 0 {
             continue;
         }
         return false;
